@@ -1,0 +1,3 @@
+from shoploop.cli import main
+
+main()

@@ -1,0 +1,216 @@
+"""Plugin loading and isolated hook calls.
+
+Built-in plugins load through the ``shoploop`` entry-point group exactly like third-party ones.
+A plugin that fails to import, register or answer a hook is isolated: the failure is logged with
+the plugin and hook name and recorded on the host, and everything else keeps working. Strict
+mode (``--strict`` / ``SHOPLOOP_STRICT_PLUGINS=1``) turns such failures into a ``PluginError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as md
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from shoploop.hooks import PROJECT_NAME, HookContext, PluginError, specs
+
+from ._registry import ConnectorRegistry, TransformRegistry
+
+log = logging.getLogger("shoploop.plugins")
+
+ENV_DISABLE = "SHOPLOOP_DISABLE_PLUGINS"
+ENV_LOAD = "SHOPLOOP_LOAD_PLUGINS"
+ENV_STRICT = "SHOPLOOP_STRICT_PLUGINS"
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    plugin: str
+    hook: str | None
+    error: str
+
+    def __str__(self) -> str:
+        where = f"plugin {self.plugin!r}" + (f", hook {self.hook!r}" if self.hook else "")
+        return f"{where}: {self.error}"
+
+
+def _csv_env(environ: Mapping[str, str], name: str) -> set[str] | None:
+    if name not in environ:
+        return None
+    return {part.strip() for part in environ[name].split(",") if part.strip()}
+
+
+def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    value = (environ if environ is not None else os.environ).get(ENV_STRICT, "")
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class PluginHost:
+    """The plugin manager plus what registration produced and what failed."""
+
+    pm: pluggy.PluginManager
+    strict: bool = False
+    connectors: ConnectorRegistry = field(default_factory=ConnectorRegistry)
+    transforms: TransformRegistry = field(default_factory=TransformRegistry)
+    failures: list[PluginFailure] = field(default_factory=list)
+    distributions: dict[str, md.Distribution | None] = field(default_factory=dict)
+
+    # -- failure handling ---------------------------------------------------------------------
+
+    def fail(self, plugin: str, hook: str | None, error: BaseException | str) -> None:
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        failure = PluginFailure(plugin, hook, text)
+        self.failures.append(failure)
+        if self.strict:
+            raise PluginError(text, plugin=plugin, hook=hook,
+                              remedy="fix or uninstall the plugin, or run without --strict")
+        log.warning("%s (plugin isolated; run with --strict to make this an error)", failure)
+
+    # -- registration -------------------------------------------------------------------------
+
+    def register(self, plugin: object, name: str | None = None) -> str:
+        """Register a plugin object (module or instance) and run its registration hooks."""
+        registered = self.pm.register(plugin, name=name)
+        assert registered is not None, f"plugin {name!r} is blocked or already registered"
+        self._check_hook_names(registered)
+        self._run_registration(registered)
+        return registered
+
+    def _check_hook_names(self, plugin_name: str) -> None:
+        """Report implementations of hooks that do not exist (pluggy ``check_pending``)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.spec is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name == plugin_name and not impl.optionalhook:
+                    hint = difflib.get_close_matches(caller.name, specs.HOOK_NAMES, n=1)
+                    self.fail(plugin_name, caller.name,
+                              f"implements unknown hook {caller.name!r}"
+                              + (f"; did you mean {hint[0]!r}?" if hint else ""))
+
+    def _run_registration(self, plugin_name: str) -> None:
+        def connectors(plugin: str) -> Callable[..., None]:
+            return lambda name, **kw: self.connectors.register(plugin, name, **kw)
+
+        def transforms(plugin: str) -> Callable[..., None]:
+            return lambda name, fn, **kw: self.transforms.register(plugin, name, fn, **kw)
+
+        for hook, make_register in (("register_connectors", connectors),
+                                    ("register_transforms", transforms)):
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                if impl.plugin_name != plugin_name:
+                    continue
+                try:
+                    impl.function(register=make_register(plugin_name))
+                except Exception as exc:
+                    self.fail(plugin_name, hook, exc)
+
+    # -- calling hooks ------------------------------------------------------------------------
+
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call every implementation of ``hook`` in pluggy's order, each isolated.
+
+        Returns the non-None results in call order, like pluggy; but a raising implementation
+        is logged and skipped (or raised when strict) instead of aborting the whole call.
+        """
+        return [result for _, result in self.call_with_names(hook, **kwargs)]
+
+    def call_with_names(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        caller = getattr(self.pm.hook, hook)
+        firstresult = bool(caller.spec and caller.spec.opts.get("firstresult"))
+        results: list[tuple[str, Any]] = []
+        for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            try:
+                args = [kwargs[name] for name in impl.argnames]
+            except KeyError as exc:
+                self.fail(impl.plugin_name, hook, f"asks for unknown argument {exc}")
+                continue
+            try:
+                result = impl.function(*args)
+            except Exception as exc:
+                self.fail(impl.plugin_name, hook, exc)
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+                if firstresult:
+                    break
+        return results
+
+    def call_first(self, hook: str, **kwargs: Any) -> Any:
+        results = self.call(hook, **kwargs)
+        return results[0] if results else None
+
+    def context(self, **fields: Any) -> HookContext:
+        return HookContext(**fields)
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def plugin_names(self) -> list[str]:
+        return sorted(name for name, _ in self.pm.list_name_plugin())
+
+    def hooks_of(self, plugin_name: str) -> list[str]:
+        plugin = self.pm.get_plugin(plugin_name)
+        return sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
+
+
+def new_host(strict: bool = False) -> PluginHost:
+    """A plugin host with the hookspecs and no plugins loaded (tests, embedding)."""
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(specs)
+    return PluginHost(pm=pm, strict=strict)
+
+
+def _entry_points() -> Iterable[md.EntryPoint]:
+    return md.entry_points(group=PROJECT_NAME)
+
+
+def load_plugins(
+    *,
+    strict: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+    extra: Sequence[tuple[str, object]] = (),
+) -> PluginHost:
+    """Load every plugin of the ``shoploop`` entry-point group, honouring the environment:
+
+    ``SHOPLOOP_DISABLE_PLUGINS=a,b`` blocks plugins before they are imported;
+    ``SHOPLOOP_LOAD_PLUGINS=a,b`` loads only those (empty: load none);
+    ``SHOPLOOP_STRICT_PLUGINS=1`` (or ``strict=True``) makes any plugin failure an error.
+    """
+    env = environ if environ is not None else os.environ
+    host = new_host(strict=strict_from_env(env) if strict is None else strict)
+    disabled = _csv_env(env, ENV_DISABLE) or set()
+    allowed = _csv_env(env, ENV_LOAD)
+    seen: set[str] = set()
+    for ep in _entry_points():
+        if ep.name in seen:  # the same distribution visible twice on sys.path
+            continue
+        seen.add(ep.name)
+        if ep.name in disabled or (allowed is not None and ep.name not in allowed):
+            host.pm.set_blocked(ep.name)
+            continue
+        try:
+            module: ModuleType | object = ep.load()
+        except Exception as exc:
+            host.fail(ep.name, None, f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
+            continue
+        host.distributions[ep.name] = ep.dist
+        try:
+            host.register(module, name=ep.name)
+        except PluginError:
+            raise
+        except Exception as exc:
+            host.fail(ep.name, None, f"failed to register: {type(exc).__name__}: {exc}")
+    for name, plugin in extra:
+        host.register(plugin, name=name)
+    return host

@@ -1,0 +1,92 @@
+"""shoploop's plugin contract: hook specifications, the ``hookimpl`` marker, domain models,
+connector capability protocols and errors. Plugins import from here and nowhere else in the
+core is required.
+
+    from shoploop.hooks import hookimpl
+
+    @hookimpl
+    def customer_attributes(context, profile):
+        return {"is_vip": len(profile.orders) > 10}
+"""
+
+from __future__ import annotations
+
+from . import _specs as specs
+from ._connectors import (
+    CAPABILITY_PROTOCOLS,
+    Capability,
+    ConnectionConfig,
+    Connector,
+    ConnectorFactory,
+    ConnectorType,
+    IssuesRewards,
+    PublishesRecommendations,
+    ReadsCustomers,
+    ReadsInstalledBase,
+    ReadsOrders,
+    ReadsProducts,
+    RegisterConnector,
+    RegisterTransform,
+    Transform,
+    VerifiesWebhooks,
+    WritesCustomerAttributes,
+)
+from ._context import HookContext
+from ._errors import (
+    AuthError,
+    BatchLimitError,
+    ConfigError,
+    ConflictError,
+    ConnectorError,
+    NotSupportedError,
+    PluginError,
+    RateLimitedError,
+    RemoteValidationError,
+    ShoploopError,
+    UnreachableError,
+    WebhookPayloadError,
+    WebhookSignatureError,
+)
+from ._markers import PROJECT_NAME, hookimpl, hookspec
+from ._models import (
+    Address,
+    AttributeChange,
+    AttributeValue,
+    ConnectionCheck,
+    Customer,
+    CustomerProfile,
+    Cursor,
+    Event,
+    InstalledEquipment,
+    IssuedReward,
+    LineItem,
+    Order,
+    Page,
+    Product,
+    Recommendation,
+    RecommendationPatch,
+    RecommendationRequest,
+    Referral,
+    ReferralFinding,
+    RewardSpec,
+    SyncRun,
+    WriteResult,
+    WriteStatus,
+)
+from ._specs import HOOK_NAMES
+
+__all__ = [
+    "CAPABILITY_PROTOCOLS", "HOOK_NAMES", "PROJECT_NAME",
+    "Address", "AttributeChange", "AttributeValue", "AuthError", "BatchLimitError", "Capability",
+    "ConfigError", "ConflictError", "ConnectionCheck", "ConnectionConfig", "Connector",
+    "ConnectorError", "ConnectorFactory", "ConnectorType", "Cursor", "Customer",
+    "CustomerProfile", "Event", "HookContext", "InstalledEquipment", "IssuedReward",
+    "IssuesRewards", "LineItem", "NotSupportedError", "Order", "Page", "PluginError", "Product",
+    "PublishesRecommendations", "RateLimitedError", "ReadsCustomers", "ReadsInstalledBase",
+    "ReadsOrders", "ReadsProducts", "Recommendation", "RecommendationPatch",
+    "RecommendationRequest", "Referral", "ReferralFinding", "RegisterConnector",
+    "RegisterTransform", "RemoteValidationError", "RewardSpec", "ShoploopError", "SyncRun",
+    "Transform", "UnreachableError", "VerifiesWebhooks", "WebhookPayloadError",
+    "WebhookSignatureError", "WriteResult", "WriteStatus", "WritesCustomerAttributes",
+    "hookimpl", "hookspec", "specs",
+]

@@ -1,0 +1,222 @@
+"""What a connector is: a registered type with a config model, and optional capabilities.
+
+A connector *type* (``files``, ``shopify``, …) is registered once by a plugin through
+``register_connectors``; the core builds one connector instance per configured connection
+(several shops of one type are normal). Capabilities are small protocols; a type declares which
+ones it offers and the core only calls those.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from ._errors import ConfigError
+from ._models import (
+    AttributeChange,
+    ConnectionCheck,
+    Customer,
+    Cursor,
+    Event,
+    InstalledEquipment,
+    IssuedReward,
+    Order,
+    Page,
+    Product,
+    Recommendation,
+    RewardSpec,
+    WriteResult,
+)
+
+
+class Capability(StrEnum):
+    READ_CUSTOMERS = "read_customers"
+    READ_ORDERS = "read_orders"
+    READ_PRODUCTS = "read_products"
+    READ_INSTALLED_BASE = "read_installed_base"
+    WRITE_CUSTOMER_ATTRIBUTES = "write_customer_attributes"
+    PUBLISH_RECOMMENDATIONS = "publish_recommendations"
+    ISSUE_REWARDS = "issue_rewards"
+    VERIFY_WEBHOOKS = "verify_webhooks"
+
+
+class ConnectionConfig(BaseModel):
+    """Base for a connector type's config model (one ``[connections.<name>]`` table).
+
+    Secrets are never inline: a field ``<key>_env`` names the environment variable that holds
+    the secret, and ``secret("<key>")`` reads it. Listing ``<key>`` in ``secret_keys`` makes an
+    inline ``<key> = "…"`` a config error that tells the operator to use ``<key>_env``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+
+    type: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_inline_secrets(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in cls.secret_keys:
+                if key in data:
+                    raise ValueError(
+                        f"secret {key!r} must not be written into the config file; set "
+                        f"{key}_env = \"VARIABLE\" and export VARIABLE in the environment"
+                    )
+        return data
+
+    def secret(self, key: str, environ: Mapping[str, str] | None = None) -> str:
+        """Resolve ``<key>_env`` from the environment, or raise a ConfigError saying which
+        variable to export."""
+        variable = getattr(self, f"{key}_env", None)
+        if not variable:
+            raise ConfigError(f"{key}_env is not set", key=f"{key}_env",
+                              remedy=f"set {key}_env = \"VARIABLE\" in the connection's table")
+        value = (environ if environ is not None else os.environ).get(variable)
+        if not value:
+            raise ConfigError(
+                f"environment variable {variable} (from {key}_env) is empty or not set",
+                key=f"{key}_env", remedy=f"export {variable}=… before running shoploop",
+            )
+        return value
+
+
+class Connector(Protocol):
+    """What every connector instance offers, whatever its capabilities."""
+
+    name: str
+    """The connection's name (the ``<name>`` of ``[connections.<name>]``)."""
+
+    def check(self) -> ConnectionCheck:
+        """Is the system reachable, and are the credentials accepted? Never raises."""
+        ...
+
+    def close(self) -> None:
+        """Release sockets, files and clients."""
+        ...
+
+
+@runtime_checkable
+class ReadsCustomers(Protocol):
+    page_size: int
+
+    def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
+        """One page of customers after ``cursor`` (None: from the beginning/full)."""
+        ...
+
+
+@runtime_checkable
+class ReadsOrders(Protocol):
+    page_size: int
+
+    def read_orders(self, cursor: Cursor | None = None) -> Page[Order]: ...
+
+
+@runtime_checkable
+class ReadsProducts(Protocol):
+    page_size: int
+
+    def read_products(self, cursor: Cursor | None = None) -> Page[Product]: ...
+
+
+@runtime_checkable
+class ReadsInstalledBase(Protocol):
+    page_size: int
+
+    def read_installed_base(self, cursor: Cursor | None = None) -> Page[InstalledEquipment]: ...
+
+
+@runtime_checkable
+class WritesCustomerAttributes(Protocol):
+    attribute_batch_size: int
+    """Most changes one call accepts; the core splits into batches of exactly this size."""
+
+    def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
+        """Write one batch. Returns one result per change; a change whose value is already
+        there is ``unchanged`` (idempotent). More than ``attribute_batch_size`` changes raise
+        ``BatchLimitError`` before anything is written."""
+        ...
+
+
+@runtime_checkable
+class PublishesRecommendations(Protocol):
+    def publish_recommendations(
+        self, product_id: str, recommendations: Sequence[Recommendation]
+    ) -> WriteResult:
+        """Write the recommendations into the platform's native fields of ``product_id``."""
+        ...
+
+
+@runtime_checkable
+class IssuesRewards(Protocol):
+    def issue_reward(self, spec: RewardSpec) -> IssuedReward:
+        """Issue once per ``spec.idempotency_key``: a repeated call returns the first reward."""
+        ...
+
+    def find_reward(self, idempotency_key: str) -> IssuedReward | None: ...
+
+
+@runtime_checkable
+class VerifiesWebhooks(Protocol):
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
+        """Verify the signature over the raw ``body`` and return the typed event.
+        Raises ``WebhookSignatureError`` (reject, store nothing) or ``WebhookPayloadError``."""
+        ...
+
+
+CAPABILITY_PROTOCOLS: dict[Capability, type] = {
+    Capability.READ_CUSTOMERS: ReadsCustomers,
+    Capability.READ_ORDERS: ReadsOrders,
+    Capability.READ_PRODUCTS: ReadsProducts,
+    Capability.READ_INSTALLED_BASE: ReadsInstalledBase,
+    Capability.WRITE_CUSTOMER_ATTRIBUTES: WritesCustomerAttributes,
+    Capability.PUBLISH_RECOMMENDATIONS: PublishesRecommendations,
+    Capability.ISSUE_REWARDS: IssuesRewards,
+    Capability.VERIFY_WEBHOOKS: VerifiesWebhooks,
+}
+
+
+ConnectorFactory = Callable[[str, Any], Any]
+"""``factory(connection_name, validated_config) -> connector``."""
+
+
+@dataclass(frozen=True)
+class ConnectorType:
+    """A registered connector type. ``factory`` receives the connection name and an instance of
+    ``config_model``; it should be cheap (connect lazily) so ``shoploop plugins`` stays fast."""
+
+    name: str
+    config_model: type[ConnectionConfig]
+    factory: ConnectorFactory
+    capabilities: frozenset[Capability] = field(default_factory=frozenset)
+    description: str = ""
+    plugin: str = ""
+
+
+class RegisterConnector(Protocol):
+    """The ``register`` callable handed to ``register_connectors``."""
+
+    def __call__(
+        self,
+        name: str,
+        *,
+        config_model: type[ConnectionConfig],
+        factory: ConnectorFactory,
+        capabilities: Sequence[Capability] = (),
+        description: str = "",
+    ) -> None: ...
+
+
+Transform = Callable[..., Any]
+"""A field transform: ``transform(value, **options) -> value``; pure and deterministic."""
+
+
+class RegisterTransform(Protocol):
+    """The ``register`` callable handed to ``register_transforms``."""
+
+    def __call__(self, name: str, transform: Transform, *, description: str = "") -> None: ...

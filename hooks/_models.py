@@ -1,0 +1,288 @@
+"""Typed domain models shared by the core and every plugin (pydantic v2).
+
+Records carry the *external* id they have in the connection they were read from; the core
+maps them across systems through identity bindings. Money is ``Decimal``, time is tz-aware.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AttributeValue = str | int | float | bool | list[str] | None
+"""What a customer attribute may hold: scalars or a list of strings (tags, segments)."""
+
+JSONValue = Any
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+
+
+class Address(_Model):
+    kind: Literal["billing", "shipping", "other"] = "billing"
+    company: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+
+
+class Customer(_Model):
+    id: str = Field(description="The customer's id in the connection it was read from.")
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    kind: Literal["b2b", "b2c"] | None = None
+    customer_number: str | None = Field(default=None, description="ERP customer number.")
+    vat_id: str | None = None
+    accepts_marketing: bool | None = Field(default=None, description="Marketing consent.")
+    addresses: list[Address] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _normalise_email(cls, value: str | None) -> str | None:
+        return value.strip().lower() if value else value
+
+
+class LineItem(_Model):
+    product_id: str | None = Field(default=None, description="None for custom/deleted items.")
+    sku: str | None = None
+    name: str = ""
+    quantity: int = Field(ge=0)
+    unit_price: Decimal = Field(ge=0)
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+OrderStatus = Literal["pending", "paid", "fulfilled", "cancelled", "refunded", "partially_refunded"]
+
+
+class Order(_Model):
+    id: str
+    number: str | None = None
+    customer_id: str | None = Field(default=None, description="None for guest orders.")
+    email: str | None = None
+    placed_at: datetime
+    updated_at: datetime | None = None
+    currency: str = "EUR"
+    status: OrderStatus = "paid"
+    channel: str = Field(default="web", description="web, erp, phone, marketplace, …")
+    lines: list[LineItem] = Field(default_factory=list)
+    discount_codes: list[str] = Field(default_factory=list)
+    refunded_total: Decimal = Decimal(0)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal(0))
+
+
+class Product(_Model):
+    id: str
+    sku: str | None = None
+    name: str
+    price: Decimal = Field(ge=0)
+    currency: str = "EUR"
+    compare_at_price: Decimal | None = None
+    stock: int | None = Field(default=None, description="None when stock is not tracked.")
+    status: Literal["active", "draft", "archived"] = "active"
+    category: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    vendor: str | None = None
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    updated_at: datetime | None = None
+
+
+class InstalledEquipment(_Model):
+    """A machine or device the customer operates, as the ERP knows it (installed base)."""
+
+    id: str
+    customer_id: str
+    product_id: str
+    serial_number: str | None = None
+    installed_at: date
+    service_interval_days: int | None = Field(default=None, gt=0)
+    last_service_at: date | None = None
+    updated_at: datetime | None = None
+
+
+class AttributeChange(_Model):
+    """One attribute of one customer in one target should become ``new``."""
+
+    customer_id: str = Field(description="The customer's id in the target connection.")
+    key: str
+    new: AttributeValue
+    old: AttributeValue = None
+    source: str = Field(default="", description="Connection or plugin the value comes from.")
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable for the same customer, key and new value — a repeated write is a no-op."""
+        raw = json.dumps([self.customer_id, self.key, self.new], sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+class WriteStatus(StrEnum):
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    FAILED = "failed"
+
+
+class WriteResult(_Model):
+    """The outcome of one item of a batch write; batches fail per item, not as a whole."""
+
+    customer_id: str
+    key: str | None = None
+    status: WriteStatus
+    message: str = ""
+
+
+RecommendationKind = Literal[
+    "cross_sell", "upsell", "complementary", "related", "replacement", "spare_part", "service"
+]
+
+
+class RecommendationRequest(_Model):
+    """What recommendations are asked for: for a customer, an anchor product, or both."""
+
+    customer_id: str | None = None
+    product_id: str | None = None
+    placement: str = Field(default="product_page", description="product_page, cart, email, …")
+    limit: int = Field(default=10, gt=0)
+
+
+class Recommendation(_Model):
+    product_id: str
+    score: float = Field(ge=0)
+    kind: RecommendationKind = "cross_sell"
+    strategy: str = Field(description="Name of the strategy that proposed it.")
+    reason: str = Field(min_length=1, description="A reason a customer can understand.")
+    evidence: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+class RecommendationPatch(_Model):
+    """A rule's verdict on one candidate: veto it, boost/damp its score, or pin it to the top."""
+
+    product_id: str
+    action: Literal["veto", "boost", "pin"]
+    factor: float = Field(default=1.0, ge=0, description="Score multiplier for 'boost'.")
+    reason: str = Field(min_length=1)
+
+
+class Referral(_Model):
+    id: str
+    advocate_customer_id: str
+    advocate_email: str | None = None
+    code: str
+    referred_order_id: str | None = None
+    referred_customer_id: str | None = None
+    referred_email: str | None = None
+    order_total: Decimal | None = None
+    connection: str = ""
+    created_at: datetime | None = None
+
+
+class ReferralFinding(_Model):
+    """A fraud check's result. Any finding with ``rejects=True`` rejects the referral."""
+
+    rule: str
+    rejects: bool
+    reason: str = Field(min_length=1)
+
+
+class RewardSpec(_Model):
+    kind: Literal["discount_code", "coupon", "gift_card", "credit_note", "gift_order"]
+    idempotency_key: str = Field(min_length=8, description="Same key → the same reward, once.")
+    recipient_customer_id: str | None = None
+    recipient_email: str | None = None
+    amount: Decimal | None = Field(default=None, ge=0)
+    percentage: float | None = Field(default=None, gt=0, le=100)
+    currency: str = "EUR"
+    code: str | None = None
+    expires_at: datetime | None = None
+    product_id: str | None = Field(default=None, description="For gift orders.")
+    note: str = ""
+
+
+class IssuedReward(_Model):
+    idempotency_key: str
+    reference: str = Field(description="Code, gift-card id or document number in the target.")
+    kind: str
+    connection: str = ""
+    issued_at: datetime | None = None
+
+
+class Cursor(_Model):
+    """Where a stream read stands. Opaque to the core; JSON-serialisable so it can be stored."""
+
+    stream: str
+    position: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a stream. Pass ``cursor`` to the next read; when ``has_more`` is false,
+    ``cursor`` is the checkpoint from which the next incremental run starts."""
+
+    items: list[T]
+    cursor: Cursor
+    has_more: bool
+
+
+class Event(_Model):
+    """Something happened on a platform: a verified webhook or a change a poll detected."""
+
+    type: str = Field(description="order.paid, order.refunded, customer.updated, customer.redact, …")
+    connection: str = ""
+    topic: str = Field(default="", description="The platform's own topic name.")
+    dedupe_key: str = Field(min_length=1, description="Identifies the change, not the delivery.")
+    occurred_at: datetime | None = None
+    payload: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+class CustomerProfile(_Model):
+    """Everything the store knows about one person across connections, for derived attributes."""
+
+    customer: Customer
+    orders: list[Order] = Field(default_factory=list)
+    equipment: list[InstalledEquipment] = Field(default_factory=list)
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+
+
+class ConnectionCheck(_Model):
+    """The answer of ``Connector.check()``, shown by ``shoploop config check``."""
+
+    reachable: bool
+    authorised: bool
+    detail: str = ""
+    warnings: list[str] = Field(default_factory=list)
+
+
+class SyncRun(_Model):
+    """Handed to the sync lifecycle hooks."""
+
+    run_id: str
+    job: str
+    source: str
+    targets: list[str] = Field(default_factory=list)
+    dry_run: bool = False
+    summary: dict[str, JSONValue] = Field(default_factory=dict)

@@ -1,0 +1,162 @@
+"""The hook specifications: the contract between the core and plugins.
+
+Rules for all hooks: they are synchronous and called with keyword arguments; runtime hooks take
+one stable ``context`` argument first; new arguments may be added, never removed (an
+implementation only declares the arguments it uses). A failing implementation is isolated: the
+core logs the plugin and hook name and carries on, unless strict mode (``--strict`` or
+``SHOPLOOP_STRICT_PLUGINS=1``) makes it an error. See docs/hooks.md for one example per hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._connectors import RegisterConnector, RegisterTransform
+from ._context import HookContext
+from ._markers import hookspec
+from ._models import (
+    AttributeValue,
+    CustomerProfile,
+    Event,
+    Recommendation,
+    RecommendationPatch,
+    RecommendationRequest,
+    Referral,
+    ReferralFinding,
+    RewardSpec,
+    SyncRun,
+)
+
+if TYPE_CHECKING:
+    import typer
+
+# --- registration (startup) -------------------------------------------------------------------
+
+
+@hookspec
+def register_connectors(register: RegisterConnector) -> None:
+    """Register connector *types* with their config model and capabilities.
+
+    Fires once at start-up. Call ``register(name, config_model=…, factory=…, capabilities=…)``
+    for each type. Every plugin is called; a type name registered twice is an error naming both
+    plugins.
+    """
+
+
+@hookspec
+def register_commands(cli: typer.Typer) -> None:
+    """Add sub-commands to the ``shoploop`` CLI (a ``typer.Typer`` app).
+
+    Fires once when the CLI starts. Every plugin is called; commands are added in plugin order.
+    """
+
+
+@hookspec
+def register_transforms(register: RegisterTransform) -> None:
+    """Register field transforms usable in sync mappings (``transform = "name"`` in config).
+
+    Fires once at start-up. Every plugin is called; a name registered twice is an error.
+    """
+
+
+# --- recommendations --------------------------------------------------------------------------
+
+
+@hookspec
+def recommendation_candidates(
+    context: HookContext, request: RecommendationRequest
+) -> list[Recommendation] | None:
+    """Propose candidate products for ``request`` (a strategy).
+
+    Fires each time recommendations are computed. Every plugin is called; the results are
+    **merged**: candidates for the same product are combined (highest score kept, reasons of all
+    strategies kept in ``evidence``) and ranked by the core. Return ``None`` or ``[]`` to abstain.
+    """
+
+
+@hookspec
+def filter_recommendations(
+    context: HookContext, request: RecommendationRequest, candidates: Sequence[Recommendation]
+) -> list[RecommendationPatch] | None:
+    """Veto, boost/damp or pin candidates (a rule: out of stock, already bought, price band…).
+
+    Fires after candidates are merged. Every plugin is called and the **patches are merged**:
+    any ``veto`` removes the product; ``boost`` factors multiply; ``pin`` moves it to the top.
+    Do not mutate ``candidates``; return patches.
+    """
+
+
+# --- referrals --------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def referral_reward(context: HookContext, referral: Referral) -> RewardSpec | None:
+    """Decide the reward for an accepted referral (the reward policy).
+
+    Fires once per referral that passed ``check_referral``. **First result wins**: plugins are
+    called in order (last registered first, ``tryfirst``/``trylast`` respected) until one returns
+    a ``RewardSpec``; ``None`` passes to the next. No result means no reward.
+    """
+
+
+@hookspec
+def check_referral(context: HookContext, referral: Referral) -> list[ReferralFinding] | None:
+    """Report fraud findings for a referral (self-referral, same address, refunded order…).
+
+    Fires before a reward is decided. Every plugin is called; findings are **merged** and any
+    finding with ``rejects=True`` rejects the referral, with that finding's reason recorded.
+    """
+
+
+# --- customer attributes ----------------------------------------------------------------------
+
+
+@hookspec
+def customer_attributes(
+    context: HookContext, profile: CustomerProfile
+) -> dict[str, AttributeValue] | None:
+    """Derive attributes (lifecycle stage, RFM segment, …) from a customer's profile.
+
+    Fires for every customer a sync job processes. Every plugin is called and the dicts are
+    **merged**; when two plugins return the same key the first result wins (``tryfirst``
+    plugins, then last registered) and the overlap is logged naming both plugins.
+    """
+
+
+# --- events and sync lifecycle ----------------------------------------------------------------
+
+
+@hookspec
+def on_event(context: HookContext, event: Event) -> None:
+    """React to a platform event (order paid/refunded, customer updated/redacted, …).
+
+    Fires once per event after dedupe (``event.dedupe_key``). Every plugin is called; return
+    values are ignored. Keep it fast — long work belongs in a job.
+    """
+
+
+@hookspec
+def before_sync(context: HookContext, run: SyncRun) -> None:
+    """Fires before a sync job reads anything. Every plugin is called; raise to abort the run."""
+
+
+@hookspec
+def after_sync(context: HookContext, run: SyncRun) -> None:
+    """Fires after a sync job finished; ``run.summary`` holds its counts. Every plugin called."""
+
+
+@hookspec
+def on_sync_error(context: HookContext, run: SyncRun, error: BaseException) -> None:
+    """Fires when a sync job fails. Every plugin is called; return values are ignored."""
+
+
+HOOK_NAMES: tuple[str, ...] = tuple(
+    name for name, obj in list(globals().items())
+    if callable(obj) and hasattr(obj, "shoploop_spec")
+)
+"""All hook names, for docs and checks."""
+
+__all__ = ["HOOK_NAMES", *HOOK_NAMES]
+
+
