@@ -157,7 +157,7 @@ class PluginHost:
     # -- introspection ------------------------------------------------------------------------
 
     def plugin_names(self) -> list[str]:
-        return sorted(name for name, _ in self.pm.list_name_plugin())
+        return sorted(name for name, plugin in self.pm.list_name_plugin() if plugin is not None)
 
     def hooks_of(self, plugin_name: str) -> list[str]:
         plugin = self.pm.get_plugin(plugin_name)

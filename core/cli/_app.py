@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 import typer
 
+from shoploop._logging import configure_logging
 from shoploop._plugins import PluginHost, load_plugins, strict_from_env
 from shoploop.hooks import ConfigError, PluginError
 
@@ -20,6 +21,7 @@ from ._state import State, console_err
 # Each module defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._plugins_cmd",
+    "shoploop.cli._config_cmd",
 )
 
 
@@ -65,6 +67,9 @@ def build_app(host: PluginHost) -> typer.Typer:
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     strict = "--strict" in args or strict_from_env()
+    # Plugin loading logs before the CLI options are parsed; honour the environment meanwhile.
+    configure_logging(os.environ.get("SHOPLOOP_LOG_LEVEL", "WARNING"),
+                      os.environ.get("SHOPLOOP_LOG_FORMAT", "auto"))
     try:
         host = load_plugins(strict=strict)
     except PluginError as exc:

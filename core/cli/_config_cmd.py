@@ -1,0 +1,123 @@
+"""``shoploop init`` and ``shoploop config check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from shoploop._config import DEFAULT_CONFIG_NAME
+from shoploop._connections import Connections
+from shoploop._logging import redact_url
+from shoploop.hooks import ConnectionCheck, ShoploopError
+
+from ._state import State, console, console_err, print_json
+
+EXIT_UNREACHABLE = 3
+
+STARTER_CONFIG = '''\
+# shoploop configuration — see docs/configuration.md for every key.
+# Secrets are never written here: a key ending in `_env` names the environment variable that
+# holds the secret (e.g. access_token_env = "SHOPIFY_TOKEN"; then `export SHOPIFY_TOKEN=…`).
+
+[store]
+# Default: a SQLite file `shoploop.db` next to this file. For production use PostgreSQL:
+# url = "postgresql+psycopg://shoploop@db.internal/shoploop"
+# (SHOPLOOP_DATABASE_URL overrides this.)
+
+[logging]
+level = "WARNING"      # DEBUG, INFO, WARNING, ERROR
+format = "auto"        # auto (readable on a terminal), text, json (one object per line)
+
+# An ERP or other system that exports files (CSV or JSON Lines).
+# `shoploop demo-data --out demo-data` writes a realistic example into ./demo-data.
+[connections.erp_files]
+type = "files"
+path = "demo-data"
+
+# A Shopify store (GraphQL Admin API):
+# [connections.shop_de]
+# type = "shopify"
+# shop = "acme-de.myshopify.com"
+# api_version = "2025-10"
+# access_token_env = "SHOPIFY_DE_TOKEN"
+
+# A WooCommerce store (REST API wc/v3):
+# [connections.woo]
+# type = "woocommerce"
+# url = "https://shop.example.com"
+# consumer_key_env = "WOO_KEY"
+# consumer_secret_env = "WOO_SECRET"
+
+# An ERP with SOAP web services (Dynamics NAV / Business Central page services):
+# [connections.erp]
+# type = "erp_soap"
+# wsdl = "https://erp.example.com:7047/BC/WS/CRONUS/Page/Customer"
+# preset = "nav_page"
+# auth = "basic"
+# username = "SHOPLOOP"
+# password_env = "ERP_PASSWORD"
+'''
+
+
+def _check(connections: Connections, name: str) -> ConnectionCheck:
+    try:
+        return connections[name].check()  # type: ignore[no-any-return]
+    except ShoploopError as exc:
+        return ConnectionCheck(reachable=False, authorised=False, detail=str(exc))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init(
+        path: Path = typer.Argument(Path(DEFAULT_CONFIG_NAME), help="Where to write the config."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    ) -> None:
+        """Write a commented starter config."""
+        if path.exists() and not force:
+            console_err.print(f"[red]error:[/] {path} exists; use --force to overwrite it")
+            raise typer.Exit(2)
+        path.write_text(STARTER_CONFIG, encoding="utf-8")
+        console.print(f"wrote {path} — next: `shoploop config check`")
+
+    config_app = typer.Typer(help="Inspect and validate the configuration.", no_args_is_help=True)
+    app.add_typer(config_app, name="config")
+
+    @config_app.command("check")
+    def check(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        offline: bool = typer.Option(False, "--offline", help="Validate only; contact nothing."),
+    ) -> None:
+        """Validate the config and check every connection is reachable and authorised.
+
+        Exit status: 0 all good, 2 invalid config, 3 a connection unreachable or unauthorised.
+        """
+        state: State = ctx.obj
+        config = state.config()
+        results: dict[str, Any] = {}
+        with Connections(config, state.host.connectors) as connections:
+            for name, connection in config.connections.items():
+                entry: dict[str, Any] = {"type": connection.type}
+                if not offline:
+                    entry.update(_check(connections, name).model_dump())
+                results[name] = entry
+        ok = offline or all(r["reachable"] and r["authorised"] for r in results.values())
+        if as_json:
+            print_json({"file": str(config.path), "valid": True, "ok": ok,
+                        "store": redact_url(config.store_url), "connections": results})
+        else:
+            console.print(f"[green]✓[/] {config.path}: valid")
+            table = Table()
+            for column in ("connection", "type", "reachable", "authorised", "detail"):
+                table.add_column(column)
+            for name, r in results.items():
+                mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}
+                table.add_row(name, r["type"], mark[r.get("reachable")],
+                              mark[r.get("authorised")],
+                              "; ".join([r.get("detail", ""), *r.get("warnings", [])]).strip("; "))
+            console.print(table)
+        if not ok:
+            raise typer.Exit(EXIT_UNREACHABLE)

@@ -1,0 +1,2 @@
+"""shoploop's built-in plugins. Each registers through the ``shoploop`` entry-point group,
+exactly like a third-party plugin; the core never imports them by name."""
