@@ -106,7 +106,8 @@ def _raise_validation(exc: ValidationError, file: str, prefix: tuple[str | int, 
     message = _describe(first)
     if first["type"] == "extra_forbidden":
         known = list(model.model_fields)
-        message += f"; allowed keys: {', '.join(known)}" + did_you_mean(str(first["loc"][-1]), known)
+        message += f"; allowed keys: {', '.join(known)}"
+        message += did_you_mean(str(first["loc"][-1]), known)
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     raise ConfigError(message + more, file=file, key=key,
                       remedy="fix the value and run `shoploop config check`") from None

@@ -73,7 +73,9 @@ class RegisteredTransform:
 class TransformRegistry:
     transforms: dict[str, RegisteredTransform] = field(default_factory=dict)
 
-    def register(self, plugin: str, name: str, transform: Transform, *, description: str = "") -> None:
+    def register(
+        self, plugin: str, name: str, transform: Transform, *, description: str = ""
+    ) -> None:
         if name in self.transforms:
             raise PluginError(
                 f"transform {name!r} is already registered by plugin "

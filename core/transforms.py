@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from shoploop.hooks import RegisterTransform, hookimpl
+from shoploop.hooks import RegisterTransform, Transform, hookimpl
 
 
 def strip(value: Any) -> Any:
@@ -74,7 +74,7 @@ def to_date(value: Any, *, format: str | None = None) -> Any:
     return parsed.date().isoformat()
 
 
-BUILTIN_TRANSFORMS = {
+BUILTIN_TRANSFORMS: dict[str, tuple[Transform, str]] = {
     "strip": (strip, "Remove surrounding whitespace."),
     "lower": (lower, "Lower-case text."),
     "upper": (upper, "Upper-case text."),

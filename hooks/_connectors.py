@@ -20,8 +20,8 @@ from ._errors import ConfigError
 from ._models import (
     AttributeChange,
     ConnectionCheck,
-    Customer,
     Cursor,
+    Customer,
     Event,
     InstalledEquipment,
     IssuedReward,

@@ -251,7 +251,7 @@ class Page(BaseModel, Generic[T]):
 class Event(_Model):
     """Something happened on a platform: a verified webhook or a change a poll detected."""
 
-    type: str = Field(description="order.paid, order.refunded, customer.updated, customer.redact, …")
+    type: str = Field(description="order.paid, order.refunded, customer.updated, …")
     connection: str = ""
     topic: str = Field(default="", description="The platform's own topic name.")
     dedupe_key: str = Field(min_length=1, description="Identifies the change, not the delivery.")

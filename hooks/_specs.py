@@ -10,7 +10,7 @@ core logs the plugin and hook name and carries on, unless strict mode (``--stric
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._connectors import RegisterConnector, RegisterTransform
 from ._context import HookContext

@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+
 import typer
 
 from shoploop._logging import configure_logging

@@ -16,8 +16,10 @@ class ShopifyConfig(ConnectionConfig):
 
     secret_keys = ("access_token", "client_secret")
 
-    shop: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$|^(localhost|127\.0\.0\.1)(:\d+)?$",
-                      description="The shop's myshopify.com domain, e.g. acme.myshopify.com")
+    shop: str = Field(
+        # localhost is for the bundled emulator.
+        pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$|^(localhost|127\.0\.0\.1)(:\d+)?$",
+        description="The shop's myshopify.com domain, e.g. acme.myshopify.com")
     api_version: str = Field(default="2025-10", pattern=r"^\d{4}-(01|04|07|10)$|^unstable$")
     access_token_env: str | None = None
     client_id: str | None = None

@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Each bootstraps .venv when missing
+# or when pyproject.toml changed, so a fresh clone needs nothing else.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEMO_CUSTOMERS ?= 5000
+
+.PHONY: demo test lint bench install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/shoploop demo --customers $(DEMO_CUSTOMERS) --dir .demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	MYPY=$(CURDIR)/$(VENV)/bin/mypy tools/typecheck.sh
+
+# pytest exits 5 when it collected no test; make treats that as the failure it is.
+test: lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .demo build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
