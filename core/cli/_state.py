@@ -23,9 +23,12 @@ console_err = Console(stderr=True)
 class State:
     host: PluginHost
     config_path: str | None = None
+    logging_from_cli: bool = False
     _config: Config | None = field(default=None, repr=False)
 
     def configure_logging(self, level: str, fmt: str) -> None:
+        """CLI options and SHOPLOOP_LOG_* win; otherwise the config's [logging] applies."""
+        self.logging_from_cli = (level, fmt) != ("WARNING", "auto")
         configure_logging(level=level, fmt=fmt)
 
     def config(self, *, required: bool = True) -> Config:
@@ -34,6 +37,8 @@ class State:
             from shoploop._config import load_config
 
             self._config = load_config(self.config_path, self.host.connectors, required=required)
+            if not self.logging_from_cli:
+                configure_logging(self._config.logging.level, self._config.logging.format)
         return self._config
 
 

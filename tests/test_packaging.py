@@ -1,0 +1,81 @@
+"""The one-namespace mapping: core/ → shoploop, hooks/ → shoploop.hooks, plugins/ → shoploop.plugins.
+
+The wheel must hold everything under ``shoploop/`` and nothing as a bare ``core``, ``hooks`` or
+``plugins`` package; a fresh virtualenv with a non-editable install must load the built-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPING = {"core": "shoploop", "hooks": "shoploop.hooks", "plugins": "shoploop.plugins"}
+
+
+def _declared_packages() -> set[str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(data["tool"]["setuptools"]["packages"])
+
+
+def _packages_on_disk() -> set[str]:
+    found = set()
+    for folder, package in MAPPING.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            if "templates" in rel.parts or "__pycache__" in rel.parts:
+                continue
+            found.add(".".join([package, *rel.parts]) if rel.parts else package)
+    # hooks/ and plugins/ are mapped separately, not as sub-folders of core/
+    return found
+
+
+def test_every_package_folder_is_declared():
+    assert _packages_on_disk() == _declared_packages()
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "-w", str(out), str(ROOT)], check=True)
+    return next(out.glob("shoploop-*.whl"))
+
+
+@pytest.mark.slow
+def test_wheel_has_one_namespace_and_its_data(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert not tops & {"core", "hooks", "plugins", "tests"}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"shoploop"}
+    for required in ("shoploop/hooks/__init__.py", "shoploop/plugins/files/__init__.py",
+                     "shoploop/py.typed", "shoploop/hooks/py.typed",
+                     "shoploop/store/migrations/script.py.mako",
+                     "shoploop/templates/plugin/pyproject.toml"):
+        assert required in names, required
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[shoploop]" in text and "[pytest11]" in text
+
+
+@pytest.mark.slow
+def test_fresh_virtualenv_non_editable_install(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, str(wheel)], check=True, timeout=600)
+    done = subprocess.run([str(venv / "bin" / "shoploop"), "plugins", "--json"],
+                          capture_output=True, text=True, check=True, cwd=tmp_path)
+    data = json.loads(done.stdout)
+    assert {"files", "shopify", "woocommerce", "erp_soap"} <= {
+        t["name"] for t in data["connector_types"]}
+    assert data["failures"] == []
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    assert not {"core", "hooks", "plugins"} & {p.name for p in site.iterdir()}
+    assert (site / "shoploop" / "hooks" / "__init__.py").exists()
