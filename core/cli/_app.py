@@ -23,6 +23,8 @@ from ._state import State, console_err
 COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._plugins_cmd",
     "shoploop.cli._config_cmd",
+    "shoploop.cli._import_cmd",
+    "shoploop.cli._demo_cmd",
     "shoploop.cli._new_plugin_cmd",
 )
 
