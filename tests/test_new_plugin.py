@@ -227,3 +227,11 @@ def test_generated_plugin_installs_and_passes_the_conformance_kit(tmp_path: Path
         "read_customers", "read_orders", "read_products", "write_customer_attributes"]
     assert "path" in connector_type["config_keys"]
     assert not [f for f in data["failures"] if f["plugin"] == "acme_erp"]
+
+    # Its example config works end to end: config loader → registered type → factory → check().
+    check = _run([sys.executable, "-m", "shoploop", "--config",
+                  str(root / "examples" / "shoploop.toml"), "config", "check", "--json"],
+                 tmp_path, env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    sample = json.loads(check.stdout)["connections"]["sample"]
+    assert (sample["type"], sample["reachable"], sample["authorised"]) == ("acme_erp", True, True)
