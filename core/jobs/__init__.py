@@ -1,0 +1,12 @@
+"""Jobs: plain functions over (connector or plugin host, store, job spec, checkpoint).
+
+They run in process from the CLI; the same functions can run on workers later. Each job
+records a run in the store (``sync_runs``) and keeps its checkpoint there, so a run that dies
+at any point resumes where its last durable step ended.
+"""
+
+from __future__ import annotations
+
+from ._mirror import STREAMS, MirrorResult, MirrorStream, mirror_stream
+
+__all__ = ["STREAMS", "MirrorResult", "MirrorStream", "mirror_stream"]

@@ -1,0 +1,150 @@
+"""The mirror job: copy one stream of one connection into the store, incrementally.
+
+The checkpoint is the stream's stored cursor. Each page is one transaction: the page's
+records are upserted *and* the page's cursor saved together, so the cursor only advances when
+the page's effects are durable. A run killed at any point resumes from the last committed
+page; upserts are idempotent, so re-reading a page whose commit was lost writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, get_args
+
+from sqlalchemy.orm import Session
+
+from shoploop.hooks import ConnectorError, Cursor, NotSupportedError, Page
+from shoploop.store import (
+    FAILED,
+    SUCCEEDED,
+    Store,
+    UpsertResult,
+    finish_run,
+    load_cursor,
+    save_cursor,
+    start_run,
+    upsert_customers,
+    upsert_installed_base,
+    upsert_orders,
+    upsert_products,
+)
+
+log = logging.getLogger("shoploop.jobs.mirror")
+
+MirrorStream = Literal["customers", "orders", "products", "installed_base"]
+STREAMS: tuple[MirrorStream, ...] = get_args(MirrorStream)
+
+_UPSERT: dict[str, Callable[[Session, str, Sequence[Any]], UpsertResult]] = {
+    "customers": upsert_customers,
+    "orders": upsert_orders,
+    "products": upsert_products,
+    "installed_base": upsert_installed_base,
+}
+
+
+@dataclass
+class MirrorResult:
+    """What one ``mirror_stream`` run did. ``read`` counts items as delivered (a record
+    delivered twice counts twice); inserted/updated/unchanged count distinct records."""
+
+    connection: str
+    stream: str
+    run_id: str = ""
+    full: bool = False
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pages: int = 0
+    cursor: dict[str, Any] | None = field(default=None, repr=False)
+
+    def add_page(self, items: int, upserted: UpsertResult) -> None:
+        self.pages += 1
+        self.read += items
+        self.inserted += upserted.inserted
+        self.updated += upserted.updated
+        self.unchanged += upserted.unchanged
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def mirror_stream(
+    connector: Any,
+    store: Store,
+    *,
+    connection: str,
+    stream: MirrorStream,
+    full: bool = False,
+    on_page: Callable[[int], None] | None = None,
+) -> MirrorResult:
+    """Mirror ``stream`` of ``connector`` (the connection named ``connection``) into ``store``.
+
+    Starts from the stored cursor (from the beginning with ``full=True`` or on the first
+    run), calls ``connector.read_<stream>(cursor)`` until a page says ``has_more=False``.
+    ``on_page(n)`` is called after each committed page with its number of items (progress).
+    Connector errors propagate after the run is recorded as failed; the next run resumes.
+    """
+    if stream not in _UPSERT:
+        raise ValueError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+    reader: Callable[[Cursor | None], Page[Any]] | None = getattr(
+        connector, f"read_{stream}", None
+    )
+    if reader is None:
+        raise NotSupportedError(
+            f"this connector does not read {stream}", connection=connection,
+            operation=f"read_{stream}",
+        )
+    upsert = _UPSERT[stream]
+    result = MirrorResult(connection=connection, stream=stream, full=full)
+    with store.session() as session:
+        result.run_id = start_run(
+            session, f"mirror.{stream}",
+            summary={"connection": connection, "stream": stream, "full": full},
+        )
+        cursor = None if full else load_cursor(session, connection, stream)
+    log.info("mirroring %s of %s from %s", stream, connection,
+             "the beginning" if cursor is None else "the stored cursor")
+    try:
+        while True:
+            page = reader(cursor)
+            with store.session() as session:
+                upserted = upsert(session, connection, page.items)
+                save_cursor(session, connection, page.cursor, stream=stream)
+            result.add_page(len(page.items), upserted)
+            result.cursor = page.cursor.position
+            log.debug("%s %s page %d: %d items, %s", connection, stream, result.pages,
+                      len(page.items), upserted)
+            if on_page is not None:
+                on_page(len(page.items))
+            if not page.has_more:
+                break
+            if cursor is not None and page.cursor == cursor:
+                raise ConnectorError(
+                    f"read_{stream} returned has_more=True without advancing its cursor",
+                    connection=connection, operation=f"read_{stream}",
+                    remedy="this is a connector bug; report it to the plugin's authors",
+                )
+            cursor = page.cursor
+    except BaseException as exc:
+        _record_end(store, result, FAILED, error=str(exc) or type(exc).__name__)
+        raise
+    _record_end(store, result, SUCCEEDED)
+    log.info("mirrored %s of %s: %s", stream, connection, result)
+    return result
+
+
+def _record_end(store: Store, result: MirrorResult, status: str, error: str = "") -> None:
+    summary = result.as_dict()
+    if error:
+        summary["error"] = error
+    try:
+        with store.session() as session:
+            finish_run(session, result.run_id, status=status, summary=summary)
+    except Exception:
+        if not error:
+            raise
+        # Recording the failure failed too (the store may be what broke): keep the original.
+        log.exception("could not record the end of run %s", result.run_id)

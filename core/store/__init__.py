@@ -1,0 +1,111 @@
+"""The store: SQLAlchemy 2 + Alembic, on SQLite (embedded default) or PostgreSQL.
+
+    from shoploop.store import Store, resolve_store_url, upsert_customers
+
+    store = Store(resolve_store_url(None, config_dir))
+    store.upgrade()                       # `shoploop db upgrade`
+    with store.session() as session:      # commits on success, rolls back on error
+        result = upsert_customers(session, "erp", customers)
+
+Repository functions take a ``Session`` so a caller can group several of them into one
+transaction (the mirror job writes a page's records and its cursor together).
+"""
+
+from __future__ import annotations
+
+from ._cursors import delete_cursor, load_cursor, save_cursor
+from ._errors import (
+    IdentityConflictError,
+    SchemaAheadError,
+    SchemaOutdatedError,
+    StoreError,
+    StoreUnavailableError,
+)
+from ._identity import (
+    bind_identity,
+    external_ids_for,
+    new_internal_id,
+    resolve_internal_id,
+    resolve_internal_ids,
+)
+from ._rows import content_hash
+from ._runs import (
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    counts,
+    finish_run,
+    get_run,
+    recent_runs,
+    start_run,
+)
+from ._schema import (
+    Base,
+    CustomerRecord,
+    IdentityBinding,
+    InstalledBaseRecord,
+    OrderLineRecord,
+    OrderRecord,
+    ProductRecord,
+    SyncCursor,
+    SyncRunRecord,
+)
+from ._store import Store
+from ._upsert import (
+    UpsertResult,
+    mirrored_customers,
+    mirrored_installed_base,
+    mirrored_orders,
+    mirrored_products,
+    upsert_customers,
+    upsert_installed_base,
+    upsert_orders,
+    upsert_products,
+)
+from ._url import redact_url, resolve_store_url
+
+__all__ = [
+    "FAILED",
+    "RUNNING",
+    "SUCCEEDED",
+    "Base",
+    "CustomerRecord",
+    "IdentityBinding",
+    "IdentityConflictError",
+    "InstalledBaseRecord",
+    "OrderLineRecord",
+    "OrderRecord",
+    "ProductRecord",
+    "SchemaAheadError",
+    "SchemaOutdatedError",
+    "Store",
+    "StoreError",
+    "StoreUnavailableError",
+    "SyncCursor",
+    "SyncRunRecord",
+    "UpsertResult",
+    "bind_identity",
+    "content_hash",
+    "counts",
+    "delete_cursor",
+    "external_ids_for",
+    "finish_run",
+    "get_run",
+    "load_cursor",
+    "mirrored_customers",
+    "mirrored_installed_base",
+    "mirrored_orders",
+    "mirrored_products",
+    "new_internal_id",
+    "recent_runs",
+    "redact_url",
+    "resolve_internal_id",
+    "resolve_internal_ids",
+    "resolve_store_url",
+    "save_cursor",
+    "start_run",
+    "upsert_customers",
+    "upsert_installed_base",
+    "upsert_orders",
+    "upsert_products",
+]

@@ -1,0 +1,184 @@
+"""The store's tables (SQLAlchemy 2 typed declarative). Changes here need a new migration in
+``migrations/versions`` — ``tests/store`` checks that migrations and this metadata agree.
+
+Mirrored records (customers, products, orders, installed base) are keyed by
+``(connection, external_id)``: the id the record has in the connection it was read from.
+``data`` holds the full model dump (``model_dump(mode="json")``), ``content_hash`` a hash of it
+so unchanged records are never rewritten; the other columns are query helpers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ._types import JSONType, Money, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CONNECTION = String(100)
+EXTERNAL_ID = String(255)
+HASH = String(32)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        Decimal: Money,
+    }
+
+
+class IdentityBinding(Base):
+    """One external id in one connection ↔ one internal id, per entity type."""
+
+    __tablename__ = "identity_bindings"
+    __table_args__ = (
+        UniqueConstraint("connection", "entity_type", "external_id"),
+        UniqueConstraint("connection", "entity_type", "internal_id"),
+        Index(None, "entity_type", "internal_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection: Mapped[str] = mapped_column(CONNECTION)
+    entity_type: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
+    internal_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncCursor(Base):
+    __tablename__ = "sync_cursors"
+
+    connection: Mapped[str] = mapped_column(CONNECTION, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncRunRecord(Base):
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index(None, "job", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[dict[str, Any]]
+
+
+class _Mirrored:
+    """Columns every mirrored record has."""
+
+    # sort_order: the key columns come first and the bookkeeping last in CREATE TABLE.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-3)
+    connection: Mapped[str] = mapped_column(CONNECTION, sort_order=-2)
+    external_id: Mapped[str] = mapped_column(EXTERNAL_ID, sort_order=-1)
+    data: Mapped[dict[str, Any]] = mapped_column(sort_order=1)
+    content_hash: Mapped[str] = mapped_column(HASH, sort_order=2)
+    source_updated_at: Mapped[datetime | None] = mapped_column(sort_order=3)
+    mirrored_at: Mapped[datetime] = mapped_column(sort_order=4)
+
+
+class CustomerRecord(_Mirrored, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("connection", "external_id"),
+        Index(None, "email"),
+        Index(None, "customer_number"),
+    )
+
+    email: Mapped[str | None] = mapped_column(String(320))
+    kind: Mapped[str | None] = mapped_column(String(10))
+    customer_number: Mapped[str | None] = mapped_column(String(100))
+    vat_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ProductRecord(_Mirrored, Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("connection", "external_id"), Index(None, "sku"))
+
+    sku: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(Text)
+    price: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    stock: Mapped[int | None]
+    category: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))
+
+
+class OrderRecord(_Mirrored, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("connection", "external_id"),
+        Index(None, "connection", "customer_external_id"),
+        Index(None, "email"),
+        Index(None, "placed_at"),
+    )
+
+    number: Mapped[str | None] = mapped_column(String(100))
+    customer_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
+    email: Mapped[str | None] = mapped_column(String(320))
+    placed_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(50))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal]
+
+
+class OrderLineRecord(Base):
+    """A line of a mirrored order; replaced as a whole when the order changes."""
+
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
+    sku: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal]
+
+
+class InstalledBaseRecord(_Mirrored, Base):
+    __tablename__ = "installed_base"
+    __table_args__ = (
+        UniqueConstraint("connection", "external_id"),
+        Index(None, "connection", "customer_external_id"),
+    )
+
+    customer_external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
+    product_external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
+    serial_number: Mapped[str | None] = mapped_column(String(255))
+    installed_at: Mapped[date] = mapped_column(Date)
+    service_interval_days: Mapped[int | None]
+    last_service_at: Mapped[date | None] = mapped_column(Date)
+
+
+def table(name: str) -> Table:
+    """The ``Table`` of a mapped class by table name (typed, unlike ``Cls.__table__``)."""
+    return Base.metadata.tables[name]
