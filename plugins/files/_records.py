@@ -1,0 +1,135 @@
+"""Streams, where their files are, and reading JSON Lines with byte positions.
+
+A reader yields each record together with *where it ends* in the file: the byte offset (so a
+cursor can ``seek`` there instead of re-reading everything before it), the physical line number
+(so an error after a resume still names the right line) and the record's index (row).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from shoploop.hooks import Customer, InstalledEquipment, Order, Product
+
+Format = Literal["jsonl", "csv"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv")
+BOM = b"\xef\xbb\xbf"
+
+STREAMS: dict[str, type[BaseModel]] = {
+    "customers": Customer,
+    "orders": Order,
+    "products": Product,
+    "installed_base": InstalledEquipment,
+}
+"""Stream name (and file stem) → the model each record of it is."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position between two records: byte offset, physical line number, record index."""
+
+    offset: int = 0
+    line: int = 1
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class Located:
+    """A record read from a file, with the positions before and after it."""
+
+    record: BaseModel
+    start: Mark
+    end: Mark
+
+
+class MalformedRecord(Exception):
+    """A record could not be read; ``start`` is where it begins, ``line`` the line to fix."""
+
+    def __init__(self, line: int, reason: str, start: Mark) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+        self.start = start
+
+
+class AmbiguousFormat(Exception):
+    """``format = "auto"`` and both a ``.jsonl`` and a ``.csv`` file exist for one stream."""
+
+
+def locate(data_dir: Path, stream: str, configured: str) -> tuple[Path, Format] | None:
+    """The file serving ``stream`` and its format, or None when there is none (no records).
+
+    With ``auto``, exactly one of ``<stream>.jsonl`` / ``<stream>.csv`` may exist: silently
+    preferring one would read a stale export while the operator updates the other."""
+    candidates = [fmt for fmt in FORMATS if configured in ("auto", fmt)]
+    found = [(data_dir / f"{stream}.{fmt}", fmt) for fmt in candidates
+             if (data_dir / f"{stream}.{fmt}").exists()]
+    if len(found) > 1:
+        raise AmbiguousFormat(f"both {stream}.jsonl and {stream}.csv exist in {data_dir}")
+    return found[0] if found else None
+
+
+def describe(error: ValidationError) -> str:
+    """The first problem of a pydantic error on one line: ``lines.0.quantity: must be ≥ 0``."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
+
+
+def physical_lines(fh: BinaryIO, start: Mark) -> Iterator[tuple[bytes, int, int, int]]:
+    """``(line, start offset, end offset, line number)`` from ``start`` to the end of the file;
+    a UTF-8 byte-order mark at the very start is dropped from the text but counted in offsets."""
+    fh.seek(start.offset)
+    offset, line = start.offset, start.line
+    for raw in fh:
+        end = offset + len(raw)
+        yield (raw[len(BOM):] if offset == 0 and raw.startswith(BOM) else raw), offset, end, line
+        offset, line = end, line + 1
+
+
+def read_jsonl(fh: BinaryIO, model: type[BaseModel], start: Mark,
+               encoding: str) -> Iterator[Located]:
+    """Records of a JSON Lines file: one ``model.model_dump(mode="json")`` object per line;
+    blank lines are skipped. A last line without a newline is accepted only if it is complete
+    JSON (an exporter that was cut off leaves invalid JSON, which is reported)."""
+    row = start.row
+    for raw, offset, end, line in physical_lines(fh, start):
+        text = raw.strip()
+        if not text:
+            continue
+        here = Mark(offset, line, row)
+        try:
+            data = json.loads(text.decode(encoding))
+        except UnicodeDecodeError as exc:
+            raise MalformedRecord(line, f"not valid {encoding}: {exc.reason}", here) from None
+        except json.JSONDecodeError as exc:
+            cut = "" if raw.endswith(b"\n") else " (cut off: no newline at the end of the file)"
+            raise MalformedRecord(line, f"invalid JSON: {exc.msg} at column {exc.colno}{cut}",
+                                  here) from None
+        if not isinstance(data, dict):
+            raise MalformedRecord(line, f"expected a JSON object, got {type(data).__name__}",
+                                  here)
+        try:
+            record = model.model_validate(data)
+        except ValidationError as exc:
+            raise MalformedRecord(line, f"not a valid {model.__name__}: {describe(exc)}",
+                                  here) from None
+        row += 1
+        yield Located(record, here, Mark(end, line + 1, row))
+
+
+def write_jsonl(path: Path, records: Iterator[BaseModel] | list[BaseModel]) -> int:
+    """Write records as JSON Lines, the format the reader expects; returns how many."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        for record in records:
+            out.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            count += 1
+    return count
