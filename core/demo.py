@@ -23,7 +23,7 @@ from ._config import load_config
 from ._connections import Connections
 from ._plugins import PluginHost
 from .demo_data import DEFAULT_AS_OF, generate
-from .jobs import mirror_stream
+from .jobs import MirrorStream, mirror_stream
 from .store import (
     CustomerRecord,
     InstalledBaseRecord,
@@ -34,7 +34,7 @@ from .store import (
 )
 
 CONNECTION = "erp_files"
-STREAMS = ("customers", "products", "orders", "installed_base")
+STREAMS: tuple[MirrorStream, ...] = ("customers", "products", "orders", "installed_base")
 DEMO_CONFIG = f'''\
 # Written by `shoploop demo`. The demo merchant's ERP export, read by the `files` connector.
 [connections.{CONNECTION}]
@@ -78,14 +78,14 @@ def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: 
         for stream in STREAMS:
             step(f"loading {stream} through the files connector")
             result = mirror_stream(connections[CONNECTION], store, connection=CONNECTION,
-                                   stream=stream)  # type: ignore[arg-type]
+                                   stream=stream)
             report.loaded[stream] = {"read": result.read, "inserted": result.inserted,
                                      "pages": result.pages}
         report.seconds["load"] = time.perf_counter() - started
         step("re-running the import: only changes are read")
         for stream in STREAMS:
             again = mirror_stream(connections[CONNECTION], store, connection=CONNECTION,
-                                  stream=stream)  # type: ignore[arg-type]
+                                  stream=stream)
             report.rerun_read[stream] = again.read
         with store.session() as session:
             report.insights = insights(session, as_of=DEFAULT_AS_OF)
@@ -130,7 +130,8 @@ def _top_pairs(session: Session, *, limit: int) -> list[dict[str, Any]]:
     ids = {pid for row in pairs for pid in row[:2]}
     names = dict(session.execute(select(ProductRecord.external_id, ProductRecord.name)
                                  .where(ProductRecord.external_id.in_(ids))).tuples().all())
-    return [{"products": [names.get(x, x), names.get(y, y)], "orders": n} for x, y, n in pairs]
+    return [{"products": [names.get(x or "", x), names.get(y or "", y)], "orders": n}
+            for x, y, n in pairs]
 
 
 def _service_due(session: Session, *, as_of: date, days: int) -> int:

@@ -1,4 +1,4 @@
-"""The one-namespace mapping: core/ → shoploop, hooks/ → shoploop.hooks, plugins/ → shoploop.plugins.
+"""One namespace: core/ → shoploop, hooks/ → shoploop.hooks, plugins/ → shoploop.plugins.
 
 The wheel must hold everything under ``shoploop/`` and nothing as a bare ``core``, ``hooks`` or
 ``plugins`` package; a fresh virtualenv with a non-editable install must load the built-ins.

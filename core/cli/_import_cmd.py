@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -11,9 +11,12 @@ from shoploop._connections import Connections
 from shoploop.hooks import AuthError, Capability, ConnectorError, UnreachableError
 
 from ._progress import progress
+
+if TYPE_CHECKING:
+    from shoploop.jobs import MirrorStream
 from ._state import State, console, console_err, print_json
 
-STREAMS: dict[str, tuple[str, Capability]] = {
+STREAMS: dict[str, tuple[MirrorStream, Capability]] = {
     "customers": ("customers", Capability.READ_CUSTOMERS),
     "orders": ("orders", Capability.READ_ORDERS),
     "products": ("products", Capability.READ_PRODUCTS),
