@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Date,
     ForeignKey,
     Index,
@@ -73,7 +74,9 @@ class SyncCursor(Base):
 
     connection: Mapped[str] = mapped_column(CONNECTION, primary_key=True)
     stream: Mapped[str] = mapped_column(String(100), primary_key=True)
-    position: Mapped[dict[str, Any]]
+    # Plain JSON (text), not JSONB, on PostgreSQL: a cursor is the connector's opaque state and
+    # must come back exactly as saved (JSONB would turn 1e16 into an integer, reorder keys).
+    position: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -76,7 +76,7 @@ def upgrade() -> None:
         "sync_cursors",
         sa.Column("connection", sa.String(100), nullable=False),
         sa.Column("stream", sa.String(100), nullable=False),
-        sa.Column("position", JSON, nullable=False),
+        sa.Column("position", sa.JSON(), nullable=False),  # exact text, even on PostgreSQL
         _ts("updated_at"),
         sa.PrimaryKeyConstraint("connection", "stream", name=op.f("pk_sync_cursors")),
     )

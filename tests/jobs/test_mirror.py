@@ -1,0 +1,219 @@
+"""The mirror job: all pages, resumable after a crash, same end state, nothing twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+import shoploop.jobs._mirror as mirror_module
+from shoploop.hooks import (
+    ConnectorError,
+    Cursor,
+    Customer,
+    LineItem,
+    NotSupportedError,
+    Order,
+    Page,
+    UnreachableError,
+)
+from shoploop.jobs import MirrorResult, mirror_stream
+from shoploop.store import (
+    FAILED,
+    SUCCEEDED,
+    CustomerRecord,
+    Store,
+    counts,
+    get_run,
+    load_cursor,
+    mirrored_customers,
+    mirrored_orders,
+    recent_runs,
+)
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+class ListConnector:
+    """Serves lists page by page with an offset cursor, like a real incremental API.
+
+    ``fail_on_page=k`` makes the k-th read call (1-based) raise ``UnreachableError``, once;
+    ``reads`` counts the calls, ``delivered`` every record handed out.
+    """
+
+    def __init__(self, name: str, *, customers: list[Customer] | None = None,
+                 orders: list[Order] | None = None, page_size: int = 5,
+                 fail_on_page: int | None = None) -> None:
+        self.name = name
+        self.page_size = page_size
+        self.records: dict[str, list[Any]] = {"customers": customers or [],
+                                              "orders": orders or []}
+        self.fail_on_page = fail_on_page
+        self.reads = 0
+        self.delivered: list[str] = []
+
+    def _read(self, stream: str, cursor: Cursor | None) -> Page[Any]:
+        self.reads += 1
+        if self.reads == self.fail_on_page:
+            self.fail_on_page = None
+            raise UnreachableError("connection reset by peer", connection=self.name,
+                                   operation=f"read_{stream}")
+        offset = int(cursor.position["offset"]) if cursor else 0
+        items = self.records[stream][offset:offset + self.page_size]
+        self.delivered.extend(item.id for item in items)
+        end = offset + len(items)
+        return Page(items=items, cursor=Cursor(stream=stream, position={"offset": end}),
+                    has_more=end < len(self.records[stream]))
+
+    def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
+        return self._read("customers", cursor)
+
+    def read_orders(self, cursor: Cursor | None = None) -> Page[Order]:
+        return self._read("orders", cursor)
+
+
+def make_customers(n: int) -> list[Customer]:
+    return [Customer(id=f"C{i:03}", email=f"c{i}@example.com", kind="b2c",
+                     attributes={"n": i}, updated_at=T0 + timedelta(days=i)) for i in range(n)]
+
+
+def make_orders(n: int) -> list[Order]:
+    return [Order(id=f"O{i}", customer_id=f"C{i % 5:03}", placed_at=T0 + timedelta(hours=i),
+                  lines=[LineItem(product_id=f"P{j}", quantity=1, unit_price=Decimal("2.50"))
+                         for j in range(i % 4 + 1)]) for i in range(n)]
+
+
+def end_state(store: Store, connection: str) -> dict[str, Any]:
+    with store.session() as session:
+        cursor = load_cursor(session, connection, "customers")
+        rows = session.execute(
+            select(CustomerRecord.external_id, func.count()).where(
+                CustomerRecord.connection == connection).group_by(CustomerRecord.external_id)
+        ).all()
+        return {
+            "customers": sorted(c.model_dump_json() for c in
+                                mirrored_customers(session, connection)),
+            "rows_per_id": sorted({count for _, count in rows}),
+            "cursor": cursor.position if cursor else None,
+        }
+
+
+def test_reads_every_page_and_stores_the_cursor(store: Store):
+    connector = ListConnector("erp", customers=make_customers(23), page_size=5)
+    progress: list[int] = []
+    result = mirror_stream(connector, store, connection="erp", stream="customers",
+                           on_page=progress.append)
+    assert (result.read, result.inserted, result.updated, result.unchanged, result.pages) == (
+        23, 23, 0, 0, 5)
+    assert progress == [5, 5, 5, 5, 3]
+    assert result.cursor == {"offset": 23}
+    with store.session() as session:
+        assert counts(session)["customers"] == 23
+        assert load_cursor(session, "erp", "customers") == Cursor(
+            stream="customers", position={"offset": 23})
+        run = get_run(session, result.run_id)
+        assert run is not None and run.status == SUCCEEDED and run.job == "mirror.customers"
+        assert run.summary["read"] == 23 and run.summary["connection"] == "erp"
+
+
+def test_the_next_run_continues_from_the_cursor(store: Store):
+    data = make_customers(12)
+    connector = ListConnector("erp", customers=data[:10], page_size=5)
+    mirror_stream(connector, store, connection="erp", stream="customers")
+    connector.records["customers"] = data  # two new records at the source
+    connector.delivered.clear()
+    again = mirror_stream(connector, store, connection="erp", stream="customers")
+    assert (again.read, again.inserted, again.pages) == (2, 2, 1)
+    assert connector.delivered == ["C010", "C011"]
+    nothing = mirror_stream(connector, store, connection="erp", stream="customers")
+    assert (nothing.read, nothing.inserted, nothing.pages) == (0, 0, 1)
+
+
+def test_full_ignores_the_cursor_and_rewrites_nothing(store: Store):
+    connector = ListConnector("erp", customers=make_customers(12), page_size=5)
+    mirror_stream(connector, store, connection="erp", stream="customers")
+    full = mirror_stream(connector, store, connection="erp", stream="customers", full=True)
+    assert (full.read, full.inserted, full.updated, full.unchanged, full.full) == (
+        12, 0, 0, 12, True)
+
+
+@pytest.mark.parametrize("fail_on_page", [1, 3, 5])
+def test_resume_after_a_crash_reaches_the_uninterrupted_end_state(store: Store, fail_on_page):
+    data = make_customers(23)
+    reference = ListConnector("ref", customers=data, page_size=5)
+    mirror_stream(reference, store, connection="ref", stream="customers")
+
+    crashing = ListConnector("crash", customers=data, page_size=5, fail_on_page=fail_on_page)
+    with pytest.raises(UnreachableError):
+        mirror_stream(crashing, store, connection="crash", stream="customers")
+    committed = 5 * (fail_on_page - 1)
+    with store.session() as session:
+        assert len(list(mirrored_customers(session, "crash"))) == committed
+        failed = recent_runs(session, job="mirror.customers", limit=1)[0]
+        assert failed.status == FAILED and "connection reset" in failed.summary["error"]
+
+    resumed = mirror_stream(crashing, store, connection="crash", stream="customers")
+    assert resumed.read == resumed.inserted == 23 - committed
+    assert sorted(crashing.delivered) == sorted(c.id for c in data)  # no page read twice
+    assert end_state(store, "crash") == end_state(store, "ref")
+    assert end_state(store, "crash")["rows_per_id"] == [1]
+
+
+def test_the_cursor_only_advances_with_the_pages_records(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    """If saving the cursor fails, the page's records roll back with it, and the resumed run
+    reads that page again — nothing lost, nothing twice."""
+    connector = ListConnector("erp", customers=make_customers(12), page_size=5)
+    real_save = mirror_module.save_cursor
+    calls = {"n": 0}
+
+    def save_fails_on_second_page(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(mirror_module, "save_cursor", save_fails_on_second_page)
+    with pytest.raises(OSError, match="disk full"):
+        mirror_stream(connector, store, connection="erp", stream="customers")
+    with store.session() as session:
+        assert counts(session)["customers"] == 5
+        assert load_cursor(session, "erp", "customers").position == {"offset": 5}
+    resumed = mirror_stream(connector, store, connection="erp", stream="customers")
+    assert (resumed.read, resumed.inserted, resumed.unchanged) == (7, 7, 0)
+    with store.session() as session:
+        assert counts(session)["customers"] == 12
+
+
+def test_orders_mirror_with_their_lines(store: Store):
+    data = make_orders(9)
+    connector = ListConnector("shop", orders=data, page_size=4, fail_on_page=2)
+    with pytest.raises(UnreachableError):
+        mirror_stream(connector, store, connection="shop", stream="orders")
+    result = mirror_stream(connector, store, connection="shop", stream="orders")
+    assert isinstance(result, MirrorResult) and result.inserted == 5
+    with store.session() as session:
+        assert sorted(o.id for o in mirrored_orders(session, "shop")) == sorted(
+            o.id for o in data)
+        assert counts(session)["order_lines"] == sum(len(o.lines) for o in data)
+
+
+def test_a_stream_the_connector_cannot_read_is_refused(store: Store):
+    connector = ListConnector("erp")
+    with pytest.raises(NotSupportedError, match="read_products"):
+        mirror_stream(connector, store, connection="erp", stream="products")
+
+
+def test_a_cursor_that_does_not_advance_is_a_connector_error(store: Store):
+    class Stuck(ListConnector):
+        def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
+            self.reads += 1
+            return Page(items=[], cursor=Cursor(stream="customers", position={"offset": 0}),
+                        has_more=True)
+
+    with pytest.raises(ConnectorError, match="without advancing its cursor"):
+        mirror_stream(Stuck("erp"), store, connection="erp", stream="customers")
