@@ -74,7 +74,7 @@ _CITIES = [("DE", "10115", "Berlin"), ("AT", "1010", "Wien"), ("FR", "75001", "P
 _CATEGORIES = ["tools", "consumables", "spare-parts", "machines", "services"]
 
 
-@dataclass
+@dataclass(repr=False)
 class ConformanceDataset:
     """The records a connector under test must serve, per stream.
 
@@ -88,6 +88,12 @@ class ConformanceDataset:
     products: list[Product] = field(default_factory=list)
     installed_base: list[InstalledEquipment] = field(default_factory=list)
     changes: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # short: pytest shows it in every failure report
+        sizes = ", ".join(f"{len(self.records(stream))} {stream}" for stream in STREAMS)
+        changed = f", changes in {sum(map(len, self.changes.values()))} records" \
+            if self.changes else ""
+        return f"ConformanceDataset({sizes}{changed})"
 
     def records(self, stream: str) -> Sequence[BaseModel]:
         """The records of one stream: customers, orders, products or installed_base."""

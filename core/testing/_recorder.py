@@ -41,6 +41,7 @@ class HookCallRecorder(Sequence[HookCall]):
     def attach(self, host: PluginHost) -> None:
         """Start recording the calls made through ``host``; ``detach()`` undoes it."""
         original = host.call_with_names
+        shadowed = "call_with_names" in vars(host)  # already patched by someone else
         depth = 0
 
         def call_with_names(hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
@@ -64,7 +65,10 @@ class HookCallRecorder(Sequence[HookCall]):
 
         def undo() -> None:
             undo_monitoring()
-            host.call_with_names = original  # type: ignore[method-assign]
+            if shadowed:
+                host.call_with_names = original  # type: ignore[method-assign]
+            else:
+                del host.call_with_names
 
         self._undo.append(undo)
 

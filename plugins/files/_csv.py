@@ -286,7 +286,7 @@ def write_csv(path: Path, model: type[BaseModel], records: Iterable[BaseModel],
     rows = [flatten(model, record) for record in records]
     header = header_for(model, (row for group in rows for row in group))
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, header, delimiter=delimiter, lineterminator="\n",
+        writer = csv.DictWriter(out, header, delimiter=delimiter, lineterminator="\r\n",
                                 restval="")
         writer.writeheader()
         for group in rows:

@@ -80,12 +80,12 @@ def later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 def prefix_sha(fh: BinaryIO, length: int) -> str:
-    """sha256 of the first ``length`` bytes (read in 1 MiB chunks, never all at once)."""
+    """sha256 of the first ``length`` bytes (read in 256 KiB chunks, never all at once)."""
     digest = hashlib.sha256()
     fh.seek(0)
     remaining = length
     while remaining > 0:
-        chunk = fh.read(min(remaining, 1 << 20))
+        chunk = fh.read(min(remaining, 1 << 18))
         if not chunk:
             break
         digest.update(chunk)

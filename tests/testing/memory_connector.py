@@ -189,6 +189,22 @@ class CheckpointRestartsFromScratch(MemoryConnector):
         return {"index": 0}
 
 
+class TrailingEmptyPage(MemoryConnector):
+    """Says has_more=True on the last full page and then returns an empty page, like paging
+    APIs that cannot know the end in advance."""
+
+    def _page(self, stream: str, cursor: Cursor | None) -> Page[Any]:
+        if cursor is not None and cursor.position.get("drained"):
+            return Page(items=[], cursor=Cursor(stream=stream, position=self.checkpoint(
+                _parse(cursor.position.get("seen")))), has_more=False)
+        page = super()._page(stream, cursor)
+        if page.has_more or not page.items:
+            return page
+        position = {**page.cursor.position, "drained": True}
+        return Page(items=page.items, cursor=Cursor(stream=stream, position=position),
+                    has_more=True)
+
+
 class ReissuesRewards(MemoryConnector):
     def issue_reward(self, spec: RewardSpec) -> IssuedReward:
         self.rewards.pop(spec.idempotency_key, None)
@@ -198,6 +214,7 @@ class ReissuesRewards(MemoryConnector):
 FLAVOURS: dict[str, type[MemoryConnector]] = {
     cls.__name__: cls for cls in (
         MemoryConnector, DuplicatesAtPageBoundary, LosesAtPageBoundary, IgnoresBatchLimit,
-        NotIdempotent, RaisesRawOSError, CheckpointRestartsFromScratch, ReissuesRewards,
+        NotIdempotent, RaisesRawOSError, CheckpointRestartsFromScratch, TrailingEmptyPage,
+        ReissuesRewards,
     )
 }
