@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table, any_, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,3 +27,13 @@ def upsert_insert(session: Session, table: Table) -> UpsertInsert:
         return postgresql.insert(table)
     raise StoreError(f"unsupported database backend {backend!r}",
                      remedy="use SQLite or PostgreSQL")
+
+
+def one_of(
+    session: Session, column: ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)`` — one bound parameter
+    instead of one per value, which psycopg would otherwise parse client-side each time."""
+    if backend_of(session) == "postgresql":
+        return column == any_(literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(values)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ._dialect import upsert_insert
+from ._dialect import one_of, upsert_insert
 from ._errors import IdentityConflictError
 from ._schema import IdentityBinding, table
 from ._types import utcnow
@@ -43,13 +43,14 @@ def resolve_internal_ids(
 ) -> dict[str, str]:
     """Bulk :func:`resolve_internal_id`: external id → internal id for those that are bound."""
     wanted = list(dict.fromkeys(external_ids))
+    bindings = table("identity_bindings")
     found: dict[str, str] = {}
     for start in range(0, len(wanted), _BATCH):
         rows = session.execute(
             select(IdentityBinding.external_id, IdentityBinding.internal_id).where(
                 IdentityBinding.connection == connection,
                 IdentityBinding.entity_type == entity_type,
-                IdentityBinding.external_id.in_(wanted[start : start + _BATCH]),
+                one_of(session, bindings.c.external_id, wanted[start : start + _BATCH]),
             )
         )
         found.update({external: internal for external, internal in rows})

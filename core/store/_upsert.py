@@ -2,16 +2,20 @@
 
 Per batch of up to ``BATCH_SIZE`` records: one ``SELECT`` of the stored content hashes, then
 one ``INSERT … ON CONFLICT DO UPDATE`` (executemany, which SQLAlchemy sends as multi-row
-statements) for the new and changed records only. Unchanged records are not rewritten; the
+statements; ``COPY`` into a staging table on PostgreSQL, see ``_pg_copy``) for the new and
+changed records only. Input is consumed batch by batch, so a generator of any length works
+in bounded memory; an id repeated within a batch counts once (the last wins), an id repeated
+across batches is simply upserted again. Unchanged records are not rewritten; the
 ``ON CONFLICT … WHERE content_hash <> excluded.content_hash`` guard keeps that true when a
 concurrent writer got there first. Order lines of written orders are replaced as a whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, delete, select
@@ -19,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from shoploop.hooks import Customer, InstalledEquipment, Order, Product
 
-from ._dialect import backend_of, upsert_insert
+from ._dialect import backend_of, one_of, upsert_insert
 from ._rows import Row, customer_row, installed_row, order_line_rows, order_row, product_row
 from ._schema import table
 from ._types import utcnow
@@ -55,36 +59,43 @@ class UpsertResult:
         )
 
 
-def _chunks(items: Sequence[M], size: int) -> Iterator[Sequence[M]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _batches(items: Iterable[M], size: int) -> Iterator[list[M]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
-def _upsert_rows(
-    session: Session, target: Table, connection: str, rows: Iterable[Row], *,
-    on_written: Callable[[dict[str, int]], None] | None = None,
+def _upsert(
+    session: Session, target: Table, connection: str, items: Iterable[M],
+    to_row: Callable[[M], Row], *,
+    on_written: Callable[[dict[str, int], dict[str, M]], None] | None = None,
 ) -> UpsertResult:
-    """Upsert ``rows`` (all of ``connection``); ``on_written`` receives, per batch, the
-    ``{external_id: id}`` of the rows that were inserted or updated."""
-    by_external = {row["external_id"]: row for row in rows}  # a repeated id: the last wins
+    """Upsert ``items`` (all of ``connection``) batch by batch, so memory stays bounded
+    whatever the input's length. ``on_written(ids, items)`` receives, per batch, the
+    ``{external_id: id}`` of the rows inserted or updated and the batch's items by id."""
     update_columns = [c.name for c in target.columns if c.name not in (*_KEY, "id")]
     inserted = updated = unchanged = 0
-    for batch in _chunks(list(by_external.values()), BATCH_SIZE):
-        stored = {
-            external: (row_id, digest)
-            for external, row_id, digest in session.execute(
-                select(target.c.external_id, target.c.id, target.c.content_hash).where(
+    for batch in _batches(items, BATCH_SIZE):
+        rows: dict[str, Row] = {}
+        by_external: dict[str, M] = {}
+        for item in batch:  # an id repeated within a batch: the last one wins
+            row = to_row(item)
+            rows[row["external_id"]] = row
+            by_external[row["external_id"]] = item
+        stored = dict(
+            session.execute(
+                select(target.c.external_id, target.c.content_hash).where(
                     target.c.connection == connection,
-                    target.c.external_id.in_([row["external_id"] for row in batch]),
+                    one_of(session, target.c.external_id, list(rows)),
                 )
-            )
-        }
+            ).all()
+        )
         to_write: list[Row] = []
-        for row in batch:
-            known = stored.get(row["external_id"])
-            if known is None:
+        for external_id, row in rows.items():
+            digest = stored.get(external_id)
+            if digest is None:
                 inserted += 1
-            elif known[1] != row["content_hash"]:
+            elif digest != row["content_hash"]:
                 updated += 1
             else:
                 unchanged += 1
@@ -96,7 +107,7 @@ def _upsert_rows(
             session, target, to_write, update_columns, returning=on_written is not None
         )
         if on_written is not None:
-            on_written(written)
+            on_written(written, by_external)
     return UpsertResult(inserted, updated, unchanged)
 
 
@@ -141,8 +152,8 @@ def upsert_customers(
 ) -> UpsertResult:
     """Mirror customers of ``connection``; see the module docs for the guarantees."""
     at = now or utcnow()
-    rows = (customer_row(connection, customer, at) for customer in customers)
-    return _upsert_rows(session, table("customers"), connection, rows)
+    return _upsert(session, table("customers"), connection, customers,
+                   lambda customer: customer_row(connection, customer, at))
 
 
 def upsert_products(
@@ -150,8 +161,8 @@ def upsert_products(
     now: datetime | None = None,
 ) -> UpsertResult:
     at = now or utcnow()
-    rows = (product_row(connection, product, at) for product in products)
-    return _upsert_rows(session, table("products"), connection, rows)
+    return _upsert(session, table("products"), connection, products,
+                   lambda product: product_row(connection, product, at))
 
 
 def upsert_installed_base(
@@ -159,8 +170,8 @@ def upsert_installed_base(
     now: datetime | None = None,
 ) -> UpsertResult:
     at = now or utcnow()
-    rows = (installed_row(connection, item, at) for item in items)
-    return _upsert_rows(session, table("installed_base"), connection, rows)
+    return _upsert(session, table("installed_base"), connection, items,
+                   lambda item: installed_row(connection, item, at))
 
 
 def upsert_orders(
@@ -169,13 +180,13 @@ def upsert_orders(
 ) -> UpsertResult:
     """Mirror orders; a new or changed order's lines replace its stored lines."""
     at = now or utcnow()
-    by_external = {order.id: order for order in orders}
     lines_table = table("order_lines")
 
-    def replace_lines(written: dict[str, int]) -> None:
+    def replace_lines(written: dict[str, int], by_external: dict[str, Order]) -> None:
         if not written:
             return
-        session.execute(delete(lines_table).where(lines_table.c.order_id.in_(written.values())))
+        session.execute(delete(lines_table).where(
+            one_of(session, lines_table.c.order_id, list(written.values()))))
         lines = [
             line
             for external_id, order_id in written.items()
@@ -183,10 +194,8 @@ def upsert_orders(
         ]
         _insert(session, lines_table, lines)
 
-    rows = (order_row(connection, order, at) for order in by_external.values())
-    return _upsert_rows(
-        session, table("orders"), connection, rows, on_written=replace_lines
-    )
+    return _upsert(session, table("orders"), connection, orders,
+                   lambda order: order_row(connection, order, at), on_written=replace_lines)
 
 
 def _records(session: Session, target: Table, connection: str | None) -> Iterator[Any]:

@@ -137,6 +137,22 @@ def test_batches_larger_than_one_round_trip(store: Store, monkeypatch: pytest.Mo
         assert counts(session)["order_lines"] == 90
 
 
+def test_a_generator_is_consumed_batch_by_batch(store: Store, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(upsert_module, "BATCH_SIZE", 4)
+    consumed: list[str] = []
+
+    def stream():
+        for customer in [*customers(6), *customers(3)]:  # C0..C2 come again in batch 3
+            consumed.append(customer.id)
+            yield customer
+
+    with store.session() as session:
+        assert upsert_customers(session, "erp", stream()) == UpsertResult(
+            inserted=6, unchanged=3)
+        assert counts(session)["customers"] == 6
+    assert len(consumed) == 9
+
+
 def test_order_lines_are_replaced_not_duplicated(store: Store):
     with store.session() as session:
         assert upsert_orders(session, "erp", orders(4, lines=3)).inserted == 4
