@@ -44,12 +44,14 @@ class HookCallRecorder(Sequence[HookCall]):
         shadowed = "call_with_names" in vars(host)  # already patched by someone else
         depth = 0
 
-        def call_with_names(hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        def call_with_names(
+            hook: str, *, isolate: bool = True, **kwargs: Any
+        ) -> list[tuple[str, Any]]:
             nonlocal depth
-            self.record(hook, kwargs)
+            self.record(hook, kwargs)  # the hook's arguments, not the host's call options
             depth += 1  # pluggy monitoring must not record the same call a second time
             try:
-                return original(hook, **kwargs)
+                return original(hook, isolate=isolate, **kwargs)
             finally:
                 depth -= 1
 

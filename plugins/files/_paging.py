@@ -55,8 +55,12 @@ def read_page(source: Source, position: Position | None, page_size: int) -> Page
     this page; otherwise the page ends before it and the next read raises, so the records
     before a bad line are not held back by it."""
     if source.path is None:
-        carried = position.seen if position is not None else None
-        return PageResult([], Position(checkpoint=True, prefix=EMPTY_SHA, seen=carried), False)
+        if position is not None and position.checkpoint:
+            # Keep it: an export that deletes the file before writing it anew must not make
+            # the next run return everything again.
+            return PageResult([], position, False)
+        since = position.since if position is not None else None
+        return PageResult([], Position(checkpoint=True, prefix=EMPTY_SHA, seen=since), False)
     with source.path.open("rb") as fh:
         start, level, note = start_from(position, source.format, fh,
                                         os.fstat(fh.fileno()).st_size)

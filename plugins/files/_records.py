@@ -96,9 +96,10 @@ def physical_lines(fh: BinaryIO, start: Mark) -> Iterator[tuple[bytes, int, int,
 
 def read_jsonl(fh: BinaryIO, model: type[BaseModel], start: Mark,
                encoding: str) -> Iterator[Located]:
-    """Records of a JSON Lines file: one ``model.model_dump(mode="json")`` object per line;
-    blank lines are skipped. A last line without a newline is accepted only if it is complete
-    JSON (an exporter that was cut off leaves invalid JSON, which is reported)."""
+    """Records of a JSON Lines file: one ``model.model_dump(mode="json")`` object per line
+    (parsed and validated in one step by pydantic's JSON parser); blank lines are skipped.
+    A last line without a newline is accepted only if it is complete JSON (an exporter that
+    was cut off leaves invalid JSON, which is reported)."""
     row = start.row
     for raw, offset, end, line in physical_lines(fh, start):
         text = raw.strip()
@@ -106,21 +107,20 @@ def read_jsonl(fh: BinaryIO, model: type[BaseModel], start: Mark,
             continue
         here = Mark(offset, line, row)
         try:
-            data = json.loads(text.decode(encoding))
+            record = model.model_validate_json(text.decode(encoding))
         except UnicodeDecodeError as exc:
             raise MalformedRecord(line, f"not valid {encoding}: {exc.reason}", here) from None
-        except json.JSONDecodeError as exc:
-            cut = "" if raw.endswith(b"\n") else " (cut off: no newline at the end of the file)"
-            raise MalformedRecord(line, f"invalid JSON: {exc.msg} at column {exc.colno}{cut}",
-                                  here) from None
-        if not isinstance(data, dict):
-            raise MalformedRecord(line, f"expected a JSON object, got {type(data).__name__}",
-                                  here)
-        try:
-            record = model.model_validate(data)
         except ValidationError as exc:
-            raise MalformedRecord(line, f"not a valid {model.__name__}: {describe(exc)}",
-                                  here) from None
+            first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                cut = "" if raw.endswith(b"\n") else " (cut off: no newline at the end of the file)"
+                detail = first.get("ctx", {}).get("error", first["msg"])
+                reason = f"invalid JSON: {detail}{cut}"
+            elif first["type"] == "model_type":
+                reason = "expected a JSON object"
+            else:
+                reason = f"not a valid {model.__name__}: {describe(exc)}"
+            raise MalformedRecord(line, reason, here) from None
         row += 1
         yield Located(record, here, Mark(end, line + 1, row))
 

@@ -133,6 +133,16 @@ def test_a_missing_stream_file_has_no_records_until_it_appears(tmp_path: Path) -
     assert read_from(connector(tmp_path), checkpoint)[0] == ["C-1"]
 
 
+def test_a_file_missing_for_a_while_keeps_the_checkpoint(data: Path) -> None:
+    _, checkpoint = read_from(connector(data))
+    content = (data / "customers.jsonl").read_text()
+    (data / "customers.jsonl").unlink()  # an export job deletes, then writes anew
+    ids, kept = read_from(connector(data), checkpoint)
+    assert (ids, kept) == ([], checkpoint)
+    (data / "customers.jsonl").write_text(content + customer(30))
+    assert read_from(connector(data), kept)[0] == ["C0030"]
+
+
 def test_switching_the_format_rescans_with_the_watermark(data: Path) -> None:
     _, checkpoint = read_from(connector(data))
     records = [Customer.model_validate_json(line) for line in
