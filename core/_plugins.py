@@ -88,6 +88,13 @@ class PluginHost:
         """Report implementations of hooks that do not exist (pluggy ``check_pending``)."""
         plugin = self.pm.get_plugin(plugin_name)
         for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name == plugin_name and (impl.hookwrapper or impl.wrapper):
+                    # Isolated calls go implementation by implementation; a wrapper around
+                    # all of them can't be isolated, so it is refused rather than ignored.
+                    self.fail(plugin_name, caller.name,
+                              "hook wrappers are not supported; use tryfirst/trylast to order "
+                              "your implementation instead")
             if caller.spec is not None:
                 continue
             for impl in caller.get_hookimpls():
@@ -116,21 +123,24 @@ class PluginHost:
 
     # -- calling hooks ------------------------------------------------------------------------
 
-    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+    def call(self, hook: str, *, isolate: bool = True, **kwargs: Any) -> list[Any]:
         """Call every implementation of ``hook`` in pluggy's order, each isolated.
 
         Returns the non-None results in call order, like pluggy; but a raising implementation
         is logged and skipped (or raised when strict) instead of aborting the whole call.
+        ``isolate=False`` lets an exception through unchanged (``before_sync`` aborts a run).
         """
-        return [result for _, result in self.call_with_names(hook, **kwargs)]
+        return [result for _, result in self.call_with_names(hook, isolate=isolate, **kwargs)]
 
-    def call_with_names(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    def call_with_names(
+        self, hook: str, *, isolate: bool = True, **kwargs: Any
+    ) -> list[tuple[str, Any]]:
         caller = getattr(self.pm.hook, hook)
         firstresult = bool(caller.spec and caller.spec.opts.get("firstresult"))
         results: list[tuple[str, Any]] = []
         for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
             if impl.hookwrapper or impl.wrapper:
-                continue
+                continue  # refused at registration (see _check_hook_names)
             try:
                 args = [kwargs[name] for name in impl.argnames]
             except KeyError as exc:
@@ -139,6 +149,8 @@ class PluginHost:
             try:
                 result = impl.function(*args)
             except Exception as exc:
+                if not isolate:
+                    raise
                 self.fail(impl.plugin_name, hook, exc)
                 continue
             if result is not None:

@@ -51,6 +51,9 @@ class ConnectionConfig(BaseModel):
     Secrets are never inline: a field ``<key>_env`` names the environment variable that holds
     the secret, and ``secret("<key>")`` reads it. Listing ``<key>`` in ``secret_keys`` makes an
     inline ``<key> = "…"`` a config error that tells the operator to use ``<key>_env``.
+
+    The config loader validates with the context ``{"base_dir": Path}`` (the config file's
+    folder); a validator can read it from ``info.context`` to resolve relative paths.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -22,7 +22,9 @@ JSONValue = Any
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+    # No implicit whitespace stripping: a sync tool must not alter values (or cursor keys)
+    # behind the operator's back; mappings use the explicit `strip` transform.
+    model_config = ConfigDict(extra="forbid")
 
 
 class Address(_Model):

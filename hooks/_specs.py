@@ -9,7 +9,7 @@ core logs the plugin and hook name and carries on, unless strict mode (``--stric
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ._connectors import RegisterConnector, RegisterTransform
@@ -19,6 +19,7 @@ from ._models import (
     AttributeValue,
     CustomerProfile,
     Event,
+    Product,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
@@ -65,25 +66,33 @@ def register_transforms(register: RegisterTransform) -> None:
 
 @hookspec
 def recommendation_candidates(
-    context: HookContext, request: RecommendationRequest
+    context: HookContext, request: RecommendationRequest, profile: CustomerProfile | None
 ) -> list[Recommendation] | None:
     """Propose candidate products for ``request`` (a strategy).
 
-    Fires each time recommendations are computed. Every plugin is called; the results are
-    **merged**: candidates for the same product are combined (highest score kept, reasons of all
-    strategies kept in ``evidence``) and ranked by the core. Return ``None`` or ``[]`` to abstain.
+    ``profile`` is the customer's profile (orders, installed base, attributes) when the request
+    names a customer, else ``None``. Fires each time recommendations are computed. Every plugin
+    is called; the results are **merged**: candidates for the same product are combined (the
+    highest-scoring one is kept, every strategy's score and reason are kept in
+    ``evidence["strategies"]``) and ranked by the core. Return ``None`` or ``[]`` to abstain.
     """
 
 
 @hookspec
 def filter_recommendations(
-    context: HookContext, request: RecommendationRequest, candidates: Sequence[Recommendation]
+    context: HookContext,
+    request: RecommendationRequest,
+    candidates: Sequence[Recommendation],
+    products: Mapping[str, Product],
+    profile: CustomerProfile | None,
 ) -> list[RecommendationPatch] | None:
     """Veto, boost/damp or pin candidates (a rule: out of stock, already bought, price band…).
 
-    Fires after candidates are merged. Every plugin is called and the **patches are merged**:
-    any ``veto`` removes the product; ``boost`` factors multiply; ``pin`` moves it to the top.
-    Do not mutate ``candidates``; return patches.
+    ``products`` maps each candidate's (and the anchor product's) id to its ``Product`` (stock,
+    price, status, category); ``profile`` is the customer's profile or ``None``. Fires after
+    candidates are merged. Every plugin is called and the **patches are merged**: any ``veto``
+    removes the product; ``boost`` factors multiply; ``pin`` moves it to the top (pinned products
+    keep their relative score order). Do not mutate ``candidates``; return patches.
     """
 
 
@@ -138,7 +147,8 @@ def on_event(context: HookContext, event: Event) -> None:
 
 @hookspec
 def before_sync(context: HookContext, run: SyncRun) -> None:
-    """Fires before a sync job reads anything. Every plugin is called; raise to abort the run."""
+    """Fires before a sync job reads anything. Every plugin is called; raise to abort the run
+    (the one hook whose exceptions are not isolated: the job stops and reports the error)."""
 
 
 @hookspec

@@ -57,7 +57,7 @@ def test_wheel_has_one_namespace_and_its_data(wheel):
     for required in ("shoploop/hooks/__init__.py", "shoploop/plugins/files/__init__.py",
                      "shoploop/py.typed", "shoploop/hooks/py.typed",
                      "shoploop/store/migrations/script.py.mako",
-                     "shoploop/templates/plugin/pyproject.toml"):
+                     "shoploop/templates/plugin/pyproject.toml.tmpl"):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -39,6 +39,7 @@ from shoploop.hooks import (
     LineItem,
     Order,
     PluginError,
+    Product,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
@@ -183,6 +184,20 @@ def test_overview_table_links_every_hook() -> None:
         assert f"| [`{hook}`](#{hook}) |" in text, f"the overview table lacks {hook}"
 
 
+def _top_level_split(args: str) -> list[str]:
+    """Split on commas outside brackets: ``Mapping[str, Product]`` is one argument."""
+    parts, depth, current = [], 0, ""
+    for char in args:
+        depth += char == "["
+        depth -= char == "]"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
 @pytest.mark.parametrize("hook", HOOK_NAMES)
 def test_section_states_signature_rule_and_example(hook: str) -> None:
     section = section_of(hook)
@@ -190,7 +205,7 @@ def test_section_states_signature_rule_and_example(hook: str) -> None:
     signatures = [m for m in map(SIGNATURE.match, section.lines) if m]
     assert len(signatures) == 1, f"{hook}: expected one '**Signature:** `{hook}(…)`' line"
     name, args = signatures[0].groups()
-    documented = [arg.split(":")[0].strip() for arg in args.split(",") if arg.strip()]
+    documented = [arg.split(":")[0].strip() for arg in _top_level_split(args) if arg.strip()]
     actual = list(inspect.signature(getattr(specs, hook)).parameters)
     assert (name, documented) == (hook, actual), f"{hook}: the documented signature is stale"
     assert "**Fires**" in body, f"{hook}: say when the hook fires"
@@ -368,8 +383,12 @@ def test_filter_recommendations_patches(host_with: Callable[..., PluginHost]) ->
     ]
     before = [c.model_copy() for c in candidates]
     cart = RecommendationRequest(product_id="ESP-PRO-2", placement="cart")
+    products = {
+        pid: Product(id=pid, name=pid, price=Decimal("10.00"), stock=0 if pid == "MILK-JUG-600"
+                     else 5)
+        for pid in ("ESP-PRO-2", "DESC-500", "MILK-JUG-600", "GRINDER-S", "ESP-PRO-3")}
     [patches] = host.call("filter_recommendations", context=context(), request=cart,
-                          candidates=candidates)
+                          candidates=candidates, products=products)
     assert all(isinstance(p, RecommendationPatch) and p.reason for p in patches)
     assert [(p.product_id, p.action, p.factor) for p in patches] == [
         ("DESC-500", "pin", 1.0),
@@ -380,7 +399,7 @@ def test_filter_recommendations_patches(host_with: Callable[..., PluginHost]) ->
 
     page = cart.model_copy(update={"placement": "product_page"})
     [patches] = host.call("filter_recommendations", context=context(), request=page,
-                          candidates=candidates)
+                          candidates=candidates, products=products)
     assert [(p.product_id, p.action) for p in patches] == [("MILK-JUG-600", "veto"),
                                                            ("GRINDER-S", "boost")]
 

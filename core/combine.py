@@ -1,0 +1,171 @@
+"""How the results of several plugins combine — the result rules stated in the hookspecs.
+
+Each function calls one hook family through the plugin host (isolated per plugin), checks
+that every plugin returned what the hook promises (a wrong type is a failure naming the plugin
+and the hook, never a crash further down), and applies the documented rule:
+
+- ``recommend``: candidates merged per product, then rules' patches (veto / boost / pin) applied;
+- ``derive_attributes``: dicts merged, the first result for a key wins, overlaps logged;
+- ``check_referral``: findings merged, any rejecting finding rejects;
+- ``referral_reward``: the first result wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from shoploop.hooks import (
+    AttributeValue,
+    CustomerProfile,
+    HookContext,
+    Product,
+    Recommendation,
+    RecommendationPatch,
+    RecommendationRequest,
+    Referral,
+    ReferralFinding,
+    RewardSpec,
+)
+
+from ._plugins import PluginHost
+
+log = logging.getLogger("shoploop.combine")
+T = TypeVar("T")
+
+_RECOMMENDATIONS = TypeAdapter(list[Recommendation])
+_PATCHES = TypeAdapter(list[RecommendationPatch])
+_FINDINGS = TypeAdapter(list[ReferralFinding])
+_ATTRIBUTES = TypeAdapter(dict[str, AttributeValue])
+
+
+def _checked(host: PluginHost, hook: str, adapter: TypeAdapter[T],
+             results: list[tuple[str, Any]]) -> list[tuple[str, T]]:
+    """Validate each plugin's result; a bad one is reported as that plugin's failure."""
+    valid: list[tuple[str, T]] = []
+    for plugin, result in results:
+        try:
+            valid.append((plugin, adapter.validate_python(result)))
+        except ValidationError as exc:
+            host.fail(plugin, hook, f"returned {type(result).__name__} that is not "
+                                    f"{adapter}: {exc.errors()[0]['msg']}")
+    return valid
+
+
+def merge_candidates(results: Sequence[tuple[str, list[Recommendation]]]
+                     ) -> list[Recommendation]:
+    """One candidate per product: the highest score wins (ties: first strategy called), and
+    every strategy's score and reason are kept in ``evidence["strategies"]``."""
+    best: dict[str, Recommendation] = {}
+    voices: dict[str, dict[str, dict[str, Any]]] = {}
+    for _plugin, candidates in results:
+        for candidate in candidates:
+            voices.setdefault(candidate.product_id, {})[candidate.strategy] = {
+                "score": candidate.score, "reason": candidate.reason}
+            current = best.get(candidate.product_id)
+            if current is None or candidate.score > current.score:
+                best[candidate.product_id] = candidate
+    return [rec.model_copy(update={"evidence": {**rec.evidence,
+                                                "strategies": voices[product_id]}})
+            for product_id, rec in best.items()]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    recommendations: list[Recommendation]
+    vetoed: dict[str, list[str]]
+    """product id → the reasons of the rules that vetoed it (learn from the "no")."""
+
+
+def apply_patches(candidates: Sequence[Recommendation],
+                  patches: Sequence[tuple[str, list[RecommendationPatch]]],
+                  limit: int) -> Ranked:
+    """Any veto removes; boost factors multiply; pinned products come first. Then by score
+    (descending) and product id, so the order is deterministic."""
+    by_id = {c.product_id: c for c in candidates}
+    factor = dict.fromkeys(by_id, 1.0)
+    pinned: set[str] = set()
+    vetoed: dict[str, list[str]] = {}
+    notes: dict[str, list[str]] = {}
+    for plugin, plugin_patches in patches:
+        for patch in plugin_patches:
+            if patch.product_id not in by_id:
+                continue
+            if patch.action == "veto":
+                vetoed.setdefault(patch.product_id, []).append(f"{plugin}: {patch.reason}")
+            elif patch.action == "boost":
+                factor[patch.product_id] *= patch.factor
+                notes.setdefault(patch.product_id, []).append(f"{plugin}: {patch.reason}")
+            else:
+                pinned.add(patch.product_id)
+                notes.setdefault(patch.product_id, []).append(f"{plugin}: {patch.reason}")
+    kept = [
+        c.model_copy(update={"score": c.score * factor[c.product_id],
+                             "evidence": {**c.evidence, "rules": notes[c.product_id]}
+                             if c.product_id in notes else c.evidence})
+        for c in candidates if c.product_id not in vetoed
+    ]
+    kept.sort(key=lambda c: (c.product_id not in pinned, -c.score, c.product_id))
+    return Ranked(recommendations=kept[:limit], vetoed=vetoed)
+
+
+def recommend(host: PluginHost, context: HookContext, request: RecommendationRequest, *,
+              products: Mapping[str, Product], profile: CustomerProfile | None = None) -> Ranked:
+    """Strategies propose, rules veto/boost/pin, the core ranks. Never recommends the anchor."""
+    raw = host.call_with_names("recommendation_candidates", context=context, request=request,
+                               profile=profile)
+    candidates = [c for c in merge_candidates(
+        _checked(host, "recommendation_candidates", _RECOMMENDATIONS, raw))
+        if c.product_id != request.product_id]
+    raw_patches = host.call_with_names("filter_recommendations", context=context,
+                                       request=request, candidates=tuple(candidates),
+                                       products=products, profile=profile)
+    patches = _checked(host, "filter_recommendations", _PATCHES, raw_patches)
+    return apply_patches(candidates, patches, request.limit)
+
+
+def derive_attributes(host: PluginHost, context: HookContext,
+                      profile: CustomerProfile) -> dict[str, AttributeValue]:
+    """Merged attribute dicts; the first result for a key wins and overlaps are logged."""
+    merged: dict[str, AttributeValue] = {}
+    owner: dict[str, str] = {}
+    raw = host.call_with_names("customer_attributes", context=context, profile=profile)
+    for plugin, attributes in _checked(host, "customer_attributes", _ATTRIBUTES, raw):
+        for key, value in attributes.items():
+            if key in merged:
+                if merged[key] != value:
+                    log.warning("attribute %r: plugin %r's value kept, plugin %r's ignored",
+                                key, owner[key], plugin)
+                continue
+            merged[key], owner[key] = value, plugin
+    return merged
+
+
+@dataclass(frozen=True)
+class ReferralVerdict:
+    accepted: bool
+    findings: list[ReferralFinding]
+    reward: RewardSpec | None
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"{f.rule}: {f.reason}" for f in self.findings if f.rejects]
+
+
+def decide_referral(host: PluginHost, context: HookContext,
+                    referral: Referral) -> ReferralVerdict:
+    """Fraud checks first (any rejecting finding rejects); then the first reward policy."""
+    raw = host.call_with_names("check_referral", context=context, referral=referral)
+    findings = [f for _, found in _checked(host, "check_referral", _FINDINGS, raw)
+                for f in found]
+    if any(f.rejects for f in findings):
+        return ReferralVerdict(accepted=False, findings=findings, reward=None)
+    rewards = _checked(host, "referral_reward", TypeAdapter(RewardSpec),
+                       host.call_with_names("referral_reward", context=context,
+                                            referral=referral))
+    return ReferralVerdict(accepted=True, findings=findings,
+                           reward=rewards[0][1] if rewards else None)
