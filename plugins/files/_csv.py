@@ -2,8 +2,10 @@
 produce, mapped onto the nested models of ``shoploop.hooks``.
 
 * One column per scalar field, named like the field (``id``, ``email``, ``updated_at``, …).
-  An empty cell is "no value" (the field's default, usually null).
-* List fields (``tags``, ``discount_codes``) are one cell, items separated by ``;``.
+  An empty cell is "no value" (the field's default, usually null). Cells are taken as written:
+  like the models, the reader trims nothing (a sync tool must not alter values silently).
+* List fields (``tags``, ``discount_codes``) are one cell, items separated by ``;``; empty
+  items are dropped.
 * ``attributes`` become one ``attr.<key>`` column per key. A cell holding JSON (``42``,
   ``true``, ``null``, ``["a","b"]``, ``"007"``) is that value; any other text is a string.
 * Customer addresses become ``billing.*``, ``shipping.*`` (and ``other.*``) columns; at most
@@ -105,12 +107,12 @@ def row_fields(shape: Shape, header: Sequence[str], cells: Sequence[str]) -> dic
     """One row's record fields (line item and address cells included, not yet grouped)."""
     data: dict[str, Any] = {}
     for column, cell in zip(header, cells, strict=True):
-        if not cell.strip():
+        if cell == "":
             continue
         if column.startswith(ATTR):
             data.setdefault("attributes", {})[column[len(ATTR):]] = parse_attribute(cell)
         elif column in shape.lists:
-            data[column] = [item.strip() for item in cell.split(LIST_SEPARATOR) if item.strip()]
+            data[column] = [item for item in cell.split(LIST_SEPARATOR) if item]
         elif "." in column:
             prefix, _, name = column.partition(".")
             data.setdefault(prefix, {})[name] = cell
@@ -226,7 +228,7 @@ def _cell(value: Any) -> str:
 
 def _list_cell(column: str, items: list[str]) -> str:
     for item in items:
-        if LIST_SEPARATOR in item or not item.strip():
+        if LIST_SEPARATOR in item or not item:
             raise ValueError(f"{column} item {item!r} cannot be written to CSV (empty, or "
                              f"contains {LIST_SEPARATOR!r})")
     return LIST_SEPARATOR.join(items)
