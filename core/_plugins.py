@@ -21,7 +21,7 @@ import pluggy
 
 from shoploop.hooks import PROJECT_NAME, HookContext, PluginError, specs
 
-from ._registry import ConnectorRegistry, TransformRegistry
+from ._registry import ConnectorRegistry, EmulatorRegistry, TransformRegistry
 
 log = logging.getLogger("shoploop.plugins")
 
@@ -60,6 +60,7 @@ class PluginHost:
     strict: bool = False
     connectors: ConnectorRegistry = field(default_factory=ConnectorRegistry)
     transforms: TransformRegistry = field(default_factory=TransformRegistry)
+    emulators: EmulatorRegistry = field(default_factory=EmulatorRegistry)
     failures: list[PluginFailure] = field(default_factory=list)
     distributions: dict[str, md.Distribution | None] = field(default_factory=dict)
 
@@ -83,6 +84,16 @@ class PluginHost:
         self._check_hook_names(registered)
         self._run_registration(registered)
         return registered
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin and everything it registered (connector types, transforms,
+        emulators)."""
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        for registry in (self.connectors.types, self.transforms.transforms,
+                         self.emulators.emulators):
+            for key in [k for k, item in registry.items() if item.plugin == name]:
+                del registry[key]
 
     def _check_hook_names(self, plugin_name: str) -> None:
         """Report implementations of hooks that do not exist (pluggy ``check_pending``)."""
@@ -111,8 +122,12 @@ class PluginHost:
         def transforms(plugin: str) -> Callable[..., None]:
             return lambda name, fn, **kw: self.transforms.register(plugin, name, fn, **kw)
 
+        def emulators(plugin: str) -> Callable[..., None]:
+            return lambda name, fn, **kw: self.emulators.register(plugin, name, fn, **kw)
+
         for hook, make_register in (("register_connectors", connectors),
-                                    ("register_transforms", transforms)):
+                                    ("register_transforms", transforms),
+                                    ("register_emulators", emulators)):
             for impl in getattr(self.pm.hook, hook).get_hookimpls():
                 if impl.plugin_name != plugin_name:
                     continue

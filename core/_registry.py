@@ -11,6 +11,7 @@ from shoploop.hooks import (
     ConnectionConfig,
     ConnectorFactory,
     ConnectorType,
+    EmulatorFactory,
     PluginError,
     Transform,
 )
@@ -87,3 +88,26 @@ class TransformRegistry:
             raise PluginError(f"transform {name!r} is not callable", plugin=plugin,
                               hook="register_transforms")
         self.transforms[name] = RegisteredTransform(name, transform, description, plugin)
+
+
+@dataclass(frozen=True)
+class RegisteredEmulator:
+    name: str
+    factory: EmulatorFactory
+    description: str
+    plugin: str
+
+
+@dataclass
+class EmulatorRegistry:
+    emulators: dict[str, RegisteredEmulator] = field(default_factory=dict)
+
+    def register(
+        self, plugin: str, name: str, factory: EmulatorFactory, *, description: str = ""
+    ) -> None:
+        if name in self.emulators:
+            raise PluginError(
+                f"emulator {name!r} is already registered by plugin "
+                f"{self.emulators[name].plugin!r}",
+                plugin=plugin, hook="register_emulators", remedy="choose another name")
+        self.emulators[name] = RegisteredEmulator(name, factory, description, plugin)

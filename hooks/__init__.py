@@ -32,6 +32,7 @@ from ._connectors import (
     WritesCustomerAttributes,
 )
 from ._context import HookContext
+from ._emulators import Emulator, EmulatorFactory, EmulatorOptions, RegisterEmulator
 from ._errors import (
     AuthError,
     BatchLimitError,
@@ -80,11 +81,13 @@ __all__ = [
     "Address", "AttributeChange", "AttributeValue", "AuthError", "BatchLimitError", "Capability",
     "ConfigError", "ConflictError", "ConnectionCheck", "ConnectionConfig", "Connector",
     "ConnectorError", "ConnectorFactory", "ConnectorType", "Cursor", "Customer",
-    "CustomerProfile", "Event", "HookContext", "InstalledEquipment", "IssuedReward",
+    "CustomerProfile", "Emulator", "EmulatorFactory", "EmulatorOptions", "Event",
+    "HookContext", "InstalledEquipment", "IssuedReward",
     "IssuesRewards", "LineItem", "NotSupportedError", "Order", "Page", "PluginError", "Product",
     "PublishesRecommendations", "RateLimitedError", "ReadsCustomers", "ReadsInstalledBase",
     "ReadsOrders", "ReadsProducts", "Recommendation", "RecommendationPatch",
     "RecommendationRequest", "Referral", "ReferralFinding", "RegisterConnector",
+    "RegisterEmulator",
     "RegisterTransform", "RemoteValidationError", "RewardSpec", "ShoploopError", "SyncRun",
     "Transform", "UnreachableError", "VerifiesWebhooks", "WebhookPayloadError",
     "WebhookSignatureError", "WriteResult", "WriteStatus", "WritesCustomerAttributes",

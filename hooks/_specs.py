@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._connectors import RegisterConnector, RegisterTransform
 from ._context import HookContext
+from ._emulators import RegisterEmulator
 from ._markers import hookspec
 from ._models import (
     AttributeValue,
@@ -50,6 +51,16 @@ def register_commands(cli: typer.Typer) -> None:
     """Add sub-commands to the ``shoploop`` CLI (a ``typer.Typer`` app).
 
     Fires once when the CLI starts. Every plugin is called; commands are added in plugin order.
+    """
+
+
+@hookspec
+def register_emulators(register: RegisterEmulator) -> None:
+    """Register an emulator of a platform, started by ``shoploop emulate NAME``.
+
+    Fires once at start-up. Call ``register(name, factory, description=…)``; ``factory``
+    receives :class:`~shoploop.hooks.EmulatorOptions` and returns an unstarted emulator. Every
+    plugin is called; a name registered twice is an error naming both plugins.
     """
 
 

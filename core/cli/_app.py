@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._config_cmd",
     "shoploop.cli._import_cmd",
     "shoploop.cli._demo_cmd",
+    "shoploop.cli._emulate_cmd",
     "shoploop.cli._new_plugin_cmd",
     "shoploop.cli._db_cmd",
     "shoploop.cli._demo_data_cmd",

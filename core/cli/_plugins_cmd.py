@@ -28,6 +28,8 @@ def describe_plugins(host: PluginHost) -> dict[str, Any]:
                                       if t.plugin == name),
             "transforms": sorted(t.name for t in host.transforms.transforms.values()
                                  if t.plugin == name),
+            "emulators": sorted(e.name for e in host.emulators.emulators.values()
+                                if e.plugin == name),
         })
     connector_types = [
         {"name": t.name, "plugin": t.plugin, "description": t.description,

@@ -10,7 +10,7 @@ exactly the plugins it registers itself.
     production. Set ``shoploop_host.strict = True`` to make such failures raise instead.
 ``register_plugin``
     ``register_plugin(plugin, name=None) -> name`` registers a module or object for this test
-    only and runs its registration hooks (``register_connectors``, ``register_transforms``), so
+    only and runs its registration hooks (``register_connectors``, ``register_transforms``, …), so
     its connector types appear in ``shoploop_host.connectors.types``. Unregistered at teardown.
 ``hook_calls``
     A :class:`~shoploop.testing.HookCallRecorder`: a list-like of ``(hook_name, kwargs)``
@@ -57,14 +57,7 @@ def register_plugin(shoploop_host: PluginHost) -> Iterator[RegisterPlugin]:
     yield register
 
     for plugin_name in reversed(registered):
-        if shoploop_host.pm.get_plugin(plugin_name) is not None:
-            shoploop_host.pm.unregister(name=plugin_name)
-        types = shoploop_host.connectors.types
-        for type_name in [n for n, t in types.items() if t.plugin == plugin_name]:
-            del types[type_name]
-        transforms = shoploop_host.transforms.transforms
-        for name in [n for n, t in transforms.items() if t.plugin == plugin_name]:
-            del transforms[name]
+        shoploop_host.unregister(plugin_name)
 
 
 @pytest.fixture

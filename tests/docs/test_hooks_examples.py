@@ -15,6 +15,7 @@ import re
 import sys
 import tomllib
 import types
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from shoploop.hooks import (
     Capability,
     Customer,
     CustomerProfile,
+    EmulatorOptions,
     Event,
     HookContext,
     LineItem,
@@ -333,6 +335,20 @@ def test_register_transforms_phone(host_with: Callable[..., PluginHost]) -> None
     assert phone("0043 1 234567") == "+431234567"
     assert phone(None) is None
     assert phone("") is None
+
+
+def test_register_emulators_acme(host_with: Callable[..., PluginHost]) -> None:
+    host = host_with("shoploop_acme_emulator")
+    registered = host.emulators.emulators["acme"]
+    assert registered.plugin == "shoploop_acme_emulator"
+    emulator = registered.factory(EmulatorOptions(customers=120))
+    with emulator:
+        with urllib.request.urlopen(emulator.url + "/customers?page=3") as reply:
+            assert reply.headers["X-Total"] == "120"
+            assert [c["id"] for c in json.loads(reply.read())] == [str(i) for i in range(100, 120)]
+        assert emulator.stats.get("requests") == 1
+    assert emulator.connection_block("acme_demo").startswith("[connections.acme_demo]")
+    assert emulator.environment() == {"ACME_KEY": "emulator-key"}
 
 
 # -- recommendations -----------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""Faults on demand: a seeded random share of requests fails the way real platforms fail."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["500", "502", "503", "429", "slow", "drop"]
+ALL_KINDS: tuple[FaultKind, ...] = ("500", "502", "503", "429", "slow", "drop")
+
+
+@dataclass
+class FaultPlan:
+    """``rate`` of requests (0..1) get a fault drawn from ``kinds``; deterministic per ``seed``.
+
+    ``force(kind, times)`` queues exact faults for the next requests (tests that need one
+    specific failure). ``slow`` answers after ``slow_seconds`` (clients must time out);
+    ``drop`` closes the connection without answering; ``429`` carries ``Retry-After``.
+    """
+
+    rate: float = 0.0
+    seed: int = 0
+    kinds: tuple[FaultKind, ...] = ("500", "503", "429", "drop")
+    slow_seconds: float = 2.0
+    retry_after: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"fault rate must be between 0 and 1, not {self.rate}")
+        self._random = random.Random(self.seed)
+        self._forced: deque[FaultKind] = deque()
+        self._lock = threading.Lock()
+
+    def force(self, kind: FaultKind, times: int = 1) -> None:
+        with self._lock:
+            self._forced.extend([kind] * times)
+
+    def draw(self) -> FaultKind | None:
+        with self._lock:
+            if self._forced:
+                return self._forced.popleft()
+            if self.rate and self._random.random() < self.rate:
+                return self._random.choice(self.kinds)
+            return None
