@@ -15,6 +15,8 @@ import threading
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from shoploop.hooks._connectors import on_secret_resolved
+
 REDACTED = "***"
 
 # Patterns for secrets that may appear without shoploop having resolved them itself
@@ -53,6 +55,9 @@ def redact(text: str) -> str:
 
 def redact_url(url: str) -> str:
     return redact(url)
+
+
+on_secret_resolved(register_secret)
 
 
 class RedactingFormatter(logging.Formatter):

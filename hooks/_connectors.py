@@ -45,6 +45,15 @@ class Capability(StrEnum):
     VERIFY_WEBHOOKS = "verify_webhooks"
 
 
+_secret_listeners: list[Callable[[str], None]] = []
+
+
+def on_secret_resolved(listener: Callable[[str], None]) -> None:
+    """Call ``listener(value)`` for every secret ``ConnectionConfig.secret()`` resolves (the
+    core's logging registers itself here, so resolved secrets never reach a log line)."""
+    _secret_listeners.append(listener)
+
+
 class ConnectionConfig(BaseModel):
     """Base for a connector type's config model (one ``[connections.<name>]`` table).
 
@@ -86,6 +95,8 @@ class ConnectionConfig(BaseModel):
                 f"environment variable {variable} (from {key}_env) is empty or not set",
                 key=f"{key}_env", remedy=f"export {variable}=… before running shoploop",
             )
+        for listener in _secret_listeners:
+            listener(value)
         return value
 
 

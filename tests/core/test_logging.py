@@ -52,3 +52,13 @@ def test_secret_patterns_without_registration():
 def test_registered_secrets_never_survive(secret, prefix, suffix):
     register_secret(secret)
     assert secret not in redact(prefix + secret + suffix)
+
+
+def test_secrets_resolved_from_config_are_redacted_automatically():
+    from shoploop.plugins.shopify import ShopifyConfig
+
+    settings = ShopifyConfig(type="shopify", shop="a.myshopify.com", access_token_env="TOK")
+    token = settings.secret("access_token", {"TOK": "shpat_resolved_42"})
+    stream, log = _capture("json")
+    log.warning("calling with %s", token)
+    assert "shpat_resolved_42" not in stream.getvalue()
