@@ -25,8 +25,10 @@ def register(app: typer.Typer) -> None:
             False, "--force", help="Write the template over an existing, non-empty folder.",
         ),
     ) -> None:
-        """Create a plugin project: a sample connector type, a derived attribute, and tests that
-        run shoploop's connector conformance kit."""
+        """Create a plugin project with a sample connector type, a derived attribute and tests.
+
+        The generated tests run shoploop's connector conformance kit.
+        """
         try:
             rendered = render_plugin(name, directory, force=force)
         except (PluginNameError, TargetExistsError) as exc:

@@ -1,0 +1,101 @@
+"""Benchmark the mirror path: demo data → `files` connector → store (SQLite, and PostgreSQL when
+reachable), first load and an incremental re-run.
+
+    .venv/bin/python bench/bench_mirror.py [--customers N] [--postgres URL]
+
+Baseline, measured in the same process: validating the same JSON lines into the shoploop models
+without any connector or store (the parse floor every connector pays). The ratio says what paging,
+cursors, hashing and the database add on top; it stays comparable across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from shoploop._plugins import load_plugins
+from shoploop.demo_data import generate
+from shoploop.hooks import Customer, InstalledEquipment, Order, Product
+from shoploop.jobs import STREAMS, mirror_stream
+from shoploop.plugins.files import FilesConfig, FilesConnector
+from shoploop.store import Store
+
+MODELS = {"customers": Customer, "orders": Order, "products": Product,
+          "installed_base": InstalledEquipment}
+
+
+def parse_floor(data: Path) -> tuple[int, float]:
+    started, records = time.perf_counter(), 0
+    for stream, model in MODELS.items():
+        with (data / f"{stream}.jsonl").open("rb") as fh:
+            for line in fh:
+                model.model_validate_json(line)
+                records += 1
+    return records, time.perf_counter() - started
+
+
+def mirror_all(data: Path, url: str) -> tuple[int, float, int, float]:
+    load_plugins(environ={"SHOPLOOP_LOAD_PLUGINS": "files"})
+    connector = FilesConnector("bench", FilesConfig(type="files", path=data, page_size=1000))
+    with Store(url) as store:
+        store.upgrade()
+        started, records = time.perf_counter(), 0
+        for stream in STREAMS:
+            records += mirror_stream(connector, store, connection="bench", stream=stream).read
+        first = time.perf_counter() - started
+        started, again = time.perf_counter(), 0
+        for stream in STREAMS:
+            again += mirror_stream(connector, store, connection="bench", stream=stream).read
+        return records, first, again, time.perf_counter() - started
+
+
+def postgres_schema_url(base: str) -> tuple[str, str] | None:
+    try:
+        engine = create_engine(base)
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        engine.dispose()
+    except Exception as exc:  # the bench reports SQLite alone rather than failing
+        print(f"postgresql: not measured ({type(exc).__name__}: {exc})")
+        return None
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        generate(data, seed=7, customers=args.customers)
+        records, floor = parse_floor(data)
+        print(f"records: {records:,} (customers {args.customers:,}, orders, products, "
+              f"installed base)")
+        print(f"baseline parse only: {floor:.2f}s  {records / floor:,.0f} records/s")
+        targets = [("sqlite", f"sqlite:///{tmp}/bench.db")]
+        pg = postgres_schema_url(args.postgres)
+        if pg:
+            targets.append(("postgresql", pg[0]))
+        for name, url in targets:
+            read, first, again, rerun = mirror_all(data, url)
+            assert read == records, (read, records)
+            print(f"{name}: first load {first:.2f}s  {read / first:,.0f} records/s  "
+                  f"ratio to parse floor {first / floor:.2f}x; re-run read {again} records "
+                  f"in {rerun:.2f}s")
+        if pg:
+            engine = create_engine(args.postgres)
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {pg[1]} CASCADE"))
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
