@@ -1,35 +1,63 @@
-"""WooCommerce connector type (REST API wc/v3). The configuration is final; the adapter itself
-arrives with the WooCommerce issue — until then ``config check`` reports it as not implemented."""
+"""The WooCommerce adapter (REST API ``wc/v3``) and its emulator.
+
+* ``_config.py`` — the ``[connections.<name>]`` model;
+* ``_client.py`` — the ``woocommerce`` package over a pooled, retrying ``requests.Session``;
+* ``_mapping.py`` — WooCommerce JSON → the contract's models, WordPress meta semantics;
+* ``_streams.py`` — resumable cursors (hash change detection for customers, ``modified_after``
+  watermarks for orders and products);
+* ``_connector.py`` — the connector; ``_webhooks.py`` — signature verification and parsing;
+* ``emulator/`` — the emulator behind ``shoploop emulate woocommerce``.
+
+Operator documentation: docs/woocommerce.md.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from shoploop.hooks import (
+    Capability,
+    EmulatorOptions,
+    RegisterConnector,
+    RegisterEmulator,
+    hookimpl,
+)
 
-from pydantic import AnyHttpUrl, Field
+from ._client import PooledAPI, RetryPolicy, WooClient
+from ._config import WooCommerceConfig
+from ._connector import WooCommerceConnector, create_connector
+from ._webhooks import parse_webhook, sign, verify
 
-from shoploop._connections import UnimplementedConnector
-from shoploop.hooks import ConnectionConfig, RegisterConnector, hookimpl
+__all__ = [
+    "CAPABILITIES", "PooledAPI", "RetryPolicy", "WooClient", "WooCommerceConfig",
+    "WooCommerceConnector", "create_connector", "parse_webhook", "register_connectors",
+    "register_emulators", "sign", "verify",
+]
 
-
-class WooCommerceConfig(ConnectionConfig):
-    """``[connections.<name>]`` with ``type = "woocommerce"``."""
-
-    secret_keys = ("consumer_key", "consumer_secret")
-
-    url: AnyHttpUrl = Field(description="The store's base URL, e.g. https://shop.example.com")
-    consumer_key_env: str | None = None
-    consumer_secret_env: str | None = None
-    query_string_auth: bool = False
-    timeout: float = Field(default=30.0, gt=0)
-    concurrency: int = Field(default=4, ge=1, le=32)
-    verify_tls: bool = True
-
-
-def _factory(name: str, settings: Any) -> UnimplementedConnector:
-    return UnimplementedConnector(name, settings, pending="WooCommerce adapter, issue #4")
+CAPABILITIES = (
+    Capability.READ_CUSTOMERS,
+    Capability.READ_ORDERS,
+    Capability.READ_PRODUCTS,
+    Capability.WRITE_CUSTOMER_ATTRIBUTES,
+    Capability.PUBLISH_RECOMMENDATIONS,
+    Capability.ISSUE_REWARDS,
+    Capability.VERIFY_WEBHOOKS,
+)
 
 
 @hookimpl
 def register_connectors(register: RegisterConnector) -> None:
-    register("woocommerce", config_model=WooCommerceConfig, factory=_factory,
+    register("woocommerce", config_model=WooCommerceConfig, factory=create_connector,
+             capabilities=CAPABILITIES,
              description="WooCommerce store via the REST API (wc/v3)")
+
+
+def _emulator(options: EmulatorOptions) -> object:
+    from .emulator import create_emulator  # lazy: `shoploop plugins` stays fast
+
+    return create_emulator(options)
+
+
+@hookimpl
+def register_emulators(register: RegisterEmulator) -> None:
+    register("woocommerce", _emulator,  # type: ignore[arg-type]
+             description="WooCommerce wc/v3 over demo data (OAuth 1.0a/Basic, batches, "
+                         "webhooks, faults)")

@@ -1,0 +1,379 @@
+"""``WooCommerceConnector``: one configured WooCommerce store (REST API wc/v3).
+
+Reads page through ``/customers``, ``/orders`` and ``/products`` with the cursors of
+``_streams``; writes customer attributes into ``meta_data`` through ``/customers/batch``,
+recommendations into ``upsell_ids``/``cross_sell_ids``, rewards as coupons; verifies webhooks.
+Every failure leaves as a domain error naming the connection and the operation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shoploop.hooks import (
+    AttributeChange,
+    AuthError,
+    BatchLimitError,
+    ConnectionCheck,
+    ConnectorError,
+    Cursor,
+    Customer,
+    Event,
+    IssuedReward,
+    NotSupportedError,
+    Order,
+    Page,
+    Product,
+    Recommendation,
+    RemoteValidationError,
+    RewardSpec,
+    WriteResult,
+    WriteStatus,
+)
+
+from ._client import RetryPolicy, WooClient, error_code
+from ._config import WooCommerceConfig
+from ._mapping import (
+    customer_from_woo,
+    customer_hash,
+    format_time,
+    order_from_woo,
+    parse_time,
+    product_from_woo,
+    same_meta,
+    wp_meta_value,
+)
+from ._streams import (
+    HashPosition,
+    WatermarkPosition,
+    filter_hashes,
+    filter_watermark,
+    finish_watermark,
+)
+from ._webhooks import parse_webhook
+
+P = TypeVar("P", bound=BaseModel)
+M = TypeVar("M", bound=BaseModel)
+
+MAX_PAGES_PER_CALL = 50
+"""Remote pages one read call may scan while it finds nothing new (bounded work per call;
+the cursor is checkpointed in between)."""
+UPSELL_KINDS = frozenset({"upsell", "replacement"})
+REWARD_META_KEY = "idempotency_key"
+
+
+class WooCommerceConnector:
+    """A WooCommerce store. See docs/woocommerce.md for keys, permissions and webhooks."""
+
+    def __init__(self, name: str, config: WooCommerceConfig, *,
+                 environ: Mapping[str, str] | None = None,
+                 retry: RetryPolicy | None = None) -> None:
+        self.name = name
+        self.config = config
+        self.page_size = config.page_size
+        self.attribute_batch_size = config.attribute_batch_size
+        self._environ = environ
+        self._retry = retry
+        self._client: WooClient | None = None
+
+    def __repr__(self) -> str:
+        return f"WooCommerceConnector({self.name!r}, {str(self.config.url)!r})"
+
+    @property
+    def client(self) -> WooClient:
+        """Built on first use, so building connectors (``shoploop plugins``) needs no secrets."""
+        if self._client is None:
+            config = self.config
+            self._client = WooClient(
+                self.name, str(config.url).rstrip("/"),
+                config.secret("consumer_key", self._environ),
+                config.secret("consumer_secret", self._environ),
+                timeout=config.timeout, verify_tls=config.verify_tls,
+                query_string_auth=config.query_string_auth, pool_size=config.concurrency,
+                retry=self._retry)
+        return self._client
+
+    # -- Connector ----------------------------------------------------------------------------
+
+    def check(self) -> ConnectionCheck:
+        """One authenticated list call. Never raises."""
+        warnings = []
+        if str(self.config.url).startswith("http://"):
+            warnings.append("plain HTTP: requests are signed with OAuth 1.0a; use HTTPS in "
+                            "production")
+        if not self.config.verify_tls:
+            warnings.append("verify_tls is off: the store's certificate is not checked")
+        try:
+            answer = self.client.get("customers", {"per_page": 1, "role": "all"},
+                                     operation="check")
+        except AuthError as exc:
+            return ConnectionCheck(reachable=True, authorised=False, detail=str(exc),
+                                   warnings=warnings)
+        except Exception as exc:  # check() is a report, not an operation
+            return ConnectionCheck(reachable=False, authorised=False, detail=str(exc),
+                                   warnings=warnings)
+        total = answer.headers.get("X-WP-Total", "?")
+        return ConnectionCheck(reachable=True, authorised=True,
+                               detail=f"{self.config.url}: wc/v3, {total} customers",
+                               warnings=warnings)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
+        operation = "read_customers"
+        position = self._position("customers", cursor, HashPosition, operation)
+        prefix = self.config.meta_prefix
+        for _ in range(MAX_PAGES_PER_CALL):
+            items, last, _date = self._list("customers", {"role": "all"}, position.page,
+                                            operation)
+            mapped = [customer_from_woo(item, prefix) for item in items]
+            kept = filter_hashes(position, [(int(c.id), customer_hash(c), c) for c in mapped],
+                                 last_page=last)
+            if last:
+                position.page, position.last_id = 1, 0
+            else:
+                position.page += 1
+            if kept or last:
+                return self._page("customers", kept, position, has_more=not last)
+        return self._page("customers", [], position, has_more=True)
+
+    def read_orders(self, cursor: Cursor | None = None) -> Page[Order]:
+        return self._read_watermark("orders", order_from_woo, cursor)
+
+    def read_products(self, cursor: Cursor | None = None) -> Page[Product]:
+        return self._read_watermark("products", product_from_woo, cursor)
+
+    def _read_watermark(self, stream: str, convert: Callable[[dict[str, Any], str], M],
+                        cursor: Cursor | None) -> Page[M]:
+        operation = f"read_{stream}"
+        position = self._position(stream, cursor, WatermarkPosition, operation)
+        prefix = self.config.meta_prefix
+        for _ in range(MAX_PAGES_PER_CALL):
+            items, last, date = self._list(stream, position.query(), position.page, operation)
+            if position.started is None:
+                position.started = format_time(date)
+            records = [(str(item["id"]), parse_time(item.get("date_modified_gmt")), item)
+                       for item in items]
+            kept = [convert(item, prefix) for item in filter_watermark(position, records)]
+            if last:
+                position = finish_watermark(position)
+            else:
+                position.page += 1
+            if kept or last:
+                return self._page(stream, kept, position, has_more=not last)
+        return self._page(stream, [], position, has_more=True)
+
+    def _list(self, endpoint: str, query: dict[str, Any], page: int,
+              operation: str) -> tuple[list[dict[str, Any]], bool, datetime]:
+        params = {**query, "per_page": self.page_size, "page": page, "orderby": "id",
+                  "order": "asc"}
+        answer = self.client.get(endpoint, params, operation=operation)
+        if not isinstance(answer.data, list):
+            raise ConnectorError(f"GET {endpoint} answered {type(answer.data).__name__}, not a "
+                                 "list", connection=self.name, operation=operation)
+        pages = answer.headers.get("X-WP-TotalPages")
+        last = page >= int(pages) if pages and pages.isdigit() else \
+            len(answer.data) < self.page_size
+        try:
+            date = parsedate_to_datetime(answer.headers.get("Date", ""))
+        except (TypeError, ValueError):
+            date = datetime.now(UTC)
+        return answer.data, last, date
+
+    def _position(self, stream: str, cursor: Cursor | None, model: type[P],
+                  operation: str) -> P:
+        if cursor is None:
+            return model()
+        if cursor.stream != stream:
+            raise ConnectorError(f"got a cursor of stream {cursor.stream!r}",
+                                 connection=self.name, operation=operation,
+                                 remedy="pass the cursor of the same stream")
+        try:
+            return model.model_validate(cursor.position)
+        except ValidationError:
+            raise ConnectorError(f"the cursor is not a woocommerce {stream} cursor",
+                                 connection=self.name, operation=operation,
+                                 remedy="start without a cursor (a full read)") from None
+
+    @staticmethod
+    def _page(stream: str, items: list[M], position: BaseModel, *, has_more: bool) -> Page[M]:
+        return Page(items=items, has_more=has_more,
+                    cursor=Cursor(stream=stream, position=position.model_dump(mode="json")))
+
+    # -- customer attributes ------------------------------------------------------------------
+
+    def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
+        """One ``GET /customers?include=…`` for the current meta, then one
+        ``POST /customers/batch`` with only the changed keys of the changed customers. Each
+        meta entry is sent alone (by its meta ``id`` when it exists): WooCommerce applies
+        ``meta_data`` entries one by one, so other plugins' keys stay untouched."""
+        operation = "write_customer_attributes"
+        if len(changes) > self.attribute_batch_size:
+            raise BatchLimitError(
+                f"{len(changes)} changes in one batch; WooCommerce batch endpoints accept at "
+                f"most {self.attribute_batch_size}", connection=self.name, operation=operation)
+        results: list[WriteResult | None] = [None] * len(changes)
+        ids = sorted({int(c.customer_id) for c in changes if c.customer_id.isdigit()})
+        current: dict[str, dict[str, Any]] = {}
+        if ids:
+            answer = self.client.get("customers", {"include": ",".join(map(str, ids)),
+                                                   "per_page": 100, "role": "all"},
+                                     operation=operation)
+            current = {str(c["id"]): c for c in answer.data or ()}
+        prefix = self.config.meta_prefix
+        updates: dict[str, dict[str, dict[str, Any]]] = {}  # customer → meta key → entry
+        pending: dict[str, list[int]] = {}
+        for index, change in enumerate(changes):
+            customer = current.get(change.customer_id)
+            if customer is None:
+                results[index] = WriteResult(customer_id=change.customer_id, key=change.key,
+                                             status=WriteStatus.FAILED,
+                                             message="no such customer in WooCommerce")
+                continue
+            key = prefix + change.key
+            meta = next((m for m in customer.get("meta_data") or () if m.get("key") == key),
+                        None)
+            planned = updates.get(change.customer_id, {}).get(key)
+            if planned is None and meta is not None and same_meta(meta.get("value"),
+                                                                  change.new):
+                results[index] = WriteResult(customer_id=change.customer_id, key=change.key,
+                                             status=WriteStatus.UNCHANGED)
+                continue
+            entry: dict[str, Any] = {"key": key, "value": wp_meta_value(change.new)}
+            if meta is not None and "id" in meta:
+                entry["id"] = meta["id"]
+            updates.setdefault(change.customer_id, {})[key] = entry
+            pending.setdefault(change.customer_id, []).append(index)
+        if updates:
+            body = {"update": [{"id": int(cid), "meta_data": list(entries.values())}
+                               for cid, entries in updates.items()]}
+            answer = self.client.post("customers/batch", body, operation=operation)
+            answered = {str(item.get("id")): item
+                        for item in (answer.data or {}).get("update") or ()
+                        if isinstance(item, dict)}
+            for cid in updates:
+                if cid not in answered:
+                    continue  # reported below as "no answer"
+                error = answered[cid].get("error")
+                for index in pending[cid]:
+                    change = changes[index]
+                    results[index] = WriteResult(
+                        customer_id=change.customer_id, key=change.key,
+                        status=WriteStatus.FAILED if error else WriteStatus.WRITTEN,
+                        message=f"{error.get('code')}: {error.get('message')}" if error else "")
+        return [r or WriteResult(customer_id=c.customer_id, key=c.key, status=WriteStatus.FAILED,
+                                 message="no answer for this item in the batch response")
+                for r, c in zip(results, changes, strict=True)]
+
+    # -- recommendations ----------------------------------------------------------------------
+
+    def publish_recommendations(self, product_id: str,
+                                recommendations: Sequence[Recommendation]) -> WriteResult:
+        """``upsell``/``replacement`` → ``upsell_ids`` (product page), every other kind →
+        ``cross_sell_ids`` (cart page), in score order; unchanged lists are not written."""
+        operation = "publish_recommendations"
+        if not product_id.isdigit():
+            return WriteResult(customer_id=product_id, status=WriteStatus.FAILED,
+                               message="WooCommerce product ids are integers")
+        ranked = sorted(recommendations, key=lambda r: -r.score)
+        wanted = {
+            "upsell_ids": _ids(r.product_id for r in ranked if r.kind in UPSELL_KINDS),
+            "cross_sell_ids": _ids(r.product_id for r in ranked if r.kind not in UPSELL_KINDS),
+        }
+        current = self.client.get(f"products/{product_id}", operation=operation).data
+        if all(list(current.get(k) or []) == v for k, v in wanted.items()):
+            return WriteResult(customer_id=product_id, status=WriteStatus.UNCHANGED)
+        self.client.put(f"products/{product_id}", wanted, operation=operation)
+        return WriteResult(customer_id=product_id, status=WriteStatus.WRITTEN)
+
+    # -- rewards ------------------------------------------------------------------------------
+
+    def reward_code(self, idempotency_key: str) -> str:
+        """The coupon code of a reward: derived from the key, so the reward is found again by
+        code. Lower case because WooCommerce stores coupon codes lower-cased."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
+        return f"{self.config.coupon_prefix}{digest}".lower()
+
+    def issue_reward(self, spec: RewardSpec) -> IssuedReward:
+        """A single-use coupon restricted to the advocate's e-mail, once per idempotency key:
+        an existing coupon with the key's code is returned instead of creating another."""
+        operation = "issue_reward"
+        if spec.kind not in ("coupon", "discount_code"):
+            raise NotSupportedError(f"reward kind {spec.kind!r}: WooCommerce issues coupons",
+                                    connection=self.name, operation=operation)
+        code = (spec.code or self.reward_code(spec.idempotency_key)).lower()
+        found = self._find_coupon(code, operation)
+        if found is not None:
+            return self._issued(spec.idempotency_key, found)
+        coupon: dict[str, Any] = {
+            "code": code,
+            "discount_type": "percent" if spec.percentage is not None else "fixed_cart",
+            "amount": str(spec.percentage if spec.percentage is not None else spec.amount or 0),
+            "individual_use": True, "usage_limit": 1, "usage_limit_per_user": 1,
+            "email_restrictions": [spec.recipient_email] if spec.recipient_email else [],
+            "description": spec.note or "shoploop reward",
+            "meta_data": [{"key": self.config.meta_prefix + REWARD_META_KEY,
+                           "value": spec.idempotency_key}],
+        }
+        if spec.expires_at is not None:
+            coupon["date_expires_gmt"] = format_time(spec.expires_at)
+        try:
+            created = self.client.post("coupons", coupon, operation=operation).data
+        except RemoteValidationError:
+            # A retried create whose first answer was lost: the code exists now.
+            found = self._find_coupon(code, operation)
+            if found is None:
+                raise
+            created = found
+        return self._issued(spec.idempotency_key, created)
+
+    def find_reward(self, idempotency_key: str) -> IssuedReward | None:
+        found = self._find_coupon(self.reward_code(idempotency_key), "find_reward")
+        return None if found is None else self._issued(idempotency_key, found)
+
+    def _find_coupon(self, code: str, operation: str) -> dict[str, Any] | None:
+        answer = self.client.get("coupons", {"code": code}, operation=operation)
+        # `code` is a search, not an exact match, on some versions: compare ourselves.
+        return next((c for c in answer.data or () if str(c.get("code", "")).lower() == code),
+                    None)
+
+    def _issued(self, key: str, coupon: dict[str, Any]) -> IssuedReward:
+        return IssuedReward(idempotency_key=key, reference=str(coupon["code"]), kind="coupon",
+                            connection=self.name,
+                            issued_at=parse_time(coupon.get("date_created_gmt")))
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
+        secret = self.config.secret("webhook_secret", self._environ) \
+            if self.config.webhook_secret_env else None
+        return parse_webhook(headers, body, secret=secret, connection=self.name)
+
+
+def _ids(values: Any) -> list[int]:
+    seen: list[int] = []
+    for value in values:
+        if str(value).isdigit() and int(value) not in seen:
+            seen.append(int(value))
+    return seen
+
+
+def create_connector(connection_name: str, config: Any) -> WooCommerceConnector:
+    """The factory registered for the ``woocommerce`` type."""
+    if not isinstance(config, WooCommerceConfig):
+        config = WooCommerceConfig.model_validate(config)
+    return WooCommerceConnector(connection_name, config)
+
+
+__all__ = ["WooCommerceConnector", "create_connector", "error_code"]

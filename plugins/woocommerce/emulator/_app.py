@@ -1,0 +1,284 @@
+"""Routing and the endpoints of ``/wp-json/wc/v3`` the adapter uses, with WooCommerce's
+semantics: ``per_page`` 1-100 (400 ``rest_invalid_param`` otherwise), ``X-WP-Total``,
+``X-WP-TotalPages`` and ``Link`` headers, ``modified_after``/``dates_are_gmt``, batch endpoints
+with at most 100 items (create + update + delete; 413 otherwise) whose items fail one by one,
+and WooCommerce's JSON error bodies.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from shoploop.emulation import EmulatorStats, Request, Response
+
+from .._mapping import parse_time
+from ._auth import Authenticator, AuthFailure
+from ._data import Record, WooData, now_gmt
+from ._hooks import Webhooks
+
+API = "/wp-json/wc/v3"
+BATCH_LIMIT = 100
+
+
+def error(code: str, message: str, status: int, **data: Any) -> Response:
+    return Response.json({"code": code, "message": message, "data": {"status": status, **data}},
+                         status)
+
+
+class _Invalid(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class WooApp:
+    """``handler(request) -> Response`` for :class:`~shoploop.emulation.EmulatorServer`."""
+
+    def __init__(self, data: WooData, auth: Authenticator, stats: EmulatorStats,
+                 hooks: Webhooks, base_url: Callable[[], str]) -> None:
+        self.data = data
+        self.auth = auth
+        self.stats = stats
+        self.hooks = hooks
+        self.base_url = base_url
+        self.locked: set[int] = set()
+        """Customer ids whose updates fail (``woocommerce_rest_cannot_edit``), for tests."""
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
+            ("GET", re.compile(r"/(customers|orders|products|coupons)"), self.list),
+            ("GET", re.compile(r"/(customers|orders|products|coupons)/(\d+)"), self.get),
+            ("PUT", re.compile(r"/(customers|orders|products)/(\d+)"), self.update_one),
+            ("POST", re.compile(r"/(customers|orders|products)/(\d+)"), self.update_one),
+            ("POST", re.compile(r"/(customers|products)/batch"), self.batch),
+            ("POST", re.compile(r"/coupons"), self.create_coupon),
+            ("GET", re.compile(r"/webhooks"), self.list_webhooks),
+            ("POST", re.compile(r"/webhooks"), self.create_webhook),
+        ]
+
+    def __call__(self, request: Request) -> Response:
+        if not request.path.startswith(API):
+            return error("rest_no_route", "No route was found matching the URL and request "
+                                          "method.", 404)
+        path = request.path[len(API):].rstrip("/")
+        if not path:
+            return Response.json({"namespace": "wc/v3", "routes": {}})
+        try:
+            self.auth.check(request.method, self.base_url() + request.path, request.query,
+                            request.headers)
+        except AuthFailure as exc:
+            self.stats.incr("auth_failures")
+            return error(exc.code, exc.message, 401)
+        for method, pattern, action in self._routes:
+            match = pattern.fullmatch(path)
+            if match and method == request.method:
+                if method != "GET":
+                    self.stats.incr("writes")
+                try:
+                    return action(request, *match.groups())
+                except _Invalid as invalid:
+                    return invalid.response
+        return error("rest_no_route",
+                     "No route was found matching the URL and request method.", 404)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _table(self, stream: str) -> dict[int, Record]:
+        table: dict[int, Record] = getattr(self.data, stream)
+        return table
+
+    def list(self, request: Request, stream: str) -> Response:
+        per_page = _int(request, "per_page", 10)
+        page = _int(request, "page", 1)
+        if not 1 <= per_page <= 100:
+            raise _Invalid(error("rest_invalid_param", "Invalid parameter(s): per_page", 400,
+                                 params={"per_page": "per_page must be between 1 (inclusive) "
+                                                     "and 100 (inclusive)"}))
+        if page < 1:
+            raise _Invalid(error("rest_invalid_param", "Invalid parameter(s): page", 400))
+        table = self._table(stream)
+        include = request.arg("include")
+        with self.data.lock:
+            if include:  # a lookup, not a scan: the adapter reads a batch's customers this way
+                wanted = {int(i) for i in include.split(",") if i.strip().isdigit()}
+                candidates = [table[i] for i in sorted(wanted) if i in table]
+            else:
+                candidates = list(table.values())
+            match = self._matcher(request, stream)
+            records = [r for r in candidates if match(r)]
+            if request.arg("orderby", "id" if stream == "customers" else "date") == "id":
+                records.sort(key=lambda r: int(r["id"]))
+            else:
+                records.sort(key=lambda r: (str(r.get("date_created_gmt")), int(r["id"])))
+            if request.arg("order", "asc" if stream == "customers" else "desc") == "desc":
+                records.reverse()
+            total, pages = len(records), math.ceil(len(records) / per_page)
+            chunk = copy.deepcopy(records[(page - 1) * per_page:page * per_page])
+        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+        links = []
+        base = f"{self.base_url()}{request.path}"
+        query = {k: v[-1] for k, v in request.query.items()
+                 if not k.startswith("oauth_") and k not in ("consumer_key", "consumer_secret")}
+        if page > 1:
+            links.append(f'<{base}?{urlencode({**query, "page": page - 1})}>; rel="prev"')
+        if page < pages:
+            links.append(f'<{base}?{urlencode({**query, "page": page + 1})}>; rel="next"')
+        if links:
+            headers["Link"] = ", ".join(links)
+        return Response.json(chunk, headers=headers)
+
+    @staticmethod
+    def _matcher(request: Request, stream: str) -> Callable[[Record], bool]:
+        """The list filters of ``stream``, parsed once per request."""
+        if stream == "customers":
+            role = request.arg("role", "customer")
+            email = (request.arg("email") or "").lower()
+            return lambda r: (role == "all" or r.get("role") == role) and (
+                not email or r.get("email") == email)
+        if stream == "coupons":
+            code = (request.arg("code") or "").lower()
+            return lambda r: not code or r.get("code") == code
+        # Without dates_are_gmt WooCommerce reads these dates in the site's timezone (UTC here).
+        after, before = request.arg("modified_after"), request.arg("modified_before")
+        low = _moment(after) if after else None
+        high = _moment(before) if before else None
+        statuses = set((request.arg("status") or "any").split(","))
+
+        def match(record: Record) -> bool:
+            if low is not None or high is not None:
+                modified = parse_time(record.get("date_modified_gmt"))
+                if modified is None or (low is not None and modified <= low) or (
+                        high is not None and modified >= high):
+                    return False
+            return "any" in statuses or record.get("status") in statuses
+
+        return match
+
+    def get(self, request: Request, stream: str, number: str) -> Response:
+        with self.data.lock:
+            record = self._table(stream).get(int(number))
+            if record is None:
+                return error(f"woocommerce_rest_invalid_{stream[:-1]}_id", "Invalid ID.", 404)
+            return Response.json(copy.deepcopy(record))
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def update_one(self, request: Request, stream: str, number: str) -> Response:
+        body = request.json()
+        if not isinstance(body, dict):
+            return error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        result = self._update(stream, {**body, "id": int(number)})
+        status = result.get("error", {}).get("data", {}).get("status", 200)
+        return Response.json(result.get("error") or result, status)
+
+    def batch(self, request: Request, stream: str) -> Response:
+        body = request.json()
+        if not isinstance(body, dict):
+            return error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        self.stats.incr("batch_requests")
+        count = sum(len(body.get(part) or ()) for part in ("create", "update", "delete"))
+        if count > BATCH_LIMIT:
+            return error("woocommerce_rest_request_entity_too_large",
+                         f"Unable to accept more than {BATCH_LIMIT} items for this request.",
+                         413)
+        answer: dict[str, list[Record]] = {}
+        if body.get("create"):
+            answer["create"] = [_item_error(0, "woocommerce_rest_cannot_create",
+                                            "The emulator does not create this resource.", 400)
+                                for _ in body["create"]]
+        if body.get("update"):
+            answer["update"] = [self._update(stream, item) for item in body["update"]]
+        if body.get("delete"):
+            answer["delete"] = [_item_error(int(i) if str(i).isdigit() else 0,
+                                            "woocommerce_rest_trash_not_supported",
+                                            "The emulator does not delete resources.", 501)
+                                for i in body["delete"]]
+        return Response.json(answer)
+
+    def _update(self, stream: str, item: Any) -> Record:
+        number = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(number, int):
+            return _item_error(0, "woocommerce_rest_invalid_id", "Invalid resource ID.", 400)
+        with self.data.lock:
+            record = self._table(stream).get(number)
+            if record is None:
+                return _item_error(number, f"woocommerce_rest_invalid_{stream[:-1]}_id",
+                                   "Invalid ID.", 400)
+            if stream == "customers" and number in self.locked:
+                return _item_error(number, "woocommerce_rest_cannot_edit",
+                                   "Sorry, you are not allowed to edit this resource.", 403)
+            changed = False
+            if "meta_data" in item:
+                changed |= self.data.update_meta(
+                    record, item["meta_data"], number if stream == "customers" else None)
+            for field in ("upsell_ids", "cross_sell_ids", "status", "first_name",
+                          "last_name"):
+                if field in item and record.get(field) != item[field]:
+                    record[field] = item[field]
+                    changed = True
+            if changed:
+                record["date_modified"] = record["date_modified_gmt"] = now_gmt()
+                self.stats.incr("items_written")
+            result = copy.deepcopy(record)
+        if changed:
+            self.hooks.fire(stream[:-1], "updated", result)
+        return result
+
+    def create_coupon(self, request: Request) -> Response:
+        body = request.json()
+        if not isinstance(body, dict) or not body.get("code"):
+            return error("woocommerce_rest_empty_coupon_code",
+                         "The coupon code cannot be empty.", 400)
+        with self.data.lock:
+            code = str(body["code"]).lower()
+            if any(c["code"] == code for c in self.data.coupons.values()):
+                return error("woocommerce_rest_coupon_code_already_exists",
+                             "The coupon code already exists", 400)
+            coupon = copy.deepcopy(self.data.add_coupon(body))
+        self.stats.incr("items_written")
+        self.hooks.fire("coupon", "created", coupon)
+        return Response.json(coupon, 201)
+
+    def list_webhooks(self, request: Request) -> Response:
+        hooks = [self.hooks.public(h) for h in self.hooks.hooks.values()]
+        return Response.json(hooks, headers={"X-WP-Total": str(len(hooks)),
+                                             "X-WP-TotalPages": "1"})
+
+    def create_webhook(self, request: Request) -> Response:
+        body = request.json()
+        if not isinstance(body, dict) or not body.get("topic") or not body.get("delivery_url"):
+            return error("rest_missing_callback_param",
+                         "Missing parameter(s): topic, delivery_url", 400)
+        return Response.json(self.hooks.create(body), 201)
+
+
+def _item_error(number: int, code: str, message: str, status: int) -> Record:
+    return {"id": number, "error": {"code": code, "message": message,
+                                    "data": {"status": status}}}
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    value = request.arg(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise _Invalid(error("rest_invalid_param", f"Invalid parameter(s): {name}", 400,
+                             params={name: f"{name} is not of type integer."})) from None
+
+
+def _moment(value: str) -> datetime:
+    try:
+        moment = parse_time(value)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise _Invalid(error("rest_invalid_param", "Invalid parameter(s): modified_after", 400))
+    return moment
+
+
+__all__ = ["API", "BATCH_LIMIT", "WooApp", "error"]

@@ -1,0 +1,181 @@
+"""Attribute writes through /customers/batch, recommendations and reward coupons, against the
+emulator over real sockets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from shoploop.hooks import (
+    AttributeChange,
+    BatchLimitError,
+    Recommendation,
+    RewardSpec,
+    WriteStatus,
+)
+from shoploop.plugins.woocommerce import WooCommerceConnector
+from shoploop.plugins.woocommerce.emulator import WooCommerceEmulator
+
+Start = Callable[..., WooCommerceEmulator]
+Connect = Callable[..., WooCommerceConnector]
+
+
+def customers(count: int) -> list[dict[str, object]]:
+    return [{"id": f"C{i}", "email": f"c{i}@example.com", "first_name": "Zoë",
+             "attributes": {"industry": "food"}} for i in range(count)]
+
+
+def write_all(connector: WooCommerceConnector, changes: list[AttributeChange]) -> list[str]:
+    statuses = []
+    size = connector.attribute_batch_size
+    for start in range(0, len(changes), size):
+        results = connector.write_customer_attributes(changes[start:start + size])
+        statuses += [r.status.value for r in results]
+    return statuses
+
+
+def test_meta_of_other_plugins_is_not_clobbered(start_emulator: Start,
+                                                woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=customers(3))
+    record = emulator.data.customers[1]
+    record["meta_data"].append({"id": 9001, "key": "_other_plugin", "value": "keep me"})
+    industry_id = next(m["id"] for m in record["meta_data"] if m["key"] == "shoploop_industry")
+    connector = woo_connect(emulator)
+    results = connector.write_customer_attributes([
+        AttributeChange(customer_id="1", key="industry", new="machinery"),
+        AttributeChange(customer_id="1", key="lifecycle_stage", new="retention"),
+        AttributeChange(customer_id="2", key="industry", new="food"),  # already there
+        AttributeChange(customer_id="1", key="vip", new=True),
+        AttributeChange(customer_id="3", key="orders_last_year", new=7),
+    ])
+    assert [r.status for r in results] == [WriteStatus.WRITTEN, WriteStatus.WRITTEN,
+                                           WriteStatus.UNCHANGED, WriteStatus.WRITTEN,
+                                           WriteStatus.WRITTEN]
+    meta = {m["key"]: m for m in emulator.data.customers[1]["meta_data"]}
+    assert meta["_other_plugin"]["value"] == "keep me"
+    assert meta["shoploop_industry"] == {"id": industry_id, "key": "shoploop_industry",
+                                         "value": "machinery"}
+    assert meta["shoploop_vip"]["value"] == "1"  # WordPress stores scalars as strings
+    assert emulator.stats.get("batch_requests") == 1
+    # Typed values compare the way WordPress stores them: a rewrite is a no-op.
+    again = connector.write_customer_attributes([
+        AttributeChange(customer_id="1", key="vip", new=True),
+        AttributeChange(customer_id="3", key="orders_last_year", new=7)])
+    assert {r.status for r in again} == {WriteStatus.UNCHANGED}
+    assert emulator.stats.get("batch_requests") == 1
+
+
+def test_per_item_failures_are_reported_per_item(start_emulator: Start,
+                                                 woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=customers(4))
+    emulator.app.locked.add(2)
+    connector = woo_connect(emulator)
+    results = connector.write_customer_attributes([
+        AttributeChange(customer_id=str(i), key="segment", new="vip") for i in (1, 2, 3)
+    ] + [AttributeChange(customer_id="999", key="segment", new="vip"),
+         AttributeChange(customer_id="not-a-number", key="segment", new="vip")])
+    assert [r.status for r in results] == [WriteStatus.WRITTEN, WriteStatus.FAILED,
+                                           WriteStatus.WRITTEN, WriteStatus.FAILED,
+                                           WriteStatus.FAILED]
+    assert "woocommerce_rest_cannot_edit" in results[1].message
+    assert "no such customer" in results[3].message
+
+
+def test_over_the_limit_writes_nothing(start_emulator: Start, woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=customers(2))
+    connector = woo_connect(emulator)
+    changes = [AttributeChange(customer_id="1", key=f"k{i}", new=i) for i in range(101)]
+    with pytest.raises(BatchLimitError):
+        connector.write_customer_attributes(changes)
+    assert emulator.stats.get("requests") == 0
+
+
+@pytest.mark.slow
+def test_5000_customers_full_batches_and_connection_reuse(start_emulator: Start,
+                                                          woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=customers(5000))
+    connector = woo_connect(emulator)
+    changes = [AttributeChange(customer_id=str(i), key="lifecycle_stage", new="retention")
+               for i in range(1, 5001)]
+    assert set(write_all(connector, changes)) == {"written"}
+    stats = emulator.stats.snapshot()
+    assert stats["batch_requests"] <= math.ceil(len(changes) / 100) == 50
+    assert stats["connections"] <= 2, stats  # one pooled keep-alive connection, not 100
+    # Half of them change again: only those are sent, still in full batches.
+    edited = [c.model_copy(update={"new": "advocacy"}) if i % 2 else c
+              for i, c in enumerate(changes)]
+    statuses = write_all(connector, edited)
+    assert statuses.count("written") == 2500 and statuses.count("unchanged") == 2500
+    assert emulator.stats.get("batch_requests") - stats["batch_requests"] <= 50
+    assert max(emulator.data.meta_changes.values()) == 2
+    connector.close()
+
+
+@pytest.mark.slow
+def test_faults_at_5_percent_end_in_the_exact_state(start_emulator: Start,
+                                                    woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=customers(5000), fault_rate=0.05, fault_seed=7)
+    connector = woo_connect(emulator)
+    changes = [AttributeChange(customer_id=str(i), key="rfm_segment", new=f"s{i % 7}")
+               for i in range(1, 5001)]
+    assert set(write_all(connector, changes)) == {"written"}
+    stats = emulator.stats.snapshot()
+    assert stats["faulted"] + stats["throttled"] > 0  # the faults really happened
+    for number, record in emulator.data.customers.items():
+        values = [m["value"] for m in record["meta_data"] if m["key"] == "shoploop_rfm_segment"]
+        assert values == [f"s{number % 7}"]
+        assert emulator.data.meta_changes[(number, "shoploop_rfm_segment")] == 1
+    assert set(write_all(connector, changes)) == {"unchanged"}
+
+
+def test_publish_recommendations_into_upsell_and_cross_sell(start_emulator: Start,
+                                                            woo_connect: Connect) -> None:
+    products = [{"id": f"P{i}", "name": f"Product {i}", "price": "10.00"} for i in range(5)]
+    emulator = start_emulator(products=products)
+    connector = woo_connect(emulator)
+    recs = [Recommendation(product_id="3", score=0.9, kind="upsell", strategy="s", reason="r"),
+            Recommendation(product_id="4", score=0.5, kind="cross_sell", strategy="s",
+                           reason="r"),
+            Recommendation(product_id="2", score=0.8, kind="complementary", strategy="s",
+                           reason="r")]
+    assert connector.publish_recommendations("1", recs).status == WriteStatus.WRITTEN
+    product = emulator.data.products[1]
+    assert (product["upsell_ids"], product["cross_sell_ids"]) == ([3], [2, 4])
+    assert connector.publish_recommendations("1", recs).status == WriteStatus.UNCHANGED
+    page = connector.read_products()
+    first = next(p for p in page.items if p.id == "1")
+    assert first.attributes["cross_sell_ids"] == ["2", "4"]
+
+
+def test_reward_coupon_is_email_restricted_and_idempotent(start_emulator: Start,
+                                                          woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=customers(1))
+    connector = woo_connect(emulator)
+    spec = RewardSpec(kind="coupon", idempotency_key="referral-42-reward",
+                      recipient_email="advocate@example.com", amount=Decimal("15.00"))
+    first = connector.issue_reward(spec)
+    assert connector.issue_reward(spec) == first
+    assert len(emulator.data.coupons) == 1
+    coupon = next(iter(emulator.data.coupons.values()))
+    assert coupon["email_restrictions"] == ["advocate@example.com"]
+    assert (coupon["usage_limit"], coupon["usage_limit_per_user"]) == (1, 1)
+    assert coupon["individual_use"] is True and coupon["amount"] == "15.00"
+    assert connector.find_reward("referral-42-reward") == first
+    assert connector.find_reward("never-issued-key") is None
+
+
+def test_reward_create_lost_answer_is_found_again(start_emulator: Start,
+                                                  woo_connect: Connect) -> None:
+    """A create whose answer was lost is retried; the code exists then, and the retry finds
+    it instead of creating a second coupon."""
+    emulator = start_emulator(customers=customers(1))
+    connector = woo_connect(emulator)
+    spec = RewardSpec(kind="coupon", idempotency_key="referral-43-reward",
+                      recipient_email="a@example.com", percentage=10)
+    emulator.data.add_coupon({"code": connector.reward_code(spec.idempotency_key)})
+    # The lookup happens first, so the existing coupon is simply returned.
+    assert connector.issue_reward(spec).reference == connector.reward_code("referral-43-reward")
+    assert len(emulator.data.coupons) == 1
