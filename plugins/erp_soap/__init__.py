@@ -1,38 +1,73 @@
-"""ERP over SOAP (zeep) connector type. The configuration's connection part is final; the entity
-mapping and the adapter arrive with the ERP issue — until then ``config check`` reports it as
-not implemented."""
+"""ERP over SOAP (zeep): connector type ``erp_soap`` and the ``erp`` emulator.
+
+Point it at an ERP's WSDL and map the ERP's services and fields in configuration (the
+``nav_page`` preset fills the mapping for Dynamics NAV / Business Central page web services).
+See docs/erp-soap.md.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from shoploop.hooks import (
+    Capability,
+    EmulatorOptions,
+    RegisterConnector,
+    RegisterEmulator,
+    hookimpl,
+)
 
-from pydantic import Field
+from ._config import ErpSoapConfig
+from ._connector import ErpSoapConnector
+from ._errors import (
+    ConcurrencyFaultError,
+    HtmlErrorPageError,
+    SoapAuthError,
+    SoapFaultError,
+    SoapThrottledError,
+    SoapTimeoutError,
+)
+from ._mapping import EntityMapping, ErpMapping, FieldSpec, ReadSpec, RewardMapping
 
-from shoploop._connections import UnimplementedConnector
-from shoploop.hooks import ConnectionConfig, RegisterConnector, hookimpl
+__all__ = ["CAPABILITIES", "ConcurrencyFaultError", "EntityMapping", "ErpMapping",
+           "ErpSoapConfig", "ErpSoapConnector", "FieldSpec", "HtmlErrorPageError", "ReadSpec",
+           "RewardMapping", "SoapAuthError", "SoapFaultError", "SoapThrottledError",
+           "SoapTimeoutError", "connector"]
+
+CAPABILITIES = (
+    Capability.READ_CUSTOMERS, Capability.READ_ORDERS, Capability.READ_PRODUCTS,
+    Capability.READ_INSTALLED_BASE, Capability.WRITE_CUSTOMER_ATTRIBUTES,
+    Capability.ISSUE_REWARDS,
+)
 
 
-class ErpSoapConfig(ConnectionConfig):
-    """``[connections.<name>]`` with ``type = "erp_soap"``."""
+def connector(name: str, settings: ErpSoapConfig) -> ErpSoapConnector:
+    """The factory: cheap, the WSDL is loaded on first use.
 
-    secret_keys = ("password",)
+    Transforms come from the built-in table: a factory is not handed the host's transform
+    registry (reported to the core as a gap), so plugin-registered transforms are not yet
+    usable in ERP mappings.
+    """
+    from shoploop.transforms import BUILTIN_TRANSFORMS
 
-    wsdl: str = Field(min_length=1, description="WSDL URL or file path")
-    endpoint: str | None = Field(default=None, description="Overrides the WSDL's address")
-    auth: Literal["none", "basic", "ntlm", "wsse"] = "none"
-    username: str | None = None
-    password_env: str | None = None
-    timeout: float = Field(default=30.0, gt=0)
-    operation_timeout: float = Field(default=60.0, gt=0)
-    preset: Literal["nav_page"] | None = None
-    mapping: dict[str, Any] = Field(default_factory=dict)
-
-
-def _factory(name: str, settings: Any) -> UnimplementedConnector:
-    return UnimplementedConnector(name, settings, pending="ERP SOAP adapter, issue #5")
+    return ErpSoapConnector(name, settings,
+                            {key: fn for key, (fn, _) in BUILTIN_TRANSFORMS.items()})
 
 
 @hookimpl
 def register_connectors(register: RegisterConnector) -> None:
-    register("erp_soap", config_model=ErpSoapConfig, factory=_factory,
-             description="ERP reached over SOAP web services (NAV/Business Central page shape)")
+    register("erp_soap", config_model=ErpSoapConfig, factory=connector,
+             capabilities=CAPABILITIES,
+             description="ERP reached over SOAP web services (NAV/Business Central page shape; "
+                         "other WSDLs by mapping)")
+
+
+def _emulator(options: EmulatorOptions) -> object:
+    from .emulator import ErpEmulator
+
+    return ErpEmulator(options)
+
+
+@hookimpl
+def register_emulators(register: RegisterEmulator) -> None:
+    register("erp", _emulator,  # type: ignore[arg-type]
+             description="NAV-style SOAP page web services (Customer, SalesLines, Item, "
+                         "ServiceItem, SalesCreditMemo, SalesOrder) with demo data")

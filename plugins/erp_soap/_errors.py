@@ -1,0 +1,50 @@
+"""The adapter's error types: subclasses of the contract's errors, so the core handles them by
+the contract type while tests and operators can tell a SOAP fault from an HTML error page from
+a timeout."""
+
+from __future__ import annotations
+
+from shoploop.hooks import (
+    AuthError,
+    ConflictError,
+    RateLimitedError,
+    RemoteValidationError,
+    UnreachableError,
+)
+
+
+class SoapFaultError(RemoteValidationError):
+    """The ERP answered with a SOAP fault (its application refused the call)."""
+
+    remedy = "Read the fault text: it is the ERP's own message about the record or the call."
+
+    def __init__(self, message: str, *, connection: str, operation: str, code: str,
+                 fault: str) -> None:
+        self.code, self.fault = code, fault
+        super().__init__(message, connection=connection, operation=operation)
+
+
+class ConcurrencyFaultError(ConflictError):
+    """The record's key was stale: another user modified it since it was read."""
+
+
+class HtmlErrorPageError(UnreachableError):
+    """The server answered with an HTML error page instead of a SOAP envelope (IIS/NAV down,
+    a proxy in between, a wrong endpoint)."""
+
+    remedy = ("The web service itself is failing: check the ERP's service tier and the "
+              "endpoint address; the page's title is quoted above.")
+
+
+class SoapTimeoutError(UnreachableError):
+    """No answer within ``operation_timeout`` (or ``timeout`` for loading the WSDL)."""
+
+    remedy = "Raise operation_timeout for slow ERP pages, or lower the mapping's page_size."
+
+
+class SoapAuthError(AuthError):
+    """HTTP 401/403 or a WS-Security authentication fault."""
+
+
+class SoapThrottledError(RateLimitedError):
+    """HTTP 429/503 stayed on after the bounded retries."""

@@ -1,0 +1,87 @@
+"""Rewards as ERP documents: a credit note or a free-of-charge (gift) order.
+
+Idempotent by the external document number: the idempotency key (hashed when longer than the
+field, NAV's ``External Document No.`` is Code[35]) is written into the document, and
+``find_reward`` / a repeated ``issue_reward`` look for it with a filtered read first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from shoploop.hooks import IssuedReward, NotSupportedError, RewardSpec
+
+from ._client import dig
+from ._mapping import ErpMapping, RewardMapping
+
+
+def external_number(key: str, length: int) -> str:
+    if len(key) <= length:
+        return key
+    return "SL-" + hashlib.sha256(key.encode()).hexdigest()[:length - 3].upper()
+
+
+class RewardsMixin:
+    name: str
+    mapping: ErpMapping
+
+    def _call(self, service: str | None, port: str | None, operation: str,
+              kwargs: dict[str, Any], *, reads: bool, concurrency: str | None = None) -> Any:
+        raise NotImplementedError
+
+    def _read_call(self, mapping: Any, bookmark: str | None, since: datetime | None, size: int,
+                   filters: Sequence[tuple[str, str]]) -> list[Any]:
+        raise NotImplementedError
+
+    def _reward_mapping(self, kind: str) -> tuple[str, RewardMapping]:
+        rewards = self.mapping.rewards
+        if kind not in rewards:
+            kind = self.mapping.reward_kind
+        if kind not in rewards:
+            raise NotSupportedError(f"no reward mapping for {kind!r}", connection=self.name,
+                                    operation="issue_reward")
+        return kind, rewards[kind]
+
+    def _find(self, kind: str, reward: RewardMapping, key: str) -> IssuedReward | None:
+        number = external_number(key, reward.external_number_length)
+        records = self._read_call(reward, None, None, 1,
+                                  ((reward.external_number_field, number),))
+        if not records:
+            return None
+        document = records[0]
+        return IssuedReward(idempotency_key=key, kind=kind, connection=self.name,
+                            reference=str(dig(document, reward.document_number_field)))
+
+    def find_reward(self, idempotency_key: str) -> IssuedReward | None:
+        for kind, reward in self.mapping.rewards.items():
+            found = self._find(kind, reward, idempotency_key)
+            if found is not None:
+                return found
+        return None
+
+    def issue_reward(self, spec: RewardSpec) -> IssuedReward:
+        kind, reward = self._reward_mapping(spec.kind)
+        found = self._find(kind, reward, spec.idempotency_key)
+        if found is not None:
+            return found
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "recipient_customer_id": spec.recipient_customer_id, "amount": spec.amount,
+            "currency": spec.currency, "note": spec.note or f"shoploop reward {kind}",
+            "product_id": spec.product_id, "quantity": 1, "date": now.date(),
+        }
+        body = {element: values[name] for name, element in reward.fields.items()
+                if values.get(name) is not None}
+        body[reward.external_number_field] = external_number(spec.idempotency_key,
+                                                             reward.external_number_length)
+        kwargs = {reward.create_element: body} if reward.create_element else body
+        result = self._call(reward.service, reward.port, reward.create_operation, kwargs,
+                            reads=False)
+        document = dig(result, reward.create_result_path) if reward.create_result_path \
+            else result
+        return IssuedReward(idempotency_key=spec.idempotency_key, kind=kind,
+                            connection=self.name, issued_at=now,
+                            reference=str(dig(document, reward.document_number_field)))

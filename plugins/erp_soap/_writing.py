@@ -1,0 +1,121 @@
+"""Customer attribute writes through the mapped update operation, carrying the record's key.
+
+Per batch: one read of the current records (a filter on their ids), then one update per
+customer with only the fields that differ (zeep omits ``None`` elements, so an update is
+partial). On a concurrency fault the record is read again: if another user changed one of the
+very fields we write, the change is reported as ``conflict`` — their value stays, nothing is
+overwritten blindly; otherwise the update is retried once with the fresh key, and a second
+concurrency fault is a ``conflict`` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from shoploop.hooks import (
+    AttributeChange,
+    BatchLimitError,
+    ConflictError,
+    NotSupportedError,
+    WriteResult,
+    WriteStatus,
+)
+
+from ._client import dig
+from ._mapping import EntityMapping, ErpMapping
+from ._records import Converter, wire_text
+
+
+class WritingMixin:
+    name: str
+    mapping: ErpMapping
+    converter: Converter
+    attribute_batch_size: int
+
+    def _call(self, service: str | None, port: str | None, operation: str,
+              kwargs: dict[str, Any], *, reads: bool, concurrency: str | None = None) -> Any:
+        raise NotImplementedError
+
+    def _read_call(self, mapping: Any, bookmark: str | None, since: datetime | None, size: int,
+                   filters: Sequence[tuple[str, str]]) -> list[Any]:
+        raise NotImplementedError
+
+    def _customers_for_write(self) -> EntityMapping:
+        mapping = self.mapping.customers
+        if mapping is None or not mapping.update_operation:
+            raise NotSupportedError("no customers update_operation in the mapping",
+                                    connection=self.name, operation="write_customer_attributes")
+        return mapping
+
+    def _current(self, mapping: EntityMapping, ids: Sequence[str]) -> dict[str, Any]:
+        records = self._read_call(mapping, None, None, max(len(ids), 1),
+                                  ((mapping.id_field, "|".join(ids)),))
+        return {str(dig(record, mapping.id_field)): record for record in records}
+
+    def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
+        if len(changes) > self.attribute_batch_size:
+            raise BatchLimitError(f"{len(changes)} changes exceed attribute_batch_size="
+                                  f"{self.attribute_batch_size}", connection=self.name,
+                                  operation="write_customer_attributes")
+        mapping = self._customers_for_write()
+        results: list[WriteResult | None] = [None] * len(changes)
+        wanted: dict[str, dict[str, tuple[int, str]]] = {}  # customer → field → (index, text)
+        for index, change in enumerate(changes):
+            spec = mapping.attributes.get(change.key)
+            if spec is None or spec.field is None:
+                results[index] = WriteResult(
+                    customer_id=change.customer_id, key=change.key, status=WriteStatus.FAILED,
+                    message=f"no SOAP field is mapped for attribute {change.key!r}")
+                continue
+            text = self.converter.encode(spec, change.new)
+            wanted.setdefault(change.customer_id, {})[spec.field] = (index, text)
+        current = self._current(mapping, list(wanted)) if wanted else {}
+        for customer_id, fields in wanted.items():
+            outcome = self._write_one(mapping, customer_id, fields, current.get(customer_id))
+            for field, (index, _) in fields.items():
+                status, message = outcome.get(field, (WriteStatus.UNCHANGED, ""))
+                results[index] = WriteResult(customer_id=customer_id, key=changes[index].key,
+                                             status=status, message=message)
+        return [result for result in results if result is not None]
+
+    def _write_one(self, mapping: EntityMapping, customer_id: str,
+                   fields: dict[str, tuple[int, str]], record: Any,
+                   ) -> dict[str, tuple[WriteStatus, str]]:
+        if record is None:
+            return dict.fromkeys(fields, (WriteStatus.FAILED,
+                                          f"customer {customer_id!r} not found in the ERP"))
+        first_read = {field: wire_text(dig(record, field)) for field in fields}
+        for attempt in (1, 2):
+            differing = {field: text for field, (_, text) in fields.items()
+                         if wire_text(dig(record, field)) != text}
+            if not differing:
+                return {}
+            try:
+                self._update(mapping, record, differing)
+            except ConflictError as exc:
+                record = self._current(mapping, [customer_id]).get(customer_id)
+                if record is None:
+                    return dict.fromkeys(differing, (WriteStatus.FAILED,
+                                                     f"customer {customer_id!r} was deleted"))
+                touched = [f for f in differing if wire_text(dig(record, f)) != first_read[f]]
+                if touched or attempt == 2:
+                    why = (f"another user changed {', '.join(touched)} meanwhile" if touched
+                           else "the record changed again during the retry")
+                    return dict.fromkeys(differing, (WriteStatus.CONFLICT,
+                                                     f"{why}; not overwritten ({exc.message})"))
+                continue
+            return dict.fromkeys(differing, (WriteStatus.WRITTEN, ""))
+        return {}  # pragma: no cover
+
+    def _update(self, mapping: EntityMapping, record: Any, values: dict[str, str]) -> Any:
+        assert mapping.update_operation
+        # The id identifies the record, the key (NAV ``Key``, a row version) proves which
+        # version the change is based on; an ERP without a key gets the id alone.
+        body: dict[str, Any] = {mapping.id_field: dig(record, mapping.id_field), **values}
+        if mapping.key_field:
+            body[mapping.key_field] = dig(record, mapping.key_field)
+        kwargs = {mapping.update_element: body} if mapping.update_element else body
+        return self._call(mapping.service, mapping.port, mapping.update_operation, kwargs,
+                          reads=False, concurrency=mapping.concurrency_fault)

@@ -1,0 +1,131 @@
+"""Failures arrive as distinct domain errors naming connection and operation: a SOAP fault, an
+HTML 500, a timeout, refused credentials, throttling; the zeep client is built once."""
+
+from __future__ import annotations
+
+import pytest
+
+from shoploop.hooks import AuthError, ConnectorError, RemoteValidationError, UnreachableError
+from shoploop.plugins.erp_soap import (
+    HtmlErrorPageError,
+    SoapAuthError,
+    SoapFaultError,
+    SoapThrottledError,
+    SoapTimeoutError,
+)
+from shoploop.plugins.erp_soap import _client as client_module
+from shoploop.testing import make_dataset
+
+
+@pytest.fixture
+def erp(emulator, make_erp):
+    dataset = make_dataset(customers=30, orders=20, products=10, installed_base=5)
+    emulator.load(customers=dataset.customers, orders=dataset.orders,
+                  products=dataset.products, installed_base=dataset.installed_base)
+    connector = make_erp(page_size=10)
+    connector.read_customers()  # the WSDL is loaded before faults are queued
+    return connector
+
+
+def test_soap_fault_names_connection_operation_code_and_text(erp, emulator):
+    emulator.force("fault")
+    with pytest.raises(SoapFaultError) as caught:
+        erp.read_customers()
+    error = caught.value
+    assert isinstance(error, RemoteValidationError)
+    assert error.connection == "erp-test" and error.operation == "Customer_Service.ReadMultiple"
+    assert error.code == "a:Microsoft.Dynamics.Nav.Types.Exceptions"
+    assert "cannot be found in the related table" in error.fault
+    assert str(error).startswith("[erp-test] Customer_Service.ReadMultiple: SOAP fault a:")
+
+
+def test_html_error_page_is_not_mistaken_for_a_fault(erp, emulator):
+    emulator.force("html500")
+    with pytest.raises(HtmlErrorPageError) as caught:
+        erp.read_products()
+    assert isinstance(caught.value, UnreachableError)
+    assert not isinstance(caught.value, SoapFaultError)
+    assert "HTTP 500 with an HTML error page" in str(caught.value)
+    assert "500 - Internal server error." in str(caught.value)  # the page title
+    assert caught.value.operation == "Item_Service.ReadMultiple"
+
+
+def test_timeout_has_its_own_error(emulator, make_erp):
+    erp = make_erp(operation_timeout=0.3, retries=0)
+    erp.read_customers()
+    emulator.force("slow")  # the emulator answers after 1 s
+    with pytest.raises(SoapTimeoutError) as caught:
+        erp.read_customers()
+    assert "operation_timeout" in str(caught.value)
+    assert caught.value.connection == "erp-test"
+
+
+def test_refused_credentials_are_an_auth_error(emulator, make_erp, monkeypatch):
+    erp = make_erp()
+    monkeypatch.setenv("SHOPLOOP_TEST_ERP_PASSWORD", "wrong")
+    with pytest.raises(SoapAuthError) as caught:
+        erp.read_customers()
+    assert isinstance(caught.value, AuthError)
+    assert "HTTP 401" in str(caught.value) and "wrong" not in str(caught.value)
+    check = erp.check()
+    assert check.reachable and not check.authorised
+
+
+def test_ws_security_username_token(monkeypatch):
+    from shoploop.hooks import EmulatorOptions
+    from shoploop.plugins.erp_soap import ErpSoapConfig, connector
+    from shoploop.plugins.erp_soap.emulator import ErpEmulator
+
+    server = ErpEmulator(EmulatorOptions(customers=12, extra={"auth": "wsse"})).start()
+    try:
+        monkeypatch.setenv("WSSE_PASSWORD", server.password)
+
+        def make(user: str) -> ConnectorError | int:
+            erp = connector("wsse", ErpSoapConfig(
+                type="erp_soap", wsdl=server.wsdl_url, preset="nav_page", auth="wsse",
+                username=user, password_env="WSSE_PASSWORD", operation_timeout=5))
+            try:
+                return len(erp.read_customers().items)
+            except ConnectorError as exc:
+                return exc
+            finally:
+                erp.close()
+
+        assert make(server.username) == 12
+        refused = make("intruder")
+        assert isinstance(refused, SoapAuthError), refused
+        assert "FailedAuthentication" in str(refused)
+    finally:
+        server.stop()
+
+
+def test_throttling_is_retried_then_reported(erp, emulator):
+    emulator.force("throttle")
+    assert len(erp.read_customers().items) == 10  # one 429, retried
+    assert emulator.stats.snapshot()["throttled"] == 1
+    emulator.force("throttle", 3)  # retries=2: three answers of 429 exhaust them
+    with pytest.raises(SoapThrottledError):
+        erp.read_customers()
+
+
+def test_unreachable_and_missing_wsdl_file(tmp_path):
+    from shoploop.plugins.erp_soap import ErpSoapConfig, connector
+
+    erp = connector("gone", ErpSoapConfig(type="erp_soap", wsdl=str(tmp_path / "none.wsdl"),
+                                          preset="nav_page"))
+    with pytest.raises(UnreachableError, match="cannot read the WSDL file"):
+        erp.read_customers()
+    check = erp.check()
+    assert not check.reachable and "none.wsdl" in check.detail
+
+
+def test_one_zeep_client_per_connection(erp, emulator):
+    """Every stream, writes and rewards reuse the client built for the first call."""
+    before = client_module.WSDL_LOADS
+    for read in (erp.read_customers, erp.read_orders, erp.read_products,
+                 erp.read_installed_base):
+        read()
+    erp.check()
+    erp.find_reward("never-issued-key")
+    assert before == client_module.WSDL_LOADS
+    assert emulator.stats.snapshot()["wsdl_loads"] == 1

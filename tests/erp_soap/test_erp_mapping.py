@@ -1,0 +1,136 @@
+"""The mapping model, the nav_page preset, transforms in both directions, and bookmark paging
+over varying data (hypothesis)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from shoploop.hooks import ConfigError, EmulatorOptions
+from shoploop.plugins.erp_soap import ErpSoapConfig, FieldSpec, connector
+from shoploop.plugins.erp_soap._records import Converter
+from shoploop.plugins.erp_soap.emulator import ErpEmulator
+from shoploop.testing import make_dataset
+from shoploop.transforms import BUILTIN_TRANSFORMS
+
+TRANSFORMS = {name: fn for name, (fn, _) in BUILTIN_TRANSFORMS.items()}
+
+
+def _config(**mapping):
+    return ErpSoapConfig.model_validate({"type": "erp_soap", "wsdl": "http://erp.invalid/x",
+                                         "preset": "nav_page", "mapping": mapping})
+
+
+def test_preset_derives_nav_names_from_the_page_and_keeps_overrides():
+    config = _config(customers={"page": "CustomerCard",
+                                "attributes": {"industry": "Branchencode"}},
+                     installed_base=False)
+    customers = config.mapping.customers
+    assert customers is not None
+    assert (customers.service, customers.port, customers.update_element) == (
+        "CustomerCard_Service", "CustomerCard_Port", "CustomerCard")
+    assert customers.attributes["industry"].field == "Branchencode"
+    assert customers.attributes["customer_group"].field == "Customer_Posting_Group"
+    assert customers.read.operation == "ReadMultiple" and customers.read.bookmark_param == \
+        "bookmarkKey"
+    assert config.mapping.installed_base is None
+    assert config.mapping.rewards["credit_note"].service == "SalesCreditMemo_Service"
+
+
+def test_mapping_errors_are_config_errors():
+    with pytest.raises(ValidationError, match="either `field`"):
+        FieldSpec.model_validate({"transform": "lower"})
+    with pytest.raises(ValidationError, match="extra"):
+        _config(customers={"fieldz": {}})
+    with pytest.raises(ValidationError, match="needs username and password_env"):
+        ErpSoapConfig(type="erp_soap", wsdl="x.wsdl", auth="basic")
+    with pytest.raises(ValidationError, match="must not be written into the config"):
+        ErpSoapConfig.model_validate({"type": "erp_soap", "wsdl": "x", "password": "p"})
+    with pytest.raises(ConfigError, match="unknown transform"):
+        connector("x", _config(customers={"fields": {"email": {"field": "E_Mail",
+                                                               "transform": "nope"}}}))
+
+
+lists = st.lists(st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)),
+                         min_size=1).map(str.strip).filter(bool), max_size=5)
+
+
+@given(lists)
+def test_list_attribute_round_trips_through_join_and_split(values):
+    spec = FieldSpec(field="Segments", transform="split", write_transform="join")
+    converter = Converter(TRANSFORMS)
+    text = converter.encode(spec, values)
+    read_back = converter.value({"Segments": text}, spec)
+    assert (read_back or []) == values
+
+
+@given(st.dictionaries(st.sampled_from(["A", "B", "C"]),
+                       st.text(min_size=1, max_size=8), min_size=3, max_size=3)
+       .filter(lambda d: len(set(d.values())) == 3), st.sampled_from(["A", "B", "C"]))
+def test_coded_values_round_trip_through_map_tables(table, code):
+    inverse = {v: k for k, v in table.items()}
+    spec = FieldSpec(field="Group", transform="map", options={"values": table},
+                     write_transform="map", write_options={"values": inverse})
+    converter = Converter(TRANSFORMS)
+    domain = converter.value({"Group": code}, spec)
+    assert converter.encode(spec, domain) == code
+
+
+@pytest.fixture(scope="module")
+def shared_emulator():
+    server = ErpEmulator(EmulatorOptions(customers=0, extra={"auth": "none"})).start()
+    yield server
+    server.stop()
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(customers=st.integers(0, 40), orders=st.integers(1, 30), page_size=st.integers(1, 12),
+       seed=st.integers(0, 5))
+def test_bookmark_paging_returns_every_record_once(shared_emulator, customers, orders,
+                                                   page_size, seed):
+    dataset = make_dataset(seed=seed, customers=max(customers, 1), orders=orders, products=4,
+                           installed_base=0)
+    if customers == 0:
+        dataset.customers = []
+    shared_emulator.load(customers=dataset.customers, orders=dataset.orders,
+                         products=dataset.products)
+    erp = connector("prop", ErpSoapConfig.model_validate({
+        "type": "erp_soap", "wsdl": shared_emulator.wsdl_url, "preset": "nav_page",
+        "operation_timeout": 5,
+        "mapping": {s: {"page_size": page_size} for s in ("customers", "orders")}}))
+    try:
+        for read, expected in ((erp.read_customers, dataset.ids("customers")),
+                               (erp.read_orders, dataset.ids("orders"))):
+            seen, cursor = [], None
+            while True:
+                page = read(cursor)
+                assert len(page.items) <= page_size
+                seen += [item.id for item in page.items]
+                cursor = page.cursor.model_validate_json(page.cursor.model_dump_json())
+                if not page.has_more:
+                    break
+            assert sorted(seen) == sorted(expected)
+            assert len(seen) == len(set(seen))
+    finally:
+        erp.close()
+
+
+def test_emulator_connection_block_connects(monkeypatch):
+    server = ErpEmulator(EmulatorOptions(customers=15)).start()
+    try:
+        block = tomllib.loads(server.connection_block("erp"))["connections"]["erp"]
+        for key, value in server.environment().items():
+            monkeypatch.setenv(key, value)
+        assert "password" not in block and block["password_env"] in os.environ
+        erp = connector("erp", ErpSoapConfig.model_validate(block))
+        assert len(erp.read_customers().items) == 15
+        assert erp.check().authorised
+        erp.close()
+    finally:
+        server.stop()

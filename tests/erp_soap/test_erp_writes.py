@@ -1,0 +1,108 @@
+"""Attribute writes with NAV's Key (concurrency fault → re-read → one retry → conflict) and
+rewards as credit notes / gift orders, idempotent by the external document number."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from shoploop.hooks import AttributeChange, BatchLimitError, RewardSpec, WriteStatus
+from shoploop.plugins.erp_soap._rewards import external_number
+from shoploop.testing import make_dataset
+
+
+@pytest.fixture
+def erp(emulator, make_erp):
+    dataset = make_dataset(customers=20, orders=5, products=5, installed_base=3)
+    emulator.load(customers=dataset.customers, orders=dataset.orders,
+                  products=dataset.products, installed_base=dataset.installed_base)
+    return make_erp(page_size=10)
+
+
+def _row(emulator, number):
+    table = emulator.tables["Customer"]
+    return table.read({"No": number})[1]
+
+
+def test_stale_key_is_retried_once_with_a_fresh_read(erp, emulator):
+    emulator.force("concurrency")  # another user saves C00001 just before our update
+    results = erp.write_customer_attributes(
+        [AttributeChange(customer_id="C00001", key="lifecycle_stage", new="retention")])
+    assert results[0].status == WriteStatus.WRITTEN, results[0].message
+    assert _row(emulator, "C00001")["Shoploop_Lifecycle_Stage"] == "retention"
+    assert emulator.stats.snapshot()["faulted"] == 1
+
+
+def test_second_concurrency_fault_is_reported_as_conflict(erp, emulator):
+    emulator.force("concurrency", 2)
+    results = erp.write_customer_attributes(
+        [AttributeChange(customer_id="C00002", key="lifecycle_stage", new="advocacy"),
+         AttributeChange(customer_id="C00003", key="lifecycle_stage", new="advocacy")])
+    assert results[0].status == WriteStatus.CONFLICT
+    assert "Other user has modified" in results[0].message
+    assert "Shoploop_Lifecycle_Stage" not in _row(emulator, "C00002")
+    assert results[1].status == WriteStatus.WRITTEN  # one record's conflict is its own
+
+
+def test_a_field_changed_by_another_user_is_never_overwritten(erp, emulator, monkeypatch):
+    table = emulator.tables["Customer"]
+    original = emulator._before_update
+
+    def other_user_edits_the_same_field(page_table, key):
+        pk, _ = page_table.decode_key(key)
+        page_table.touch(pk, {"Shoploop_Satisfaction": "2"})
+    monkeypatch.setattr(emulator.dispatcher, "before_update", other_user_edits_the_same_field)
+    results = erp.write_customer_attributes(
+        [AttributeChange(customer_id="C00004", key="satisfaction", new="5")])
+    monkeypatch.setattr(emulator.dispatcher, "before_update", original)
+    assert results[0].status == WriteStatus.CONFLICT
+    assert "another user changed Shoploop_Satisfaction" in results[0].message
+    assert table.read({"No": "C00004"})[1]["Shoploop_Satisfaction"] == "2"
+
+
+def test_unmapped_attribute_and_unknown_customer_fail_per_item(erp):
+    results = erp.write_customer_attributes([
+        AttributeChange(customer_id="C00001", key="not_a_field", new="x"),
+        AttributeChange(customer_id="NOPE", key="industry", new="food"),
+        AttributeChange(customer_id="C00001", key="referral_count", new=3),
+    ])
+    assert [r.status for r in results] == [WriteStatus.FAILED, WriteStatus.FAILED,
+                                           WriteStatus.WRITTEN]
+    assert "not_a_field" in results[0].message and "NOPE" in results[1].message
+    again = erp.write_customer_attributes(
+        [AttributeChange(customer_id="C00001", key="referral_count", new=3)])
+    assert again[0].status == WriteStatus.UNCHANGED
+
+
+def test_batch_over_limit_writes_nothing(erp, emulator):
+    changes = [AttributeChange(customer_id=f"C{n:05d}", key="industry", new="food")
+               for n in range(erp.attribute_batch_size + 1)]
+    with pytest.raises(BatchLimitError):
+        erp.write_customer_attributes(changes)
+    assert emulator.stats.snapshot()["writes"] == 0
+
+
+@pytest.mark.parametrize("kind, page", [("credit_note", "SalesCreditMemo"),
+                                        ("gift_order", "SalesOrder")])
+def test_rewards_are_documents_found_by_external_number(erp, emulator, kind, page):
+    spec = RewardSpec(kind=kind, idempotency_key="referral-reward-0001-" + "x" * 40,
+                      recipient_customer_id="C00005", amount=Decimal("25.00"),
+                      product_id="P00001", note="Thank you for recommending us")
+    first = erp.issue_reward(spec)
+    assert erp.issue_reward(spec).reference == first.reference
+    assert erp.find_reward(spec.idempotency_key).reference == first.reference
+    documents = list(emulator.tables[page].rows())
+    assert len(documents) == 1
+    row = documents[0][1]
+    assert row["External_Document_No"] == external_number(spec.idempotency_key, 35)
+    assert len(row["External_Document_No"]) == 35  # NAV's Code[35]
+    assert row["Sell_to_Customer_No"] == "C00005"
+    assert first.kind == kind and first.reference == row["No"]
+
+
+def test_other_reward_kinds_use_the_configured_document(erp, emulator):
+    reward = erp.issue_reward(RewardSpec(kind="discount_code", idempotency_key="code-000001",
+                                         recipient_customer_id="C00001", amount=Decimal(5)))
+    assert reward.kind == "credit_note" and reward.reference.startswith("CM")
+    assert erp.find_reward("code-000002") is None
