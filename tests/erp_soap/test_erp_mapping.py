@@ -134,3 +134,18 @@ def test_emulator_connection_block_connects(monkeypatch):
         erp.close()
     finally:
         server.stop()
+
+
+def test_documented_examples_validate(monkeypatch):
+    """Every TOML example in docs/erp-soap.md is a valid erp_soap connection."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "erp-soap.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        for name, table in tomllib.loads(block)["connections"].items():
+            config = ErpSoapConfig.model_validate(table, context={"base_dir": Path("/cfg")})
+            assert config.mapping.customers is not None, name
+            connector(name, config)  # transforms resolve
