@@ -36,7 +36,7 @@ def served(tmp_path):
 
 
 def test_config_check_lists_found_and_missing_operations(served):
-    server, cwd, env = served
+    _, cwd, env = served
     done = _shoploop("config", "check", "--json", cwd=cwd, env=env)
     result = json.loads(done.stdout)["connections"]["erp"]
     assert result["reachable"] and result["authorised"], result
