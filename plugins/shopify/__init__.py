@@ -1,38 +1,56 @@
-"""Shopify connector type (GraphQL Admin API). The configuration is final; the adapter itself
-arrives with the Shopify issue — until then ``config check`` reports it as not implemented."""
+"""The Shopify adapter (GraphQL Admin API) and its emulator.
+
+* ``_config.py`` — ``[connections.<name>]`` with ``type = "shopify"``;
+* ``_client.py`` / ``_throttle.py`` — a thin httpx GraphQL client that owns cost-based
+  throttling, retries and error mapping;
+* ``_reads.py`` / ``_mapping.py`` — incremental reads with resumable cursors;
+* ``_writes.py`` — attributes as metafields (full 25-metafield calls) and tags;
+* ``_rewards.py`` — discount codes, idempotent by code; ``_webhooks.py`` — HMAC and events;
+* ``emulator/`` — the Shopify emulator (``shoploop emulate shopify``).
+
+Operator documentation: docs/shopify.md.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from shoploop.hooks import (
+    Capability,
+    EmulatorOptions,
+    RegisterConnector,
+    RegisterEmulator,
+    hookimpl,
+)
 
-from pydantic import Field
+from ._config import ShopifyConfig
+from ._connector import ShopifyConnector, create_connector
 
-from shoploop._connections import UnimplementedConnector
-from shoploop.hooks import ConnectionConfig, RegisterConnector, hookimpl
+__all__ = ["CAPABILITIES", "ShopifyConfig", "ShopifyConnector", "create_connector"]
 
-
-class ShopifyConfig(ConnectionConfig):
-    """``[connections.<name>]`` with ``type = "shopify"``."""
-
-    secret_keys = ("access_token", "client_secret")
-
-    shop: str = Field(
-        # localhost is for the bundled emulator.
-        pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$|^(localhost|127\.0\.0\.1)(:\d+)?$",
-        description="The shop's myshopify.com domain, e.g. acme.myshopify.com")
-    api_version: str = Field(default="2025-10", pattern=r"^\d{4}-(01|04|07|10)$|^unstable$")
-    access_token_env: str | None = None
-    client_id: str | None = None
-    client_secret_env: str | None = None
-    timeout: float = Field(default=30.0, gt=0)
-    max_cost_share: float = Field(default=0.8, gt=0, le=1)
-
-
-def _factory(name: str, settings: Any) -> UnimplementedConnector:
-    return UnimplementedConnector(name, settings, pending="Shopify adapter, issue #3")
+CAPABILITIES = (
+    Capability.READ_CUSTOMERS,
+    Capability.READ_ORDERS,
+    Capability.READ_PRODUCTS,
+    Capability.WRITE_CUSTOMER_ATTRIBUTES,
+    Capability.PUBLISH_RECOMMENDATIONS,
+    Capability.ISSUE_REWARDS,
+    Capability.VERIFY_WEBHOOKS,
+)
 
 
 @hookimpl
 def register_connectors(register: RegisterConnector) -> None:
-    register("shopify", config_model=ShopifyConfig, factory=_factory,
+    register("shopify", config_model=ShopifyConfig, factory=create_connector,
+             capabilities=CAPABILITIES,
              description="Shopify store via the GraphQL Admin API")
+
+
+def _emulator(options: EmulatorOptions) -> object:
+    from .emulator import ShopifyEmulator  # graphql-core only when an emulator is wanted
+
+    return ShopifyEmulator(options)
+
+
+@hookimpl
+def register_emulators(register: RegisterEmulator) -> None:
+    register("shopify", _emulator,  # type: ignore[arg-type]
+             description="Shopify GraphQL Admin API with cost throttling, faults and webhooks")

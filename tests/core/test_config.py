@@ -117,7 +117,7 @@ def test_check_reports_unreachable_connection_with_exit_3(tmp_path, run_cli):
     done = run_cli("config", "check", "--json", cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     result = json.loads(done.stdout)["connections"]["shop"]
-    assert result["reachable"] is False and "not implemented" in result["detail"]
+    assert result["reachable"] is False and result["detail"]
 
 
 scalars = st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.text(max_size=30),

@@ -1,0 +1,194 @@
+"""A thin GraphQL Admin API client over httpx that owns throttling, retries and error mapping.
+
+Why not ``ShopifyAPI`` or ``shopifyapp`` (docs/shopify.md, "Client choice"): the adapter needs
+exactly one call — POST a query, read ``data``, ``errors`` and ``extensions.cost`` — and must
+decide itself how to wait and retry, per shop, from the reported bucket state. ``ShopifyAPI``
+uses urllib with process-wide session state and retries nothing; ``shopifyapp`` brings an app
+framework (OAuth, sessions) we do not use. httpx gives connection reuse (keep-alive), timeouts
+and typed transport errors; the rest is ~200 lines we can test against the emulator.
+
+Every mutation the adapter sends is idempotent (``metafieldsSet`` sets values, ``tagsAdd`` and
+``tagsRemove`` converge, ``discountCodeBasicCreate`` refuses a taken code and is then looked
+up), so retrying after a timeout or a dropped connection cannot write twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from shoploop.hooks import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    RateLimitedError,
+    RemoteValidationError,
+    UnreachableError,
+)
+
+from ._config import ShopifyConfig
+from ._throttle import CostThrottle, backoff
+
+_TRANSIENT_STATUS = {500, 502, 503, 504, 520, 522, 524}
+
+
+class GraphQLClient:
+    """One connection to one shop. ``execute`` returns ``data`` or raises a domain error."""
+
+    def __init__(self, name: str, settings: ShopifyConfig, *,
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.name = name
+        self.settings = settings
+        base = f"{settings.scheme}://{settings.shop}"
+        self.url = f"{base}/admin/api/{settings.api_version}/graphql.json"
+        self.token_url = f"{base}/admin/oauth/access_token"
+        self._http = httpx.Client(timeout=settings.timeout, transport=transport,
+                                  headers={"Content-Type": "application/json",
+                                           "Accept": "application/json",
+                                           "User-Agent": "shoploop-shopify/0.1"})
+        self._sleep = sleep
+        self._token: str | None = None
+        self.throttle = CostThrottle(settings.max_cost_share, sleep=sleep)
+        self.counts: Counter[str] = Counter()
+        """requests, throttled (THROTTLED + 429), retries, cost — for logs and benchmarks."""
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- authentication -----------------------------------------------------------------------
+
+    def token(self) -> str:
+        if self._token is None:
+            if self.settings.access_token_env:
+                self._token = self.settings.secret("access_token")
+            elif self.settings.client_id and self.settings.client_secret_env:
+                self._token = self._client_credentials()
+            else:
+                raise ConfigError("no credentials: set access_token_env, or client_id and "
+                                  "client_secret_env", key="access_token_env")
+        return self._token
+
+    def _client_credentials(self) -> str:
+        """The client-credentials grant (apps owned by the merchant's organisation)."""
+        secret = self.settings.secret("client_secret")
+        try:
+            answer = self._http.post(self.token_url, json={
+                "client_id": self.settings.client_id, "client_secret": secret,
+                "grant_type": "client_credentials"})
+        except httpx.HTTPError as exc:
+            raise UnreachableError(f"token request failed: {type(exc).__name__}: {exc}",
+                                   connection=self.name, operation="access token") from exc
+        if answer.status_code != 200:
+            raise AuthError(f"the client-credentials grant was refused (HTTP "
+                            f"{answer.status_code})", connection=self.name,
+                            operation="access token")
+        token = answer.json().get("access_token")
+        if not isinstance(token, str) or not token:
+            raise AuthError("the token answer holds no access_token", connection=self.name,
+                            operation="access token")
+        return token
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def execute(self, query: str, variables: Mapping[str, Any] | None = None, *,
+                operation: str, retries: int | None = None) -> dict[str, Any]:
+        """Run one query or mutation; waits for budget, retries transient failures."""
+        limit = self.settings.max_retries if retries is None else retries
+        deadline = time.monotonic() + self.settings.max_wait
+        attempt = 0
+        payload = {"query": query, "variables": dict(variables or {})}
+        while True:
+            self.throttle.before(operation)
+            failure: str
+            delay: float
+            try:
+                self.counts["requests"] += 1
+                answer = self._http.post(self.url, json=payload,
+                                         headers={"X-Shopify-Access-Token": self.token()})
+            except httpx.TimeoutException as exc:
+                failure, delay = f"timed out after {self.settings.timeout:g}s ({exc})", -1.0
+            except httpx.TransportError as exc:
+                failure, delay = f"{type(exc).__name__}: {exc or 'connection failed'}", -1.0
+            else:
+                outcome = self._interpret(answer, operation)
+                if isinstance(outcome, dict):
+                    return outcome
+                failure, delay = outcome
+            if delay < 0:  # transient transport or server error: back off with jitter
+                if attempt >= limit:
+                    raise UnreachableError(f"{failure} (gave up after {attempt + 1} "
+                                           "attempt(s))", connection=self.name,
+                                           operation=operation)
+                delay = backoff(attempt)
+                attempt += 1
+                self.counts["retries"] += 1
+            if time.monotonic() + delay > deadline:
+                raise RateLimitedError(
+                    f"{failure}; still failing after {self.settings.max_wait:g}s",
+                    connection=self.name, operation=operation)
+            self._sleep(delay)
+
+    def _interpret(self, answer: httpx.Response, operation: str
+                   ) -> dict[str, Any] | tuple[str, float]:
+        """``data`` on success; ``(reason, delay)`` to retry (delay < 0: back off)."""
+        status = answer.status_code
+        if status in (401, 403):
+            raise AuthError(f"Shopify refused the access token (HTTP {status})",
+                            connection=self.name, operation=operation)
+        if status == 429:
+            # Retry-After may be fractional ("0.5"); honour it as given.
+            self.counts["throttled"] += 1
+            try:
+                wait = float(answer.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait = 1.0
+            return "HTTP 429 Too Many Requests", max(0.0, wait)
+        if status in _TRANSIENT_STATUS:
+            return f"HTTP {status}", -1.0
+        if status == 404:
+            raise ConnectorError(
+                f"HTTP 404 from {self.url}", connection=self.name, operation=operation,
+                remedy="check `shop` and `api_version` (a retired API version answers 404)")
+        if status != 200:
+            raise RemoteValidationError(f"HTTP {status}: {answer.text[:300]}",
+                                        connection=self.name, operation=operation)
+        try:
+            body = answer.json()
+        except ValueError:
+            return "an answer that is not JSON", -1.0
+        extensions = body.get("extensions") or {}
+        cost = extensions.get("cost")
+        self.throttle.observe(operation, cost)
+        errors = body.get("errors") or []
+        if isinstance(errors, str):
+            errors = [{"message": errors}]
+        codes = {str((e.get("extensions") or {}).get("code")) for e in errors}
+        if "THROTTLED" in codes:
+            # THROTTLED arrives inside HTTP 200; wait until the bucket holds the request again.
+            self.counts["throttled"] += 1
+            requested = float((cost or {}).get("requestedQueryCost") or 0)
+            return "THROTTLED", self.throttle.throttled_wait(requested)
+        if "ACCESS_DENIED" in codes:
+            raise AuthError(f"access denied: {_messages(errors)}", connection=self.name,
+                            operation=operation,
+                            remedy="grant the app the scopes listed in docs/shopify.md")
+        if errors:
+            raise RemoteValidationError(_messages(errors), connection=self.name,
+                                        operation=operation)
+        if isinstance(cost, dict):
+            self.counts["cost"] += int(cost.get("actualQueryCost") or 0)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise RemoteValidationError("the answer holds no data", connection=self.name,
+                                        operation=operation)
+        return data
+
+
+def _messages(errors: list[Any]) -> str:
+    return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
+                     for e in errors[:3])

@@ -1,0 +1,171 @@
+"""The ``shopify`` connector: capabilities as plain methods over one throttled GraphQL client.
+
+Construction is cheap (no network); the client connects on first use. Every failure leaves as
+a domain error naming the connection and the operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shoploop.hooks import (
+    AttributeChange,
+    BatchLimitError,
+    ConfigError,
+    ConnectionCheck,
+    ConnectorError,
+    Cursor,
+    Customer,
+    Event,
+    IssuedReward,
+    Order,
+    Page,
+    Product,
+    Recommendation,
+    RewardSpec,
+    WriteResult,
+    WriteStatus,
+)
+
+from . import _mapping, _queries, _reads, _rewards, _webhooks
+from ._client import GraphQLClient
+from ._config import ShopifyConfig
+from ._mapping import to_gid
+from ._writes import read_current
+
+RECOMMENDATION_NAMESPACE = "shopify--discovery--product_recommendation"
+"""Search & Discovery's metafields: ``complementary_products`` and ``related_products``, both
+``list.product_reference`` (what the storefront's recommendations read)."""
+_COMPLEMENTARY = {"cross_sell", "complementary", "service", "spare_part"}
+_REQUIRED_SCOPES = {"read_customers", "write_customers", "read_orders", "read_products"}
+
+
+class ShopifyConnector:
+    """One connection to one Shopify store."""
+
+    def __init__(self, name: str, settings: ShopifyConfig, *, client: GraphQLClient | None = None
+                 ) -> None:
+        self.name = name
+        self.settings = settings
+        self.page_size = settings.page_size
+        self.attribute_batch_size = settings.attribute_batch_size
+        self.client = client or GraphQLClient(name, settings)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def check(self) -> ConnectionCheck:
+        """One request, no retries: shop name and the granted scopes."""
+        try:
+            data = self.client.execute(_queries.SHOP, operation="check", retries=0)
+        except ConfigError as exc:
+            return ConnectionCheck(reachable=False, authorised=False, detail=str(exc))
+        except ConnectorError as exc:
+            from shoploop.hooks import AuthError
+
+            return ConnectionCheck(reachable=isinstance(exc, AuthError), authorised=False,
+                                   detail=str(exc))
+        scopes = {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
+        warnings = [f"missing scope {scope}" for scope in sorted(_REQUIRED_SCOPES - scopes)]
+        if "read_all_orders" not in scopes:
+            warnings.append("scope read_all_orders not granted: orders older than 60 days are "
+                            "invisible to this app (request it from Shopify for the app)")
+        if "write_discounts" not in scopes:
+            warnings.append("scope write_discounts not granted: rewards cannot be issued")
+        if "write_products" not in scopes:
+            warnings.append("scope write_products not granted: recommendations cannot be "
+                            "published")
+        shop = data["shop"]
+        return ConnectionCheck(reachable=True, authorised=True,
+                               detail=f"{shop['name']} ({shop['myshopifyDomain']}), API "
+                                      f"{self.settings.api_version}", warnings=warnings)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
+        return _reads.read_page(self.client, "customers", cursor, page_size=self.page_size,
+                                namespace=self.settings.metafield_namespace,
+                                convert=_mapping.customer)
+
+    def read_products(self, cursor: Cursor | None = None) -> Page[Product]:
+        return _reads.read_page(self.client, "products", cursor, page_size=self.page_size,
+                                namespace=self.settings.metafield_namespace,
+                                convert=_mapping.product)
+
+    def read_orders(self, cursor: Cursor | None = None) -> Page[Order]:
+        page: Page[Order] = _reads.read_page(
+            self.client, "orders", cursor, page_size=self.page_size,
+            namespace=self.settings.metafield_namespace,
+            convert=_reads.order_converter(self.client))
+        return page
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
+        from ._writes import AttributeWriter
+
+        if len(changes) > self.attribute_batch_size:
+            raise BatchLimitError(
+                f"{len(changes)} changes exceed attribute_batch_size="
+                f"{self.attribute_batch_size}; nothing was written", connection=self.name,
+                operation="write_customer_attributes")
+        if not changes:
+            return []
+        writer = AttributeWriter(self.client, self.settings.metafield_namespace,
+                                 self.settings.tag_attributes)
+        return writer.write(changes)
+
+    def publish_recommendations(self, product_id: str,
+                                recommendations: Sequence[Recommendation]) -> WriteResult:
+        """Complementary kinds (cross-sell, service, spare parts) and related kinds (upsell,
+        replacement, related) into Search & Discovery's two metafields, best first, only when
+        they differ from what the product holds."""
+        owner = to_gid("Product", product_id)
+        ranked = sorted(recommendations, key=lambda r: -r.score)
+        lists = {
+            "complementary_products": [to_gid("Product", r.product_id) for r in ranked
+                                       if r.kind in _COMPLEMENTARY],
+            "related_products": [to_gid("Product", r.product_id) for r in ranked
+                                 if r.kind not in _COMPLEMENTARY]}
+        keys = [f"{RECOMMENDATION_NAMESPACE}.{key}" for key in lists]
+        current = read_current(self.client, [owner], keys, "publish_recommendations")
+        if owner not in current:
+            return WriteResult(customer_id=product_id, status=WriteStatus.FAILED,
+                               message=f"no product {product_id}")
+        import json
+
+        sets: list[dict[str, Any]] = []
+        for key, ids in lists.items():
+            unique = list(dict.fromkeys(ids))[:10]  # the storefront shows at most 10
+            existing = current[owner].metafields.get((RECOMMENDATION_NAMESPACE, key))
+            value = json.dumps(unique)
+            if not unique or (existing and json.loads(existing["value"]) == unique):
+                continue
+            sets.append({"ownerId": owner, "namespace": RECOMMENDATION_NAMESPACE, "key": key,
+                         "type": "list.product_reference", "value": value})
+        if not sets:
+            return WriteResult(customer_id=product_id, status=WriteStatus.UNCHANGED)
+        data = self.client.execute(_queries.METAFIELDS_SET, {"metafields": sets},
+                                   operation="publish_recommendations")
+        errors = data["metafieldsSet"]["userErrors"]
+        if errors:
+            return WriteResult(customer_id=product_id, status=WriteStatus.FAILED,
+                               message="; ".join(str(e["message"]) for e in errors))
+        return WriteResult(customer_id=product_id, status=WriteStatus.WRITTEN)
+
+    def issue_reward(self, spec: RewardSpec) -> IssuedReward:
+        return _rewards.issue(self.client, spec)
+
+    def find_reward(self, idempotency_key: str) -> IssuedReward | None:
+        return _rewards.find(self.client, _rewards.code_for(idempotency_key), idempotency_key)
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
+        key = "webhook_secret" if self.settings.webhook_secret_env else "client_secret"
+        return _webhooks.parse(headers, body, self.settings.secret(key), self.name)
+
+
+def create_connector(name: str, settings: ShopifyConfig) -> ShopifyConnector:
+    return ShopifyConnector(name, settings)

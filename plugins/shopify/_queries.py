@@ -1,0 +1,99 @@
+"""The GraphQL documents the adapter sends. Kept in one place so their cost is easy to judge:
+objects cost 1, connections 2 + first * node, mutations 10 (docs/shopify.md, "Limits").
+
+A page is *requested* at its worst-case cost (every connection full) and that much must be in
+the bucket when it is sent, although only the actual cost is kept. Pages are therefore sized so
+that one request asks for at most ``READ_COST_BUDGET`` points — small enough to leave room in a
+1,000-point bucket for the next page while the refund of this one arrives.
+"""
+
+from __future__ import annotations
+
+LINE_ITEMS_PAGE = 10
+"""Line items fetched with each order; the rest (rare) are paged per order."""
+
+SHOP = """query Shop { shop { name myshopifyDomain currencyCode }
+  currentAppInstallation { accessScopes { handle } } }"""
+
+READ_COST_BUDGET = 400
+NODE_COST = {"customers": 25, "products": 26, "orders": 47}
+"""Worst-case points per node of the documents below (customers: object + address + consent +
+metafields(first: 20); orders: + lineItems(first: 10) of 4 points each)."""
+
+_PAGE = "pageInfo { hasNextPage endCursor }"
+
+CUSTOMER_FIELDS = """id legacyResourceId email firstName lastName phone tags createdAt updatedAt
+  defaultAddress { company address1 address2 zip city countryCodeV2 }
+  emailMarketingConsent { marketingState }
+  metafields(first: 20, namespace: $namespace) { nodes { key type value } }"""
+
+CUSTOMERS = f"""query Customers($first: Int!, $after: String, $query: String,
+  $namespace: String) {{
+  customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    {_PAGE} nodes {{ {CUSTOMER_FIELDS} }} }} }}"""
+
+PRODUCT_FIELDS = """id legacyResourceId title status vendor productType tags updatedAt
+  tracksInventory totalInventory
+  variants(first: 1) { nodes { sku price compareAtPrice inventoryQuantity } }
+  metafields(first: 20, namespace: $namespace) { nodes { key type value } }"""
+
+PRODUCTS = f"""query Products($first: Int!, $after: String, $query: String,
+  $namespace: String) {{
+  products(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    {_PAGE} nodes {{ {PRODUCT_FIELDS} }} }} }}"""
+
+LINE_ITEM_FIELDS = """name sku quantity product { legacyResourceId }
+  originalUnitPriceSet { shopMoney { amount currencyCode } }"""
+
+ORDER_FIELDS = f"""id legacyResourceId name email processedAt updatedAt cancelledAt
+  currencyCode displayFinancialStatus displayFulfillmentStatus sourceName discountCodes
+  customAttributes {{ key value }} customer {{ legacyResourceId }}
+  totalRefundedSet {{ shopMoney {{ amount currencyCode }} }}
+  lineItems(first: {LINE_ITEMS_PAGE}) {{ {_PAGE} nodes {{ {LINE_ITEM_FIELDS} }} }}"""
+
+ORDERS = f"""query Orders($first: Int!, $after: String, $query: String) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    {_PAGE} nodes {{ {ORDER_FIELDS} }} }} }}"""
+
+ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
+  order(id: $id) {{ lineItems(first: 100, after: $after) {{
+    {_PAGE} nodes {{ {LINE_ITEM_FIELDS} }} }} }} }}"""
+
+CURRENT_VALUES = """query CurrentValues($ids: [ID!]!, $keys: [String!]) {
+  nodes(ids: $ids) {
+    ... on Customer { id tags metafields(first: 25, keys: $keys) { nodes { namespace key type
+      value compareDigest } } }
+    ... on Product { id tags metafields(first: 25, keys: $keys) { nodes { namespace key type
+      value compareDigest } } } } }"""
+
+METAFIELDS_SET = """mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    metafields { key namespace }
+    userErrors { field message code elementIndex } } }"""
+
+METAFIELDS_DELETE = """mutation MetafieldsDelete($metafields: [MetafieldIdentifierInput!]!) {
+  metafieldsDelete(metafields: $metafields) {
+    deletedMetafields { key namespace ownerId } userErrors { field message } } }"""
+
+DISCOUNT_BY_CODE = """query DiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id codeDiscount { ... on DiscountCodeBasic {
+    title createdAt codes(first: 1) { nodes { code } } } } } }"""
+
+DISCOUNT_CREATE = """mutation DiscountCreate($input: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $input) {
+    codeDiscountNode { id codeDiscount { ... on DiscountCodeBasic { title createdAt
+      codes(first: 1) { nodes { code } } } } }
+    userErrors { field message code } } }"""
+
+
+def tags_mutation(count_add: int, count_remove: int) -> str:
+    """One document with aliased ``tagsAdd``/``tagsRemove`` fields: many owners, one request
+    (each field still costs 10 points, but the round trips go)."""
+    params, fields = [], []
+    for prefix, count, mutation in (("a", count_add, "tagsAdd"), ("r", count_remove,
+                                                                   "tagsRemove")):
+        for i in range(count):
+            params.append(f"${prefix}{i}id: ID!, ${prefix}{i}tags: [String!]!")
+            fields.append(f"{prefix}{i}: {mutation}(id: ${prefix}{i}id, tags: ${prefix}{i}tags)"
+                          " { userErrors { field message } }")
+    return f"mutation Tags({', '.join(params)}) {{ {' '.join(fields)} }}"

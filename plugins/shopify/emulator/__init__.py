@@ -1,0 +1,195 @@
+"""A Shopify emulator: a real HTTP server on loopback that executes real GraphQL (graphql-core
+over an SDL of the Admin API subset shoploop uses) against data from the demo generator or from
+the contract's models, with Shopify's cost model and leaky bucket, ``THROTTLED`` answers inside
+HTTP 200, faults on demand (429 with ``Retry-After``, 5xx, slow answers, dropped connections)
+and webhook delivery signed with the app secret.
+
+    shoploop emulate shopify --port 8701 --seed 1 --customers 1000 --faults 0.05 \\
+        --option bucket=200 --option restore_rate=50
+
+In-process (tests, benchmarks)::
+
+    with ShopifyEmulator(EmulatorOptions(customers=0)) as emulator:
+        emulator.data.load(customers=[...])
+        emulator.url, emulator.stats.snapshot()
+
+``--option`` keys: ``bucket`` (points, default 1000), ``restore_rate`` (points/s, default 100),
+``access_token``, ``api_secret`` (signs webhooks), ``shop``, ``scopes`` (comma-separated),
+``webhook_url`` (deliveries are POSTed there), ``webhook_repeats`` (extra copies of each
+delivery, as Shopify's retries produce).
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    execute,
+    parse,
+    validate,
+)
+
+from shoploop.emulation import EmulatorServer, FaultPlan, Request, Response
+from shoploop.hooks import EmulatorOptions
+
+from ._cost import MAX_QUERY_COST, CostCalculator, LeakyBucket
+from ._paging import SearchError
+from ._resolvers import Resolvers
+from ._store import ShopData, numeric_id
+from ._webhooks import WebhookSender
+
+__all__ = ["ShopifyEmulator", "numeric_id"]
+
+_PATH = re.compile(r"^/admin/api/(\d{4}-(?:01|04|07|10)|unstable)/graphql\.json$")
+TOKEN = "shpat_emulator_token"
+SECRET = "shpss_emulator_secret"
+DEFAULT_SCOPES = "read_customers,write_customers,read_orders,read_all_orders,read_products," \
+                 "write_products,read_discounts,write_discounts"
+
+
+def load_schema() -> GraphQLSchema:
+    sdl = resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
+    return build_schema(sdl)
+
+
+class ShopifyEmulator(EmulatorServer):
+    """The emulator; an :class:`~shoploop.emulation.EmulatorServer` with a GraphQL handler."""
+
+    def __init__(self, options: EmulatorOptions | None = None) -> None:
+        options = options or EmulatorOptions()
+        extra = dict(options.extra)
+        super().__init__(self._answer, host=options.host, port=options.port,
+                         faults=FaultPlan(rate=options.faults, seed=options.seed))
+        self.access_token = extra.get("access_token", TOKEN)
+        self.api_secret = extra.get("api_secret", SECRET)
+        self.shop = extra.get("shop", "shoploop-emulator.myshopify.com")
+        self.bucket = LeakyBucket(float(extra.get("bucket", 1000)),
+                                  float(extra.get("restore_rate", 100)))
+        self.data = ShopData()
+        self.webhooks = WebhookSender(self.api_secret, self.shop, extra.get("webhook_url"),
+                                      int(extra.get("webhook_repeats", 0)), self.stats)
+        self.schema = load_schema()
+        Resolvers(self.data, self.shop, extra.get("scopes", DEFAULT_SCOPES).split(","),
+                  self.webhooks.on_write).bind(self.schema)
+        if options.customers:
+            from shoploop.demo_data import DemoMerchant
+
+            merchant = DemoMerchant(seed=options.seed, customers=options.customers)
+            self.data.load(products=merchant.iter_products(),
+                           customers=merchant.iter_customers(), orders=merchant.iter_orders())
+
+    # -- the Emulator protocol ----------------------------------------------------------------
+
+    def connection_block(self, name: str) -> str:
+        return (f'[connections.{name}]\ntype = "shopify"\nshop = "{self.host}:{self.port}"\n'
+                'scheme = "http"  # the emulator speaks plain HTTP on loopback\n'
+                'api_version = "2025-10"\n'
+                'access_token_env = "SHOPLOOP_SHOPIFY_TOKEN"\n'
+                'client_secret_env = "SHOPLOOP_SHOPIFY_SECRET"\n')
+
+    def environment(self) -> dict[str, str]:
+        return {"SHOPLOOP_SHOPIFY_TOKEN": self.access_token,
+                "SHOPLOOP_SHOPIFY_SECRET": self.api_secret}
+
+    def stop(self) -> None:
+        self.webhooks.close()
+        super().stop()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _answer(self, request: Request) -> Response:
+        if request.path == "/admin/oauth/access_token" and request.method == "POST":
+            return self._token(request)
+        match = _PATH.match(request.path)
+        if match is None or request.method != "POST":
+            return Response.json({"errors": "Not Found"}, 404)
+        if request.headers.get("x-shopify-access-token") != self.access_token:
+            return Response.json({"errors": "[API] Invalid API key or access token "
+                                            "(unrecognized login or wrong password)"}, 401)
+        try:
+            body = request.json()
+            query, variables = body["query"], body.get("variables") or {}
+        except (ValueError, KeyError, TypeError):
+            return Response.json({"errors": "Bad Request: body must be JSON with a query"}, 400)
+        return Response.json(self.run(query, variables, body.get("operationName")))
+
+    def _token(self, request: Request) -> Response:
+        """The client-credentials grant: client secret in, short-lived access token out."""
+        try:
+            body = request.json()
+        except ValueError:
+            body = {key: values[0] for key, values in request.query.items()}
+        if body.get("grant_type") != "client_credentials" or \
+                body.get("client_secret") != self.api_secret:
+            return Response.json({"error": "invalid_client"}, 401)
+        return Response.json({"access_token": self.access_token, "scope": DEFAULT_SCOPES,
+                              "expires_in": 86399})
+
+    def run(self, query: str, variables: dict[str, Any],
+            operation_name: str | None = None) -> dict[str, Any]:
+        """Execute one GraphQL request with cost accounting; the JSON body of the answer."""
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            return {"errors": [exc.formatted]}
+        problems = validate(self.schema, document)
+        if problems:
+            return {"errors": [p.formatted for p in problems]}
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        fragments = {d.name.value: d for d in document.definitions
+                     if isinstance(d, FragmentDefinitionNode)}
+        operation = next((o for o in operations if operation_name is None
+                          or (o.name and o.name.value == operation_name)), operations[0])
+        calculator = CostCalculator(self.schema, operation, fragments, variables)
+        try:
+            requested = calculator.cost()
+        except (TypeError, ValueError) as exc:
+            return {"errors": [{"message": f"cost calculation failed: {exc}"}]}
+        if requested > MAX_QUERY_COST:
+            return {"errors": [{"message": f"Query cost is {requested}, which exceeds the "
+                                           f"single query max cost limit ({MAX_QUERY_COST}).",
+                                "extensions": {"code": "MAX_COST_EXCEEDED",
+                                               "cost": requested,
+                                               "maxCost": MAX_QUERY_COST}}],
+                    "extensions": self._cost(requested, None)}
+        if not self.bucket.take(requested):
+            self.stats.incr("throttled")
+            self.stats.incr("graphql_throttled")
+            # THROTTLED comes back inside HTTP 200 with the bucket's state, not as a 429.
+            return {"errors": [{"message": "Throttled",
+                                "extensions": {"code": "THROTTLED",
+                                               "documentation": "https://shopify.dev/api/"
+                                                                "usage/rate-limits"}}],
+                    "extensions": self._cost(requested, None)}
+        if operation.operation.value == "mutation":
+            self.stats.incr("writes")
+        result = execute(self.schema, document, variable_values=variables,
+                         operation_name=operation_name)
+        assert isinstance(result, ExecutionResult)  # every resolver is synchronous
+        actual = min(requested, calculator.cost(result.data or {}))
+        self.bucket.refund(requested - actual)
+        self.stats.incr("cost", actual)
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [_formatted(e) for e in result.errors]
+        answer["extensions"] = self._cost(requested, actual)
+        return answer
+
+    def _cost(self, requested: int, actual: int | None) -> dict[str, Any]:
+        return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
+                         "throttleStatus": self.bucket.status()}}
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    formatted = dict(error.formatted)
+    if isinstance(error.original_error, SearchError):
+        formatted.setdefault("extensions", {"code": "BAD_REQUEST"})
+    return formatted
