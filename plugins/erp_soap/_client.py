@@ -42,7 +42,8 @@ _AUTH_FAULT = re.compile(r"(?i)failedauthentication|not authori[sz]ed|authentica
                          r"invalid (user|credentials)|access denied")
 
 
-def build_client(name: str, config: ErpSoapConfig, password: str | None) -> zeep.Client:
+def build_client(name: str, config: ErpSoapConfig, password: str | None,
+                 wsdl: str | None = None) -> zeep.Client:
     """Load and parse the WSDL once, with the connection's authentication and timeouts."""
     global WSDL_LOADS
     session = requests.Session()
@@ -65,7 +66,7 @@ def build_client(name: str, config: ErpSoapConfig, password: str | None) -> zeep
                           operation_timeout=config.operation_timeout)  # type: ignore[no-untyped-call]
     settings = zeep.Settings(xml_huge_tree=True)
     client = guarded(name, "load WSDL", lambda: zeep.Client(  # type: ignore[no-untyped-call]
-        config.wsdl, transport=transport, wsse=wsse, settings=settings))
+        wsdl or config.wsdl, transport=transport, wsse=wsse, settings=settings))
     with _loads_lock:
         WSDL_LOADS += 1
     return client

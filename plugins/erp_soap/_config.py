@@ -14,12 +14,22 @@ from ._mapping import ErpMapping
 from ._preset import expand_nav_page, expand_plain
 
 
+def resolve_location(value: str, base: Any) -> str:
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return str(path)
+
+
 class ErpSoapConfig(ConnectionConfig):
     """``[connections.<name>]`` with ``type = "erp_soap"``."""
 
     secret_keys = ("password",)
 
-    wsdl: str = Field(min_length=1, description="WSDL URL or file path")
+    wsdl: str = Field(min_length=1, description="WSDL URL or file path; {page} is replaced by "
+                                                "each stream's page (one WSDL per NAV page)")
     endpoint: str | None = Field(
         default=None, description="Overrides the WSDL's address; {service} and {port} are "
                                   "replaced by the entity's service and port names")
@@ -51,13 +61,17 @@ class ErpSoapConfig(ConnectionConfig):
     @classmethod
     def _resolve_file(cls, value: str, info: ValidationInfo) -> str:
         """A relative file path resolves against the config file's folder."""
-        if "://" in value:
-            return value
-        base = (info.context or {}).get("base_dir") if info.context else None
-        path = Path(value).expanduser()
-        if not path.is_absolute() and base is not None:
-            path = Path(base) / path
-        return str(path)
+        return resolve_location(value, (info.context or {}).get("base_dir"))
+
+    @model_validator(mode="after")
+    def _resolve_stream_files(self, info: ValidationInfo) -> ErpSoapConfig:
+        base = (info.context or {}).get("base_dir")
+        sections = [self.mapping.customers, self.mapping.orders, self.mapping.products,
+                    self.mapping.installed_base, *self.mapping.rewards.values()]
+        for section in sections:
+            if section is not None and section.wsdl:
+                section.wsdl = resolve_location(section.wsdl, base)
+        return self
 
     @model_validator(mode="after")
     def _auth_needs_credentials(self) -> ErpSoapConfig:

@@ -30,7 +30,7 @@ from shoploop.hooks import (
 
 from ._client import build_client, dig, guarded, nest, with_retries
 from ._config import ErpSoapConfig
-from ._mapping import EntityMapping, ReadSpec
+from ._mapping import EntityMapping, ReadSpec, RewardMapping
 from ._reading import read_documents, read_records
 from ._records import Converter
 from ._rewards import RewardsMixin
@@ -54,27 +54,46 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
         self.page_size = (self.mapping.customers or self.mapping.orders
                           or self.mapping.products or EntityMapping(id_field="-")).page_size
         self.attribute_batch_size = config.attribute_batch_size
-        self._client: zeep.Client | None = None
-        self._services: dict[tuple[str | None, str | None], Any] = {}
+        self._clients: dict[str, zeep.Client] = {}
+        self._services: dict[tuple[str, str | None, str | None], Any] = {}
         self._lock = threading.Lock()
         self._patterns: dict[str, re.Pattern[str]] = {}
 
     # -- the client -----------------------------------------------------------------------------
 
+    def wsdl_for(self, target: Target) -> str:
+        """The WSDL of a stream: its own, or the connection's; ``{page}`` → the page."""
+        location = target.wsdl or self.config.wsdl
+        page = target.page or (target.service or "").removesuffix("_Service")
+        return location.replace("{page}", page)
+
+    def client_for(self, wsdl: str) -> zeep.Client:
+        """The zeep client of one WSDL, built on first use and kept for the connection's life
+        (one per connection; one per page when NAV publishes a WSDL per page)."""
+        with self._lock:
+            if wsdl not in self._clients:
+                password = self.config.secret("password") if self.config.auth != "none" else None
+                self._clients[wsdl] = build_client(self.name, self.config, password, wsdl)
+            return self._clients[wsdl]
+
     @property
     def client(self) -> zeep.Client:
-        with self._lock:
-            if self._client is None:
-                password = self.config.secret("password") if self.config.auth != "none" else None
-                self._client = build_client(self.name, self.config, password)
-            return self._client
+        """The client of the first mapped stream's WSDL (the connection's WSDL)."""
+        return self.client_for(self.wsdl_for(self._targets()[0] if self._targets()
+                                             else EntityMapping(id_field="-")))
 
-    def service(self, service: str | None, port: str | None) -> Any:
+    def _targets(self) -> list[Target]:
+        return [t for t in (self.mapping.customers, self.mapping.orders, self.mapping.products,
+                            self.mapping.installed_base, *self.mapping.rewards.values())
+                if t is not None]
+
+    def service(self, target: Target) -> Any:
         """The service proxy (cached), pointed at ``endpoint`` when configured."""
-        key = (service, port)
+        wsdl, service, port = self.wsdl_for(target), target.service, target.port
+        key = (wsdl, service, port)
         if key in self._services:
             return self._services[key]
-        client = self.client
+        client = self.client_for(wsdl)
         if self.config.endpoint is None:
             proxy = client.bind(service, port) if service else client.service
         else:
@@ -82,21 +101,22 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
             wsdl_service = client.wsdl.services[name]
             wsdl_port = wsdl_service.ports[port] if port else next(iter(
                 wsdl_service.ports.values()))
-            address = self.config.endpoint.format(service=name, port=wsdl_port.name)
+            address = self.config.endpoint.format(service=name, port=wsdl_port.name,
+                                                  page=target.page or name)
             proxy = client.create_service(  # type: ignore[no-untyped-call]
                 str(wsdl_port.binding.name), address)
         self._services[key] = proxy
         return proxy
 
-    def _call(self, service: str | None, port: str | None, operation: str,
-              kwargs: dict[str, Any], *, reads: bool, concurrency: str | None = None) -> Any:
-        label = f"{service or 'service'}.{operation}"
+    def _call(self, target: Target, operation: str, kwargs: dict[str, Any], *, reads: bool,
+              concurrency: str | None = None) -> Any:
+        label = f"{target.service or 'service'}.{operation}"
         pattern = None
         if concurrency is not None:
             pattern = self._patterns.setdefault(concurrency, re.compile(concurrency))
 
         def once() -> Any:
-            proxy = guarded(self.name, label, lambda: self.service(service, port))
+            proxy = guarded(self.name, label, lambda: self.service(target))
             method = guarded(self.name, label, lambda: getattr(proxy, operation))
             return guarded(self.name, label, lambda: method(**kwargs), pattern)
 
@@ -123,7 +143,7 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
                                      for field, crit in conditions], kwargs)
         elif filters:
             raise ConfigError(f"[{self.name}] reading by key needs a filter_param in the mapping")
-        result = self._call(mapping.service, mapping.port, spec.operation, kwargs, reads=True)
+        result = self._call(mapping, spec.operation, kwargs, reads=True)
         records = dig(result, spec.records_path) if spec.records_path else result
         if records is None:
             return []
@@ -195,22 +215,24 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
 
     def operations(self) -> tuple[list[str], list[str]]:
         """(found, missing) mapped operations, as ``Service.Operation``."""
-        wanted: list[tuple[str | None, str | None, str]] = []
-        for stream in ("customers", "orders", "products", "installed_base"):
-            mapping: EntityMapping | None = getattr(self.mapping, stream)
-            if mapping is not None:
-                wanted.append((mapping.service, mapping.port, mapping.read.operation))
-                if mapping.update_operation:
-                    wanted.append((mapping.service, mapping.port, mapping.update_operation))
-        for reward in self.mapping.rewards.values():
-            wanted += [(reward.service, reward.port, reward.read.operation),
-                       (reward.service, reward.port, reward.create_operation)]
-        found, missing = [], []
-        for service, port, operation in dict.fromkeys(wanted):
-            label = f"{service or '(default service)'}.{operation}"
+        wanted: list[tuple[Target, str]] = []
+        for target in self._targets():
+            wanted.append((target, target.read.operation))
+            extra = target.update_operation if isinstance(target, EntityMapping) \
+                else target.create_operation
+            if extra:
+                wanted.append((target, extra))
+        found, missing, seen = [], [], set()
+        for target, operation in wanted:
+            label = f"{target.service or '(default service)'}.{operation}"
+            if label in seen:
+                continue
+            seen.add(label)
             try:
-                proxy = self.service(service, port)
+                proxy = self.service(target)
                 getattr(proxy, operation)
+            except ConnectorError as exc:
+                missing.append(f"{label} ({exc.message})")
             except (ValueError, AttributeError, KeyError, StopIteration, ConfigError,
                     zeep.exceptions.Error):
                 missing.append(label)
@@ -229,9 +251,11 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
             return ConnectionCheck(reachable=isinstance(exc, AuthError), authorised=False,
                                    detail=str(exc))
         found, missing = self.operations()
-        services = ", ".join(sorted(client.wsdl.services)) or "none"
-        detail = (f"WSDL {self.config.wsdl} loaded (services: {services}); mapped operations "
+        services = ", ".join(sorted({s for c in self._clients.values() for s in c.wsdl.services}))
+        wsdls = ", ".join(self._clients) or self.config.wsdl
+        detail = (f"WSDL {wsdls} loaded (services: {services or 'none'}); mapped operations "
                   f"found: {', '.join(found) or 'none'}")
+        assert client is not None
         warnings = [f"mapped operation not in the WSDL: {label}" for label in missing]
         probe = next((m for m in (self.mapping.customers, self.mapping.products)
                       if m is not None), None)
@@ -249,11 +273,12 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                session = getattr(self._client.transport, "session", None)
+            for client in self._clients.values():
+                session = getattr(client.transport, "session", None)
                 if session is not None:
                     session.close()
             self._services.clear()
 
 
 ReadSpecHolder = Any
+Target = EntityMapping | RewardMapping

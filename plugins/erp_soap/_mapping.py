@@ -66,6 +66,10 @@ class ReadSpec(_Strict):
 class EntityMapping(_Strict):
     """One stream (customers, orders, products, installed base) on one SOAP service."""
 
+    wsdl: str | None = Field(
+        default=None, description="This stream's own WSDL (URL or file); None: the connection's. "
+                                  "{page} is replaced by `page` (NAV publishes one per page).")
+    page: str | None = Field(default=None, description="NAV page service name (preset).")
     service: str | None = Field(default=None, description="WSDL service; None: the first.")
     port: str | None = None
     page_size: int = Field(default=100, gt=0)
@@ -95,6 +99,8 @@ class EntityMapping(_Strict):
 class RewardMapping(_Strict):
     """How a reward document (credit note or free-of-charge order) is created and found."""
 
+    wsdl: str | None = None
+    page: str | None = None
     service: str | None = None
     port: str | None = None
     create_operation: str = "Create"

@@ -93,7 +93,7 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
 
 
 def _from_page(section: dict[str, Any], *, element_key: str) -> dict[str, Any]:
-    page = section.pop("page", None)
+    page = section.get("page")
     if page:
         section.setdefault("service", f"{page}_Service")
         section.setdefault("port", f"{page}_Port")

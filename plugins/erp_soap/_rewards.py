@@ -28,8 +28,8 @@ class RewardsMixin:
     name: str
     mapping: ErpMapping
 
-    def _call(self, service: str | None, port: str | None, operation: str,
-              kwargs: dict[str, Any], *, reads: bool, concurrency: str | None = None) -> Any:
+    def _call(self, target: Any, operation: str, kwargs: dict[str, Any], *, reads: bool,
+              concurrency: str | None = None) -> Any:
         raise NotImplementedError
 
     def _read_call(self, mapping: Any, bookmark: str | None, since: datetime | None, size: int,
@@ -78,8 +78,7 @@ class RewardsMixin:
         body[reward.external_number_field] = external_number(spec.idempotency_key,
                                                              reward.external_number_length)
         kwargs = {reward.create_element: body} if reward.create_element else body
-        result = self._call(reward.service, reward.port, reward.create_operation, kwargs,
-                            reads=False)
+        result = self._call(reward, reward.create_operation, kwargs, reads=False)
         document = dig(result, reward.create_result_path) if reward.create_result_path \
             else result
         return IssuedReward(idempotency_key=spec.idempotency_key, kind=kind,

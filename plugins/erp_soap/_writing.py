@@ -34,8 +34,8 @@ class WritingMixin:
     converter: Converter
     attribute_batch_size: int
 
-    def _call(self, service: str | None, port: str | None, operation: str,
-              kwargs: dict[str, Any], *, reads: bool, concurrency: str | None = None) -> Any:
+    def _call(self, target: Any, operation: str, kwargs: dict[str, Any], *, reads: bool,
+              concurrency: str | None = None) -> Any:
         raise NotImplementedError
 
     def _read_call(self, mapping: Any, bookmark: str | None, since: datetime | None, size: int,
@@ -117,5 +117,5 @@ class WritingMixin:
         if mapping.key_field:
             body[mapping.key_field] = dig(record, mapping.key_field)
         kwargs = {mapping.update_element: body} if mapping.update_element else body
-        return self._call(mapping.service, mapping.port, mapping.update_operation, kwargs,
-                          reads=False, concurrency=mapping.concurrency_fault)
+        return self._call(mapping, mapping.update_operation, kwargs, reads=False,
+                          concurrency=mapping.concurrency_fault)

@@ -129,3 +129,24 @@ def test_one_zeep_client_per_connection(erp, emulator):
     erp.find_reward("never-issued-key")
     assert before == client_module.WSDL_LOADS
     assert emulator.stats.snapshot()["wsdl_loads"] == 1
+
+
+def test_one_wsdl_per_nav_page_is_one_client_per_page(emulator, make_erp):
+    """NAV publishes a WSDL per page: ``wsdl = ".../Page/{page}"`` builds one client per page,
+    each once, and check() reports a page the ERP does not publish."""
+    dataset = make_dataset(customers=25, orders=12, products=4, installed_base=3)
+    emulator.load(customers=dataset.customers, orders=dataset.orders,
+                  products=dataset.products, installed_base=dataset.installed_base)
+    erp = make_erp(wsdl=emulator.page_wsdl_url)
+    before = client_module.WSDL_LOADS
+    for _ in range(2):
+        assert len(erp.read_customers().items) == 10
+        assert erp.read_orders().items
+    assert client_module.WSDL_LOADS - before == 2
+    assert emulator.stats.snapshot()["wsdl_loads"] == 2
+    check = make_erp(wsdl=emulator.page_wsdl_url,
+                     mapping={"installed_base": {"page": "Equipment"}}).check()
+    assert check.reachable and check.authorised
+    assert any("Equipment_Service.ReadMultiple" in w and "HTTP 404" in w
+               for w in check.warnings), check.warnings
+    assert "ServiceItem" not in " ".join(check.warnings)

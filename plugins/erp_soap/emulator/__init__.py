@@ -116,7 +116,12 @@ class ErpEmulator(EmulatorServer):
 
     @property
     def wsdl_url(self) -> str:
+        """One WSDL with every page; ``page_wsdl_url`` is NAV's one-WSDL-per-page form."""
         return f"{self.url}{SERVICE_PATH}/Services?wsdl"
+
+    @property
+    def page_wsdl_url(self) -> str:
+        return f"{self.url}{SERVICE_PATH}/Page/{{page}}"
 
     def _authorised(self, request: Request) -> bool:
         if self.auth != "basic":
@@ -135,8 +140,14 @@ class ErpEmulator(EmulatorServer):
             return Response(401, b"Unauthorized", {"Content-Type": "text/plain",
                                                    "WWW-Authenticate": 'Basic realm="NAV"'})
         if request.method == "GET":
+            # NAV publishes one WSDL per page (…/Page/Customer); …/Services serves all pages
+            # in one document (our own convenience: one zeep client for a whole connection).
+            name = request.path.rsplit("/", 1)[-1]
+            pages = tuple(p for p in PAGES if p.name == name) or PAGES
+            if name != "Services" and len(pages) != 1:
+                return Response.text(f"no page web service {name!r}", 404)
             self.stats.incr("wsdl_loads")
-            return Response.text(render_wsdl(f"{self.url}{SERVICE_PATH}/Page"),
+            return Response.text(render_wsdl(f"{self.url}{SERVICE_PATH}/Page", pages),
                                  content_type="text/xml")
         if forced == "html500":
             self.stats.incr("faulted")

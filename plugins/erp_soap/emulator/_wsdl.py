@@ -76,17 +76,17 @@ def _page_definitions(page: PageSpec, address: str) -> tuple[str, str, str, str]
     return messages, port_type, binding, service
 
 
-def render_wsdl(address: str) -> str:
-    """The WSDL with every page's service at ``address/<PageName>``."""
-    parts = [_page_definitions(page, address) for page in PAGES]
-    prefixes = " ".join(f"xmlns:p{page.name}={quoteattr(page.namespace)}" for page in PAGES)
+def render_wsdl(address: str, pages: tuple[PageSpec, ...] = PAGES) -> str:
+    """The WSDL with the services of ``pages`` (default: all) at ``address/<PageName>``."""
+    parts = [_page_definitions(page, address) for page in pages]
+    prefixes = " ".join(f"xmlns:p{page.name}={quoteattr(page.namespace)}" for page in pages)
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         f'<definitions targetNamespace="{DEFINITIONS_NS}" xmlns="http://schemas.xmlsoap.org/wsdl/"'
         ' xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"'
         ' xmlns:xsd="http://www.w3.org/2001/XMLSchema"'
         f' xmlns:tns="{DEFINITIONS_NS}" {prefixes}>'
-        "<types>" + "".join(_schema(page) for page in PAGES) + "</types>"
+        "<types>" + "".join(_schema(page) for page in pages) + "</types>"
         + "".join(p[0] for p in parts) + "".join(p[1] for p in parts)
         + "".join(p[2] for p in parts) + "".join(p[3] for p in parts)
         + "</definitions>")
