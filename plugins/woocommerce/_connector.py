@@ -8,7 +8,6 @@ Every failure leaves as a domain error naming the connection and the operation.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,14 +24,10 @@ from shoploop.hooks import (
     Cursor,
     Customer,
     Event,
-    IssuedReward,
-    NotSupportedError,
     Order,
     Page,
     Product,
     Recommendation,
-    RemoteValidationError,
-    RewardSpec,
     WriteResult,
     WriteStatus,
 )
@@ -49,6 +44,7 @@ from ._mapping import (
     same_meta,
     wp_meta_value,
 )
+from ._rewards import CouponRewards
 from ._streams import (
     HashPosition,
     WatermarkPosition,
@@ -65,10 +61,9 @@ MAX_PAGES_PER_CALL = 50
 """Remote pages one read call may scan while it finds nothing new (bounded work per call;
 the cursor is checkpointed in between)."""
 UPSELL_KINDS = frozenset({"upsell", "replacement"})
-REWARD_META_KEY = "idempotency_key"
 
 
-class WooCommerceConnector:
+class WooCommerceConnector(CouponRewards):
     """A WooCommerce store. See docs/woocommerce.md for keys, permissions and webhooks."""
 
     def __init__(self, name: str, config: WooCommerceConfig, *,
@@ -282,76 +277,65 @@ class WooCommerceConnector:
                                 recommendations: Sequence[Recommendation]) -> WriteResult:
         """``upsell``/``replacement`` → ``upsell_ids`` (product page), every other kind →
         ``cross_sell_ids`` (cart page), in score order; unchanged lists are not written."""
+        return self.publish_recommendations_batch({product_id: recommendations})[0]
+
+    def publish_recommendations_batch(
+        self, recommendations: Mapping[str, Sequence[Recommendation]],
+    ) -> list[WriteResult]:
+        """Publish for up to 100 products: one ``GET /products?include=…`` and one
+        ``POST /products/batch`` with only the products whose lists change; one result per
+        product, failures per item."""
         operation = "publish_recommendations"
-        if not product_id.isdigit():
-            return WriteResult(customer_id=product_id, status=WriteStatus.FAILED,
-                               message="WooCommerce product ids are integers")
-        ranked = sorted(recommendations, key=lambda r: -r.score)
-        wanted = {
-            "upsell_ids": _ids(r.product_id for r in ranked if r.kind in UPSELL_KINDS),
-            "cross_sell_ids": _ids(r.product_id for r in ranked if r.kind not in UPSELL_KINDS),
-        }
-        current = self.client.get(f"products/{product_id}", operation=operation).data
-        if all(list(current.get(k) or []) == v for k, v in wanted.items()):
-            return WriteResult(customer_id=product_id, status=WriteStatus.UNCHANGED)
-        self.client.put(f"products/{product_id}", wanted, operation=operation)
-        return WriteResult(customer_id=product_id, status=WriteStatus.WRITTEN)
-
-    # -- rewards ------------------------------------------------------------------------------
-
-    def reward_code(self, idempotency_key: str) -> str:
-        """The coupon code of a reward: derived from the key, so the reward is found again by
-        code. Lower case because WooCommerce stores coupon codes lower-cased."""
-        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
-        return f"{self.config.coupon_prefix}{digest}".lower()
-
-    def issue_reward(self, spec: RewardSpec) -> IssuedReward:
-        """A single-use coupon restricted to the advocate's e-mail, once per idempotency key:
-        an existing coupon with the key's code is returned instead of creating another."""
-        operation = "issue_reward"
-        if spec.kind not in ("coupon", "discount_code"):
-            raise NotSupportedError(f"reward kind {spec.kind!r}: WooCommerce issues coupons",
-                                    connection=self.name, operation=operation)
-        code = (spec.code or self.reward_code(spec.idempotency_key)).lower()
-        found = self._find_coupon(code, operation)
-        if found is not None:
-            return self._issued(spec.idempotency_key, found)
-        coupon: dict[str, Any] = {
-            "code": code,
-            "discount_type": "percent" if spec.percentage is not None else "fixed_cart",
-            "amount": str(spec.percentage if spec.percentage is not None else spec.amount or 0),
-            "individual_use": True, "usage_limit": 1, "usage_limit_per_user": 1,
-            "email_restrictions": [spec.recipient_email] if spec.recipient_email else [],
-            "description": spec.note or "shoploop reward",
-            "meta_data": [{"key": self.config.meta_prefix + REWARD_META_KEY,
-                           "value": spec.idempotency_key}],
-        }
-        if spec.expires_at is not None:
-            coupon["date_expires_gmt"] = format_time(spec.expires_at)
-        try:
-            created = self.client.post("coupons", coupon, operation=operation).data
-        except RemoteValidationError:
-            # A retried create whose first answer was lost: the code exists now.
-            found = self._find_coupon(code, operation)
-            if found is None:
-                raise
-            created = found
-        return self._issued(spec.idempotency_key, created)
-
-    def find_reward(self, idempotency_key: str) -> IssuedReward | None:
-        found = self._find_coupon(self.reward_code(idempotency_key), "find_reward")
-        return None if found is None else self._issued(idempotency_key, found)
-
-    def _find_coupon(self, code: str, operation: str) -> dict[str, Any] | None:
-        answer = self.client.get("coupons", {"code": code}, operation=operation)
-        # `code` is a search, not an exact match, on some versions: compare ourselves.
-        return next((c for c in answer.data or () if str(c.get("code", "")).lower() == code),
-                    None)
-
-    def _issued(self, key: str, coupon: dict[str, Any]) -> IssuedReward:
-        return IssuedReward(idempotency_key=key, reference=str(coupon["code"]), kind="coupon",
-                            connection=self.name,
-                            issued_at=parse_time(coupon.get("date_created_gmt")))
+        if len(recommendations) > self.attribute_batch_size:
+            raise BatchLimitError(
+                f"{len(recommendations)} products in one batch; WooCommerce batch endpoints "
+                f"accept at most {self.attribute_batch_size}", connection=self.name,
+                operation=operation)
+        results: dict[str, WriteResult] = {}
+        wanted: dict[str, dict[str, list[int]]] = {}
+        for product_id, recs in recommendations.items():
+            if not product_id.isdigit():
+                results[product_id] = WriteResult(customer_id=product_id,
+                                                  status=WriteStatus.FAILED,
+                                                  message="WooCommerce product ids are integers")
+                continue
+            ranked = sorted(recs, key=lambda r: -r.score)
+            wanted[product_id] = {
+                "upsell_ids": _ids(r.product_id for r in ranked if r.kind in UPSELL_KINDS),
+                "cross_sell_ids": _ids(r.product_id for r in ranked
+                                       if r.kind not in UPSELL_KINDS),
+            }
+        current: dict[str, dict[str, Any]] = {}
+        if wanted:
+            answer = self.client.get("products", {"include": ",".join(wanted), "per_page": 100},
+                                     operation=operation)
+            current = {str(p["id"]): p for p in answer.data or ()}
+        updates = []
+        for product_id, lists in wanted.items():
+            product = current.get(product_id)
+            if product is None:
+                results[product_id] = WriteResult(customer_id=product_id,
+                                                  status=WriteStatus.FAILED,
+                                                  message="no such product in WooCommerce")
+            elif all(list(product.get(k) or []) == v for k, v in lists.items()):
+                results[product_id] = WriteResult(customer_id=product_id,
+                                                  status=WriteStatus.UNCHANGED)
+            else:
+                updates.append({"id": int(product_id), **lists})
+        if updates:
+            answer = self.client.post("products/batch", {"update": updates}, operation=operation)
+            answered = {str(item.get("id")): item
+                        for item in (answer.data or {}).get("update") or ()
+                        if isinstance(item, dict)}
+            for update in updates:
+                product_id = str(update["id"])
+                error = (answered.get(product_id) or {"error": {
+                    "code": "no_answer", "message": "no answer for this item"}}).get("error")
+                results[product_id] = WriteResult(
+                    customer_id=product_id,
+                    status=WriteStatus.FAILED if error else WriteStatus.WRITTEN,
+                    message=f"{error.get('code')}: {error.get('message')}" if error else "")
+        return [results[product_id] for product_id in recommendations]
 
     # -- webhooks -----------------------------------------------------------------------------
 

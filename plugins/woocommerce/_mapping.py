@@ -112,14 +112,17 @@ def _tags(value: Any) -> list[str]:
     return [t for t in str(value or "").split(",") if t]
 
 
+_ADDRESS_FIELDS = ("company", "address_1", "address_2", "postcode", "city", "country")
+
+
 def _address(kind: str, data: Any) -> Address | None:
-    if not isinstance(data, dict):
+    """An address when any of its fields is filled (WooCommerce sends empty strings)."""
+    if not isinstance(data, dict) or not any(data.get(f) for f in _ADDRESS_FIELDS):
         return None
-    address = Address(kind=kind, company=_text(data.get("company")),
-                      line1=_text(data.get("address_1")), line2=_text(data.get("address_2")),
-                      postal_code=_text(data.get("postcode")), city=_text(data.get("city")),
-                      country=_text(data.get("country")))
-    return address if any(v for k, v in address.model_dump().items() if k != "kind") else None
+    return Address(kind=kind, company=_text(data.get("company")),
+                   line1=_text(data.get("address_1")), line2=_text(data.get("address_2")),
+                   postal_code=_text(data.get("postcode")), city=_text(data.get("city")),
+                   country=_text(data.get("country")))
 
 
 def customer_from_woo(data: dict[str, Any], prefix: str) -> Customer:

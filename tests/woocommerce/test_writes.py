@@ -179,3 +179,26 @@ def test_reward_create_lost_answer_is_found_again(start_emulator: Start,
     # The lookup happens first, so the existing coupon is simply returned.
     assert connector.issue_reward(spec).reference == connector.reward_code("referral-43-reward")
     assert len(emulator.data.coupons) == 1
+
+
+def test_publish_for_many_products_in_one_batch(start_emulator: Start,
+                                                woo_connect: Connect) -> None:
+    products = [{"id": f"P{i}", "name": f"Product {i}", "price": "10.00"} for i in range(6)]
+    emulator = start_emulator(products=products)
+    connector = woo_connect(emulator)
+
+    def rec(pid: str, kind: str = "cross_sell") -> Recommendation:
+        return Recommendation(product_id=pid, score=1.0, kind=kind,  # type: ignore[arg-type]
+                              strategy="s", reason="bought together")
+
+    wanted = {"1": [rec("2"), rec("3", "upsell")], "2": [rec("1")], "404": [rec("1")],
+              "x": [rec("1")], "3": []}
+    results = connector.publish_recommendations_batch(wanted)
+    assert [r.status for r in results] == [WriteStatus.WRITTEN, WriteStatus.WRITTEN,
+                                           WriteStatus.FAILED, WriteStatus.FAILED,
+                                           WriteStatus.UNCHANGED]
+    assert emulator.stats.get("batch_requests") == 1
+    assert emulator.data.products[2]["cross_sell_ids"] == [1]
+    again = connector.publish_recommendations_batch({"1": wanted["1"], "2": wanted["2"]})
+    assert {r.status for r in again} == {WriteStatus.UNCHANGED}
+    assert emulator.stats.get("batch_requests") == 1
