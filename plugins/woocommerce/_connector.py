@@ -130,8 +130,8 @@ class WooCommerceConnector(CouponRewards):
         position = self._position("customers", cursor, HashPosition, operation)
         prefix = self.config.meta_prefix
         for _ in range(MAX_PAGES_PER_CALL):
-            items, last, _date = self._list("customers", {"role": "all"}, position.page,
-                                            operation)
+            items, last, _date, _total = self._list("customers", {"role": "all"},
+                                                    position.page, operation)
             mapped = [customer_from_woo(item, prefix) for item in items]
             kept = filter_hashes(position, [(int(c.id), customer_hash(c), c) for c in mapped],
                                  last_page=last)
@@ -155,14 +155,15 @@ class WooCommerceConnector(CouponRewards):
         position = self._position(stream, cursor, WatermarkPosition, operation)
         prefix = self.config.meta_prefix
         for _ in range(MAX_PAGES_PER_CALL):
-            items, last, date = self._list(stream, position.query(), position.page, operation)
+            items, last, date, total = self._list(stream, position.query(), position.page,
+                                                  operation)
             if position.started is None:
                 position.started = format_time(date)
             records = [(str(item["id"]), parse_time(item.get("date_modified_gmt")), item)
                        for item in items]
-            kept = [convert(item, prefix) for item in filter_watermark(position, records)]
+            kept = [convert(item, prefix) for item in filter_watermark(position, records, total)]
             if last:
-                position = finish_watermark(position)
+                position = finish_watermark(position, total)
             else:
                 position.page += 1
             if kept or last:
@@ -170,7 +171,8 @@ class WooCommerceConnector(CouponRewards):
         return self._page(stream, [], position, has_more=True)
 
     def _list(self, endpoint: str, query: dict[str, Any], page: int,
-              operation: str) -> tuple[list[dict[str, Any]], bool, datetime]:
+              operation: str) -> tuple[list[dict[str, Any]], bool, datetime, int | None]:
+        """One list page: items, whether it is the last, the server's time, X-WP-Total."""
         params = {**query, "per_page": self.page_size, "page": page, "orderby": "id",
                   "order": "asc"}
         answer = self.client.get(endpoint, params, operation=operation)
@@ -184,7 +186,8 @@ class WooCommerceConnector(CouponRewards):
             date = parsedate_to_datetime(answer.headers.get("Date", ""))
         except (TypeError, ValueError):
             date = datetime.now(UTC)
-        return answer.data, last, date
+        total = answer.headers.get("X-WP-Total", "")
+        return answer.data, last, date, int(total) if total.isdigit() else None
 
     def _position(self, stream: str, cursor: Cursor | None, model: type[P],
                   operation: str) -> P:

@@ -40,6 +40,13 @@ class WatermarkPosition(BaseModel):
     at_max: list[str] = Field(default_factory=list)
     recent: list[str] = Field(default_factory=list)
     """``id@modified`` of records delivered in this scan modified at or after ``started``."""
+    after_id: int = 0
+    """Highest id read in this scan. A record modified during the scan enters the filtered
+    set at its (lower) id and shifts later pages: what comes again is skipped by id, and the
+    newcomer is read by the next scan (its modification is newer than ``started``)."""
+    total: int | None = None
+    """``X-WP-Total`` when the scan began: fewer at the end means records vanished (trashed)
+    and shifted pages backwards, so a record may have been missed — the scan is repeated."""
 
     def query(self) -> dict[str, Any]:
         if self.since is None:
@@ -55,14 +62,21 @@ def _stamp(record_id: str, modified: datetime) -> str:
 
 
 def filter_watermark(position: WatermarkPosition, records: list[tuple[str, datetime | None, Any]],
-                     ) -> list[Any]:
+                     total: int | None = None) -> list[Any]:
     """Keep the records not delivered yet and advance ``max``/``at_max``/``recent`` in place."""
     since, started = parse_time(position.since), parse_time(position.started)
+    if position.total is None:
+        position.total = total
     skip = set(position.skip)
     kept = []
     top = parse_time(position.max)
     at_max = set(position.at_max)
+    after_id = position.after_id
     for record_id, modified, item in records:
+        number = int(record_id) if record_id.isdigit() else 0
+        if number and number <= after_id:
+            continue
+        position.after_id = max(position.after_id, number)
         if since is not None and modified is not None and (
                 modified < since or _stamp(record_id, modified) in skip):
             continue
@@ -80,20 +94,25 @@ def filter_watermark(position: WatermarkPosition, records: list[tuple[str, datet
     return kept
 
 
-def finish_watermark(position: WatermarkPosition) -> WatermarkPosition:
+def finish_watermark(position: WatermarkPosition,
+                     total: int | None = None) -> WatermarkPosition:
     """The checkpoint after the last page. Normally the newest modification seen; when records
     newer than the scan's start were seen (changed during the scan, or dated in the future)
     the scan's start, skipping exactly those versions — a change made during the scan to a
     record read earlier has a new modification time and is read next time."""
     top, started = parse_time(position.max), parse_time(position.started)
-    if top is None:
+    if top is None or (total is not None and position.total is not None
+                       and total < position.total):
         return WatermarkPosition(since=position.since, skip=position.skip)
     if started is not None and started < top:
         since, skip = format_time(started), set(position.recent)
     else:
         since, skip = format_time(top), set(position.at_max)
-    if position.since == since:
-        skip |= set(position.skip)
+    # Versions skipped earlier that are not older than the new watermark stay skipped.
+    floor = parse_time(since)
+    skip |= {entry for entry in position.skip
+             if (moment := parse_time(entry.rpartition("@")[2])) is not None
+             and floor is not None and moment >= floor}
     return WatermarkPosition(since=since, skip=sorted(skip))
 
 
