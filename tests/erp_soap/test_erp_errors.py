@@ -150,3 +150,19 @@ def test_one_wsdl_per_nav_page_is_one_client_per_page(emulator, make_erp):
     assert any("Equipment_Service.ReadMultiple" in w and "HTTP 404" in w
                for w in check.warnings), check.warnings
     assert "ServiceItem" not in " ".join(check.warnings)
+
+
+def test_fast_read_path_equals_zeeps_objects(erp, make_erp, monkeypatch):
+    """Reads parse replies with lxml by the WSDL's types; zeep's own objects give the same
+    records (the fallback for operations whose records have nested types)."""
+    from shoploop.plugins.erp_soap import _connector
+
+    def read_all(connector):
+        pages = [connector.read_customers(), connector.read_orders(),
+                 connector.read_installed_base(), connector.read_products()]
+        return [item.model_dump() for page in pages for item in page.items]
+
+    fast = read_all(erp)
+    monkeypatch.setattr(_connector, "record_shape", lambda *args: None)
+    slow = read_all(make_erp(page_size=10))
+    assert fast == slow and len(fast) == 10 + 10 + 5 + 10
