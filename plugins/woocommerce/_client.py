@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -212,6 +213,11 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+_QUERY = re.compile(r"\?[^\s'\")]*")
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    """The exception's text without query strings: with OAuth 1.0a or ``query_string_auth``
+    the URL carries the consumer key (and secret), and requests puts URLs into its messages."""
+    text = _QUERY.sub("?…", str(exc))
     return text if len(text) < 200 else text[:200] + "…"

@@ -195,3 +195,25 @@ def test_stripped_authorization_header_needs_query_string_auth(start_emulator: S
                              params={"consumer_key": emulator.key,
                                      "consumer_secret": emulator.secret})
         assert query.status_code == 200 and len(query.json()) == 10
+
+
+def test_errors_never_show_the_keys_from_the_url(woo_connect: Connect) -> None:
+    class Nowhere:
+        url = "http://127.0.0.1:9"  # discard port: connection refused
+        key, secret, webhook_secret = "ck_supersecretkey", "cs_supersecretvalue", "w"
+
+    connector = woo_connect(Nowhere, retry=RetryPolicy(attempts=1))
+    with pytest.raises(UnreachableError) as raised:
+        connector.read_customers()
+    assert "ck_supersecretkey" not in str(raised.value)
+    assert "oauth_signature" not in str(raised.value)
+    check = connector.check()
+    assert not check.reachable and "ck_supersecretkey" not in check.detail
+
+
+def test_check_without_credentials_reports_instead_of_raising(start_emulator: Start,
+                                                              woo_connect: Connect) -> None:
+    connector = woo_connect(start_emulator(customers=CUSTOMERS))
+    connector._environ = {}  # type: ignore[attr-defined]
+    check = connector.check()
+    assert not check.authorised and "WOO_KEY" in check.detail
