@@ -22,6 +22,7 @@ from ._errors import (
     HtmlErrorPageError,
     SoapAuthError,
     SoapFaultError,
+    SoapServerError,
     SoapThrottledError,
     SoapTimeoutError,
 )
@@ -29,8 +30,8 @@ from ._mapping import EntityMapping, ErpMapping, FieldSpec, ReadSpec, RewardMapp
 
 __all__ = ["CAPABILITIES", "ConcurrencyFaultError", "EntityMapping", "ErpMapping",
            "ErpSoapConfig", "ErpSoapConnector", "FieldSpec", "HtmlErrorPageError", "ReadSpec",
-           "RewardMapping", "SoapAuthError", "SoapFaultError", "SoapThrottledError",
-           "SoapTimeoutError", "connector"]
+           "RewardMapping", "SoapAuthError", "SoapFaultError", "SoapServerError",
+           "SoapThrottledError", "SoapTimeoutError", "connector"]
 
 CAPABILITIES = (
     Capability.READ_CUSTOMERS, Capability.READ_ORDERS, Capability.READ_PRODUCTS,

@@ -29,6 +29,7 @@ from ._errors import (
     HtmlErrorPageError,
     SoapAuthError,
     SoapFaultError,
+    SoapServerError,
     SoapThrottledError,
     SoapTimeoutError,
 )
@@ -144,16 +145,23 @@ def _http_error(status: int | None, content: bytes | None, *, connection: str,
         return SoapAuthError(f"HTTP {status}: the ERP refused the credentials", **where)
     if status in (429, 503):
         return SoapThrottledError(f"HTTP {status}: the ERP is throttling requests", **where)
-    if b"<html" in body[:500].lower() or b"<!doctype html" in body[:500].lower():
+    html = b"<html" in body[:500].lower() or b"<!doctype html" in body[:500].lower()
+    if html and (status is None or status < 500):
+        return UnreachableError(f"HTTP {status} with an HTML page instead of a SOAP answer"
+                                f"{_title(body)}; is the endpoint address right?", **where)
+    if html:
         return HtmlErrorPageError(f"HTTP {status} with an HTML error page instead of a SOAP "
                                   f"answer{_title(body)}", **where)
     snippet = body[:200].decode(errors="replace")
+    if status is not None and status >= 500:
+        return SoapServerError(f"HTTP {status} without a SOAP answer: {snippet!r}", **where)
     return UnreachableError(f"HTTP {status} without a SOAP answer: {snippet!r}", **where)
 
 
 def with_retries(attempts: int, call: Callable[[], T], *, reads: bool) -> T:
-    """Retry throttling (always: the server did not process the call) and dropped connections
-    (reads only: a write may have happened). Waits grow 0.2 s, 0.4 s, … capped at 2 s."""
+    """Retry throttling (always: the server did not process the call), and for reads also
+    dropped connections and HTTP 5xx without a SOAP answer (a write may have happened, so writes
+    are not repeated). Waits grow 0.2 s, 0.4 s, … capped at 2 s."""
     for attempt in range(attempts + 1):
         try:
             return call()
@@ -161,8 +169,9 @@ def with_retries(attempts: int, call: Callable[[], T], *, reads: bool) -> T:
             if attempt >= attempts:
                 raise
         except UnreachableError as exc:
-            retryable = reads and not isinstance(exc, SoapTimeoutError | HtmlErrorPageError) \
+            dropped = not isinstance(exc, SoapTimeoutError | SoapServerError) \
                 and "cannot connect" in exc.message and "refused" not in exc.message.lower()
+            retryable = reads and (dropped or isinstance(exc, SoapServerError))
             if not retryable or attempt >= attempts:
                 raise
         time.sleep(min(2.0, 0.2 * 2 ** attempt))  # backoff between attempts, not test sync

@@ -28,7 +28,12 @@ class ConcurrencyFaultError(ConflictError):
     """The record's key was stale: another user modified it since it was read."""
 
 
-class HtmlErrorPageError(UnreachableError):
+class SoapServerError(UnreachableError):
+    """HTTP 5xx without a SOAP answer: the service tier (or a proxy before it) failed. Reads
+    retry it (``retries``); writes do not, since the server may have processed them."""
+
+
+class HtmlErrorPageError(SoapServerError):
     """The server answered with an HTML error page instead of a SOAP envelope (IIS/NAV down,
     a proxy in between, a wrong endpoint)."""
 

@@ -107,6 +107,16 @@ def read_records(mapping: EntityMapping, converter: Converter, read: ReadCall,
 
 def read_documents(mapping: EntityMapping, converter: Converter, read: ReadCall,
                    position: dict[str, Any]) -> tuple[list[list[Any]], dict[str, Any], bool]:
+    """One page of documents (see :func:`_document_page`), skipping pages whose documents were
+    all returned before (an incremental pass resuming at its watermark)."""
+    while True:
+        documents, position, more = _document_page(mapping, converter, read, position)
+        if documents or not more:
+            return documents, position, more
+
+
+def _document_page(mapping: EntityMapping, converter: Converter, read: ReadCall,
+                   position: dict[str, Any]) -> tuple[list[list[Any]], dict[str, Any], bool]:
     """One page of documents (orders) built from lines: lines sharing ``document_field`` in
     primary-key order. A page ends after a complete document: lines are read until one more
     document has begun (or the data ends), and the bookmark is the last line of the last
@@ -147,9 +157,6 @@ def read_documents(mapping: EntityMapping, converter: Converter, read: ReadCall,
                              for line in lines)
         if state.wanted(name, max(stamps) if stamps else None, digest):
             out.append(lines)
-    if not out and not finished:
-        next_position = state.position(finished=False)
-        return read_documents(mapping, converter, read, next_position)
     return out, state.position(finished=finished), not finished
 
 

@@ -41,6 +41,8 @@ def test_soap_fault_names_connection_operation_code_and_text(erp, emulator):
 
 def test_html_error_page_is_not_mistaken_for_a_fault(erp, emulator):
     emulator.force("html500")
+    assert erp.read_products().items  # reads retry a failing service tier (retries=2)
+    emulator.force("html500", 3)
     with pytest.raises(HtmlErrorPageError) as caught:
         erp.read_products()
     assert isinstance(caught.value, UnreachableError)
