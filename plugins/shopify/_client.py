@@ -95,6 +95,18 @@ class GraphQLClient:
 
     # -- queries ------------------------------------------------------------------------------
 
+    def read_budget(self) -> int:
+        """Points one read request may ask for: ``READ_COST_BUDGET``, or 40 % of a smaller
+        bucket (the bucket size is learnt from a 2-point probe before the first read)."""
+        from ._queries import READ_COST_BUDGET, SHOP
+
+        if self.throttle.state is None:
+            self.execute(SHOP, operation="probe")
+        state = self.throttle.state
+        if state is None:
+            return READ_COST_BUDGET
+        return max(10, min(READ_COST_BUDGET, int(state.maximum * 0.4)))
+
     def execute(self, query: str, variables: Mapping[str, Any] | None = None, *,
                 operation: str, retries: int | None = None) -> dict[str, Any]:
         """Run one query or mutation; waits for budget, retries transient failures."""

@@ -30,8 +30,9 @@ from ._client import GraphQLClient
 M = TypeVar("M", bound=BaseModel)
 
 
-def effective_page_size(stream: str, page_size: int) -> int:
-    return max(1, min(page_size, _queries.READ_COST_BUDGET // _queries.NODE_COST[stream]))
+def effective_page_size(stream: str, page_size: int,
+                        budget: int = _queries.READ_COST_BUDGET) -> int:
+    return max(1, min(page_size, budget // _queries.NODE_COST[stream]))
 
 
 def read_page(client: GraphQLClient, stream: str, cursor: Cursor | None, *, page_size: int,
@@ -48,7 +49,8 @@ def read_page(client: GraphQLClient, stream: str, cursor: Cursor | None, *, page
     items: list[M] = []
     while True:
         variables: dict[str, Any] = {
-            "first": effective_page_size(stream, page_size), "after": after,
+            "first": effective_page_size(stream, page_size, client.read_budget()),
+            "after": after,
             "query": f"updated_at:>='{window}'" if window else None}
         if stream != "orders":
             variables["namespace"] = namespace

@@ -43,7 +43,9 @@ def start_emulator() -> Iterator[Callable[..., ShopifyEmulator]]:
 
 @pytest.fixture
 def emulator(start_emulator: Callable[..., ShopifyEmulator]) -> ShopifyEmulator:
-    return start_emulator()
+    """An empty emulator with a Shopify Plus-sized bucket (tests about the bucket itself
+    start their own, smaller one)."""
+    return start_emulator(bucket=2000, restore_rate=1000)
 
 
 def settings_for(emulator: ShopifyEmulator | None, **overrides: Any) -> ShopifyConfig:

@@ -171,6 +171,8 @@ class ShopifyEmulator(EmulatorServer):
                     "extensions": self._cost(requested, None)}
         if operation.operation.value == "mutation":
             self.stats.incr("writes")
+            for selection in operation.selection_set.selections:  # calls.metafieldsSet, …
+                self.stats.incr(f"calls.{selection.name.value}")
         result = execute(self.schema, document, variable_values=variables,
                          operation_name=operation_name)
         assert isinstance(result, ExecutionResult)  # every resolver is synchronous
