@@ -23,7 +23,7 @@ from typing import Any
 
 from ._client import dig
 from ._mapping import EntityMapping
-from ._records import Converter, stamp
+from ._records import Converter, any_of, stamp
 
 ReadCall = Callable[[EntityMapping, str | None, datetime | None, int,
                      Sequence[tuple[str, str]]], list[Any]]
@@ -164,7 +164,7 @@ def _whole_documents(mapping: EntityMapping, read: ReadCall, names: list[str],
                      ) -> dict[str, list[Any]]:
     assert mapping.document_field
     result: dict[str, list[Any]] = {}
-    criteria = "|".join(names)
+    criteria = any_of(names)
     bookmark: str | None = None
     size = mapping.page_size * 4
     while True:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,22 @@ from ._mapping import FieldMap, FieldSpec
 
 _ID_FIELDS = {"id", "customer_id", "product_id", "number", "sku", "customer_number",
               "serial_number"}
+
+
+_FILTER_SPECIALS = set("|&<>=.*@()'\" ")
+
+
+def filter_literal(value: str) -> str:
+    """A value for an exact-match NAV filter: quoted (``'…'``, quotes doubled) when it holds a
+    character the filter syntax would read as an operator (``|``, ``..``, ``*``, ``@``, …)."""
+    if not value or not (set(value) & _FILTER_SPECIALS):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+def any_of(values: Sequence[str]) -> str:
+    """Filter criteria matching exactly one of ``values``."""
+    return "|".join(filter_literal(value) for value in values)
 
 
 def stamp(value: Any) -> datetime | None:

@@ -16,6 +16,7 @@ from shoploop.hooks import IssuedReward, NotSupportedError, RewardSpec
 
 from ._client import dig
 from ._mapping import ErpMapping, RewardMapping
+from ._records import any_of
 
 
 def external_number(key: str, length: int) -> str:
@@ -48,7 +49,7 @@ class RewardsMixin:
     def _find(self, kind: str, reward: RewardMapping, key: str) -> IssuedReward | None:
         number = external_number(key, reward.external_number_length)
         records = self._read_call(reward, None, None, 1,
-                                  ((reward.external_number_field, number),))
+                                  ((reward.external_number_field, any_of([number])),))
         if not records:
             return None
         document = records[0]

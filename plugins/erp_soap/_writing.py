@@ -25,7 +25,7 @@ from shoploop.hooks import (
 
 from ._client import dig
 from ._mapping import EntityMapping, ErpMapping
-from ._records import Converter, wire_text
+from ._records import Converter, any_of, wire_text
 
 
 class WritingMixin:
@@ -51,7 +51,7 @@ class WritingMixin:
 
     def _current(self, mapping: EntityMapping, ids: Sequence[str]) -> dict[str, Any]:
         records = self._read_call(mapping, None, None, max(len(ids), 1),
-                                  ((mapping.id_field, "|".join(ids)),))
+                                  ((mapping.id_field, any_of(ids)),))
         return {str(dig(record, mapping.id_field)): record for record in records}
 
     def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:

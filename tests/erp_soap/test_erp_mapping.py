@@ -149,3 +149,42 @@ def test_documented_examples_validate(monkeypatch):
             config = ErpSoapConfig.model_validate(table, context={"base_dir": Path("/cfg")})
             assert config.mapping.customers is not None, name
             connector(name, config)  # transforms resolve
+
+
+ids = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF,
+                            blacklist_characters="\x7f"), min_size=1, max_size=12)
+
+
+@given(st.lists(ids, min_size=1, max_size=8, unique=True), st.data())
+def test_id_filters_match_exactly_the_named_records(all_ids, data):
+    """Ids holding filter operators (|, .., *, ', …) are quoted: a filter on some ids finds
+    exactly those records in the emulator's NAV filter implementation."""
+    from shoploop.plugins.erp_soap._records import any_of
+    from shoploop.plugins.erp_soap.emulator import PAGES, Table
+
+    table = Table(next(p for p in PAGES if p.name == "Customer"))
+    table.replace([{"No": value, "Name": "x"} for value in all_ids])
+    wanted = data.draw(st.lists(st.sampled_from(all_ids), min_size=1, unique=True))
+    found = [row["No"] for _, row in table.read_multiple([("No", any_of(wanted))], None, 100)]
+    assert sorted(found) == sorted(wanted)
+
+
+def test_write_to_a_customer_whose_number_looks_like_a_filter(shared_emulator):
+    from shoploop.hooks import AttributeChange, Customer, WriteStatus
+
+    odd = ["K|1", "K..2", "K'3", "K*"]
+    shared_emulator.load(customers=[Customer(id=value, email=f"{n}@x.example")
+                                    for n, value in enumerate(odd)])
+    erp = connector("odd", ErpSoapConfig.model_validate({
+        "type": "erp_soap", "wsdl": shared_emulator.wsdl_url, "preset": "nav_page",
+        "operation_timeout": 5}))
+    try:
+        results = erp.write_customer_attributes(
+            [AttributeChange(customer_id=value, key="industry", new=f"i{n}")
+             for n, value in enumerate(odd)])
+        assert [r.status for r in results] == [WriteStatus.WRITTEN] * 4
+        table = shared_emulator.tables["Customer"]
+        assert [table.read({"No": v})[1]["Industry_Code"] for v in odd] == ["i0", "i1", "i2",
+                                                                            "i3"]
+    finally:
+        erp.close()

@@ -118,10 +118,27 @@ def _parse(kind: FieldType | None, text: str) -> Any:
 def _matches(kind: FieldType | None, value: str | None, criteria: str) -> bool:
     """NAV filter syntax, the part adapters use: ``a|b`` alternatives, ``>=x``, ``>x``,
     ``<=x``, ``<x``, ``<>x``, ``x..y`` ranges and exact values."""
-    return any(_matches_one(kind, value, alternative) for alternative in criteria.split("|"))
+    return any(_matches_one(kind, value, alternative) for alternative in _alternatives(criteria))
+
+
+def _alternatives(criteria: str) -> list[str]:
+    """Split on ``|`` outside single quotes (NAV: ``'A|B'`` is one literal value)."""
+    parts, current, quoted = [], "", False
+    for char in criteria:
+        if char == "'":
+            quoted = not quoted
+        if char == "|" and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
 
 
 def _matches_one(kind: FieldType | None, value: str | None, criteria: str) -> bool:
+    if len(criteria) >= 2 and criteria[0] == criteria[-1] == "'":
+        return (value or "") == criteria[1:-1].replace("''", "'")
     for op in (">=", "<=", "<>", ">", "<"):
         if criteria.startswith(op):
             if value is None or value == "":
