@@ -137,8 +137,8 @@ class WooClient:
             except requests.Timeout as exc:
                 last = f"timed out after {self.api.timeout:g} s ({type(exc).__name__})"
                 continue
-            except requests.ConnectionError as exc:
-                last = f"connection failed: {_short(exc)}"
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                last = f"connection failed: {_short(exc)}"  # incl. dropped mid-answer
                 continue
             except requests.RequestException as exc:
                 raise UnreachableError(f"{method} {endpoint}: {_short(exc)}",

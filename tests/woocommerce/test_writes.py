@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -155,7 +156,8 @@ def test_reward_coupon_is_email_restricted_and_idempotent(start_emulator: Start,
     emulator = start_emulator(customers=customers(1))
     connector = woo_connect(emulator)
     spec = RewardSpec(kind="coupon", idempotency_key="referral-42-reward",
-                      recipient_email="advocate@example.com", amount=Decimal("15.00"))
+                      recipient_email="advocate@example.com", amount=Decimal("15.00"),
+                      expires_at=datetime(2027, 1, 31, 23, 0, tzinfo=UTC))
     first = connector.issue_reward(spec)
     assert connector.issue_reward(spec) == first
     assert len(emulator.data.coupons) == 1
@@ -163,6 +165,9 @@ def test_reward_coupon_is_email_restricted_and_idempotent(start_emulator: Start,
     assert coupon["email_restrictions"] == ["advocate@example.com"]
     assert (coupon["usage_limit"], coupon["usage_limit_per_user"]) == (1, 1)
     assert coupon["individual_use"] is True and coupon["amount"] == "15.00"
+    assert coupon["discount_type"] == "fixed_cart"
+    assert coupon["date_expires_gmt"] == "2027-01-31T23:00:00"
+    assert first.reference == coupon["code"] and first.reference.startswith("sl-")
     assert connector.find_reward("referral-42-reward") == first
     assert connector.find_reward("never-issued-key") is None
 

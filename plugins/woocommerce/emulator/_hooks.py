@@ -103,6 +103,8 @@ class Webhooks:
 
     def _deliver(self, hook_id: int, topic: str, body: bytes, headers: dict[str, str]) -> None:
         hook = self.hooks[hook_id]
+        if hook["status"] != "active":  # disabled while this delivery was queued
+            return
         try:
             status = self._session.post(str(hook["delivery_url"]), data=body, headers=headers,
                                         timeout=5).status_code
