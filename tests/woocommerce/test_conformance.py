@@ -23,6 +23,7 @@ def _closed_port() -> int:
 class TestWooCommerceConformance(ConnectorConformance):
     capabilities = CAPABILITIES
     reward_kind = "coupon"
+    fault_rate = 0.0
     _emulator: WooCommerceEmulator | None = None
 
     @pytest.fixture
@@ -31,7 +32,7 @@ class TestWooCommerceConformance(ConnectorConformance):
                        ) -> Callable[[ConformanceDataset], WooCommerceConnector]:
         def make(dataset: ConformanceDataset) -> WooCommerceConnector:
             emulator = start_emulator(customers=dataset.customers, products=dataset.products,
-                                      orders=dataset.orders)
+                                      orders=dataset.orders, fault_rate=self.fault_rate)
             self._emulator = emulator  # ids are positional, so any dataset's map fits
             return woo_connect(emulator, page_size=10)
 
@@ -58,3 +59,10 @@ class TestWooCommerceConformance(ConnectorConformance):
         positions = {cid: n for n, cid in enumerate(dataset.ids("customers"), 1)}
         return [c.model_copy(update={"customer_id": str(positions[c.customer_id])})
                 for c in super().make_attribute_changes(dataset, count, tag)]
+
+
+class TestWooCommerceConformanceUnderFaults(TestWooCommerceConformance):
+    """The same promises with 10 % of requests answered 500/503/429 or dropped: retries must
+    make faults invisible to the contract (nothing lost, nothing twice)."""
+
+    fault_rate = 0.10
