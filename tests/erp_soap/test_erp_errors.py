@@ -168,3 +168,36 @@ def test_fast_read_path_equals_zeeps_objects(erp, make_erp, monkeypatch):
     monkeypatch.setattr(_connector, "record_shape", lambda *args: None)
     slow = read_all(make_erp(page_size=10))
     assert fast == slow and len(fast) == 10 + 10 + 5 + 10
+
+
+def test_reads_survive_a_faulty_erp():
+    """`--faults 0.3 --option fault_kinds=…`: throttling, 503, HTML 500 pages and dropped
+    connections; reads retry them and still return every record exactly once."""
+    from shoploop.hooks import EmulatorOptions
+    from shoploop.plugins.erp_soap import ErpSoapConfig, connector
+    from shoploop.plugins.erp_soap.emulator import ErpEmulator
+
+    with pytest.raises(ValueError, match="fault_kinds: unknown teapot"):
+        ErpEmulator(EmulatorOptions(customers=0, extra={"fault_kinds": "429,teapot"}))
+    server = ErpEmulator(EmulatorOptions(
+        customers=0, faults=0.3, seed=3,
+        extra={"auth": "none", "fault_kinds": "429,503,html500,drop"}))
+    server.load(customers=make_dataset(customers=57).customers)
+    server.start()
+    erp = connector("flaky", ErpSoapConfig.model_validate({
+        "type": "erp_soap", "wsdl": server.wsdl_url, "preset": "nav_page", "retries": 8,
+        "operation_timeout": 5, "mapping": {"customers": {"page_size": 10}}}))
+    try:
+        seen, cursor = [], None
+        while True:
+            page = erp.read_customers(cursor)
+            seen += [c.id for c in page.items]
+            cursor = page.cursor
+            if not page.has_more:
+                break
+        assert sorted(seen) == sorted(set(seen)) and len(seen) == 57
+        stats = server.stats.snapshot()
+        assert stats["faulted"] + stats["throttled"] > 0, stats
+    finally:
+        erp.close()
+        server.stop()

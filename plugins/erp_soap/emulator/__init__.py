@@ -15,6 +15,7 @@ counters of ``GET /_emulator/stats`` (plus ``wsdl_loads``).
 from __future__ import annotations
 
 import base64
+import random
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ __all__ = ["CUSTOMER_ATTRIBUTE_FIELDS", "DEFINITIONS_NS", "PAGES", "ErpEmulator"
 SERVICE_PATH = "/DynamicsNAV/WS/CRONUS"
 SoapFaultKind = Literal["concurrency", "fault", "html500", "auth"]
 _HTTP_KINDS = ("500", "502", "503", "429", "slow", "drop")
+_SOAP_KINDS = ("concurrency", "fault", "html500", "auth")
 _HTML_500 = (b"<!DOCTYPE html><html><head><title>500 - Internal server error.</title></head>"
              b"<body><h1>Server Error</h1><h2>500 - Internal server error.</h2><p>There is a "
              b"problem with the resource you are looking for.</p></body></html>")
@@ -41,15 +43,29 @@ _HTML_500 = (b"<!DOCTYPE html><html><head><title>500 - Internal server error.</t
 
 class ErpEmulator(EmulatorServer):
     """The emulator. ``options.extra``: ``auth`` (basic | wsse | none, default basic),
-    ``username``, ``password``, ``slow_seconds``. Seeded from the demo data generator with
-    ``options.customers`` customers; :meth:`load` replaces the data (e.g. a conformance
-    dataset)."""
+    ``username``, ``password``, ``slow_seconds``, ``fault_kinds`` (what ``--faults RATE``
+    draws from: ``500 502 503 429 slow drop`` at the HTTP level, ``concurrency fault html500
+    auth`` as SOAP/NAV failures; default ``500,503,429,drop``). Seeded from the demo data
+    generator with ``options.customers`` customers; :meth:`load` replaces the data (e.g. a
+    conformance dataset)."""
 
     def __init__(self, options: EmulatorOptions | None = None) -> None:
         options = options or EmulatorOptions()
         extra = dict(options.extra)
+        kinds = [k.strip() for k in extra.get("fault_kinds", "500,503,429,drop").split(",")
+                 if k.strip()]
+        unknown = sorted(set(kinds) - set(_HTTP_KINDS) - set(_SOAP_KINDS))
+        if unknown or not kinds:
+            raise ValueError(f"fault_kinds: unknown {', '.join(unknown) or 'none given'}; "
+                             f"choose from {', '.join((*_HTTP_KINDS, *_SOAP_KINDS))}")
+        http = tuple(k for k in kinds if k in _HTTP_KINDS)
+        # Each group gets its share of the rate, so --faults stays the overall share.
+        self._soap_kinds = [k for k in kinds if k in _SOAP_KINDS]
+        self._soap_rate = options.faults * len(self._soap_kinds) / len(kinds)
+        self._soap_random = random.Random(f"erp-faults-{options.seed}")
         super().__init__(self._answer, host=options.host, port=options.port,
-                         faults=FaultPlan(rate=options.faults, seed=options.seed,
+                         faults=FaultPlan(rate=options.faults * len(http) / len(kinds),
+                                          seed=options.seed, kinds=http or ("500",),  # type: ignore[arg-type]
                                           slow_seconds=float(extra.get("slow_seconds", "2"))))
         self.auth = extra.get("auth", "basic")
         if self.auth not in ("basic", "wsse", "none"):
@@ -136,6 +152,13 @@ class ErpEmulator(EmulatorServer):
         if request.method == "POST":
             with self._lock:
                 forced = self._forced.popleft() if self._forced else None
+                if forced is None and self._soap_kinds and \
+                        self._soap_random.random() < self._soap_rate:
+                    drawn = self._soap_random.choice(self._soap_kinds)
+                    if drawn == "concurrency":
+                        self._concurrency += 1  # the next update finds its key stale
+                    else:
+                        forced = drawn  # type: ignore[assignment]
         if forced == "auth" or not self._authorised(request):
             return Response(401, b"Unauthorized", {"Content-Type": "text/plain",
                                                    "WWW-Authenticate": 'Basic realm="NAV"'})
