@@ -51,7 +51,8 @@ class WooCommerceEmulator(EmulatorServer):
         self.webhook_secret = _token("whsec_", seed)
         self.data = WooData()
         super().__init__(self._dispatch, host=host, port=port, faults=faults)
-        self.webhooks = Webhooks(self.url, on_delivery=self._delivered)
+        self.webhooks = Webhooks(self.url, on_delivery=self._delivered,
+                                 default_secret=self.secret)
         self.auth = Authenticator(self.key, self.secret,
                                   strip_authorization=strip_authorization)
         self.app = WooApp(self.data, self.auth, self.stats, self.webhooks, lambda: self.url)

@@ -1,9 +1,10 @@
 """Webhook delivery as WooCommerce does it: a JSON POST signed with
 ``base64(HMAC-SHA256(body, secret))`` and the ``X-WC-Webhook-*`` headers; a form-encoded,
 unsigned ``webhook_id=<id>`` ping when a webhook is created; **no retries**; after more than
-five consecutive failed deliveries the webhook's status becomes ``disabled``
-(``WC_Webhook::failed_delivery``). Deliveries run on one background thread, like WooCommerce's
-action-scheduler queue; ``drain()`` waits until the queue is empty (for tests).
+five consecutive failed deliveries (the ``woocommerce_max_webhook_delivery_failures`` filter,
+default 5) the webhook's status becomes ``disabled`` (``WC_Webhook::failed_delivery``).
+Deliveries run on one background thread, like WooCommerce's action-scheduler queue;
+``drain()`` waits until the queue is empty (for tests).
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ MAX_FAILURES = 5
 
 
 class Webhooks:
-    def __init__(self, source: str, on_delivery: Callable[[bool], None] | None = None) -> None:
+    def __init__(self, source: str, on_delivery: Callable[[bool], None] | None = None, *,
+                 default_secret: str = "") -> None:
         self.source = source
+        self.default_secret = default_secret
+        """Used when a webhook is created without a secret: WooCommerce then signs with the
+        API user's consumer secret."""
         self.hooks: dict[int, dict[str, Any]] = {}
         self.deliveries: list[dict[str, Any]] = []
         """Each attempted delivery: webhook id, topic, status code (0: failed to connect)."""
@@ -41,7 +46,8 @@ class Webhooks:
         number = next(self._ids)
         hook = {"id": number, "name": data.get("name") or f"webhook {number}",
                 "status": data.get("status") or "active", "topic": data.get("topic", ""),
-                "delivery_url": data.get("delivery_url", ""), "secret": data.get("secret", ""),
+                "delivery_url": data.get("delivery_url", ""),
+                "secret": data.get("secret") or self.default_secret,
                 "api_version": "wp_api_v3", "failure_count": 0,
                 "date_created_gmt": now_gmt()}
         with self._lock:
