@@ -80,6 +80,12 @@ class EntityMapping(_Strict):
         default=None, description="Last-modified element: incremental reads filter on it. "
                                   "Without one, every read is a full scan with hash-based "
                                   "change detection.")
+    modified_lookback: float = Field(
+        default=300.0, ge=0,
+        description="Seconds an incremental pass reaches back before the newest stamp of the "
+                    "last one: a record saved during a long pass may carry an older stamp than "
+                    "records read after it. Records already returned with the same stamp are "
+                    "skipped, so nothing comes twice.")
     read: ReadSpec = Field(default_factory=ReadSpec)
     update_operation: str | None = None
     update_element: str | None = Field(

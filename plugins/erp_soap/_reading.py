@@ -4,10 +4,12 @@ Position of a stream (JSON, stored by the core between runs):
 
 - ``b``: the bookmark to continue after (NAV: the last row's ``Key``; ReadMultiple returns the
   rows *after* the bookmarked one), None at the start of a pass;
-- ``since``/``skip``: the pass reads records modified at or after ``since``, except the ids in
-  ``skip`` that carried exactly that stamp last time. ``>=`` plus ``skip`` rather than ``>``: a
-  record modified in the same second as the watermark, but after the last pass, is not lost;
-- ``max``/``max_ids``: the newest stamp seen in this pass, and who had it — the next ``since``;
+- ``since``/``skip``: the pass reads records modified at or after ``since``, except those in
+  ``skip`` (id → stamp) returned before with exactly that stamp. ``>=`` plus ``skip`` rather
+  than ``>``: a record saved in the same second as the watermark, after the last pass, is not
+  lost;
+- ``max``/``recent``: the newest stamp seen in this pass, and the records seen within
+  ``modified_lookback`` of it — the next pass's ``since`` and ``skip``;
 - without a last-modified field: ``prev`` (id → hash of the last complete pass) and ``next``
   (being built); a record is returned when its hash differs from ``prev``.
 
@@ -18,7 +20,7 @@ incremental run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ._client import dig
@@ -35,13 +37,17 @@ class _Pass:
 
     def __init__(self, mapping: EntityMapping, position: dict[str, Any]) -> None:
         self.mapping = mapping
+        self.lookback = timedelta(seconds=mapping.modified_lookback)
         self.bookmark: str | None = position.get("b")
         since = position.get("since")
         self.since = stamp(since) if since else None
-        self.skip = set(position.get("skip") or ())
+        skip = position.get("skip") or {}
+        if isinstance(skip, list):  # older cursors: the ids at exactly `since`
+            skip = dict.fromkeys(skip, iso(self.since))
+        self.skip: dict[str, str] = dict(skip)
         top = position.get("max")
         self.max = stamp(top) if top else None
-        self.max_ids = set(position.get("max_ids") or ())
+        self.recent: dict[str, str] = dict(position.get("recent") or {})
         self.prev: dict[str, str] = dict(position.get("prev") or {})
         self.next: dict[str, str] = dict(position.get("next") or {})
 
@@ -51,16 +57,19 @@ class _Pass:
             assert digest is not None
             self.next[record_id] = digest
             return self.prev.get(record_id) != digest
+        text = iso(modified)
         if modified is not None:
             if self.max is None or modified > self.max:
-                self.max, self.max_ids = modified, {record_id}
-            elif modified == self.max:
-                self.max_ids.add(record_id)
+                self.max = modified
+                floor = modified - self.lookback
+                self.recent = {k: v for k, v in self.recent.items() if _at(v) >= floor}
+            if modified >= self.max - self.lookback:
+                self.recent[record_id] = text or ""
         if self.since is None:
             return True
         if modified is None or modified < self.since:
             return False  # an ERP filtering by date only sends earlier records of that day
-        return not (modified == self.since and record_id in self.skip)
+        return self.skip.get(record_id) != text
 
     def position(self, finished: bool) -> dict[str, Any]:
         if self.mapping.modified_field is None:
@@ -68,12 +77,24 @@ class _Pass:
                 return {"b": None, "prev": self.next}
             return {"b": self.bookmark, "prev": self.prev, "next": self.next}
         if not finished:
-            return {"b": self.bookmark, "since": iso(self.since), "skip": sorted(self.skip),
-                    "max": iso(self.max), "max_ids": sorted(self.max_ids)}
-        if self.max is None or (self.since is not None and self.max < self.since):
-            return {"b": None, "since": iso(self.since), "skip": sorted(self.skip)}
-        skip = self.max_ids | (self.skip if self.since == self.max else set())
-        return {"b": None, "since": iso(self.max), "skip": sorted(skip)}
+            return {"b": self.bookmark, "since": iso(self.since), "skip": self.skip,
+                    "max": iso(self.max), "recent": self.recent}
+        if self.max is None:
+            return {"b": None, "since": iso(self.since), "skip": self.skip}
+        # The next pass starts `modified_lookback` before the newest stamp seen (a record saved
+        # during a long pass, behind the bookmark, may carry an older stamp than a record read
+        # later), never before this pass's own start; what was already returned with exactly
+        # its stamp is skipped, so nothing comes twice.
+        since = self.max - self.lookback
+        if self.since is not None and self.since > since:
+            since = self.since
+        merged = {**self.skip, **self.recent}
+        skip = {key: value for key, value in merged.items() if value and _at(value) >= since}
+        return {"b": None, "since": iso(since), "skip": skip}
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def iso(moment: datetime | None) -> str | None:

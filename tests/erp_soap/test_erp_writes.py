@@ -106,3 +106,24 @@ def test_other_reward_kinds_use_the_configured_document(erp, emulator):
                                          recipient_customer_id="C00001", amount=Decimal(5)))
     assert reward.kind == "credit_note" and reward.reference.startswith("CM")
     assert erp.find_reward("code-000002") is None
+
+
+def test_record_saved_behind_the_bookmark_during_a_pass_is_not_lost(erp, emulator):
+    """A saved during a pass (behind the bookmark), then B (ahead of it): B's newer stamp is
+    read in this pass; the next pass still returns A, and only A."""
+    first = erp.read_customers()
+    assert first.has_more and first.items[0].id == "C00000"
+    for customer in ("C00000", "C00015"):  # A (already read), then B (not yet read)
+        written = erp.write_customer_attributes(
+            [AttributeChange(customer_id=customer, key="rfm_segment", new="champions")])
+        assert written[0].status == WriteStatus.WRITTEN
+    cursor = first.cursor
+    while True:
+        page = erp.read_customers(cursor)
+        cursor = page.cursor
+        if not page.has_more:
+            break
+    delta = erp.read_customers(cursor)
+    assert [c.id for c in delta.items] == ["C00000"]
+    assert delta.items[0].attributes["rfm_segment"] == "champions"
+    assert erp.read_customers(delta.cursor).items == []
