@@ -32,6 +32,7 @@ def test_stale_key_is_retried_once_with_a_fresh_read(erp, emulator):
     assert results[0].status == WriteStatus.WRITTEN, results[0].message
     assert _row(emulator, "C00001")["Shoploop_Lifecycle_Stage"] == "retention"
     assert emulator.stats.snapshot()["faulted"] == 1
+    assert emulator.stats.snapshot()["concurrency_faults"] == 1
 
 
 def test_second_concurrency_fault_is_reported_as_conflict(erp, emulator):

@@ -73,6 +73,8 @@ class ErpEmulator(EmulatorServer):
         self.username = extra.get("username", "shoploop")
         self.password = extra.get("password", "emulator-secret")
         self.tables = {page.name: Table(page) for page in PAGES}
+        for counter in ("wsdl_loads", "concurrency_faults"):  # listed in stats from the start
+            self.stats.incr(counter, 0)
         self._forced: deque[SoapFaultKind] = deque()
         self._concurrency = 0
         self._lock = threading.Lock()
@@ -187,6 +189,8 @@ class ErpEmulator(EmulatorServer):
             body = self.dispatcher.answer(operation)
         except SoapFault as fault:
             self.stats.incr("faulted")
+            if fault.text.startswith("Other user has modified"):
+                self.stats.incr("concurrency_faults")
             return Response(fault.status, fault_envelope(fault),
                             {"Content-Type": "text/xml; charset=utf-8"})
         return Response(200, body, {"Content-Type": "text/xml; charset=utf-8"})
