@@ -37,7 +37,11 @@ NAV_PAGE: dict[str, dict[str, Any]] = {
         "modified_field": _STAMP,
         "fields": {
             "id": "Document_No", "number": "Document_No", "customer_id": "Sell_to_Customer_No",
-            "placed_at": "Order_Date", "status": "Status", "currency": "Currency_Code",
+            "placed_at": "Order_Date", "currency": "Currency_Code",
+            # NAV's document statuses; values already in the contract's terms pass through.
+            "status": {"field": "Status", "transform": "map", "options": {"values": {
+                "Open": "pending", "Pending Approval": "pending",
+                "Pending Prepayment": "pending", "Released": "paid"}}},
             "updated_at": _STAMP, "channel": {"value": "erp"},
         },
         "line_fields": {

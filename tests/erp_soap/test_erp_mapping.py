@@ -188,3 +188,23 @@ def test_write_to_a_customer_whose_number_looks_like_a_filter(shared_emulator):
                                                                             "i3"]
     finally:
         erp.close()
+
+
+def test_nav_document_status_reads_in_contract_terms(shared_emulator):
+    dataset = make_dataset(customers=3, orders=2, products=3, installed_base=0)
+    shared_emulator.load(customers=dataset.customers, orders=dataset.orders,
+                         products=dataset.products)
+    lines = shared_emulator.tables["SalesLines"]
+    for key, row in lines.rows():
+        status = "Released" if row["Document_No"] == dataset.orders[0].id else "Open"
+        lines.touch(lines.decode_key(key)[0], {"Status": status})
+    erp = connector("status", ErpSoapConfig.model_validate({
+        "type": "erp_soap", "wsdl": shared_emulator.wsdl_url, "preset": "nav_page",
+        "operation_timeout": 5}))
+    try:
+        orders = erp.read_orders().items
+        assert [(o.id, o.status, o.channel) for o in orders] == [
+            (dataset.orders[0].id, "paid", "erp"), (dataset.orders[1].id, "pending", "erp")]
+        assert [len(o.lines) for o in orders] == [len(o.lines) for o in dataset.orders]
+    finally:
+        erp.close()
