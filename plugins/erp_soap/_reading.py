@@ -170,8 +170,8 @@ def _document_page(mapping: EntityMapping, converter: Converter, read: ReadCall,
     out = []
     for name in names:
         lines = documents[name]
-        stamps = [s for s in (stamp(dig(line, mapping.modified_field or "")) for line in lines)
-                  if s is not None]
+        stamps = [s for s in (stamp(dig(line, mapping.modified_field)) for line in lines)
+                  if s is not None] if mapping.modified_field else []
         digest = None
         if mapping.modified_field is None:
             digest = "".join(converter.fingerprint(line, mapping.fields, mapping.line_fields)

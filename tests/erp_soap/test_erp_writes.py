@@ -128,3 +128,29 @@ def test_record_saved_behind_the_bookmark_during_a_pass_is_not_lost(erp, emulato
     assert [c.id for c in delta.items] == ["C00000"]
     assert delta.items[0].attributes["rfm_segment"] == "champions"
     assert erp.read_customers(delta.cursor).items == []
+
+
+def test_orders_without_modified_field_are_found_by_hash(emulator, make_erp):
+    dataset = make_dataset(customers=5, orders=23, products=5, installed_base=0)
+    emulator.load(customers=dataset.customers, orders=dataset.orders, products=dataset.products)
+    erp = make_erp(page_size=5, mapping={"orders": {"modified_field": None}})
+
+    def read_all(cursor=None):
+        found = []
+        while True:
+            page = erp.read_orders(cursor)
+            found += [order.id for order in page.items]
+            cursor = page.cursor
+            if not page.has_more:
+                return found, cursor
+
+    everything, checkpoint = read_all()
+    assert sorted(everything) == sorted(dataset.ids("orders"))
+    assert read_all(checkpoint)[0] == []
+    lines = emulator.tables["SalesLines"]
+    target = dataset.orders[7]
+    key = next(k for k, row in lines.rows() if row["Document_No"] == target.id)
+    lines.touch(lines.decode_key(key)[0], {"Quantity": "99"})
+    changed, checkpoint = read_all(checkpoint)
+    assert changed == [target.id]
+    assert read_all(checkpoint)[0] == []
