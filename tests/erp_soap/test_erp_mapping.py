@@ -208,3 +208,28 @@ def test_nav_document_status_reads_in_contract_terms(shared_emulator):
         assert [len(o.lines) for o in orders] == [len(o.lines) for o in dataset.orders]
     finally:
         erp.close()
+
+
+def test_configuration_gaps_are_reported_not_raised_raw(shared_emulator, monkeypatch):
+    from shoploop.hooks import ConnectorError, NotSupportedError
+
+    shared_emulator.load(products=make_dataset(customers=1, products=3).products)
+    base = {"type": "erp_soap", "wsdl": shared_emulator.wsdl_url, "preset": "nav_page",
+            "operation_timeout": 5}
+    monkeypatch.setitem(__import__("sys").modules, "requests_ntlm", None)  # not installed
+    monkeypatch.setenv("NTLM_PASSWORD", "x")
+    ntlm = connector("ntlm", ErpSoapConfig.model_validate(
+        {**base, "auth": "ntlm", "username": "DOMAIN\\user", "password_env": "NTLM_PASSWORD"}))
+    with pytest.raises(ConfigError, match="requests-ntlm"):
+        ntlm.read_customers()
+    assert not ntlm.check().reachable
+
+    partial = connector("partial", ErpSoapConfig.model_validate(
+        {**base, "mapping": {"installed_base": False,
+                             "products": {"fields": {"price": "Description"}}}}))
+    with pytest.raises(NotSupportedError, match="no mapping for installed_base"):
+        partial.read_installed_base()
+    with pytest.raises(ConnectorError, match="does not fit Product") as caught:
+        partial.read_products()
+    assert caught.value.connection == "partial" and "P00000" in str(caught.value)
+    partial.close()
