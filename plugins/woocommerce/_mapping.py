@@ -44,9 +44,13 @@ def wp_meta_value(value: AttributeValue) -> Any:
 
 
 def _php_number(value: int | float) -> str:
-    if isinstance(value, float) and value.is_integer():
+    """PHP's string cast: floats with ``precision`` = 14 significant digits (0.1 + 0.2 is
+    stored as "0.3"), so a float written twice compares equal to what WordPress kept."""
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return str(value)
+    return format(value, ".14G")
 
 
 def same_meta(current: Any, wanted: AttributeValue) -> bool:
