@@ -10,6 +10,9 @@ at the end). Two kinds of change detection:
   date in the site's timezone) and drops what it already has — correct whether the platform
   compares inclusively or not. The watermark is capped at the server time the scan started, so a
   record changed *during* a scan (after its page was read) is read again next time.
+  ``modified_after``/``dates_are_gmt`` exist since WooCommerce 5.8 (woocommerce/woocommerce#30585);
+  dates without it are site-local (woocommerce/woocommerce#12594), and reports that the flag is
+  ignored (#37809) are why records are also filtered here, on ``date_modified_gmt``.
 * **Customers** — WooCommerce has no modified-since filter for customers, so every read is a
   full scan; the cursor carries a short hash per customer id of what was last delivered and
   only customers whose hash differs (or that are new) are returned. Ids missing from a scanned id
