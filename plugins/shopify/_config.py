@@ -48,8 +48,8 @@ class ShopifyConfig(ConnectionConfig):
                     "instead of metafields")
     bulk_threshold: int = Field(
         default=0, ge=0,
-        description="Reserved: first full loads above this many records use a bulk "
-                    "operation (0: never; not implemented yet)")
+        description="A first full read (no cursor) of a stream with more records than this "
+                    "runs as a bulk operation (0: never)")
 
     @model_validator(mode="after")
     def _http_only_locally(self) -> ShopifyConfig:

@@ -29,6 +29,7 @@ from shoploop.hooks import (
 )
 
 from . import _mapping, _queries, _reads, _rewards, _webhooks
+from ._bulk import BulkReader
 from ._client import GraphQLClient
 from ._config import ShopifyConfig
 from ._mapping import to_gid
@@ -51,6 +52,8 @@ class ShopifyConnector:
         self.page_size = settings.page_size
         self.attribute_batch_size = settings.attribute_batch_size
         self.client = client or GraphQLClient(name, settings)
+        self._bulk = BulkReader(self.client, settings.metafield_namespace,
+                                settings.bulk_threshold) if settings.bulk_threshold else None
 
     def close(self) -> None:
         self.client.close()
@@ -86,18 +89,18 @@ class ShopifyConnector:
     def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
         return _reads.read_page(self.client, "customers", cursor, page_size=self.page_size,
                                 namespace=self.settings.metafield_namespace,
-                                convert=_mapping.customer)
+                                convert=_mapping.customer, bulk=self._bulk)
 
     def read_products(self, cursor: Cursor | None = None) -> Page[Product]:
         return _reads.read_page(self.client, "products", cursor, page_size=self.page_size,
                                 namespace=self.settings.metafield_namespace,
-                                convert=_mapping.product)
+                                convert=_mapping.product, bulk=self._bulk)
 
     def read_orders(self, cursor: Cursor | None = None) -> Page[Order]:
         page: Page[Order] = _reads.read_page(
             self.client, "orders", cursor, page_size=self.page_size,
             namespace=self.settings.metafield_namespace,
-            convert=_reads.order_converter(self.client))
+            convert=_reads.order_converter(self.client), bulk=self._bulk)
         return page
 
     # -- writes -------------------------------------------------------------------------------

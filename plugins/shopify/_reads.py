@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from shoploop.hooks import Cursor, Page
 
 from . import _mapping, _queries
+from ._bulk import BulkReader
 from ._client import GraphQLClient
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,8 +37,15 @@ def effective_page_size(stream: str, page_size: int,
 
 
 def read_page(client: GraphQLClient, stream: str, cursor: Cursor | None, *, page_size: int,
-              namespace: str, convert: Callable[[dict[str, Any]], M]) -> Page[M]:
+              namespace: str, convert: Callable[[dict[str, Any]], M],
+              bulk: BulkReader | None = None) -> Page[M]:
     position = dict(cursor.position) if cursor is not None else {}
+    if bulk is not None and cursor is None:
+        position = bulk.start_if_large(stream) or {}
+    if bulk is not None and "bulk" in position:
+        found, position, more = bulk.page(stream, position, page_size, convert)
+        return Page[M](items=found, cursor=Cursor(stream=stream, position=position),
+                       has_more=more)
     window: str | None = position.get("window")
     skip = set(position.get("skip") or [])
     after: str | None = position.get("after")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import BaseModel
 
-from shoploop.hooks import AttributeChange, RewardSpec
+from shoploop.hooks import AttributeChange, Capability, RewardSpec
 from shoploop.plugins.shopify import CAPABILITIES, ShopifyConnector
 from shoploop.plugins.shopify.emulator import ShopifyEmulator, numeric_id
 from shoploop.testing import ConformanceDataset, ConnectorConformance
@@ -18,13 +18,15 @@ _KIND = {"customers": "Customer", "orders": "Order", "products": "Product"}
 
 class TestShopifyConformance(ConnectorConformance):
     capabilities = CAPABILITIES
+    settings: ClassVar[dict[str, Any]] = {}
+    emulator_options: ClassVar[dict[str, Any]] = {}
 
     @pytest.fixture
     def make_connector(self, start_emulator: Callable[..., ShopifyEmulator],
                        connect: Callable[..., ShopifyConnector]) -> Callable[..., Any]:
         # A Shopify Plus-sized bucket (1,000 points/s): the kit reads every stream several
         # times, and at the Standard rate the restore rate alone would take minutes.
-        emulator = start_emulator(bucket=2000, restore_rate=1000)
+        emulator = start_emulator(bucket=2000, restore_rate=1000, **self.emulator_options)
         seeded: list[str] = []
 
         def make(dataset: ConformanceDataset) -> ShopifyConnector:
@@ -33,7 +35,7 @@ class TestShopifyConformance(ConnectorConformance):
                 emulator.data.load(customers=dataset.customers, products=dataset.products,
                                    orders=dataset.orders)
                 seeded.append(dataset.fingerprint())
-            return connect(emulator, page_size=10)
+            return connect(emulator, page_size=10, **self.settings)
 
         self.emulator = emulator
         return make
@@ -62,3 +64,12 @@ class TestShopifyConformance(ConnectorConformance):
         return spec.model_copy(update={
             "recipient_customer_id": str(numeric_id("Customer", customer)) if customer
             else None})
+
+
+class TestShopifyBulkConformance(TestShopifyConformance):
+    """The read contract again with every first full read served by a bulk operation."""
+
+    capabilities = (Capability.READ_CUSTOMERS, Capability.READ_ORDERS,
+                    Capability.READ_PRODUCTS)
+    settings: ClassVar[dict[str, Any]] = {"bulk_threshold": 5}
+    emulator_options: ClassVar[dict[str, Any]] = {"bulk_polls": 0}

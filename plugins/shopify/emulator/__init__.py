@@ -16,7 +16,8 @@ In-process (tests, benchmarks)::
 ``--option`` keys: ``bucket`` (points, default 1000), ``restore_rate`` (points/s, default 100),
 ``access_token``, ``api_secret`` (signs webhooks), ``shop``, ``scopes`` (comma-separated),
 ``webhook_url`` (deliveries are POSTed there), ``webhook_repeats`` (extra copies of each
-delivery, as Shopify's retries produce).
+delivery, as Shopify's retries produce), ``bulk_polls`` (how often a bulk operation reports
+``RUNNING`` before ``COMPLETED``, default 1).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from graphql import (
     ExecutionResult,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
@@ -40,8 +42,9 @@ from graphql import (
 from shoploop.emulation import EmulatorServer, FaultPlan, Request, Response
 from shoploop.hooks import EmulatorOptions
 
+from ._bulk import BulkOperations
 from ._cost import MAX_QUERY_COST, CostCalculator, LeakyBucket
-from ._paging import SearchError
+from ._paging import BULK, SearchError
 from ._resolvers import Resolvers
 from ._store import ShopData, numeric_id
 from ._webhooks import WebhookSender
@@ -77,8 +80,10 @@ class ShopifyEmulator(EmulatorServer):
         self.webhooks = WebhookSender(self.api_secret, self.shop, extra.get("webhook_url"),
                                       int(extra.get("webhook_repeats", 0)), self.stats)
         self.schema = load_schema()
+        self.bulk = BulkOperations(self._bulk_query, lambda: self.url,
+                                   polls=int(extra.get("bulk_polls", 1)))
         Resolvers(self.data, self.shop, extra.get("scopes", DEFAULT_SCOPES).split(","),
-                  self.webhooks.on_write).bind(self.schema)
+                  self.webhooks.on_write, self.bulk).bind(self.schema)
         if options.customers:
             from shoploop.demo_data import DemoMerchant
 
@@ -108,6 +113,12 @@ class ShopifyEmulator(EmulatorServer):
     def _answer(self, request: Request) -> Response:
         if request.path == "/admin/oauth/access_token" and request.method == "POST":
             return self._token(request)
+        if request.path.startswith("/_bulk/") and request.method == "GET":
+            # Shopify serves results from a signed storage URL: no access token there.
+            body = self.bulk.files.get(request.path.rsplit("/", 1)[-1])
+            if body is None:
+                return Response.json({"errors": "Not Found"}, 404)
+            return Response(200, body, {"Content-Type": "application/jsonl"})
         match = _PATH.match(request.path)
         if match is None or request.method != "POST":
             return Response.json({"errors": "Not Found"}, 404)
@@ -172,7 +183,8 @@ class ShopifyEmulator(EmulatorServer):
         if operation.operation.value == "mutation":
             self.stats.incr("writes")
             for selection in operation.selection_set.selections:  # calls.metafieldsSet, …
-                self.stats.incr(f"calls.{selection.name.value}")
+                if isinstance(selection, FieldNode):
+                    self.stats.incr(f"calls.{selection.name.value}")
         result = execute(self.schema, document, variable_values=variables,
                          operation_name=operation_name)
         assert isinstance(result, ExecutionResult)  # every resolver is synchronous
@@ -184,6 +196,25 @@ class ShopifyEmulator(EmulatorServer):
             answer["errors"] = [_formatted(e) for e in result.errors]
         answer["extensions"] = self._cost(requested, actual)
         return answer
+
+    def _bulk_query(self, query: str) -> dict[str, Any]:
+        """Run a bulk operation's query over every record (connections unpaged, no cost)."""
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            return {"errors": [exc.formatted]}
+        problems = validate(self.schema, document)
+        if problems:
+            return {"errors": [p.formatted for p in problems]}
+        token = BULK.set(True)
+        try:
+            result = execute(self.schema, document)
+        finally:
+            BULK.reset(token)
+        assert isinstance(result, ExecutionResult)
+        if result.errors:
+            return {"errors": [e.formatted for e in result.errors]}
+        return {"data": result.data}
 
     def _cost(self, requested: int, actual: int | None) -> dict[str, Any]:
         return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,

@@ -13,6 +13,7 @@ and ``email``.
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -22,6 +23,8 @@ _TERM = re.compile(r"""(\w+):(>=|<=|>|<)?\s*('[^']*'|"[^"]*"|\S+)""")
 _FIELDS = {"updated_at": "updatedAt", "created_at": "createdAt", "processed_at": "processedAt"}
 _SORT = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt", "PROCESSED_AT": "processedAt"}
 MAX_PAGE = 250
+BULK: contextvars.ContextVar[bool] = contextvars.ContextVar("bulk", default=False)
+"""Set while a bulk operation runs its query: connections then return every record."""
 
 
 class SearchError(ValueError):
@@ -110,9 +113,11 @@ def connection(records: Iterable[dict[str, Any]], *, first: int | None, after: s
                wrap: Callable[[dict[str, Any]], dict[str, Any]] = lambda r: r
                ) -> dict[str, Any]:
     """One page of ``records`` as a Relay connection (``edges``, ``nodes``, ``pageInfo``)."""
-    if first is None:
+    if BULK.get():
+        first, after = 10**9, None
+    elif first is None:
         raise SearchError("you must provide one of first or last")
-    if not 0 < first <= MAX_PAGE:
+    if not 0 < first <= (10**9 if BULK.get() else MAX_PAGE):
         raise SearchError(f"first must be between 1 and {MAX_PAGE}")
     key = _sort_key(sort_key)
     keep = matcher(query)

@@ -20,7 +20,8 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
 
-from ._paging import connection
+from ._bulk import BulkOperations
+from ._paging import connection, matcher
 from ._store import ShopData, gid, metafield_for, now
 
 MAX_METAFIELDS = 25
@@ -56,7 +57,8 @@ class Resolvers:
     """Binds resolvers to the schema's fields; counts writes in ``on_write``."""
 
     def __init__(self, data: ShopData, shop: str, scopes: list[str],
-                 on_write: Callable[[str, dict[str, Any]], None]) -> None:
+                 on_write: Callable[[str, dict[str, Any]], None], bulk: BulkOperations) -> None:
+        self.bulk = bulk
         self.data = data
         self.shop = shop
         self.scopes = scopes
@@ -84,7 +86,10 @@ class Resolvers:
             "codeDiscountNodeByCode": lambda _r, _i, code: self.data.discounts.get(
                 self.data.codes.get(code.upper(), "")),
             "codeDiscountNodes": self._discounts,
-            "currentBulkOperation": lambda *_: None,
+            "currentBulkOperation": lambda *_: self.bulk.poll(),
+            "customersCount": self._count(lambda: self.data.customers),
+            "ordersCount": self._count(lambda: self.data.orders),
+            "productsCount": self._count(lambda: self.data.products),
         }
         for name, resolver in query.items():
             field("Query", name, resolver)
@@ -101,7 +106,8 @@ class Resolvers:
         mutations: dict[str, Resolver] = {"metafieldsSet": self._metafields_set,
                      "metafieldsDelete": self._metafields_delete,
                      "tagsAdd": self._tags(add=True), "tagsRemove": self._tags(add=False),
-                     "discountCodeBasicCreate": self._discount_create}
+                     "discountCodeBasicCreate": self._discount_create,
+                     "bulkOperationRunQuery": lambda _r, _i, query: self.bulk.run(query)}
         for name, resolver in mutations.items():
             field("Mutation", name, resolver)
 
@@ -117,6 +123,16 @@ class Resolvers:
                                   query=query, sort_key=sortKey, reverse=reverse)
             except ValueError as exc:
                 raise GraphQLError(str(exc)) from exc
+        return resolve
+
+    @staticmethod
+    def _count(table: Callable[[], dict[str, dict[str, Any]]]) -> Resolver:
+        def resolve(_root: Any, _info: Any, query: str | None = None) -> Any:
+            try:
+                keep = matcher(query)
+            except ValueError as exc:
+                raise GraphQLError(str(exc)) from exc
+            return {"count": sum(1 for r in table().values() if keep(r)), "precision": "EXACT"}
         return resolve
 
     def _discounts(self, _root: Any, _info: Any, first: int | None = None,
