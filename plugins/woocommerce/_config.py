@@ -33,3 +33,7 @@ class WooCommerceConfig(ConnectionConfig):
         description="meta_data keys owned by shoploop: attribute `x` is meta `<prefix>x`.")
     coupon_prefix: str = Field(default="sl-", description="Prefix of reward coupon codes.")
     webhook_secret_env: str | None = None
+    modified_after_margin: float = Field(
+        default=1.0, ge=1.0, le=50_400,
+        description="Seconds subtracted from the watermark in modified_after queries; raise "
+                    "to the store's UTC offset (up to 50400) if it ignores dates_are_gmt.")

@@ -155,8 +155,8 @@ class WooCommerceConnector(CouponRewards):
         position = self._position(stream, cursor, WatermarkPosition, operation)
         prefix = self.config.meta_prefix
         for _ in range(MAX_PAGES_PER_CALL):
-            items, last, date, total = self._list(stream, position.query(), position.page,
-                                                  operation)
+            query = position.query(self.config.modified_after_margin)
+            items, last, date, total = self._list(stream, query, position.page, operation)
             if position.started is None:
                 position.started = format_time(date)
             records = [(str(item["id"]), parse_time(item.get("date_modified_gmt")), item)

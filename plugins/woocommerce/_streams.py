@@ -51,12 +51,14 @@ class WatermarkPosition(BaseModel):
     """``X-WP-Total`` when the scan began: fewer at the end means records vanished (trashed)
     and shifted pages backwards, so a record may have been missed — the scan is repeated."""
 
-    def query(self) -> dict[str, Any]:
+    def query(self, margin: float = 1.0) -> dict[str, Any]:
+        """``margin`` seconds before the watermark: 1 s covers inclusive/exclusive comparison;
+        a store that ignores ``dates_are_gmt`` needs its UTC offset (up to 14 h)."""
         if self.since is None:
             return {}
         since = parse_time(self.since)
         assert since is not None
-        return {"modified_after": format_time(since - timedelta(seconds=1)),
+        return {"modified_after": format_time(since - timedelta(seconds=margin)),
                 "dates_are_gmt": "true"}
 
 

@@ -195,3 +195,18 @@ def test_shoploop_emulate_woocommerce_and_import(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_modified_after_margin_reads_back_and_filters_exactly(start_emulator: Start,
+                                                              woo_connect: Connect) -> None:
+    """A wide margin (a store that ignores dates_are_gmt) asks for more; the cursor still
+    delivers only what changed."""
+    orders = [{**ORDERS[1], "id": f"O{i}", "updated_at": f"2026-01-01T{i:02d}:00:00Z"}
+              for i in range(1, 10)]
+    emulator = start_emulator(orders=orders)
+    connector = woo_connect(emulator, page_size=4, modified_after_margin=6 * 3600)
+    _, checkpoint = read_all(connector.read_orders)
+    assert checkpoint.position["since"] == "2026-01-01T09:00:00"
+    assert read_all(connector.read_orders, checkpoint)[0] == []
+    emulator.app._update("orders", {"id": 5, "status": "cancelled"})
+    assert [o.id for o in read_all(connector.read_orders, checkpoint)[0]] == ["5"]
