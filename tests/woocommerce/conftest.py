@@ -47,12 +47,15 @@ def emulators() -> Iterator[list[WooCommerceEmulator]]:
 def start_emulator(emulators: list[WooCommerceEmulator]
                    ) -> Callable[..., WooCommerceEmulator]:
     def start(*, demo_customers: int | None = None, fault_rate: float = 0.0,
-              fault_seed: int = 1, **records: Any) -> WooCommerceEmulator:
+              fault_seed: int = 1, lost_answers: float = 0.0,
+              **records: Any) -> WooCommerceEmulator:
         faults = FaultPlan(rate=fault_rate, seed=fault_seed, retry_after=0.01)
         if demo_customers is not None:
-            emulator = WooCommerceEmulator.from_demo(customers=demo_customers, faults=faults)
+            emulator = WooCommerceEmulator.from_demo(customers=demo_customers, faults=faults,
+                                                     lost_answers=lost_answers)
         else:
-            emulator = WooCommerceEmulator.from_records(faults=faults, **records)
+            emulator = WooCommerceEmulator.from_records(faults=faults,
+                                                        lost_answers=lost_answers, **records)
         emulators.append(emulator)
         return emulator.start()  # type: ignore[return-value]
 

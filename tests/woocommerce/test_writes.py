@@ -118,13 +118,15 @@ def test_5000_customers_full_batches_and_connection_reuse(start_emulator: Start,
 @pytest.mark.slow
 def test_faults_at_5_percent_end_in_the_exact_state(start_emulator: Start,
                                                     woo_connect: Connect) -> None:
-    emulator = start_emulator(customers=customers(5000), fault_rate=0.05, fault_seed=7)
+    emulator = start_emulator(customers=customers(5000), fault_rate=0.05, fault_seed=7,
+                              lost_answers=0.05)
     connector = woo_connect(emulator)
     changes = [AttributeChange(customer_id=str(i), key="rfm_segment", new=f"s{i % 7}")
                for i in range(1, 5001)]
     assert set(write_all(connector, changes)) == {"written"}
     stats = emulator.stats.snapshot()
     assert stats["faulted"] + stats["throttled"] > 0  # the faults really happened
+    assert stats["lost_answers"] > 0  # some batches were applied, answered 502, and resent
     for number, record in emulator.data.customers.items():
         values = [m["value"] for m in record["meta_data"] if m["key"] == "shoploop_rfm_segment"]
         assert values == [f"s{number % 7}"]
@@ -207,3 +209,16 @@ def test_publish_for_many_products_in_one_batch(start_emulator: Start,
     again = connector.publish_recommendations_batch({"1": wanted["1"], "2": wanted["2"]})
     assert {r.status for r in again} == {WriteStatus.UNCHANGED}
     assert emulator.stats.get("batch_requests") == 1
+
+
+def test_reward_whose_answer_was_lost_is_not_issued_twice(start_emulator: Start,
+                                                          woo_connect: Connect) -> None:
+    """The coupon is created but the answer lost (502): the retry meets "code already
+    exists" and the adapter returns the coupon that was created — one coupon, not two."""
+    emulator = start_emulator(customers=customers(1), lost_answers=1.0)
+    connector = woo_connect(emulator)
+    spec = RewardSpec(kind="coupon", idempotency_key="referral-44-reward",
+                      recipient_email="a@example.com", amount=Decimal("5"))
+    issued = connector.issue_reward(spec)
+    assert len(emulator.data.coupons) == 1 and emulator.stats.get("lost_answers") == 1
+    assert issued.reference == next(iter(emulator.data.coupons.values()))["code"]

@@ -9,19 +9,21 @@ In tests, in-process::
         emu.url, emu.key, emu.secret, emu.stats.snapshot(), emu.data.meta_changes
 
 Options (``--option key=value``): ``strip_authorization=1`` (a host that strips the
-``Authorization`` header), ``fault_kinds=500,429,drop``, ``products=N``.
+``Authorization`` header), ``fault_kinds=500,429,drop``, ``products=N``, ``lost_answers=RATE``
+(writes applied but answered 502).
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
-from shoploop.emulation import EmulatorServer, FaultPlan
+from shoploop.emulation import EmulatorServer, FaultPlan, Request, Response
 from shoploop.hooks import EmulatorOptions
 
 from ._app import API, BATCH_LIMIT, WooApp
@@ -45,8 +47,14 @@ class WooCommerceEmulator(EmulatorServer):
     """The server plus its data (``data``), webhooks (``webhooks``) and credentials."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 1,
-                 faults: FaultPlan | None = None, strip_authorization: bool = False) -> None:
+                 faults: FaultPlan | None = None, strip_authorization: bool = False,
+                 lost_answers: float = 0.0) -> None:
         self.key = _token("ck_", seed)
+        self.lost_answers = lost_answers
+        """Share of writes that are *applied* and then answered 502, like a proxy timing out
+        while PHP finished: the client cannot know, retries, and must not write twice."""
+        self._lost = random.Random(f"lost-{seed}")
+        self._lost_lock = threading.Lock()
         self.secret = _token("cs_", seed)
         self.webhook_secret = _token("whsec_", seed)
         self.data = WooData()
@@ -57,8 +65,16 @@ class WooCommerceEmulator(EmulatorServer):
                                   strip_authorization=strip_authorization)
         self.app = WooApp(self.data, self.auth, self.stats, self.webhooks, lambda: self.url)
 
-    def _dispatch(self, request: Any) -> Any:
-        return self.app(request)
+    def _dispatch(self, request: Request) -> Response:
+        response = self.app(request)
+        if self.lost_answers and request.method != "GET" and response.status < 300:
+            with self._lost_lock:
+                lost = self._lost.random() < self.lost_answers
+            if lost:
+                self.stats.incr("lost_answers")
+                return Response.text("<html><body>502 Bad Gateway</body></html>", 502,
+                                     "text/html")
+        return response
 
     def _delivered(self, ok: bool) -> None:
         self.stats.incr("webhook_deliveries" if ok else "webhook_failures")
@@ -125,4 +141,5 @@ def create_emulator(options: EmulatorOptions) -> WooCommerceEmulator:
         products=int(products) if products else None, host=options.host, port=options.port,
         faults=FaultPlan(rate=options.faults, seed=options.seed,
                          kinds=kinds),  # type: ignore[arg-type]
-        strip_authorization=extra.get("strip_authorization", "") in ("1", "true", "yes"))
+        strip_authorization=extra.get("strip_authorization", "") in ("1", "true", "yes"),
+        lost_answers=float(extra.get("lost_answers") or 0))
