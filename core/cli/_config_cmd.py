@@ -54,7 +54,7 @@ path = "demo-data"
 # An ERP with SOAP web services (Dynamics NAV / Business Central page services):
 # [connections.erp]
 # type = "erp_soap"
-# wsdl = "https://erp.example.com:7047/BC/WS/CRONUS/Page/Customer"
+# wsdl = "https://erp.example.com:7047/BC/WS/CRONUS/Page/{page}"
 # preset = "nav_page"
 # auth = "basic"
 # username = "SHOPLOOP"
