@@ -16,12 +16,14 @@ from typing import Any
 import zeep
 
 from shoploop.hooks import (
+    AuthError,
     ConfigError,
     ConnectionCheck,
     ConnectorError,
     Cursor,
     Customer,
     InstalledEquipment,
+    NotSupportedError,
     Order,
     Page,
     Product,
@@ -158,7 +160,7 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
 
         return with_retries(self.config.retries, once, reads=True)
 
-    def _read_call(self, mapping: EntityMapping | ReadSpecHolder, bookmark: str | None,
+    def _read_call(self, mapping: Target, bookmark: str | None,
                    since: datetime | None, size: int,
                    filters: Sequence[tuple[str, str]]) -> list[Any]:
         spec: ReadSpec = mapping.read
@@ -193,8 +195,6 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
     def _entity(self, stream: str) -> EntityMapping:
         mapping: EntityMapping | None = getattr(self.mapping, stream)
         if mapping is None:
-            from shoploop.hooks import NotSupportedError
-
             raise NotSupportedError(f"no mapping for {stream}", connection=self.name,
                                     operation=f"read_{stream}")
         return mapping
@@ -281,12 +281,10 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
 
     def check(self) -> ConnectionCheck:
         try:
-            client = self.client
+            self.client  # noqa: B018  (loads the connection's WSDL: reachable, authorised?)
         except ConfigError as exc:
             return ConnectionCheck(reachable=False, authorised=False, detail=str(exc))
         except ConnectorError as exc:
-            from shoploop.hooks import AuthError
-
             return ConnectionCheck(reachable=isinstance(exc, AuthError), authorised=False,
                                    detail=str(exc))
         found, missing = self.operations()
@@ -294,7 +292,6 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
         wsdls = ", ".join(self._clients) or self.config.wsdl
         detail = (f"WSDL {wsdls} loaded (services: {services or 'none'}); mapped operations "
                   f"found: {', '.join(found) or 'none'}")
-        assert client is not None
         warnings = [f"mapped operation not in the WSDL: {label}" for label in missing]
         probe = next((m for m in (self.mapping.customers, self.mapping.products)
                       if m is not None), None)
@@ -302,8 +299,6 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
             try:
                 self._read_call(probe, None, None, 1, ())
             except ConnectorError as exc:
-                from shoploop.hooks import AuthError
-
                 return ConnectionCheck(reachable=True, authorised=not isinstance(exc, AuthError),
                                        detail=f"{detail}; a test read failed: {exc}",
                                        warnings=warnings)
@@ -319,5 +314,5 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
             self._services.clear()
 
 
-ReadSpecHolder = Any
 Target = EntityMapping | RewardMapping
+"""What a SOAP call is made for: a stream's or a reward document's mapping."""
