@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shoploop.hooks import AttributeChange, BatchLimitError, RewardSpec, WriteStatus
 from shoploop.plugins.erp_soap._rewards import external_number
@@ -154,3 +156,62 @@ def test_orders_without_modified_field_are_found_by_hash(emulator, make_erp):
     changed, checkpoint = read_all(checkpoint)
     assert changed == [target.id]
     assert read_all(checkpoint)[0] == []
+
+
+@pytest.fixture(scope="module")
+def racing():
+    """One emulator and connector for the interleaving property (module scope: hypothesis)."""
+    from shoploop.hooks import EmulatorOptions
+    from shoploop.plugins.erp_soap import ErpSoapConfig, connector
+    from shoploop.plugins.erp_soap.emulator import ErpEmulator
+
+    server = ErpEmulator(EmulatorOptions(customers=0, extra={"auth": "none"})).start()
+    server.load(customers=make_dataset(customers=5).customers)
+    erp = connector("race", ErpSoapConfig.model_validate({
+        "type": "erp_soap", "wsdl": server.wsdl_url, "preset": "nav_page",
+        "operation_timeout": 5}))
+    yield server, erp
+    erp.close()
+    server.stop()
+
+
+edits = st.lists(st.sampled_from(["nothing", "other_field", "same_field"]), min_size=2,
+                 max_size=2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(edits=edits, value=st.text(st.characters(min_codepoint=48, max_codepoint=122),
+                                  min_size=1, max_size=6))
+def test_interleaved_edits_are_never_overwritten(racing, edits, value):
+    """Another user saves (or not) before each of our two update attempts. Invariant: a value
+    another user wrote into the field we write survives; we write only on a clean attempt."""
+    server, erp = racing
+    table = server.tables["Customer"]
+    pk = ("C00002",)
+    table.touch(pk, {"Shoploop_Satisfaction": "start", "Shoploop_RFM_Segment": "start"})
+    plan = list(edits)
+
+    def other_user(page_table, key):
+        edit = plan.pop(0) if plan else "nothing"
+        if edit == "other_field":
+            page_table.touch(pk, {"Shoploop_RFM_Segment": f"theirs-{len(plan)}"})
+        elif edit == "same_field":
+            page_table.touch(pk, {"Shoploop_Satisfaction": "theirs"})
+
+    server.dispatcher.before_update = other_user
+    try:
+        result = erp.write_customer_attributes(
+            [AttributeChange(customer_id="C00002", key="satisfaction", new=f"v{value}")])[0]
+    finally:
+        server.dispatcher.before_update = server._before_update
+    final = table.read({"No": "C00002"})[1]["Shoploop_Satisfaction"]
+    first, second = edits
+    if first == "nothing":
+        expected = (WriteStatus.WRITTEN, f"v{value}")
+    elif first == "same_field":
+        expected = (WriteStatus.CONFLICT, "theirs")
+    elif second == "nothing":
+        expected = (WriteStatus.WRITTEN, f"v{value}")
+    else:
+        expected = (WriteStatus.CONFLICT, "theirs" if second == "same_field" else "start")
+    assert (result.status, final) == expected, (edits, result.message)
