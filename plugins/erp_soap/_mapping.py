@@ -122,6 +122,9 @@ class RewardMapping(_Strict):
     fields: dict[str, str] = Field(
         default_factory=dict, description="Reward field (recipient_customer_id, amount, "
                                           "currency, note, product_id, quantity, date) → element.")
+    constants: dict[str, Any] = Field(
+        default_factory=dict, description="Element → fixed value on every document (a gift "
+                                          "order's Unit_Price = 0, a reason code, …).")
 
 
 class ErpMapping(_Strict):

@@ -82,6 +82,7 @@ NAV_REWARDS: dict[str, dict[str, Any]] = {
         "fields": {"recipient_customer_id": "Sell_to_Customer_No", "product_id": "Item_No",
                    "quantity": "Quantity", "note": "Posting_Description",
                    "date": "Document_Date"},
+        "constants": {"Unit_Price": 0},  # free of charge
     },
 }
 

@@ -74,8 +74,9 @@ class RewardsMixin:
             "currency": spec.currency, "note": spec.note or f"shoploop reward {kind}",
             "product_id": spec.product_id, "quantity": 1, "date": now.date(),
         }
-        body = {element: values[name] for name, element in reward.fields.items()
-                if values.get(name) is not None}
+        body = {**reward.constants,
+                **{element: values[name] for name, element in reward.fields.items()
+                   if values.get(name) is not None}}
         body[reward.external_number_field] = external_number(spec.idempotency_key,
                                                              reward.external_number_length)
         kwargs = {reward.create_element: body} if reward.create_element else body

@@ -101,6 +101,10 @@ def test_rewards_are_documents_found_by_external_number(erp, emulator, kind, pag
     assert row["External_Document_No"] == external_number(spec.idempotency_key, 35)
     assert len(row["External_Document_No"]) == 35  # NAV's Code[35]
     assert row["Sell_to_Customer_No"] == "C00005"
+    if kind == "gift_order":
+        assert (row["Item_No"], row["Unit_Price"]) == ("P00001", "0")  # free of charge
+    else:
+        assert row["Amount"] == "25.00"
     assert first.kind == kind and first.reference == row["No"]
 
 
