@@ -95,13 +95,13 @@ class GraphQLClient:
 
     # -- queries ------------------------------------------------------------------------------
 
-    def read_budget(self) -> int:
+    def read_budget(self, operation: str = "probe") -> int:
         """Points one read request may ask for: ``READ_COST_BUDGET``, or 40 % of a smaller
         bucket (the bucket size is learnt from a 2-point probe before the first read)."""
         from ._queries import READ_COST_BUDGET, SHOP
 
         if self.throttle.state is None:
-            self.execute(SHOP, operation="probe")
+            self.execute(SHOP, operation=operation)
         state = self.throttle.state
         if state is None:
             return READ_COST_BUDGET
@@ -149,6 +149,12 @@ class GraphQLClient:
                    ) -> dict[str, Any] | tuple[str, float]:
         """``data`` on success; ``(reason, delay)`` to retry (delay < 0: back off)."""
         status = answer.status_code
+        if status == 401 and self._token is not None and not self.settings.access_token_env:
+            # Client-credentials tokens expire (24 h): fetch a new one and send again.
+            self._token = None
+            self.counts["token_refreshes"] += 1
+            if self.counts["token_refreshes"] <= 3:
+                return "HTTP 401 with an expired token", 0.0
         if status in (401, 403):
             raise AuthError(f"Shopify refused the access token (HTTP {status})",
                             connection=self.name, operation=operation)

@@ -6,11 +6,13 @@ a domain error naming the connection and the operation.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shoploop.hooks import (
     AttributeChange,
+    AuthError,
     BatchLimitError,
     ConfigError,
     ConnectionCheck,
@@ -65,8 +67,6 @@ class ShopifyConnector:
         except ConfigError as exc:
             return ConnectionCheck(reachable=False, authorised=False, detail=str(exc))
         except ConnectorError as exc:
-            from shoploop.hooks import AuthError
-
             return ConnectionCheck(reachable=isinstance(exc, AuthError), authorised=False,
                                    detail=str(exc))
         scopes = {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
@@ -136,8 +136,6 @@ class ShopifyConnector:
         if owner not in current:
             return WriteResult(customer_id=product_id, status=WriteStatus.FAILED,
                                message=f"no product {product_id}")
-        import json
-
         sets: list[dict[str, Any]] = []
         for key, ids in lists.items():
             unique = list(dict.fromkeys(ids))[:10]  # the storefront shows at most 10

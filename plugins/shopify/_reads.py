@@ -57,7 +57,7 @@ def read_page(client: GraphQLClient, stream: str, cursor: Cursor | None, *, page
     items: list[M] = []
     while True:
         variables: dict[str, Any] = {
-            "first": effective_page_size(stream, page_size, client.read_budget()),
+            "first": effective_page_size(stream, page_size, client.read_budget(operation)),
             "after": after,
             "query": f"updated_at:>='{window}'" if window else None}
         if stream != "orders":

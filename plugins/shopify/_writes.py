@@ -40,7 +40,7 @@ def read_current(client: GraphQLClient, owners: Sequence[str], keys: Sequence[st
     """Current tags and metafields ``keys`` ("namespace.key") of ``owners`` (gids)."""
     found: dict[str, Current] = {}
     per_node = 1 + 2 + max(1, len(keys))
-    step = max(1, min(250, client.read_budget() // per_node))
+    step = max(1, min(250, client.read_budget(operation) // per_node))
     if len(keys) > 25:  # metafields(first:) is capped like any connection page; read all
         keys = []
     for start in range(0, len(owners), step):

@@ -158,3 +158,18 @@ def test_graphql_client_is_reusable_over_one_connection(emulator, connect):
         connector.client.execute(SHOP, operation="check")
     assert emulator.stats.get("connections") == 1
     assert isinstance(connector.client, GraphQLClient)
+
+
+def test_expired_client_credentials_token_is_fetched_again(emulator, connect):
+    connector = connect(emulator, access_token_env=None, client_id="app-1")
+    assert connector.check().authorised
+    connector.client._token = "shpat_expired"
+    assert connector.client.execute(SHOP, operation="check")["shop"]
+    assert connector.client.counts["token_refreshes"] == 1
+
+
+def test_unreachable_reads_name_the_read_operation(connect):
+    connector = connect(None, max_retries=0)
+    with pytest.raises(UnreachableError) as caught:
+        connector.read_customers(None)
+    assert caught.value.operation == "read_customers"
