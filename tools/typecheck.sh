@@ -4,13 +4,17 @@
 # Mirror that mapping with symlinks under build/typecheck and check the `shoploop` package there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=build/typecheck
-rm -rf "$root" && mkdir -p "$root/shoploop"
+# A folder per run: two runs at once (two engineers, or CI and a developer) must not collide.
+mkdir -p build
+root=$(mktemp -d "$PWD/build/typecheck.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/shoploop"
 for entry in core/*; do
   case "$(basename "$entry")" in __pycache__|templates) continue ;; esac
-  ln -s "../../../$entry" "$root/shoploop/"
+  ln -s "$PWD/$entry" "$root/shoploop/"
 done
-ln -s ../../../hooks "$root/shoploop/hooks"
-ln -s ../../../plugins "$root/shoploop/plugins"
+ln -s "$PWD/hooks" "$root/shoploop/hooks"
+ln -s "$PWD/plugins" "$root/shoploop/plugins"
+top=$PWD
 cd "$root"
-exec "${MYPY:-../../.venv/bin/mypy}" --config-file ../../pyproject.toml -p shoploop "$@"
+"${MYPY:-$top/.venv/bin/mypy}" --config-file "$top/pyproject.toml" -p shoploop "$@"

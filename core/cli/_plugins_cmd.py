@@ -37,8 +37,11 @@ def describe_plugins(host: PluginHost) -> dict[str, Any]:
          "config_keys": sorted(k for k in t.config_model.model_fields if k != "type")}
         for t in sorted(host.connectors.types.values(), key=lambda t: t.name)
     ]
+    emulators = [{"name": e.name, "plugin": e.plugin, "description": e.description}
+                 for e in sorted(host.emulators.emulators.values(), key=lambda e: e.name)]
     failures = [{"plugin": f.plugin, "hook": f.hook, "error": f.error} for f in host.failures]
-    return {"plugins": plugins, "connector_types": connector_types, "failures": failures}
+    return {"plugins": plugins, "connector_types": connector_types, "emulators": emulators,
+            "failures": failures}
 
 
 def register(app: typer.Typer) -> None:
