@@ -91,6 +91,11 @@ class EntityMapping(_Strict):
     update_element: str | None = Field(
         default=None, description="Parameter wrapping the record in the update call "
                                   "(NAV: the page name); None: fields are the parameters.")
+    update_multiple_operation: str | None = Field(
+        default=None, description="Batch update of several records in one call (NAV: "
+                                  "UpdateMultiple); on any fault each record is written alone.")
+    update_multiple_element: str | None = Field(
+        default=None, description="Parameter holding the list (NAV: <page>_List).")
     update_result_path: str = ""
     fields: FieldMap = Field(default_factory=dict)
     attributes: FieldMap = Field(default_factory=dict)

@@ -17,7 +17,7 @@ _STAMP = "Last_Modified_Date_Time"
 NAV_PAGE: dict[str, dict[str, Any]] = {
     "customers": {
         "page": "Customer", "id_field": "No", "modified_field": _STAMP,
-        "update_operation": "Update",
+        "update_operation": "Update", "update_multiple_operation": "UpdateMultiple",
         "fields": {
             "id": "No", "customer_number": "No", "email": "E_Mail", "phone": "Phone_No",
             "company": "Name", "vat_id": "VAT_Registration_No",
@@ -103,6 +103,8 @@ def _from_page(section: dict[str, Any], *, element_key: str) -> dict[str, Any]:
         section.setdefault("service", f"{page}_Service")
         section.setdefault("port", f"{page}_Port")
         section.setdefault(element_key, page)
+        if section.get("update_multiple_operation"):
+            section.setdefault("update_multiple_element", f"{page}_List")
     return section
 
 

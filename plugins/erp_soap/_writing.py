@@ -19,6 +19,7 @@ from shoploop.hooks import (
     BatchLimitError,
     ConflictError,
     NotSupportedError,
+    RemoteValidationError,
     WriteResult,
     WriteStatus,
 )
@@ -72,13 +73,42 @@ class WritingMixin:
             text = self.converter.encode(spec, change.new)
             wanted.setdefault(change.customer_id, {})[spec.field] = (index, text)
         current = self._current(mapping, list(wanted)) if wanted else {}
+        together = self._write_together(mapping, wanted, current)
         for customer_id, fields in wanted.items():
-            outcome = self._write_one(mapping, customer_id, fields, current.get(customer_id))
+            outcome = together[customer_id] if customer_id in together else \
+                self._write_one(mapping, customer_id, fields, current.get(customer_id))
             for field, (index, _) in fields.items():
                 status, message = outcome.get(field, (WriteStatus.UNCHANGED, ""))
                 results[index] = WriteResult(customer_id=customer_id, key=changes[index].key,
                                              status=status, message=message)
         return [result for result in results if result is not None]
+
+    def _write_together(self, mapping: EntityMapping,
+                        wanted: dict[str, dict[str, tuple[int, str]]], current: dict[str, Any],
+                        ) -> dict[str, dict[str, tuple[WriteStatus, str]]]:
+        """All differing records in one ``update_multiple_operation`` call, when mapped. NAV's
+        UpdateMultiple is one transaction — all or none are updated (MS docs, "UpdateMultiple
+        Operation") — so on any fault nothing was written and every record takes the single
+        path with its re-read and retry."""
+        if not mapping.update_multiple_operation:
+            return {}
+        differing = {customer_id: {field: text for field, (_, text) in fields.items()
+                                   if wire_text(dig(current[customer_id], field)) != text}
+                     for customer_id, fields in wanted.items() if customer_id in current}
+        differing = {key: value for key, value in differing.items() if value}
+        if len(differing) < 2:
+            return {}
+        bodies = [self._body(mapping, current[customer_id], values)
+                  for customer_id, values in differing.items()]
+        element = mapping.update_element or "records"
+        kwargs = {mapping.update_multiple_element or f"{element}_List": {element: bodies}}
+        try:
+            self._call(mapping, mapping.update_multiple_operation, kwargs, reads=False,
+                       concurrency=mapping.concurrency_fault)
+        except (ConflictError, RemoteValidationError):
+            return {}
+        return {customer_id: dict.fromkeys(values, (WriteStatus.WRITTEN, ""))
+                for customer_id, values in differing.items()}
 
     def _write_one(self, mapping: EntityMapping, customer_id: str,
                    fields: dict[str, tuple[int, str]], record: Any,
@@ -109,13 +139,18 @@ class WritingMixin:
             return dict.fromkeys(differing, (WriteStatus.WRITTEN, ""))
         return {}  # pragma: no cover
 
-    def _update(self, mapping: EntityMapping, record: Any, values: dict[str, str]) -> Any:
-        assert mapping.update_operation
+    @staticmethod
+    def _body(mapping: EntityMapping, record: Any, values: dict[str, str]) -> dict[str, Any]:
         # The id identifies the record, the key (NAV ``Key``, a row version) proves which
         # version the change is based on; an ERP without a key gets the id alone.
         body: dict[str, Any] = {mapping.id_field: dig(record, mapping.id_field), **values}
         if mapping.key_field:
             body[mapping.key_field] = dig(record, mapping.key_field)
+        return body
+
+    def _update(self, mapping: EntityMapping, record: Any, values: dict[str, str]) -> Any:
+        assert mapping.update_operation
+        body = self._body(mapping, record, values)
         kwargs = {mapping.update_element: body} if mapping.update_element else body
         return self._call(mapping, mapping.update_operation, kwargs, reads=False,
                           concurrency=mapping.concurrency_fault)

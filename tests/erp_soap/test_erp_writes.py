@@ -37,8 +37,21 @@ def test_stale_key_is_retried_once_with_a_fresh_read(erp, emulator):
     assert emulator.stats.snapshot()["concurrency_faults"] == 1
 
 
+def test_batch_is_one_update_multiple_call(erp, emulator):
+    assert erp.client is not None  # the WSDL is loaded before counting
+    before = emulator.stats.snapshot()
+    results = erp.write_customer_attributes(
+        [AttributeChange(customer_id=f"C0000{n}", key="industry", new="bakery")
+         for n in range(5)])
+    assert {r.status for r in results} == {WriteStatus.WRITTEN}
+    after = emulator.stats.snapshot()
+    assert after["requests"] - before["requests"] == 2  # one ReadMultiple, one UpdateMultiple
+    assert after["writes"] - before["writes"] == 5
+
+
 def test_second_concurrency_fault_is_reported_as_conflict(erp, emulator):
-    emulator.force("concurrency", 2)
+    # the batch's UpdateMultiple (all or nothing), then C00002's update and its one retry
+    emulator.force("concurrency", 3)
     results = erp.write_customer_attributes(
         [AttributeChange(customer_id="C00002", key="lifecycle_stage", new="advocacy"),
          AttributeChange(customer_id="C00003", key="lifecycle_stage", new="advocacy")])

@@ -250,6 +250,19 @@ class Table:
             self._versions[pk] += 1
             return self.key_of(pk), dict(row)
 
+    def update_many(self, items: Sequence[tuple[str, dict[str, str]]],
+                    now: datetime) -> list[tuple[str, Row]]:
+        """NAV's UpdateMultiple: one transaction — a stale or missing key fails all."""
+        with self._lock:
+            for key, _ in items:
+                pk, version = self.decode_key(key)
+                if pk not in self._rows:
+                    raise PageError(f"{self.spec.name} {pk} does not exist.")
+                if self._versions[pk] != version:
+                    raise PageError(f"Other user has modified \"{self.spec.name}\" "
+                                    f"\"{','.join(map(str, pk))}\".")
+            return [self.update(key, values, now) for key, values in items]
+
     def create(self, values: dict[str, str], now: datetime) -> tuple[str, Row]:
         with self._lock:
             row = dict(values)

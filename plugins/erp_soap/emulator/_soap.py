@@ -108,6 +108,19 @@ class SoapDispatcher:
                 found = table.read(_children(operation))
                 inner = _record_xml(ns, name, *found, fields) if found else ""
                 return _envelope(f'<Read_Result xmlns="{ns}">{inner}</Read_Result>')
+            if qname.localname == "UpdateMultiple":
+                container = operation.find(f"{{{ns}}}{name}_List")
+                items = [] if container is None else [
+                    _children(e) for e in container.findall(f"{{{ns}}}{name}")]
+                keyed = [(values.pop("Key", ""), values) for values in items]
+                if self.before_update is not None and keyed:
+                    self.before_update(table, keyed[0][0])
+                updated = table.update_many(keyed, now)
+                for _ in updated:
+                    self.on_write()
+                records = "".join(_record_xml(ns, name, key, row, fields) for key, row in updated)
+                return _envelope(f'<UpdateMultiple_Result xmlns="{ns}"><{name}_List>{records}'
+                                 f"</{name}_List></UpdateMultiple_Result>")
             if qname.localname in ("Update", "Create"):
                 element = operation.find(f"{{{ns}}}{name}")
                 if element is None:

@@ -14,7 +14,7 @@ from xml.sax.saxutils import quoteattr
 from ._pages import PAGES, PageSpec
 
 DEFINITIONS_NS = "urn:microsoft-dynamics-schemas/shoploop/services"
-OPERATIONS = ("Read", "ReadMultiple", "Create", "Update")
+OPERATIONS = ("Read", "ReadMultiple", "Create", "Update", "UpdateMultiple")
 
 
 def _schema(page: PageSpec) -> str:
@@ -31,6 +31,7 @@ def _schema(page: PageSpec) -> str:
 
     record = f'<xsd:element minOccurs="1" maxOccurs="1" name="{n}" type="tns:{n}"/>'
     optional = f'<xsd:element minOccurs="0" maxOccurs="1" name="{n}" type="tns:{n}"/>'
+    many = f'<xsd:element minOccurs="1" maxOccurs="1" name="{n}_List" type="tns:{n}_List"/>'
     return (
         f'<xsd:schema elementFormDefault="qualified" targetNamespace={quoteattr(page.namespace)} '
         f'xmlns:tns={quoteattr(page.namespace)}>'
@@ -52,6 +53,7 @@ def _schema(page: PageSpec) -> str:
                   f'type="tns:{n}_List"/>')
         + wrapper("Create", record) + wrapper("Create_Result", record)
         + wrapper("Update", record) + wrapper("Update_Result", record)
+        + wrapper("UpdateMultiple", many) + wrapper("UpdateMultiple_Result", many)
         + "</xsd:schema>")
 
 
