@@ -124,6 +124,8 @@ class WritingMixin:
                 return {}
             try:
                 self._update(mapping, record, differing)
+            except RemoteValidationError as exc:  # the ERP refused this record: its own failure
+                return dict.fromkeys(differing, (WriteStatus.FAILED, exc.message))
             except ConflictError as exc:
                 record = self._current(mapping, [customer_id]).get(customer_id)
                 if record is None:

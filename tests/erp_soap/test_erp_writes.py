@@ -91,6 +91,22 @@ def test_unmapped_attribute_and_unknown_customer_fail_per_item(erp):
     assert again[0].status == WriteStatus.UNCHANGED
 
 
+def test_a_record_the_erp_refuses_fails_alone(erp, emulator, monkeypatch):
+    from shoploop.plugins.erp_soap.emulator._pages import PageError
+
+    def refuse_c00006(table, key):  # the ERP's validation refuses C00006 (in any call)
+        if table.decode_key(key)[0] == ("C00006",):
+            raise PageError("The field Industry Code of table Customer contains a value (food) "
+                            "that cannot be found in the related table.")
+    monkeypatch.setattr(emulator.dispatcher, "before_update", refuse_c00006)
+    results = erp.write_customer_attributes(
+        [AttributeChange(customer_id="C00006", key="industry", new="food"),
+         AttributeChange(customer_id="C00007", key="industry", new="food")])
+    assert [r.status for r in results] == [WriteStatus.FAILED, WriteStatus.WRITTEN]
+    assert "cannot be found in the related table" in results[0].message
+    assert "Industry_Code" not in _row(emulator, "C00006")
+
+
 def test_batch_over_limit_writes_nothing(erp, emulator):
     changes = [AttributeChange(customer_id=f"C{n:05d}", key="industry", new="food")
                for n in range(erp.attribute_batch_size + 1)]
