@@ -173,3 +173,18 @@ def test_unreachable_reads_name_the_read_operation(connect):
     with pytest.raises(UnreachableError) as caught:
         connector.read_customers(None)
     assert caught.value.operation == "read_customers"
+
+
+def test_faults_and_throttling_on_demand_over_http(start_emulator, connect, sleeps):
+    import httpx
+
+    emulator = start_emulator(bucket=100, restore_rate=1000)
+    connector = connect(emulator)
+    connector.client._sleep = sleeps.append
+    answer = httpx.post(f"{emulator.url}/_emulator/control",
+                        params={"force": "503", "times": "2", "drain": "1"})
+    assert answer.status_code == 200 and answer.json()["bucket"]["currentlyAvailable"] < 1
+    assert connector.client.execute(SHOP, operation="check")["shop"]
+    assert connector.client.counts["retries"] == 2
+    assert httpx.post(f"{emulator.url}/_emulator/control",
+                      params={"force": "teapot"}).status_code == 400

@@ -18,6 +18,9 @@ In-process (tests, benchmarks)::
 ``webhook_url`` (deliveries are POSTed there), ``webhook_repeats`` (extra copies of each
 delivery, as Shopify's retries produce), ``bulk_polls`` (how often a bulk operation reports
 ``RUNNING`` before ``COMPLETED``, default 1).
+
+Faults on demand while it runs: ``POST /_emulator/control?force=429&times=3`` (also 500, 502,
+503, slow, drop) and ``POST /_emulator/control?drain=1`` (empty bucket: ``THROTTLED`` next).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from graphql import (
     validate,
 )
 
-from shoploop.emulation import EmulatorServer, FaultPlan, Request, Response
+from shoploop.emulation import ALL_KINDS, EmulatorServer, FaultPlan, Request, Response
 from shoploop.hooks import EmulatorOptions
 
 from ._bulk import BulkOperations
@@ -113,6 +116,8 @@ class ShopifyEmulator(EmulatorServer):
     def _answer(self, request: Request) -> Response:
         if request.path == "/admin/oauth/access_token" and request.method == "POST":
             return self._token(request)
+        if request.path == "/_emulator/control" and request.method == "POST":
+            return self._control(request)
         if request.path.startswith("/_bulk/") and request.method == "GET":
             # Shopify serves results from a signed storage URL: no access token there.
             body = self.bulk.files.get(request.path.rsplit("/", 1)[-1])
@@ -131,6 +136,20 @@ class ShopifyEmulator(EmulatorServer):
         except (ValueError, KeyError, TypeError):
             return Response.json({"errors": "Bad Request: body must be JSON with a query"}, 400)
         return Response.json(self.run(query, variables, body.get("operationName")))
+
+    def _control(self, request: Request) -> Response:
+        """Faults on demand for a running emulator: ``?force=429&times=3`` queues exact faults
+        (429, 500, 502, 503, slow, drop) for the next requests; ``?drain=1`` empties the cost
+        bucket, so the next queries are answered ``THROTTLED``."""
+        kind, times = request.arg("force"), int(request.arg("times", "1") or 1)
+        if kind is not None:
+            if kind not in ALL_KINDS:
+                return Response.json({"error": f"unknown fault {kind!r}"}, 400)
+            self.faults.force(kind, times)
+        if request.arg("drain"):
+            self.bucket.take(self.bucket.status()["currentlyAvailable"])
+        return Response.json({"forced": kind, "times": times if kind else 0,
+                              "bucket": self.bucket.status()})
 
     def _token(self, request: Request) -> Response:
         """The client-credentials grant: client secret in, short-lived access token out."""
