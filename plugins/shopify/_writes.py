@@ -37,24 +37,24 @@ class Current:
 
 def read_current(client: GraphQLClient, owners: Sequence[str], keys: Sequence[str],
                  operation: str) -> dict[str, Current]:
-    """Current tags and metafields ``keys`` ("namespace.key") of ``owners`` (gids)."""
+    """Current tags and metafields ``keys`` ("namespace.key") of ``owners`` (gids). Keys go
+    25 to a request (the page of ``metafields(keys:)``), owners as many as the budget allows."""
     found: dict[str, Current] = {}
-    per_node = 1 + 2 + max(1, len(keys))
-    step = max(1, min(250, client.read_budget(operation) // per_node))
-    if len(keys) > 25:  # metafields(first:) is capped like any connection page; read all
-        keys = []
-    for start in range(0, len(owners), step):
-        chunk = list(owners[start:start + step])
-        data = client.execute(_queries.CURRENT_VALUES.replace("first: 25", f"first: "
-                                                              f"{max(1, len(keys)) or 25}"),
-                              {"ids": chunk, "keys": list(keys) or None}, operation=operation)
-        for owner_id, node in zip(chunk, data["nodes"], strict=True):
-            if not node:
-                continue
-            current = Current(tags=set(node.get("tags") or []))
-            for metafield in node["metafields"]["nodes"]:
-                current.metafields[(metafield["namespace"], metafield["key"])] = metafield
-            found[owner_id] = current
+    groups = [list(keys[i:i + 25]) for i in range(0, len(keys), 25)] or [[]]
+    for group in groups:
+        per_node = 1 + 2 + max(1, len(group))
+        step = max(1, min(250, client.read_budget(operation) // per_node))
+        query = _queries.CURRENT_VALUES.replace("first: 25", f"first: {max(1, len(group))}")
+        for start in range(0, len(owners), step):
+            chunk = list(owners[start:start + step])
+            data = client.execute(query, {"ids": chunk, "keys": group}, operation=operation)
+            for owner_id, node in zip(chunk, data["nodes"], strict=True):
+                if not node:
+                    continue
+                current = found.setdefault(owner_id, Current())
+                current.tags = set(node.get("tags") or [])
+                for metafield in node["metafields"]["nodes"]:
+                    current.metafields[(metafield["namespace"], metafield["key"])] = metafield
     return found
 
 

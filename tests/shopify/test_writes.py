@@ -188,3 +188,15 @@ def test_a_taken_code_is_looked_up_not_duplicated(shop, connect):
     connector.client.execute = first_lookup_misses  # type: ignore[method-assign]
     assert connector.issue_reward(spec).reference == "THANKYOU-ANNA"
     assert len(emulator.data.discounts) == 1
+
+
+def test_more_than_25_keys_in_one_batch_are_all_compared(shop, connect):
+    emulator, ids, _ = shop
+    connector = connect(emulator)
+    changes = [AttributeChange(customer_id=ids[4], key=f"key_{n:02d}", new=n) for n in range(30)]
+    assert {r.status for r in connector.write_customer_attributes(changes)} == {
+        WriteStatus.WRITTEN}
+    calls = emulator.stats.get("calls.metafieldsSet")
+    assert {r.status for r in connector.write_customer_attributes(changes)} == {
+        WriteStatus.UNCHANGED}
+    assert emulator.stats.get("calls.metafieldsSet") == calls == 2
