@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shoploop.hooks import ConfigError, ConnectionConfig
 
 from ._registry import ConnectorRegistry, did_you_mean
+from .attributes._settings import AttributeSettings
 
 DEFAULT_CONFIG_NAME = "shoploop.toml"
 ENV_CONFIG = "SHOPLOOP_CONFIG"
@@ -43,6 +44,9 @@ class _TopLevel(BaseModel):
     store: StoreSettings = Field(default_factory=StoreSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Thresholds of the built-in derived attributes (docs/attributes.md), validated here so a
+    # typo fails `config check` naming the key; the plugin reads them from the raw mapping.
+    attributes: AttributeSettings = Field(default_factory=AttributeSettings)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._new_plugin_cmd",
     "shoploop.cli._db_cmd",
     "shoploop.cli._demo_data_cmd",
+    "shoploop.cli._attributes_cmd",
 )
 
 
