@@ -11,7 +11,7 @@ import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session, aliased
 from ._config import load_config
 from ._connections import Connections
 from ._plugins import PluginHost
+from .attributes import AttributeSettings
+from .attributes.builtin import compute
+from .attributes.profiles import build_profiles
 from .demo_data import DEFAULT_AS_OF, generate
 from .jobs import MirrorStream, mirror_stream
 from .store import (
@@ -115,7 +118,17 @@ def insights(session: Session, *, as_of: date) -> dict[str, Any]:
         "revenue": f"{Decimal(revenue):,.2f}",
         "bought together": _top_pairs(session, limit=3),
         "service due within 30 days": _service_due(session, as_of=as_of, days=30),
+        "lifecycle stages": _lifecycle_stages(session, as_of=as_of),
     }
+
+
+def _lifecycle_stages(session: Session, *, as_of: date) -> dict[str, int]:
+    """People per lifecycle stage (built-in rules, default thresholds), largest first."""
+    now = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
+    settings = AttributeSettings()
+    stages = Counter(str(compute(profile, now, settings)["lifecycle_stage"])
+                     for profile in build_profiles(session, as_of=now))
+    return dict(stages.most_common())
 
 
 def _top_pairs(session: Session, *, limit: int) -> list[dict[str, Any]]:

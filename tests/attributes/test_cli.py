@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,17 +15,35 @@ from shoploop.attributes import LIFECYCLE_STAGES
 
 
 def _shoploop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLOOP_")}
+    env.update(NO_COLOR="1", COLUMNS="200")
     return subprocess.run([sys.executable, "-m", "shoploop", *args], cwd=cwd, env=env,
                            capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("attributes-demo")
-    done = _shoploop("demo", "--customers", "300", "--dir", str(folder / "d"), cwd=folder)
+    done = _shoploop("demo", "--customers", "300", "--dir", str(folder / "d"), "--json",
+                     cwd=folder)
     assert done.returncode == 0, done.stderr
-    return folder / "d"
+    return folder / "d", json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run: tuple[Path, dict[str, Any]]) -> Path:
+    return demo_run[0]
+
+
+def test_demo_reports_lifecycle_stages(demo_run: tuple[Path, dict[str, Any]]) -> None:
+    directory, report = demo_run
+    stages = report["insights"]["lifecycle stages"]
+    assert set(stages) <= set(LIFECYCLE_STAGES)
+    assert {"lead", "loyal"} <= set(stages)
+    done = _shoploop("-c", str(directory / "shoploop.toml"), "attributes", "show", "--json",
+                     cwd=directory)
+    assert done.returncode == 0, done.stderr
+    assert sum(stages.values()) == json.loads(done.stdout)["count"]
 
 
 def test_show_json_on_demo(demo: Path) -> None:
