@@ -26,7 +26,10 @@ class EmulatorOptions:
 
 
 class Emulator(Protocol):
-    url: str
+    @property
+    def url(self) -> str:
+        """Base URL the emulator serves on (read-only: known once the socket is bound)."""
+        ...
 
     def start(self) -> Any:
         """Start serving in a background thread; returns the emulator."""

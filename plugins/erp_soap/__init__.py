@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from shoploop.hooks import (
     Capability,
+    Emulator,
     EmulatorOptions,
     RegisterConnector,
     RegisterEmulator,
@@ -61,7 +62,7 @@ def register_connectors(register: RegisterConnector) -> None:
                          "other WSDLs by mapping)")
 
 
-def _emulator(options: EmulatorOptions) -> object:
+def _emulator(options: EmulatorOptions) -> Emulator:
     from .emulator import ErpEmulator
 
     return ErpEmulator(options)
@@ -69,6 +70,6 @@ def _emulator(options: EmulatorOptions) -> object:
 
 @hookimpl
 def register_emulators(register: RegisterEmulator) -> None:
-    register("erp", _emulator,  # type: ignore[arg-type]
+    register("erp", _emulator,
              description="NAV-style SOAP page web services (Customer, SalesLines, Item, "
                          "ServiceItem, SalesCreditMemo, SalesOrder) with demo data")

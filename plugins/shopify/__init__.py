@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from shoploop.hooks import (
     Capability,
+    Emulator,
     EmulatorOptions,
     RegisterConnector,
     RegisterEmulator,
@@ -44,7 +45,7 @@ def register_connectors(register: RegisterConnector) -> None:
              description="Shopify store via the GraphQL Admin API")
 
 
-def _emulator(options: EmulatorOptions) -> object:
+def _emulator(options: EmulatorOptions) -> Emulator:
     from .emulator import ShopifyEmulator  # graphql-core only when an emulator is wanted
 
     return ShopifyEmulator(options)
@@ -52,5 +53,5 @@ def _emulator(options: EmulatorOptions) -> object:
 
 @hookimpl
 def register_emulators(register: RegisterEmulator) -> None:
-    register("shopify", _emulator,  # type: ignore[arg-type]
+    register("shopify", _emulator,
              description="Shopify GraphQL Admin API with cost throttling, faults and webhooks")

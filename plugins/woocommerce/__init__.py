@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from shoploop.hooks import (
     Capability,
+    Emulator,
     EmulatorOptions,
     RegisterConnector,
     RegisterEmulator,
@@ -50,7 +51,7 @@ def register_connectors(register: RegisterConnector) -> None:
              description="WooCommerce store via the REST API (wc/v3)")
 
 
-def _emulator(options: EmulatorOptions) -> object:
+def _emulator(options: EmulatorOptions) -> Emulator:
     from .emulator import create_emulator  # lazy: `shoploop plugins` stays fast
 
     return create_emulator(options)
@@ -58,6 +59,6 @@ def _emulator(options: EmulatorOptions) -> object:
 
 @hookimpl
 def register_emulators(register: RegisterEmulator) -> None:
-    register("woocommerce", _emulator,  # type: ignore[arg-type]
+    register("woocommerce", _emulator,
              description="WooCommerce wc/v3 over demo data (OAuth 1.0a/Basic, batches, "
                          "webhooks, faults)")

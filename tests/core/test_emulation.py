@@ -128,3 +128,10 @@ def test_shoploop_emulate_serves_and_writes_its_config(fake_site, tmp_path):
 def test_unknown_emulator_exits_2(run_cli):
     done = run_cli("emulate", "nope")
     assert done.returncode == 2 and "no emulator named 'nope'" in done.stderr
+
+
+def test_unknown_fault_kinds_are_rejected_by_name():
+    with pytest.raises(ValueError, match="unknown fault kind '5OO'"):
+        FaultPlan(kinds=("500", "5OO"))
+    with pytest.raises(ValueError, match="choose from"):
+        FaultPlan().force("teapot")

@@ -65,7 +65,7 @@ class ErpEmulator(EmulatorServer):
         self._soap_random = random.Random(f"erp-faults-{options.seed}")
         super().__init__(self._answer, host=options.host, port=options.port,
                          faults=FaultPlan(rate=options.faults * len(http) / len(kinds),
-                                          seed=options.seed, kinds=http or ("500",),  # type: ignore[arg-type]
+                                          seed=options.seed, kinds=http or ("500",),
                                           slow_seconds=float(extra.get("slow_seconds", "2"))))
         self.auth = extra.get("auth", "basic")
         if self.auth not in ("basic", "wsse", "none"):
@@ -111,7 +111,7 @@ class ErpEmulator(EmulatorServer):
         if kind == "throttle":
             kind = "429"
         if kind in _HTTP_KINDS:
-            self.faults.force(kind, times)  # type: ignore[arg-type]
+            self.faults.force(kind, times)
         elif kind == "concurrency":
             with self._lock:
                 self._concurrency += times

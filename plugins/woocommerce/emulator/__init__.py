@@ -139,7 +139,6 @@ def create_emulator(options: EmulatorOptions) -> WooCommerceEmulator:
     return WooCommerceEmulator.from_demo(
         seed=options.seed, customers=options.customers,
         products=int(products) if products else None, host=options.host, port=options.port,
-        faults=FaultPlan(rate=options.faults, seed=options.seed,
-                         kinds=kinds),  # type: ignore[arg-type]
+        faults=FaultPlan(rate=options.faults, seed=options.seed, kinds=kinds),
         strip_authorization=extra.get("strip_authorization", "") in ("1", "true", "yes"),
         lost_answers=float(extra.get("lost_answers") or 0))
