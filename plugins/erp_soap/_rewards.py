@@ -8,14 +8,14 @@ field, NAV's ``External Document No.`` is Code[35]) is written into the document
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from shoploop.hooks import IssuedReward, NotSupportedError, RewardSpec
 
+from ._calls import SoapCalls
 from ._client import dig
-from ._mapping import ErpMapping, RewardMapping
+from ._mapping import RewardMapping
 from ._records import any_of
 
 
@@ -25,18 +25,7 @@ def external_number(key: str, length: int) -> str:
     return "SL-" + hashlib.sha256(key.encode()).hexdigest()[:length - 3].upper()
 
 
-class RewardsMixin:
-    name: str
-    mapping: ErpMapping
-
-    def _call(self, target: Any, operation: str, kwargs: dict[str, Any], *, reads: bool,
-              concurrency: str | None = None) -> Any:
-        raise NotImplementedError
-
-    def _read_call(self, mapping: Any, bookmark: str | None, since: datetime | None, size: int,
-                   filters: Sequence[tuple[str, str]]) -> list[Any]:
-        raise NotImplementedError
-
+class RewardsMixin(SoapCalls):
     def _reward_mapping(self, kind: str) -> tuple[str, RewardMapping]:
         rewards = self.mapping.rewards
         if kind not in rewards:

@@ -11,7 +11,6 @@ concurrency fault is a ``conflict`` too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from shoploop.hooks import (
@@ -24,24 +23,15 @@ from shoploop.hooks import (
     WriteStatus,
 )
 
+from ._calls import SoapCalls
 from ._client import dig
-from ._mapping import EntityMapping, ErpMapping
+from ._mapping import EntityMapping
 from ._records import Converter, any_of, wire_text
 
 
-class WritingMixin:
-    name: str
-    mapping: ErpMapping
+class WritingMixin(SoapCalls):
     converter: Converter
     attribute_batch_size: int
-
-    def _call(self, target: Any, operation: str, kwargs: dict[str, Any], *, reads: bool,
-              concurrency: str | None = None) -> Any:
-        raise NotImplementedError
-
-    def _read_call(self, mapping: Any, bookmark: str | None, since: datetime | None, size: int,
-                   filters: Sequence[tuple[str, str]]) -> list[Any]:
-        raise NotImplementedError
 
     def _customers_for_write(self) -> EntityMapping:
         mapping = self.mapping.customers
