@@ -7,6 +7,8 @@ See docs/erp-soap.md.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from shoploop.hooks import (
     Capability,
     Emulator,
@@ -17,7 +19,6 @@ from shoploop.hooks import (
 )
 
 from ._config import ErpSoapConfig
-from ._connector import ErpSoapConnector
 from ._errors import (
     ConcurrencyFaultError,
     HtmlErrorPageError,
@@ -28,6 +29,18 @@ from ._errors import (
     SoapTimeoutError,
 )
 from ._mapping import EntityMapping, ErpMapping, FieldSpec, ReadSpec, RewardMapping
+
+if TYPE_CHECKING:
+    from ._connector import ErpSoapConnector
+
+
+def __getattr__(name: str) -> Any:
+    # zeep costs ~140 ms to import; every `shoploop` call loads this plugin, few need zeep.
+    if name == "ErpSoapConnector":
+        from ._connector import ErpSoapConnector
+
+        return ErpSoapConnector
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["CAPABILITIES", "ConcurrencyFaultError", "EntityMapping", "ErpMapping",
            "ErpSoapConfig", "ErpSoapConnector", "FieldSpec", "HtmlErrorPageError", "ReadSpec",
@@ -49,6 +62,8 @@ def connector(name: str, settings: ErpSoapConfig) -> ErpSoapConnector:
     usable in ERP mappings.
     """
     from shoploop.transforms import BUILTIN_TRANSFORMS
+
+    from ._connector import ErpSoapConnector
 
     return ErpSoapConnector(name, settings,
                             {key: fn for key, (fn, _) in BUILTIN_TRANSFORMS.items()})

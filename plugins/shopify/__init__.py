@@ -13,6 +13,9 @@ Operator documentation: docs/shopify.md.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from shoploop.hooks import (
     Capability,
     Emulator,
@@ -23,7 +26,25 @@ from shoploop.hooks import (
 )
 
 from ._config import ShopifyConfig
-from ._connector import ShopifyConnector, create_connector
+
+if TYPE_CHECKING:
+    from ._connector import ShopifyConnector, create_connector
+
+_LAZY = {"ShopifyConnector": "._connector", "create_connector": "._connector"}
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP client stack loads only when a connector is built: every `shoploop` call loads
+    # this plugin, and `--help` or `plugins` must not pay for httpx.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _factory(name: str, settings: Any) -> Any:
+    from ._connector import create_connector
+
+    return create_connector(name, settings)
 
 __all__ = ["CAPABILITIES", "ShopifyConfig", "ShopifyConnector", "create_connector"]
 
@@ -40,7 +61,7 @@ CAPABILITIES = (
 
 @hookimpl
 def register_connectors(register: RegisterConnector) -> None:
-    register("shopify", config_model=ShopifyConfig, factory=create_connector,
+    register("shopify", config_model=ShopifyConfig, factory=_factory,
              capabilities=CAPABILITIES,
              description="Shopify store via the GraphQL Admin API")
 

@@ -13,6 +13,9 @@ Operator documentation: docs/woocommerce.md.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from shoploop.hooks import (
     Capability,
     Emulator,
@@ -22,10 +25,29 @@ from shoploop.hooks import (
     hookimpl,
 )
 
-from ._client import PooledAPI, RetryPolicy, WooClient
 from ._config import WooCommerceConfig
-from ._connector import WooCommerceConnector, create_connector
 from ._webhooks import parse_webhook, sign, verify
+
+if TYPE_CHECKING:
+    from ._client import PooledAPI, RetryPolicy, WooClient
+    from ._connector import WooCommerceConnector, create_connector
+
+_LAZY = {"PooledAPI": "._client", "RetryPolicy": "._client", "WooClient": "._client",
+         "WooCommerceConnector": "._connector", "create_connector": "._connector"}
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP client stack loads only when a connector is built: every `shoploop` call loads
+    # this plugin, and `--help` or `plugins` must not pay for requests and the woocommerce package.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _factory(name: str, settings: Any) -> Any:
+    from ._connector import create_connector
+
+    return create_connector(name, settings)
 
 __all__ = [
     "CAPABILITIES", "PooledAPI", "RetryPolicy", "WooClient", "WooCommerceConfig",
@@ -46,7 +68,7 @@ CAPABILITIES = (
 
 @hookimpl
 def register_connectors(register: RegisterConnector) -> None:
-    register("woocommerce", config_model=WooCommerceConfig, factory=create_connector,
+    register("woocommerce", config_model=WooCommerceConfig, factory=_factory,
              capabilities=CAPABILITIES,
              description="WooCommerce store via the REST API (wc/v3)")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -193,3 +195,18 @@ def test_plugins_json_lists_builtin_connector_types(run_cli, tmp_path: Path):
     assert {"files", "shopify", "woocommerce", "erp_soap"} <= set(types)
     assert "url" in types["woocommerce"]["config_keys"]
     assert data["failures"] == []
+
+
+def test_loading_plugins_imports_no_client_stack():
+    """Every `shoploop` call loads all plugins; clients, drivers and parsers must load only when
+    a connector, store or emulator is actually built (keeps `--help` and `plugins` fast)."""
+    heavy = ("zeep", "lxml", "httpx", "requests", "woocommerce", "graphql", "sqlalchemy",
+             "alembic")
+    code = ("import sys, shoploop; host = shoploop.load_plugins(); "
+            f"print([m for m in {heavy!r} if m in sys.modules]); "
+            "print(sorted(host.connectors.types))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "SHOPLOOP_STRICT_PLUGINS": "1"})
+    loaded, types = done.stdout.splitlines()
+    assert loaded == "[]"
+    assert types == "['erp_soap', 'files', 'shopify', 'woocommerce']"
