@@ -185,3 +185,80 @@ class InstalledBaseRecord(_Mirrored, Base):
 def table(name: str) -> Table:
     """The ``Table`` of a mapped class by table name (typed, unlike ``Cls.__table__``)."""
     return Base.metadata.tables[name]
+
+
+# -- the sync job's state and audit trail (migration 0002) -------------------------------------
+
+class SyncTargetState(Base):
+    """What one target connection last *confirmed* for one customer: attribute → value as
+    sent. Change detection compares against it, so only real changes are written."""
+
+    __tablename__ = "sync_target_state"
+
+    connection: Mapped[str] = mapped_column(CONNECTION, primary_key=True)
+    external_id: Mapped[str] = mapped_column(EXTERNAL_ID, primary_key=True)
+    sent: Mapped[dict[str, Any]]
+    run_id: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncBatch(Base):
+    """An intent record: one batch of writes to one target, recorded *before* it is sent.
+
+    ``pending`` until the target's answer and its effects (target state, audit rows) are
+    committed together (``confirmed``). A batch still pending when a run starts was in flight
+    when a job died: it is marked ``interrupted`` and its changes are planned again (the
+    adapters compare before they write, so a batch that did land is not applied twice)."""
+
+    __tablename__ = "sync_batches"
+    __table_args__ = (Index(None, "connection", "status"), Index(None, "run_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    connection: Mapped[str] = mapped_column(CONNECTION)
+    batch_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int]
+    changes: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[datetime | None]
+
+
+class SyncChangeRecord(Base):
+    """The audit trail: one row per attribute change (or identity finding) per run."""
+
+    __tablename__ = "sync_changes"
+    __table_args__ = (
+        Index(None, "run_id", "id"),
+        Index(None, "connection", "customer_external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    connection: Mapped[str] = mapped_column(CONNECTION)
+    customer_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
+    source: Mapped[str] = mapped_column(String(255))
+    source_external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
+    attr_key: Mapped[str | None] = mapped_column(String(255))
+    old: Mapped[Any | None] = mapped_column(JSON)
+    new: Mapped[Any | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErasedCustomer(Base):
+    """A customer erased on request (privacy): never mirrored, matched or created again.
+
+    The external id is kept only as a SHA-256 hash: enough to recognise the record if the
+    platform sends it again, nothing that identifies the person."""
+
+    __tablename__ = "erased_customers"
+    __table_args__ = (Index(None, "internal_id"),)
+
+    connection: Mapped[str] = mapped_column(CONNECTION, primary_key=True)
+    external_id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    internal_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(100))
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,7 @@ from shoploop.store import (
 CORE_TABLES = {
     "identity_bindings", "sync_cursors", "sync_runs", "customers", "products", "orders",
     "order_lines", "installed_base",
+    "sync_target_state", "sync_batches", "sync_changes", "erased_customers",
 }
 
 EXTRA_MIGRATION = '''
