@@ -4,6 +4,10 @@ The checkpoint is the stream's stored cursor. Each page is one transaction: the 
 records are upserted *and* the page's cursor saved together, so the cursor only advances when
 the page's effects are durable. A run killed at any point resumes from the last committed
 page; upserts are idempotent, so re-reading a page whose commit was lost writes nothing twice.
+
+Customers erased for privacy (``shoploop.store.erase_customer``) are never mirrored again: the
+connection's erased-customer hashes are loaded once per run, and items of an erased customer
+(the customer itself, its orders, its installed base) are dropped before the upsert.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from shoploop.store import (
     SUCCEEDED,
     Store,
     UpsertResult,
+    erased_external_id_hashes,
+    external_id_hash,
     finish_run,
     load_cursor,
     save_cursor,
@@ -43,6 +49,13 @@ _UPSERT: dict[str, Callable[[Session, str, Sequence[Any]], UpsertResult]] = {
     "installed_base": upsert_installed_base,
 }
 
+_CUSTOMER_ID_OF: dict[str, Callable[[Any], str | None]] = {
+    "customers": lambda item: item.id,
+    "orders": lambda item: item.customer_id,
+    "installed_base": lambda item: item.customer_id,
+}
+"""Per stream, the id of the customer an item belongs to (to drop erased customers' items)."""
+
 
 @dataclass
 class MirrorResult:
@@ -57,6 +70,8 @@ class MirrorResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    erased: int = 0
+    """Items dropped because their customer was erased (privacy); included in ``read``."""
     pages: int = 0
     cursor: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -105,13 +120,17 @@ def mirror_stream(
             summary={"connection": connection, "stream": stream, "full": full},
         )
         cursor = None if full else load_cursor(session, connection, stream)
+        erased = erased_external_id_hashes(session, connection) \
+            if stream in _CUSTOMER_ID_OF else set()
     log.info("mirroring %s of %s from %s", stream, connection,
              "the beginning" if cursor is None else "the stored cursor")
     try:
         while True:
             page = reader(cursor)
+            items = _without_erased(page.items, _CUSTOMER_ID_OF.get(stream), erased)
+            result.erased += len(page.items) - len(items)
             with store.session() as session:
-                upserted = upsert(session, connection, page.items)
+                upserted = upsert(session, connection, items)
                 save_cursor(session, connection, page.cursor, stream=stream)
             result.add_page(len(page.items), upserted)
             result.cursor = page.cursor.position
@@ -134,6 +153,16 @@ def mirror_stream(
     _record_end(store, result, SUCCEEDED)
     log.info("mirrored %s of %s: %s", stream, connection, result)
     return result
+
+
+def _without_erased(
+    items: Sequence[Any], customer_id_of: Callable[[Any], str | None] | None, erased: set[str],
+) -> Sequence[Any]:
+    if not erased or customer_id_of is None:
+        return items
+    return [item for item in items
+            if (customer := customer_id_of(item)) is None
+            or external_id_hash(customer) not in erased]
 
 
 def _record_end(store: Store, result: MirrorResult, status: str, error: str = "") -> None:

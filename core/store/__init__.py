@@ -14,6 +14,14 @@ transaction (the mirror job writes a page's records and its cursor together).
 from __future__ import annotations
 
 from ._cursors import delete_cursor, load_cursor, save_cursor
+from ._erasure import (
+    ErasureResult,
+    erase_customer,
+    erased_external_id_hashes,
+    erased_internal_ids,
+    external_id_hash,
+    is_erased,
+)
 from ._errors import (
     IdentityConflictError,
     SchemaAheadError,
@@ -42,6 +50,7 @@ from ._runs import (
 from ._schema import (
     Base,
     CustomerRecord,
+    ErasedCustomer,
     IdentityBinding,
     InstalledBaseRecord,
     OrderLineRecord,
@@ -70,6 +79,8 @@ __all__ = [
     "SUCCEEDED",
     "Base",
     "CustomerRecord",
+    "ErasedCustomer",
+    "ErasureResult",
     "IdentityBinding",
     "IdentityConflictError",
     "InstalledBaseRecord",
@@ -88,9 +99,14 @@ __all__ = [
     "content_hash",
     "counts",
     "delete_cursor",
+    "erase_customer",
+    "erased_external_id_hashes",
+    "erased_internal_ids",
+    "external_id_hash",
     "external_ids_for",
     "finish_run",
     "get_run",
+    "is_erased",
     "load_cursor",
     "mirrored_customers",
     "mirrored_installed_base",
