@@ -22,6 +22,7 @@ from shoploop.hooks import ConfigError, ConnectionConfig
 
 from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
+from .sync._settings import SyncSettings
 
 DEFAULT_CONFIG_NAME = "shoploop.toml"
 ENV_CONFIG = "SHOPLOOP_CONFIG"
@@ -47,6 +48,9 @@ class _TopLevel(BaseModel):
     # Thresholds of the built-in derived attributes (docs/attributes.md), validated here so a
     # typo fails `config check` naming the key; the plugin reads them from the raw mapping.
     attributes: AttributeSettings = Field(default_factory=AttributeSettings)
+    # The sync mapping (docs/sync.md); checked against connections and transforms when a
+    # sync runs or `config check` runs (shoploop.sync.resolve_mapping).
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def _query(as_of: datetime) -> Select[Any]:
             holder.c.external_id == equipment.c.customer_external_id)))
     )
     union = union_all(people, bought, installed).subquery("pool")
-    return select(union.c.key, union.c.kind, union.c.data).order_by(
+    return select(union.c.key, union.c.kind, union.c.connection, union.c.data).order_by(
         union.c.key, union.c.kind, union.c.connection, union.c.row)
 
 
@@ -110,3 +110,15 @@ def build_profiles(session: Session, *, as_of: datetime,
     result = session.execute(_query(as_of).execution_options(yield_per=BATCH_SIZE))
     for person, rows in groupby(result, key=lambda row: row.key):
         yield _profile(person, list(rows))
+
+
+def build_profile_members(session: Session, *, as_of: datetime) -> Iterator[
+        tuple[CustomerProfile, list[tuple[str, str]]]]:
+    """Like :func:`build_profiles`, with each profile's customer records as (connection,
+    external id) — where derived values are written back to."""
+    result = session.execute(_query(as_of).execution_options(yield_per=BATCH_SIZE))
+    for person, rows in groupby(result, key=lambda row: row.key):
+        group = list(rows)
+        members = [(row.connection, str(row.data["id"])) for row in group
+                   if row.kind == CUSTOMER]
+        yield _profile(person, group), members

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._db_cmd",
     "shoploop.cli._demo_data_cmd",
     "shoploop.cli._attributes_cmd",
+    "shoploop.cli._sync_cmd",
     "shoploop.cli._privacy_cmd",
 )
 

@@ -1,0 +1,213 @@
+"""``shoploop sync customers | history | show``: the ERP admin's scheduled job and its audit.
+
+Exit codes (docs/sync.md): 0 ok · 1 some records failed (or a plugin aborted the run) · 2
+configuration error · 3 a system unreachable or unauthorised. Heavy imports stay inside the
+commands so ``shoploop --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from ._progress import interactive
+from ._state import State, console, console_err, print_json
+
+SUMMARY_COLUMNS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed",
+                   "unmatched", "ambiguous")
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "∅"
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    title = "sync customers" + (" (dry run: nothing written)" if report["dry_run"] else "")
+    table = Table(title=title)
+    table.add_column("target")
+    for column in SUMMARY_COLUMNS:
+        table.add_column(column, justify="right")
+    for target, counts in report["targets"].items():
+        table.add_row(target, *(str(counts.get(c, 0)) for c in SUMMARY_COLUMNS))
+    console.print(table)
+    for error in report["errors"]:
+        console_err.print(f"[red]{error['kind']}:[/] {error['connection']}: {error['error']}")
+    console.print(f"run {report['run_id']} · batches {report['batches'] or '-'} · "
+                  f"resumed {report['resumed_batches']} · `shoploop sync show "
+                  f"{report['run_id'][:8]}` lists every change")
+
+
+def _print_diff(diff: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="would change")
+    for column in ("target", "customer", "attribute", "old", "new", "from"):
+        table.add_column(column)
+    for row in diff:
+        table.add_row(row["target"], row["customer"], row["key"], _show(row["old"]),
+                      _show(row["new"]), f"{row['source']}/{row['source_id'] or '-'}")
+    console.print(table)
+
+
+def _store(state: State) -> Any:
+    from shoploop.store import Store
+
+    return Store(state.config().store_url)
+
+
+def _find_run(session: Any, prefix: str) -> Any:
+    from sqlalchemy import select
+
+    from shoploop.store import SyncRunRecord
+
+    runs = list(session.scalars(select(SyncRunRecord).where(
+        SyncRunRecord.id.startswith(prefix)).limit(2)))
+    if len(runs) != 1:
+        console_err.print(f"[red]error:[/] {'no' if not runs else 'more than one'} run "
+                          f"starting with {prefix!r}; see `shoploop sync history`")
+        raise typer.Exit(2)
+    return runs[0]
+
+
+def register(app: typer.Typer) -> None:
+    sync = typer.Typer(help="Customer-attribute sync between the ERP and the shops.",
+                       no_args_is_help=True)
+    app.add_typer(sync, name="sync")
+
+    @sync.command("customers")
+    def customers(
+        ctx: typer.Context,
+        source: str | None = typer.Option(None, "--from", help="Only attributes whose master "
+                                          "is this connection (or 'derived')."),
+        to: str | None = typer.Option(None, "--to", help="Only these targets (comma-separated)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the changes; write "
+                                     "nothing remotely."),
+        full: bool = typer.Option(False, "--full", help="Re-read every connection from the "
+                              "beginning (ignore stored cursors)."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+        limit: int = typer.Option(200, "--diff-limit", min=0,
+                                  help="Rows of the dry-run diff to print."),
+    ) -> None:
+        """Sync the mapped customer attributes from their masters into every target."""
+        from shoploop._connections import Connections
+        from shoploop.sync.job import EXIT_FAILED, SyncJob, SyncOptions
+
+        state: State = ctx.obj
+        config = state.config()
+        targets = [t.strip() for t in to.split(",") if t.strip()] if to else None
+        bars: dict[str, Any] = {}
+
+        def progress(target: str, done: int, total: int) -> None:
+            bar = bars.get(target)
+            if bar is not None:
+                bar[0].update(bar[1], completed=done, total=total)
+
+        options = SyncOptions(only_from=source, only_to=targets, dry_run=dry_run, full=full,
+                              diff_limit=None if as_json else limit, progress=progress)
+        with Connections(config, state.host.connectors) as connections, _store(state) as store:
+            job = SyncJob(state.host, config, store, connections, options)
+            try:
+                if interactive() and not as_json:
+                    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+                    with Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), console=console_err,
+                                  transient=True) as bar:
+                        for target in job.mapping.targets:
+                            bars[target] = (bar, bar.add_task(f"→ {target}", total=None))
+                        report = job.run()
+                else:
+                    report = job.run()
+            except Exception as exc:
+                console_err.print(f"[bold red]sync failed:[/] {exc}")
+                raise typer.Exit(EXIT_FAILED) from None
+        summary = report.as_dict()
+        if as_json:
+            print_json(summary)
+        else:
+            if dry_run:
+                _print_diff(summary.get("diff", []))
+            _print_summary(summary)
+        raise typer.Exit(report.exit_code)
+
+    @sync.command("history")
+    def history(
+        ctx: typer.Context,
+        limit: int = typer.Option(20, "--limit", min=1),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """The latest sync runs, newest first."""
+        from rich.table import Table
+
+        from shoploop.store import recent_runs
+        from shoploop.sync.job import JOB
+
+        with _store(ctx.obj) as store, store.session() as session:
+            runs = [{"run_id": r.id, "started_at": r.started_at.isoformat(),
+                     "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                     "status": r.status, "dry_run": r.summary.get("dry_run", False),
+                     "targets": r.summary.get("targets", {})}
+                    for r in recent_runs(session, job=JOB, limit=limit)]
+        if as_json:
+            print_json({"runs": runs})
+            return
+        table = Table(title="sync runs")
+        for column in ("run", "started", "status", "dry", "written", "failed"):
+            table.add_column(column)
+        for run in runs:
+            targets = run["targets"] if isinstance(run["targets"], dict) else {}
+            table.add_row(run["run_id"][:8], run["started_at"][:19], run["status"],
+                          "yes" if run["dry_run"] else "",
+                          str(sum(t.get("written", 0) for t in targets.values())),
+                          str(sum(t.get("failed", 0) for t in targets.values())))
+        console.print(table)
+
+    @sync.command("show")
+    def show(
+        ctx: typer.Context,
+        run: str = typer.Argument(..., help="A run id or its first characters."),
+        status: str | None = typer.Option(None, "--status", help="Only changes with this "
+                                          "status (written, failed, conflict, unmatched, …)."),
+        limit: int = typer.Option(1000, "--limit", min=1),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """One run's summary and its changes (customer, attribute, target, old → new)."""
+        from rich.table import Table
+
+        from shoploop.sync._state import batches_of_run, changes_of_run
+
+        with _store(ctx.obj) as store, store.session() as session:
+            record = _find_run(session, run)
+            changes: list[dict[str, Any]] = [
+                {"target": c.connection, "customer": c.customer_external_id,
+                        "key": c.attr_key, "old": c.old, "new": c.new, "status": c.status,
+                        "message": c.message, "source": c.source,
+                        "source_id": c.source_external_id, "batch": c.batch_id}
+                       for c in changes_of_run(session, record.id, status=status, limit=limit)]
+            batches = [{"id": b.id, "target": b.connection, "size": b.size,
+                        "status": b.status} for b in batches_of_run(session, record.id)]
+            data = {"run_id": record.id, "status": record.status,
+                    "started_at": record.started_at.isoformat(),
+                    "finished_at": record.finished_at.isoformat() if record.finished_at
+                    else None, "summary": record.summary, "batches": batches,
+                    "changes": changes}
+        if as_json:
+            print_json(data)
+            return
+        console.print(f"run {data['run_id']} · {data['status']} · started "
+                      f"{data['started_at'][:19]} · {len(batches)} batches")
+        table = Table(title="changes")
+        for column in ("target", "customer", "attribute", "old", "new", "status", "note"):
+            table.add_column(column)
+        for c in changes:
+            table.add_row(str(c["target"]), str(c["customer"] or
+                                                f"({c['source']}/{c['source_id']})"),
+                          str(c["key"] or ""), _show(c["old"]), _show(c["new"]),
+                          str(c["status"]), str(c["message"]))
+        console.print(table)

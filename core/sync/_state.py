@@ -1,0 +1,168 @@
+"""The sync job's tables: bindings in bulk, target state, intent batches, the audit trail.
+
+Everything a confirmed batch changes locally — the batch's status, what the target now holds
+(``sync_target_state``), the mirror's copy of the target's values and the audit rows — is
+written in one transaction, so after a crash either all of it is there or the batch is still
+``pending`` and its changes are planned again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from shoploop.store._dialect import upsert_insert
+from shoploop.store._schema import (
+    IdentityBinding,
+    SyncBatch,
+    SyncChangeRecord,
+    SyncTargetState,
+    table,
+)
+from shoploop.store._types import utcnow
+
+CUSTOMER = "customer"
+PENDING, CONFIRMED, INTERRUPTED, FAILED = "pending", "confirmed", "interrupted", "failed"
+_CHUNK = 500
+
+
+@dataclass
+class MirroredCustomer:
+    external_id: str
+    data: dict[str, Any]
+    updated_at: datetime | None
+
+
+def load_customers(session: Session, connection: str) -> dict[str, MirroredCustomer]:
+    customers = table("customers")
+    rows = session.execute(
+        select(customers.c.external_id, customers.c.data, customers.c.source_updated_at)
+        .where(customers.c.connection == connection)
+        .execution_options(yield_per=5000))
+    return {ext: MirroredCustomer(ext, data, updated) for ext, data, updated in rows}
+
+
+def load_bindings(session: Session, connection: str) -> dict[str, str]:
+    """external id → internal id of every customer binding of ``connection``."""
+    rows = session.execute(
+        select(IdentityBinding.external_id, IdentityBinding.internal_id).where(
+            IdentityBinding.connection == connection, IdentityBinding.entity_type == CUSTOMER))
+    return {external: internal for external, internal in rows}
+
+
+def bind_many(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:
+    """Insert (connection, external id, internal id) bindings the planner checked against the
+    loaded bindings. The unique constraints still guard against a concurrent job: a clash
+    raises and rolls the whole transaction back."""
+    if not rows:
+        return
+    now = utcnow()
+    insert = upsert_insert(session, table("identity_bindings"))
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(insert, [
+            {"connection": c, "entity_type": CUSTOMER, "external_id": e, "internal_id": i,
+             "created_at": now} for c, e, i in rows[start:start + _CHUNK]])
+
+
+def load_sent(session: Session, connection: str) -> dict[str, dict[str, Any]]:
+    """external id → {key: value} the target last confirmed."""
+    rows = session.execute(select(SyncTargetState.external_id, SyncTargetState.sent)
+                           .where(SyncTargetState.connection == connection)
+                           .execution_options(yield_per=5000))
+    return {external: sent for external, sent in rows}
+
+
+def interrupt_pending(session: Session, connections: Iterable[str]) -> list[SyncBatch]:
+    """Batches left ``pending`` by a job that died: mark them interrupted, return them."""
+    batches = list(session.scalars(select(SyncBatch).where(
+        SyncBatch.connection.in_(list(connections)), SyncBatch.status == PENDING)))
+    for batch in batches:
+        batch.status, batch.settled_at = INTERRUPTED, utcnow()
+    return batches
+
+
+def batch_key(connection: str, changes: Sequence[Mapping[str, Any]]) -> str:
+    raw = json.dumps([connection, list(changes)], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def record_intent(session: Session, run_id: str, connection: str,
+                  changes: Sequence[Mapping[str, Any]]) -> int:
+    batch = SyncBatch(run_id=run_id, connection=connection,
+                      batch_key=batch_key(connection, changes), status=PENDING,
+                      size=len(changes), changes={"items": list(changes)}, created_at=utcnow())
+    session.add(batch)
+    session.flush()
+    return batch.id
+
+
+def settle_batch(session: Session, batch_id: int, status: str) -> None:
+    session.execute(update(SyncBatch).where(SyncBatch.id == batch_id)
+                    .values(status=status, settled_at=utcnow()))
+
+
+def save_sent(session: Session, connection: str, run_id: str,
+              sent: Mapping[str, Mapping[str, Any]]) -> None:
+    """Upsert the full confirmed state of the given target customers."""
+    if not sent:
+        return
+    now = utcnow()
+    insert = upsert_insert(session, table("sync_target_state"))
+    statement = insert.on_conflict_do_update(
+        index_elements=["connection", "external_id"],
+        set_={"sent": insert.excluded.sent, "run_id": insert.excluded.run_id,
+              "updated_at": insert.excluded.updated_at})
+    rows = [{"connection": connection, "external_id": ext, "sent": dict(values),
+             "run_id": run_id, "updated_at": now} for ext, values in sent.items()]
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(statement, rows[start:start + _CHUNK])
+
+
+def patch_mirror(session: Session, connection: str,
+                 customers: Mapping[str, Mapping[str, Any]]) -> None:
+    """Store the target's new values in the mirror's copy, so the next run compares against
+    what the target holds now, not what it held when it was last read."""
+    if not customers:
+        return
+    mirror = table("customers")
+    statement = update(mirror).where(and_(
+        mirror.c.connection == bindparam("b_connection"),
+        mirror.c.external_id == bindparam("b_external_id"))).values(data=bindparam("b_data"))
+    session.connection().execute(statement, [
+        {"b_connection": connection, "b_external_id": ext, "b_data": dict(data)}
+        for ext, data in customers.items()])
+
+
+def record_changes(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    now = utcnow()
+    insert = table("sync_changes").insert()
+    prepared = [{"customer_external_id": None, "source_external_id": None, "attr_key": None,
+                 "old": None, "new": None, "message": "", "batch_id": None, "recorded_at": now,
+                 **row} for row in rows]
+    for start in range(0, len(prepared), 2000):
+        session.execute(insert, prepared[start:start + 2000])
+
+
+def changes_of_run(session: Session, run_id: str, *, status: str | None = None,
+                   limit: int | None = None) -> list[SyncChangeRecord]:
+    query = select(SyncChangeRecord).where(SyncChangeRecord.run_id == run_id)
+    if status is not None:
+        query = query.where(SyncChangeRecord.status == status)
+    query = query.order_by(SyncChangeRecord.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def batches_of_run(session: Session, run_id: str) -> list[SyncBatch]:
+    return list(session.scalars(select(SyncBatch).where(SyncBatch.run_id == run_id)
+                                .order_by(SyncBatch.id)))
