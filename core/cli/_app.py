@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 import typer
+from rich.markup import escape
 
 from shoploop._logging import configure_logging
 from shoploop._plugins import PluginHost, load_plugins, strict_from_env
@@ -83,16 +84,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         host = load_plugins(strict=strict)
     except PluginError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}")
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise SystemExit(2) from None
     app = build_app(host)
     try:
         app(args=args, prog_name="shoploop", standalone_mode=True)
     except ConfigError as exc:
-        console_err.print(f"[bold red]config error:[/] {exc}")
+        console_err.print(f"[bold red]config error:[/] {escape(str(exc))}")
         raise SystemExit(2) from None
     except PluginError as exc:
-        console_err.print(f"[bold red]plugin error:[/] {exc}")
+        console_err.print(f"[bold red]plugin error:[/] {escape(str(exc))}")
         raise SystemExit(2) from None
 
 

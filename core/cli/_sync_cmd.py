@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from ._progress import interactive
 from ._state import State, console, console_err, print_json
@@ -37,7 +38,8 @@ def _print_summary(report: dict[str, Any]) -> None:
         table.add_row(target, *(str(counts.get(c, 0)) for c in SUMMARY_COLUMNS))
     console.print(table)
     for error in report["errors"]:
-        console_err.print(f"[red]{error['kind']}:[/] {error['connection']}: {error['error']}")
+        console_err.print(f"[red]{error['kind']}:[/] {error['connection']}: "
+                          f"{escape(error['error'])}")
     console.print(f"run {report['run_id']} · batches {report['batches'] or '-'} · "
                   f"resumed {report['resumed_batches']} · `shoploop sync show "
                   f"{report['run_id'][:8]}` lists every change")
@@ -96,7 +98,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sync the mapped customer attributes from their masters into every target."""
         from shoploop._connections import Connections
-        from shoploop.sync.job import EXIT_FAILED, SyncJob, SyncOptions
+        from shoploop.hooks import AuthError, ConfigError, PluginError, UnreachableError
+        from shoploop.sync.job import EXIT_FAILED, EXIT_UNREACHABLE, SyncJob, SyncOptions
 
         state: State = ctx.obj
         config = state.config()
@@ -124,8 +127,13 @@ def register(app: typer.Typer) -> None:
                         report = job.run()
                 else:
                     report = job.run()
-            except Exception as exc:
-                console_err.print(f"[bold red]sync failed:[/] {exc}")
+            except (ConfigError, PluginError):
+                raise  # exit 2 with the key or plugin named (shoploop.cli._app.main)
+            except (UnreachableError, AuthError) as exc:
+                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
+                raise typer.Exit(EXIT_UNREACHABLE) from None
+            except Exception as exc:  # a plugin's before_sync veto, a store failure, …
+                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
                 raise typer.Exit(EXIT_FAILED) from None
         summary = report.as_dict()
         if as_json:
