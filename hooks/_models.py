@@ -284,7 +284,8 @@ class SyncRun(_Model):
 
     run_id: str
     job: str
-    source: str
+    source: str = Field(description="The master connection; several are comma-separated "
+                                    "(\"derived\" when only plugins' values are synced).")
     targets: list[str] = Field(default_factory=list)
     dry_run: bool = False
     summary: dict[str, JSONValue] = Field(default_factory=dict)

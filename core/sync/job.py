@@ -100,8 +100,10 @@ class SyncReport:
         return EXIT_OK
 
     def as_dict(self) -> dict[str, Any]:
+        totals = {key: sum(counts.get(key, 0) for counts in self.targets.values())
+                  for key in SUMMARY_KEYS}
         return {"run_id": self.run_id, "job": JOB, "dry_run": self.dry_run,
-                "ok": self.exit_code == EXIT_OK, "exit_code": self.exit_code,
+                "ok": self.exit_code == EXIT_OK, "exit_code": self.exit_code, **totals,
                 "started_at": self.started_at, "finished_at": self.finished_at,
                 "targets": self.targets, "batches": self.batches,
                 "resumed_batches": self.resumed_batches, "imports": self.imports,
@@ -139,7 +141,9 @@ class SyncJob:
                             started_at=self.now.isoformat())
         context = HookContext(config=self.config.raw, connectors=_LazyConnectors(
             self.connections), store=self.store, now=self.now)
-        run = SyncRun(run_id=run_id, job=JOB, source=",".join(mapping.masters),
+        # The connection masters ("erp"); "derived" only when no connection is a master.
+        sources = [m for m in mapping.masters if m != DERIVED] or [DERIVED]
+        run = SyncRun(run_id=run_id, job=JOB, source=",".join(sources),
                       targets=mapping.targets, dry_run=self.options.dry_run)
         try:
             self.host.call("before_sync", isolate=False, context=context, run=run)
