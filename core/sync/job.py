@@ -38,6 +38,7 @@ from shoploop.hooks import (
 from .._config import Config
 from .._connections import Connections
 from .._plugins import PluginHost
+from ._lock import exclusive_run
 from ._mapping import SyncMapping, resolve_mapping
 from ._plan import Change, Planner, Side, TargetPlan, derived_target, master_values
 from ._settings import DERIVED, SyncSettings
@@ -130,11 +131,21 @@ class SyncJob:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self) -> SyncReport:
+        with exclusive_run(self.store):
+            return self._locked_run()
+
+    def _locked_run(self) -> SyncReport:
+        from sqlalchemy import update
+
         from shoploop.store import FAILED as RUN_FAILED
-        from shoploop.store import SUCCEEDED, finish_run, start_run
+        from shoploop.store import RUNNING, SUCCEEDED, SyncRunRecord, finish_run, start_run
 
         mapping = self.mapping
         with self.store.session() as session:
+            # We hold the lock, so a run still marked running died (SIGKILL, power loss).
+            session.execute(update(SyncRunRecord).where(
+                SyncRunRecord.job == JOB, SyncRunRecord.status == RUNNING).values(
+                status="interrupted"))
             run_id = start_run(session, JOB, summary={"dry_run": self.options.dry_run,
                                                       "targets": mapping.targets})
         report = SyncReport(run_id=run_id, dry_run=self.options.dry_run,
