@@ -83,7 +83,8 @@ class TargetPlan:
     def find(self, status: str, source: str, source_id: str | None, message: str,
              customer: str | None = None, key: str | None = None, new: Any = None,
              old: Any = None) -> None:
-        counter = {"planned": "changed"}.get(status, status)
+        # "conflicts" is the summary's key (as for conflicts an adapter reports on write).
+        counter = {"planned": "changed", "conflict": "conflicts"}.get(status, status)
         self.counts[counter] += 1
         self.findings.append(Change(self.target, customer or "", key or "", new, old, source,
                                     source_id, status, message))
