@@ -15,9 +15,9 @@ from shoploop.sync._lock import SyncAlreadyRunning, exclusive_run
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(store: Store) -> None:
     with Store(store.engine.url) as other:
         with exclusive_run(store):
-            with pytest.raises(SyncAlreadyRunning, match="another .* is running") as refused:
-                with exclusive_run(other):
-                    pass
+            with pytest.raises(SyncAlreadyRunning, match=r"another .* is running") as refused, \
+                    exclusive_run(other):
+                pass
             assert "do not overlap" in refused.value.remedy
         with exclusive_run(other):  # released on exit
             pass
@@ -36,9 +36,8 @@ def test_a_killed_holder_leaves_no_stale_lock(store: Store) -> None:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "held"
-        with pytest.raises(SyncAlreadyRunning):
-            with exclusive_run(store):
-                pass
+        with pytest.raises(SyncAlreadyRunning), exclusive_run(store):
+            pass
     finally:
         child.kill()
         child.wait()
