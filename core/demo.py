@@ -2,11 +2,14 @@
 
 Generates a demo merchant, loads it through the ``files`` connector into a fresh SQLite store,
 shows that a second run is incremental (reads nothing new), and reports what the store now knows.
-Later capabilities (sync, recommendations, referrals) extend this same path.
+Then the customer-attribute sync: the ERP, Shopify and WooCommerce emulators start in-process
+(loopback only, seeded from the same merchant), and ``SyncJob`` — the API behind
+``shoploop sync customers`` — runs twice: the first run writes, the second finds nothing to do.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections import Counter
@@ -44,6 +47,39 @@ DEMO_CONFIG = f'''\
 type = "files"
 path = "data"
 '''
+SYNC_CUSTOMERS = 500
+"""The emulators hold at most this many customers: enough to show the sync at work, small
+enough that starting three emulators and two sync runs stays within seconds."""
+SHOPIFY_DEMO_LIMITS = {"bucket": "100000", "restore_rate": "100000"}
+"""A generous query-cost bucket: the demo shows the sync, not Shopify's throttling (the real
+limit is 1000 points, 100 restored per second; the adapter waits as needed)."""
+EMULATORS = (("erp", "erp"), ("shopify", "shop"), ("woocommerce", "woo"))
+SYNC_CONFIG = '''\
+# Written by `shoploop demo`: the customer-attribute sync between the ERP, Shopify and
+# WooCommerce emulators the demo ran on loopback (they stopped when it ended; the secrets were
+# environment variables of the demo's process). The audit trail stays in sync.db; from this
+# folder: shoploop -c sync.toml sync history
+[store]
+url = "sqlite:///sync.db"
+
+[sync]
+match_keys = ["email", "vat_id"]
+derived_from = ["erp"]          # the shops' orders are transferred into the ERP: count them once
+
+[sync.attributes.customer_group]
+master = "erp"
+targets = ["shop", "woo"]
+
+[sync.attributes.sales_rep]
+master = "erp"
+transform = "lower"
+targets = {{ shop = {{}}, woo = {{ key = "rep" }} }}
+
+[sync.attributes.lifecycle_stage]
+master = "derived"              # computed from the ERP's orders, written back into the ERP
+targets = ["erp"]
+
+{connections}'''
 
 
 @dataclass
@@ -54,12 +90,14 @@ class DemoReport:
     loaded: dict[str, dict[str, int]] = field(default_factory=dict)
     rerun_read: dict[str, int] = field(default_factory=dict)
     insights: dict[str, Any] = field(default_factory=dict)
+    sync: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: int = 1,
              on_step: Any = None) -> DemoReport:
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in ("data", "shoploop.db", "shoploop.db-wal", "shoploop.db-shm"):
+    for stale in ("data", "shoploop.db", "shoploop.db-wal", "shoploop.db-shm", "sync.toml",
+                  "sync.db", "sync.db-wal", "sync.db-shm"):
         target = directory / stale
         if target.is_dir():
             shutil.rmtree(target)
@@ -92,7 +130,67 @@ def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: 
             report.rerun_read[stream] = again.read
         with store.session() as session:
             report.insights = insights(session, as_of=DEFAULT_AS_OF)
+    started = time.perf_counter()
+    report.sync = run_sync_demo(host, directory, customers=min(customers, SYNC_CUSTOMERS),
+                                seed=seed, step=step)
+    report.seconds["sync"] = time.perf_counter() - started
     return report
+
+
+def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: int,
+                  step: Any) -> dict[str, Any]:
+    """Start the three emulators, write ``sync.toml`` for them, run the sync twice.
+
+    Returns the config path, the emulators' customer count and Shopify limits, and both runs'
+    summaries (``SyncReport.as_dict()`` without the per-stream import rows)."""
+    from .hooks import EmulatorOptions
+    from .sync.job import SyncJob, SyncOptions
+
+    step(f"starting the ERP, Shopify and WooCommerce emulators on loopback ({customers:,} "
+         "customers each, from the same merchant; Shopify with a generous rate limit: "
+         f"bucket {SHOPIFY_DEMO_LIMITS['bucket']} points, restoring "
+         f"{SHOPIFY_DEMO_LIMITS['restore_rate']}/s)")
+    started: list[Any] = []
+    environment: dict[str, str] = {}
+    saved = dict(os.environ)
+    try:
+        blocks = []
+        for kind, name in EMULATORS:
+            extra = SHOPIFY_DEMO_LIMITS if kind == "shopify" else {}
+            emulator = host.emulators.emulators[kind].factory(
+                EmulatorOptions(customers=customers, seed=seed, extra=extra))
+            emulator.start()
+            started.append(emulator)
+            blocks.append(emulator.connection_block(name))
+            environment.update(emulator.environment())
+        path = directory / "sync.toml"
+        path.write_text(SYNC_CONFIG.format(connections="\n".join(blocks)),
+                        encoding="utf-8")
+        # The connections read their secrets from the environment, as in production; they
+        # live only in this process and are never printed.
+        os.environ.update(environment)
+        config = load_config(path, host.connectors, environ={})
+        runs = []
+        with Store(config.store_url) as store, \
+                Connections(config, host.connectors) as connections:
+            store.upgrade()
+            for label in ("ERP → Shopify + WooCommerce, lifecycle stage → ERP",
+                          "again: nothing changed, nothing to write"):
+                step(f"sync customers: {label}")
+                summary = SyncJob(host, config, store, connections, SyncOptions()).run() \
+                    .as_dict()
+                summary.pop("imports", None)
+                runs.append(summary)
+        return {"config": str(path), "customers": customers,
+                "shopify_limits": dict(SHOPIFY_DEMO_LIMITS), "runs": runs}
+    finally:
+        for emulator in reversed(started):
+            emulator.stop()
+        for variable in environment:
+            if variable in saved:
+                os.environ[variable] = saved[variable]
+            else:
+                os.environ.pop(variable, None)
 
 
 def insights(session: Session, *, as_of: date) -> dict[str, Any]:

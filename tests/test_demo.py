@@ -1,9 +1,11 @@
-"""`shoploop demo` end to end, and `shoploop import` reading only what changed afterwards."""
+"""`shoploop demo` end to end (files import, then the sync against the three emulators), and
+`shoploop import` reading only what changed afterwards."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,15 +20,16 @@ def _shoploop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[Path, dict]:
+def demo(tmp_path_factory) -> tuple[Path, dict, str]:
+    """The demo's folder, its --json report, and everything it printed."""
     work = tmp_path_factory.mktemp("demo")
     done = _shoploop("demo", "--customers", "300", "--dir", "d", "--json", cwd=work)
     assert done.returncode == 0, done.stderr
-    return work / "d", json.loads(done.stdout)
+    return work / "d", json.loads(done.stdout), done.stdout + done.stderr
 
 
 def test_demo_loads_everything_the_generator_wrote(demo):
-    directory, report = demo
+    directory, report, _ = demo
     manifest = json.loads((directory / "data" / "manifest.json").read_text())
     counts = manifest["counts"]
     for stream in ("customers", "products", "orders", "installed_base"):
@@ -41,8 +44,57 @@ def test_demo_loads_everything_the_generator_wrote(demo):
     assert report["insights"]["bought together"], "co-purchases exist in the demo data"
 
 
+SECRETS = re.compile(r"emulator-secret|shpat_|shpss_|\b(ck|cs)_[0-9a-f]{40}\b|whsec_[0-9a-f]")
+"""The values the emulators' connections read from the environment (never their names)."""
+
+
+def test_demo_syncs_erp_into_both_shops_and_derived_stage_into_erp(demo):
+    directory, report, printed = demo
+    sync = report["sync"]
+    first, second = sync["runs"]
+    assert sync["customers"] == 300  # min(--customers, the demo's cap)
+    assert set(first["targets"]) == {"shop", "woo", "erp"}
+    for target, counts in first["targets"].items():
+        assert set(counts) >= {"read", "matched", "changed", "written", "skipped", "conflicts",
+                               "failed", "unmatched", "ambiguous", "in_sync"}, target
+        # the emulators hold the same people: everyone is matched, every change is written
+        assert counts["read"] == counts["matched"] == 300, (target, counts)
+        assert counts["written"] == counts["changed"] > 0, (target, counts)
+        assert counts["failed"] == counts["conflicts"] == 0, (target, counts)
+    assert first["targets"]["erp"]["written"] == 300, "one lifecycle stage per ERP customer"
+    assert first["ok"] and first["exit_code"] == 0 and first["errors"] == []
+    for target, counts in second["targets"].items():
+        assert (counts["changed"], counts["written"]) == (0, 0), (target, counts)
+        assert counts["in_sync"] > 0, target
+    config = directory / "sync.toml"
+    assert Path(sync["config"]) == Path("d", "sync.toml"), "as given by --dir"
+    text = config.read_text()
+    assert "password_env" in text and not SECRETS.search(text), "secrets stay in the environment"
+    assert not SECRETS.search(printed)
+    history = _shoploop("-c", str(config), "sync", "history", "--json", cwd=directory)
+    assert history.returncode == 0, history.stderr
+    assert [r["run_id"] for r in json.loads(history.stdout)["runs"]] == \
+        [second["run_id"], first["run_id"]]
+
+
+def test_demo_prints_the_sync_summary(demo):
+    from shoploop.cli._demo_cmd import _print_sync
+    from shoploop.cli._state import console
+
+    _, report, _ = demo
+    with console.capture() as captured:
+        _print_sync(report["sync"])
+    out = captured.get()
+    for text in ("sync customers", "target", "read", "matched", "changed", "written", "skipped",
+                 "conflicts", "failed", "run again: written 0 to shop, 0 to woo, 0 to erp",
+                 "Shopify emulator ran with", "sync history",
+                 f"sync show {report['sync']['runs'][0]['run_id'][:8]}"):
+        assert text in out, text
+    assert "│ shop   │  300 │" in out, out
+
+
 def test_import_reads_only_changed_records(demo):
-    directory, _ = demo
+    directory, _, _ = demo
     customers = directory / "data" / "customers.jsonl"
     first = json.loads(customers.read_text().splitlines()[0])
     first.update(id="C999999", email="new.customer@example.com",
@@ -59,7 +111,7 @@ def test_import_reads_only_changed_records(demo):
 
 
 def test_import_unknown_stream_and_connection_exit_2(demo):
-    directory, _ = demo
+    directory, _, _ = demo
     assert _shoploop("-c", "shoploop.toml", "import", "sheep", cwd=directory).returncode == 2
     done = _shoploop("-c", "shoploop.toml", "import", "orders", "--from", "nope", cwd=directory)
     assert done.returncode == 2 and "no connection named 'nope'" in done.stderr

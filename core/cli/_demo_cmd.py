@@ -1,14 +1,52 @@
-"""``shoploop demo``: the README's main job, on the embedded default."""
+"""``shoploop demo``: the README's main job on the embedded default, then the sync against
+the emulators."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
 
 from ._state import State, console, print_json
+
+SYNC_COLUMNS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed")
+
+
+def _print_sync(sync: dict[str, Any]) -> None:
+    """The first run per target, the second run's writes, and where the audit trail is."""
+    first, *again = sync["runs"]
+    table = Table(title=f"sync customers: ERP emulator → Shopify + WooCommerce, lifecycle "
+                        f"stage → ERP ({sync['customers']:,} customers)")
+    table.add_column("target")
+    for column in SYNC_COLUMNS:
+        table.add_column(column, justify="right")
+    for target, counts in first["targets"].items():
+        table.add_row(target, *(f"{counts.get(c, 0):,}" for c in SYNC_COLUMNS))
+    console.print(table)
+    for run in again:
+        console.print("run again: written " + ", ".join(
+            f"{counts.get('written', 0):,} to {target}"
+            for target, counts in run["targets"].items())
+            + " — nothing changed, so nothing is sent")
+    for run in sync["runs"]:
+        for error in run["errors"]:
+            console.print(f"[red]{error['kind']}:[/] {error['connection']}: {error['error']}")
+    limits = sync["shopify_limits"]
+    console.print(f"(the Shopify emulator ran with a {limits['bucket']}-point bucket restoring "
+                  f"{limits['restore_rate']}/s so the demo is quick; real shops allow 1000 and "
+                  "100/s, and the adapter waits as needed)")
+    console.print(f"audit trail: `shoploop -c {sync['config']} sync history`, then "
+                  f"`shoploop -c {sync['config']} sync show {first['run_id'][:8]}`")
+
+
+def _exit_if_sync_failed(sync: dict[str, Any]) -> None:
+    """A demo whose sync failed must not look like a success to `make demo` or CI."""
+    codes = [run["exit_code"] for run in sync["runs"] if not run["ok"]]
+    if codes:
+        raise typer.Exit(max(codes))
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +60,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Generate a demo merchant, load it through the `files` connector into a fresh SQLite
-        store, and summarise what shoploop now knows. Needs no credentials or services."""
+        store, and summarise what shoploop now knows; then sync customer attributes between the
+        ERP, Shopify and WooCommerce emulators on loopback. Needs no credentials or services."""
         from shoploop.demo import run_demo  # heavy imports only when the demo runs
         from shoploop.store import redact_url
 
@@ -33,7 +72,8 @@ def register(app: typer.Typer) -> None:
             print_json({"directory": str(report.directory),
                         "store": redact_url(report.store_url), "seconds": report.seconds,
                         "loaded": report.loaded, "rerun_read": report.rerun_read,
-                        "insights": report.insights})
+                        "insights": report.insights, "sync": report.sync})
+            _exit_if_sync_failed(report.sync)
             return
         loaded = Table(title="loaded through the files connector")
         for column in ("stream", "records", "pages", "re-run reads"):
@@ -54,10 +94,12 @@ def register(app: typer.Typer) -> None:
                                   for p in value)
             facts.add_row(key, str(value))
         console.print(facts)
+        _print_sync(report.sync)
         seconds = report.seconds
         console.print(Panel.fit(
             f"generated in {seconds['generate']:.1f}s, loaded in {seconds['load']:.1f}s into "
-            f"{redact_url(report.store_url)}\n"
+            f"{redact_url(report.store_url)}; synced in {seconds['sync']:.1f}s\n"
             f"config: {report.directory / 'shoploop.toml'} — try "
             f"`shoploop -c {report.directory / 'shoploop.toml'} import orders` (reads nothing "
             f"new) or `shoploop plugins`", title="shoploop demo"))
+        _exit_if_sync_failed(report.sync)
