@@ -40,7 +40,8 @@ def _print_summary(report: dict[str, Any]) -> None:
     for error in report["errors"]:
         console_err.print(f"[red]{error['kind']}:[/] {error['connection']}: "
                           f"{escape(error['error'])}")
-    console.print(f"run {report['run_id']} · batches {report['batches'] or '-'} · "
+    batches = ", ".join(f"{t} {n}" for t, n in report["batches"].items()) or "none"
+    console.print(f"run {report['run_id']} · batches: {batches} · "
                   f"resumed {report['resumed_batches']} · `shoploop sync show "
                   f"{report['run_id'][:8]}` lists every change")
 
@@ -99,7 +100,14 @@ def register(app: typer.Typer) -> None:
         """Sync the mapped customer attributes from their masters into every target."""
         from shoploop._connections import Connections
         from shoploop.hooks import AuthError, ConfigError, PluginError, UnreachableError
-        from shoploop.sync.job import EXIT_FAILED, EXIT_UNREACHABLE, SyncJob, SyncOptions
+        from shoploop.store import SchemaOutdatedError
+        from shoploop.sync.job import (
+            EXIT_CONFIG,
+            EXIT_FAILED,
+            EXIT_UNREACHABLE,
+            SyncJob,
+            SyncOptions,
+        )
 
         state: State = ctx.obj
         config = state.config()
@@ -129,6 +137,9 @@ def register(app: typer.Typer) -> None:
                     report = job.run()
             except (ConfigError, PluginError):
                 raise  # exit 2 with the key or plugin named (shoploop.cli._app.main)
+            except SchemaOutdatedError as exc:
+                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
+                raise typer.Exit(EXIT_CONFIG) from None
             except (UnreachableError, AuthError) as exc:
                 console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
                 raise typer.Exit(EXIT_UNREACHABLE) from None

@@ -163,9 +163,17 @@ def resolve_mapping(config: Config, settings: SyncSettings, connectors: Connecto
         if len(connection_masters) == 1:
             link_master = next(iter(connection_masters))
     link_attribute = settings.link_attribute if link_master else None
-    if link_attribute and (link_master, link_attribute) in {(r.target, r.key) for r in rules}:
-        raise _err("sync.link_attribute", f"{link_attribute!r} is also a mapped key of "
-                   f"{link_master!r}", config)
+    if link_attribute:
+        # The link value goes into every target of the link master: a mapped attribute
+        # written to the same key there would flip it back and forth on every run.
+        linked = {r.target for r in rules if r.master == link_master}
+        for rule in rules:
+            if rule.key == link_attribute and (rule.target in linked
+                                               or rule.target == link_master):
+                raise _err(f"sync.attributes.{rule.attribute}.targets.{rule.target}",
+                           f"writes key {link_attribute!r}, which holds the link to "
+                           f"{link_master!r} (sync.link_attribute)", config,
+                           "give the attribute another `key`, or change sync.link_attribute")
     for index, name in enumerate(settings.create_missing):
         known(name, f"sync.create_missing[{index}]")
         raise _err(f"sync.create_missing[{index}]",

@@ -210,7 +210,11 @@ class Planner:
                     self.plan.adopt.setdefault(customer, dict(sent))[key] = new
                 self.plan.counts["in_sync"] += 1
                 continue
-            foreign = not is_empty(old) and (last is _MISSING or not same(old, last))
+            # A value in an interrupted batch may be ours, landed but never confirmed: the
+            # policy already allowed it when it was planned, so it is not someone else's.
+            forced = (customer, key) in self.forced
+            foreign = not forced and not is_empty(old) and (last is _MISSING
+                                                           or not same(old, last))
             policy = rule.policy if rule is not None else "master_wins"
             if foreign and policy == "keep_non_empty":
                 self.plan.find("skipped", source, source_id, "the target holds a value of its "

@@ -218,7 +218,13 @@ def test_other_refusals(host: PluginHost) -> None:
     error = refused(host, {"attributes": {"customer_number": {"master": "shop",
                                                               "targets": ["erp"]}},
                            "link_master": "erp"})
-    assert error.key == "sync.link_attribute"
+    assert error.key == "sync.attributes.customer_number.targets.erp"
+    # Writing the link's key into a shop that receives the link would flip it every run.
+    error = refused(host, {"attributes": {
+        "group": {"master": "erp", "targets": ["shop"]},
+        "number": {"master": "erp", "targets": {"shop": {"key": "customer_number"}}}}})
+    assert error.key == "sync.attributes.number.targets.shop"
+    assert "holds the link" in str(error)
     assert refused(host, {"attributes": {"a": {"master": "erp"}}},
                    only_from="shop").key == "--from"
     assert refused(host, {"attributes": {"a": {"master": "erp", "targets": ["shop"]}}},
