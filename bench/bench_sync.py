@@ -140,7 +140,10 @@ def main() -> None:
         blocks = [emulators[c].connection_block(c) for c in names]
         # A first full read of 100k customers page by page costs ~25 points each; as a bulk
         # operation it costs a few points in all (docs/shopify.md, bulk_threshold).
-        blocks[1] += "bulk_threshold = 1000\n"
+        # The emulator answers bulkOperationRunQuery after building the export (Shopify starts
+        # it in the background): at 100k on a busy machine that outlasts the default 30 s
+        # timeout, and the retried start is refused "already in progress".
+        blocks[1] += "bulk_threshold = 1000\ntimeout = 300\n"
         (workdir / "shoploop.toml").write_text(CONFIG.format(
             db=workdir / "sync.db", connections="\n".join(blocks)))
         env = dict(os.environ, SHOPLOOP_CONFIG=str(workdir / "shoploop.toml"))
@@ -183,6 +186,8 @@ def main() -> None:
             print(f"  wall {wall:.1f} s  exit {report['exit_code']}  peak RSS {memory:.0f} MB  "
                   f"shopify cost {cost:,} points (throttled {stats['shop'].get('throttled', 0)})"
                   f"  floor {floor:.1f} s")
+            for error in report.get("errors", []):
+                print(f"  ERROR {error['connection']} ({error['kind']}): {error['error']}")
             for t in ("shop", "woo"):
                 s = targets.get(t, {})
                 print(f"  {t}: read {s.get('read', 0):,} matched {s.get('matched', 0):,} "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ from shoploop.store._schema import (
 )
 from shoploop.store._types import utcnow
 
+from ._settings import CUSTOMER_FIELDS
+
 CUSTOMER = "customer"
 PENDING, CONFIRMED, INTERRUPTED, FAILED = "pending", "confirmed", "interrupted", "failed"
 _CHUNK = 500
@@ -40,13 +43,32 @@ class MirroredCustomer:
     updated_at: datetime | None
 
 
+_KEPT = frozenset((*CUSTOMER_FIELDS, "attributes"))
+
+
+def _slim(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a mirrored record the sync reads (``CUSTOMER_FIELDS`` and attributes), keys
+    interned: three sides of 100k full records (addresses, nulls, a key string per record)
+    held over 1 GB. Absent and null read the same through ``.get``."""
+    slim: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None or key not in _KEPT:
+            continue
+        if key == "attributes" and isinstance(value, dict):
+            value = {sys.intern(k): v for k, v in value.items()}
+        slim[sys.intern(key)] = value
+    return slim
+
+
 def load_customers(session: Session, connection: str) -> dict[str, MirroredCustomer]:
+    """The mirror's customers of ``connection``, slimmed (:func:`_slim`); the full records stay
+    in the store (:func:`patch_mirror` merges into them)."""
     customers = table("customers")
     rows = session.execute(
         select(customers.c.external_id, customers.c.data, customers.c.source_updated_at)
         .where(customers.c.connection == connection)
         .execution_options(yield_per=5000))
-    return {ext: MirroredCustomer(ext, data, updated) for ext, data, updated in rows}
+    return {ext: MirroredCustomer(ext, _slim(data), updated) for ext, data, updated in rows}
 
 
 def load_bindings(session: Session, connection: str) -> dict[str, str]:
@@ -126,18 +148,31 @@ def save_sent(session: Session, connection: str, run_id: str,
 
 
 def patch_mirror(session: Session, connection: str,
-                 customers: Mapping[str, Mapping[str, Any]]) -> None:
-    """Store the target's new values in the mirror's copy, so the next run compares against
-    what the target holds now, not what it held when it was last read."""
-    if not customers:
+                 attributes: Mapping[str, Mapping[str, Any]]) -> None:
+    """Store the target's new values (external id → {key: value}) in the attributes of the
+    mirror's copy, so the next run compares against what the target holds now, not what it
+    held when it was last read. Read and merged here, in the caller's transaction: the job
+    holds slimmed records only (:func:`load_customers`)."""
+    if not attributes:
         return
     mirror = table("customers")
+    current = dict(session.execute(
+        select(mirror.c.external_id, mirror.c.data).where(
+            mirror.c.connection == connection, mirror.c.external_id.in_(list(attributes)))
+        .with_for_update()).tuples().all())  # dict(Result) would use Result.keys()
+    rows = []
+    for ext, values in attributes.items():
+        data = dict(current.get(ext) or {})
+        if not data:
+            continue  # erased or never mirrored: nothing to patch
+        data["attributes"] = {**(data.get("attributes") or {}), **values}
+        rows.append({"b_connection": connection, "b_external_id": ext, "b_data": data})
+    if not rows:
+        return
     statement = update(mirror).where(and_(
         mirror.c.connection == bindparam("b_connection"),
         mirror.c.external_id == bindparam("b_external_id"))).values(data=bindparam("b_data"))
-    session.connection().execute(statement, [
-        {"b_connection": connection, "b_external_id": ext, "b_data": dict(data)}
-        for ext, data in customers.items()])
+    session.connection().execute(statement, rows)
 
 
 def record_changes(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

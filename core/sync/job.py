@@ -372,6 +372,7 @@ class SyncJob:
                 statuses: Sequence[tuple[WriteStatus, str]], sent: dict[str, dict[str, Any]],
                 side: Side) -> None:
         touched: set[str] = set()
+        patched: dict[str, dict[str, Any]] = {}  # customer → {key: new}, for the mirror
         rows = []
         outcome: Counter[str] = Counter()
         for change, (status, message) in zip(batch, statuses, strict=True):
@@ -383,11 +384,11 @@ class SyncJob:
                 record = side.customers[change.customer]
                 record.data.setdefault("attributes", {})[change.key] = change.new
                 touched.add(change.customer)
+                patched.setdefault(change.customer, {})[change.key] = change.new
             rows.append(change.audit() | {"run_id": run_id, "batch_id": batch_id})
         with self.lock, self.store.session() as session:
             save_sent(session, plan.target, run_id, {c: sent[c] for c in touched})
-            patch_mirror(session, plan.target,
-                         {c: side.customers[c].data for c in touched})
+            patch_mirror(session, plan.target, patched)
             record_changes(session, rows)
             settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
                          else CONFIRMED)
