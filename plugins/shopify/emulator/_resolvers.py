@@ -220,6 +220,7 @@ class Resolvers:
                 if existing:
                     metafield["createdAt"] = existing["createdAt"]
                 owner["_metafields"][(namespace, item["key"])] = metafield
+                self.data.metafield_writes[(owner["id"], namespace, item["key"])] += 1
                 owner["updatedAt"] = stamp
                 written.append(metafield)
                 self.on_write("metafield", owner)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -104,6 +105,9 @@ class ShopData:
         self.codes: dict[str, str] = {}  # upper-cased code -> discount node gid
         self.source_ids: dict[str, str] = {}  # gid -> the model id it was seeded from
         self._next_discount = 1
+        # metafieldsSet writes per (owner gid, namespace, key), same value or not: tests prove
+        # with it that nothing was sent twice (a crashed sync resuming, a retried call).
+        self.metafield_writes: Counter[tuple[str, str, str]] = Counter()
 
     def clear(self) -> None:
         with self.lock:

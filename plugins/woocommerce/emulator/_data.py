@@ -55,6 +55,9 @@ class WooData:
                                                        "orders": {}}
         self.meta_changes: Counter[tuple[int, str]] = Counter()
         """(customer id, meta key) → how often its value really changed (exactly-once checks)."""
+        self.meta_sent: Counter[tuple[int, str]] = Counter()
+        """(customer id, meta key) → how often a write carried it, changed or not (proves that
+        nothing was sent twice, e.g. by a crashed sync that resumed)."""
         self._meta_ids = itertools.count(1)
         self._coupon_ids = itertools.count(1)
 
@@ -196,6 +199,8 @@ class WooData:
         meta: list[Record] = record.setdefault("meta_data", [])
         for entry in entries:
             key, value = str(entry.get("key", "")), wp_meta_value(entry.get("value"))
+            if customer_id is not None:
+                self.meta_sent[(customer_id, key)] += 1
             target = None
             if entry.get("id") is not None:
                 target = next((m for m in meta if m["id"] == entry["id"]), None)
