@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import heapq
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -121,11 +122,16 @@ def connection(records: Iterable[dict[str, Any]], *, first: int | None, after: s
         raise SearchError(f"first must be between 1 and {MAX_PAGE}")
     key = _sort_key(sort_key)
     keep = matcher(query)
-    rows = sorted((r for r in records if keep(r)), key=key, reverse=bool(reverse))
+    rows = [r for r in records if keep(r)]
     if after:
         start = decode_cursor(after)
         rows = [r for r in rows if (key(r) < start if reverse else key(r) > start)]
-    page, more = rows[:first], len(rows) > first
+    # Only the page (+1 to know whether more follow) is ordered: a full sort per page made
+    # reading 10k customers 16 at a time quadratic in the emulator, not in the client.
+    pick = heapq.nlargest if reverse else heapq.nsmallest
+    head = rows if len(rows) <= first else pick(first + 1, rows, key=key)
+    ordered = sorted(head, key=key, reverse=bool(reverse))
+    page, more = ordered[:first], len(rows) > first
     nodes = [wrap(r) for r in page]
     cursors = [encode_cursor(key(r)) for r in page]
     return {
