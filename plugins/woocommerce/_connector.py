@@ -72,6 +72,9 @@ class WooCommerceConnector(CouponRewards):
         self.name = name
         self.config = config
         self.page_size = config.page_size
+        # The customers cursor carries a hash per customer (no modified-since filter): the
+        # mirror saves it every few seconds, not with every page (shoploop.jobs.mirror_stream).
+        self.cursor_checkpoint_seconds = 2.0
         self.attribute_batch_size = config.attribute_batch_size
         self._environ = environ
         self._retry = retry

@@ -217,3 +217,41 @@ def test_a_cursor_that_does_not_advance_is_a_connector_error(store: Store):
 
     with pytest.raises(ConnectorError, match="without advancing its cursor"):
         mirror_stream(Stuck("erp"), store, connection="erp", stream="customers")
+
+
+def test_a_connector_with_a_large_cursor_is_checkpointed_less_often(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    """``cursor_checkpoint_seconds``: the cursor is saved at most that often and always with
+    the last page; a run that dies in between resumes from the last checkpoint, re-reads
+    those pages and writes nothing twice."""
+    saved: list[dict[str, Any]] = []
+    real_save = mirror_module.save_cursor
+
+    def recording_save(session: Any, connection: str, cursor: Cursor, **kw: Any) -> None:
+        saved.append(dict(cursor.position))
+        real_save(session, connection, cursor, **kw)
+
+    monkeypatch.setattr(mirror_module, "save_cursor", recording_save)
+    connector = ListConnector("woo", customers=make_customers(23), page_size=5)
+    connector.cursor_checkpoint_seconds = 3600.0  # type: ignore[attr-defined]
+    mirror_stream(connector, store, connection="woo", stream="customers")
+    assert saved == [{"offset": 23}]  # five pages, one checkpoint: the last page's
+
+    saved.clear()
+    dying = ListConnector("erp", customers=make_customers(23), page_size=5, fail_on_page=4)
+    dying.cursor_checkpoint_seconds = 3600.0  # type: ignore[attr-defined]
+    with pytest.raises(UnreachableError):
+        mirror_stream(dying, store, connection="erp", stream="customers")
+    assert saved == []
+    with store.session() as session:
+        assert counts(session)["customers"] == 23 + 15  # three pages' records are durable
+        assert load_cursor(session, "erp", "customers") is None
+    resumed = mirror_stream(dying, store, connection="erp", stream="customers")
+    assert (resumed.read, resumed.inserted, resumed.unchanged) == (23, 8, 15)
+    assert end_state(store, "erp")["rows_per_id"] == [1]
+    # checkpoint_seconds=0 (the default for connectors that declare nothing): every page.
+    saved.clear()
+    mirror_stream(ListConnector("x", customers=make_customers(12), page_size=5), store,
+                  connection="x", stream="customers")
+    assert saved == [{"offset": 5}, {"offset": 10}, {"offset": 12}]
