@@ -42,6 +42,10 @@ def read_page(client: GraphQLClient, stream: str, cursor: Cursor | None, *, page
     position = dict(cursor.position) if cursor is not None else {}
     if bulk is not None and cursor is None:
         position = bulk.start_if_large(stream) or {}
+    elif bulk is not None and "bulk" not in position and not position.get("after"):
+        # A new incremental pass: many changes since the window are exported in bulk too.
+        started = bulk.start_if_large(stream, position.get("window"), position.get("skip"))
+        position = started or position
     if bulk is not None and "bulk" in position:
         found, position, more = bulk.page(stream, position, page_size, convert)
         return Page[M](items=found, cursor=Cursor(stream=stream, position=position),

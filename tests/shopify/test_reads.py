@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shoploop.hooks import LineItem
+from shoploop.hooks import AttributeChange, LineItem
 from shoploop.plugins.shopify.emulator import numeric_id
 from shoploop.testing import make_dataset
 
@@ -75,3 +75,25 @@ def test_small_streams_page_normally_and_long_orders_are_completed(emulator, con
     products, _ = _read_all(connector.read_products)
     price = {str(numeric_id("Product", p.id)): p.price for p in dataset.products}
     assert all(p.price == price[p.id] and isinstance(p.price, Decimal) for p in products)
+
+
+def test_a_large_incremental_pass_runs_as_bulk_operation_too(start_emulator, connect):
+    """After a sync wrote to most customers, the next pass exports the changed ones in bulk
+    instead of paging them back; records delivered before are not delivered again."""
+    emulator = start_emulator(bucket=5000, restore_rate=5000, bulk_polls=0)
+    dataset = _long_order_dataset()
+    emulator.data.load(customers=dataset.customers)
+    connector = connect(emulator, page_size=5, bulk_threshold=3)
+    first, checkpoint = _read_all(connector.read_customers)
+    assert emulator.stats.get("calls.bulkOperationRunQuery") == 1
+    # Nothing changed: a count, no bulk, no records.
+    again = connector.read_customers(checkpoint)
+    assert again.items == [] and emulator.stats.get("calls.bulkOperationRunQuery") == 1
+    changed = sorted(c.id for c in first)[:6]
+    connector.write_customer_attributes([AttributeChange(customer_id=c, key="segment",
+                                                         new="vip") for c in changed])
+    updates, checkpoint = _read_all(connector.read_customers, checkpoint)
+    assert emulator.stats.get("calls.bulkOperationRunQuery") == 2
+    assert sorted(c.id for c in updates) == changed
+    assert all(c.attributes.get("segment") == "vip" for c in updates)
+    assert connector.read_customers(checkpoint).items == []
