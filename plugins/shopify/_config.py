@@ -48,8 +48,9 @@ class ShopifyConfig(ConnectionConfig):
                     "instead of metafields")
     bulk_threshold: int = Field(
         default=0, ge=0,
-        description="A first full read (no cursor) of a stream with more records than this "
-                    "runs as a bulk operation (0: never)")
+        description="A first full read of a stream with more records than this, or an "
+                    "incremental pass with more changes than this, runs as a bulk operation "
+                    "(0: never)")
 
     @model_validator(mode="after")
     def _http_only_locally(self) -> ShopifyConfig:
