@@ -57,6 +57,9 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
         self.page_size = (self.mapping.customers or self.mapping.orders
                           or self.mapping.products or EntityMapping(id_field="-")).page_size
         self.attribute_batch_size = config.attribute_batch_size
+        # Cursors carry the ids already read at the newest stamp (all of them after a mass
+        # update) or, without a modified field, a hash per record: checkpoint every 2 s.
+        self.cursor_checkpoint_seconds = 2.0
         self._clients: dict[str, zeep.Client] = {}
         self._services: dict[tuple[str, str | None, str | None], Any] = {}
         self._lock = threading.Lock()
