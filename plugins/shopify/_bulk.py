@@ -163,6 +163,8 @@ class BulkReader:
             if not items:  # all delivered before: no empty page in mid-stream
                 return self.page(stream, following, page_size, convert)
             return items, following, True
+        # The export is consumed: free it (100k customers are hundreds of MB as dicts).
+        self._files.pop(position.get("bulk") or "", None)
         if top is None:
             checkpoint = {"window": window, "skip": sorted(skip)} if window else {}
         elif top == window:
