@@ -53,7 +53,7 @@ class Side:
         self.by_internal = {internal: ext for ext, internal in self.bindings.items()}
 
 
-@dataclass
+@dataclass(slots=True)  # one per changed value: 260k of them in a 100k first sync
 class Change:
     target: str
     customer: str

@@ -36,7 +36,7 @@ PENDING, CONFIRMED, INTERRUPTED, FAILED = "pending", "confirmed", "interrupted",
 _CHUNK = 500
 
 
-@dataclass
+@dataclass(slots=True)
 class MirroredCustomer:
     external_id: str
     data: dict[str, Any]
