@@ -258,14 +258,19 @@ class SyncJob:
             by_connection.setdefault(name, []).append((name, stream))
 
         def serial(items: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-            return [one(name, stream) for name, stream in items]
+            rows: list[dict[str, Any]] = []
+            for name, stream in items:  # a connection that failed once is not asked again
+                rows.append(one(name, stream))
+                if not rows[-1]["ok"]:
+                    break
+            return rows
 
         with ThreadPoolExecutor(max_workers=max(1, len(by_connection))) as pool:
             for rows in pool.map(serial, by_connection.values()):
                 report.imports += rows
         failed: set[str] = set()
         for row in report.imports:
-            if not row["ok"]:
+            if not row["ok"] and row["connection"] not in failed:  # one error per connection
                 failed.add(row["connection"])
                 report.errors.append({"connection": row["connection"], "kind": row["kind"],
                                       "error": row["error"]})

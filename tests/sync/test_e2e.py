@@ -168,3 +168,22 @@ def test_cli_exit_codes_json_history_and_show(make_env: Callable[..., Any]) -> N
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if "vip-moved" in line)
     assert " woo " in row and " customer_group " in row and " written " in row
+
+
+def test_an_unreachable_master_stops_the_run_with_one_error(
+        make_env: Callable[..., Any]) -> None:
+    """The ERP is master and (with a derived attribute) read for customers, orders and
+    installed base: when it is down the run exits 3 naming it once, asks it only once, and
+    plans and writes nothing."""
+    env = make_env(customers=30)
+    url = env.erp.url.rstrip("/")
+    erp_block = env.erp.connection_block("erp").replace(
+        url, f"http://127.0.0.1:{_closed_port()}")
+    env.write_config(env.erp_to_shops + env.derived_to_erp, blocks={"erp": erp_block})
+    before = env.writes()
+    summary = env.run()
+    assert summary["exit_code"] == 3
+    assert [(e["connection"], e["kind"]) for e in summary["errors"]] == [("erp", "unreachable")]
+    assert [row["stream"] for row in summary["imports"] if row["connection"] == "erp"] == [
+        "customers"]
+    assert summary["targets"] == {} and env.writes() == before
