@@ -8,7 +8,7 @@ two attributes written to the same key of one target. Each error names the key p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shoploop.hooks import Capability, ConfigError, Transform
@@ -57,7 +57,6 @@ class SyncMapping:
     match_keys: list[MatchKey]
     link_master: str | None
     link_attribute: str | None
-    create_missing: list[str] = field(default_factory=list)
     derived_from: list[str] | None = None
 
     @property
@@ -196,5 +195,4 @@ def resolve_mapping(config: Config, settings: SyncSettings, connectors: Connecto
             raise _err("--to", "no mapped attribute goes to " + ", ".join(only_to), config)
     return SyncMapping(rules=rules, match_keys=list(settings.match_keys),
                        link_master=link_master, link_attribute=link_attribute,
-                       create_missing=list(settings.create_missing),
                        derived_from=settings.derived_from)

@@ -24,9 +24,8 @@ from typing import Any
 from shoploop.store import external_id_hash as id_hash
 
 from ._mapping import Rule, SyncMapping, TransformFailed
-from ._settings import DERIVED, MatchKey
 from ._state import MirroredCustomer
-from ._values import current_value, is_empty, same
+from ._values import current_value, is_empty, same, source_value
 
 _MISSING = object()
 _VAT_NOISE = re.compile(r"[\s.\-/]")
@@ -233,8 +232,6 @@ class Planner:
 
 def master_values(mapping: SyncMapping, master: Side, target: str, ext: str,
                   record: MirroredCustomer) -> list[tuple[Rule | None, str, Any]]:
-    from ._values import source_value
-
     values: list[tuple[Rule | None, str, Any]] = [
         (rule, rule.key, source_value(record.data, rule.field))
         for rule in mapping.rules_for(master.name, target)]
@@ -263,5 +260,4 @@ def derived_target(members: Iterable[tuple[str, str]], target: Side,
     return None, f"no customer of {target.name!r} belongs to this person"
 
 
-__all__ = ["DERIVED", "Change", "MatchKey", "Planner", "Side", "TargetPlan", "derived_target",
-           "master_values"]
+__all__ = ["Change", "Planner", "Side", "TargetPlan", "derived_target", "master_values"]

@@ -17,25 +17,6 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-MAPPING = """
-[sync]
-match_keys = ["email", "vat_id"]
-derived_from = ["erp"]
-
-[sync.attributes.customer_group]
-master = "erp"
-targets = ["shop", "woo"]
-
-[sync.attributes.sales_rep]
-master = "erp"
-transform = "lower"
-targets = { shop = {}, woo = { key = "rep" } }
-
-[sync.attributes.lifecycle_stage]
-master = "derived"
-targets = ["erp"]
-"""
-
 CUSTOMERS, SEED = 150, 11
 MAX_RUNS = 4
 
@@ -52,7 +33,7 @@ def end_state(env: Any) -> dict[str, dict[str, Any]]:
 
 def test_faults_reach_the_fault_free_end_state(make_env: Callable[..., Any]) -> None:
     reference = make_env(customers=CUSTOMERS, seed=SEED)
-    reference.write_config(MAPPING)
+    reference.write_config(reference.erp_to_shops + reference.derived_to_erp)
     assert reference.run()["exit_code"] == 0
     expected = end_state(reference)
     assert expected["erp.lifecycle_stage"] == reference.expected_derived()
@@ -60,8 +41,8 @@ def test_faults_reach_the_fault_free_end_state(make_env: Callable[..., Any]) -> 
     env = make_env(customers=CUSTOMERS, seed=SEED, faults=0.05)
     # Smaller WooCommerce pages and batches: with the defaults (100) the whole run is a
     # dozen requests there, too few for 5 % to hit it at all.
-    env.write_config(MAPPING, blocks={"woo": env.woo.connection_block("woo")
-                                      + "page_size = 10\nattribute_batch_size = 10\n"})
+    woo = env.woo.connection_block("woo") + "page_size = 10\nattribute_batch_size = 10\n"
+    env.write_config(env.erp_to_shops + env.derived_to_erp, blocks={"woo": woo})
     runs = []
     for _ in range(MAX_RUNS):
         summary = env.run()
