@@ -4,8 +4,8 @@
 
 The three emulators run in this process (seeded from the same demo merchant, so the same people
 exist in each); the sync job runs as ``python -m shoploop sync customers --json`` in a child
-process against a SQLite store, so its peak memory (``ru_maxrss`` of that child alone, from
-``os.wait4``) is measured without the emulators' data.
+process against a SQLite store, so its peak memory (``ru_maxrss`` of that child alone, through
+``_measure.py``) is measured without the emulators' data.
 
 1. first full sync (everything written): wall time against the rate-limit floor, measured in
    the same process from the Shopify emulator's cost counter — the points the run spent minus
@@ -77,25 +77,25 @@ def write_requests(stats: dict[str, dict[str, Any]]) -> dict[str, int]:
             "woo": int(woo.get("writes", 0))}
 
 
-def run_job(workdir: Path, env: dict[str, str]) -> tuple[dict[str, Any], float, float]:
-    """One ``shoploop sync customers --json`` in a child process: (report, wall s, peak MB)."""
+def run_job(workdir: Path, env: dict[str, str]) -> tuple[dict[str, Any], float, float, float]:
+    """One ``shoploop sync customers --json`` in a child process: (report, wall s, peak MB,
+    CPU s). Started through ``_measure.py``: a child started straight from this process
+    would report this process's peak (see there)."""
     started = time.perf_counter()
+    measured = workdir / "job.rusage.json"
     with (workdir / "job.stderr").open("ab") as stderr:
         # BENCH_SYNC_WRAP: a script run instead of ``-m shoploop`` (a profiler, say)
         wrap = [env["BENCH_SYNC_WRAP"]] if env.get("BENCH_SYNC_WRAP") else ["-m", "shoploop"]
-        child = subprocess.Popen([sys.executable, *wrap, "sync", "customers",
-                                  "--json"], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                                 stderr=stderr)
-        assert child.stdout is not None
-        out = child.stdout.read()
-        # wait4 rather than wait(): the rusage of this child alone, not a running maximum.
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        child = subprocess.run([sys.executable, str(Path(__file__).with_name("_measure.py")),
+                                str(measured), sys.executable, *wrap, "sync", "customers",
+                                "--json"], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                               stderr=stderr, check=False)
     wall = time.perf_counter() - started
+    usage = json.loads(measured.read_text())
     if child.returncode not in (0, 1):
         sys.exit(f"sync exited {child.returncode}; see {workdir / 'job.stderr'}\n"
-                 f"{out.decode()[-2000:]}")
-    return json.loads(out), wall, usage.ru_maxrss / 1024  # KiB on Linux
+                 f"{child.stdout.decode()[-2000:]}")
+    return json.loads(child.stdout), wall, usage["peak_mb"], usage["cpu_s"]
 
 
 def verdict(ok: bool) -> str:
@@ -174,7 +174,7 @@ def main() -> None:
             # a full bucket at the start: the floor subtracts exactly this content
             shop.bucket = type(shop.bucket)(args.bucket, args.restore_rate)
             print(f"# run {number + 1}: {label} …", flush=True)
-            report, wall, memory = run_job(workdir, env)
+            report, wall, memory, cpu = run_job(workdir, env)
             peak = max(peak, memory)
             stats = {c: e.stats.snapshot() for c, e in emulators.items()}
             if os.environ.get("BENCH_SYNC_DEBUG"):
@@ -183,6 +183,8 @@ def main() -> None:
             cost = stats["shop"].get("cost", 0)
             floor = max(0.0, (cost - args.bucket) / args.restore_rate)
             targets = report["targets"]
+            phases = "  ".join(f"{k} {v:.1f}" for k, v in report.get("seconds", {}).items())
+            print(f"  phases (s): {phases}  job CPU {cpu:.1f} s")
             print(f"  wall {wall:.1f} s  exit {report['exit_code']}  peak RSS {memory:.0f} MB  "
                   f"shopify cost {cost:,} points (throttled {stats['shop'].get('throttled', 0)})"
                   f"  floor {floor:.1f} s")

@@ -14,9 +14,11 @@ holds now (its mirror, patched after every confirmed write) and with what it las
 from __future__ import annotations
 
 import re
+import sys
+import threading
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,18 +40,87 @@ NORMALISERS: dict[str, Callable[[Any], str | None]] = {
 
 
 @dataclass
-class Side:
-    """One connection's customers, bindings and erasures as loaded for a run."""
+class TargetIndex:
+    """What identity resolution needs of a target for a whole run, built in one streamed pass
+    over its mirror: its customers' ids and, per match key (and the link attribute), the
+    normalised value → the customers holding it. Records themselves are loaded per chunk
+    (:meth:`Planner.plan_chunk`), so a run's memory does not grow with them."""
 
     name: str
-    customers: dict[str, MirroredCustomer]
-    bindings: dict[str, str]                    # external id → internal id
-    erased: set[str] = field(default_factory=set)   # hashes of erased external ids
+    exists: set[str] = field(default_factory=set)
+    keys: dict[str, dict[str, str | list[str]]] = field(default_factory=dict)
     erased_people: set[str] = field(default_factory=set)  # internal ids erased here
-    by_internal: dict[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.by_internal = {internal: ext for ext, internal in self.bindings.items()}
+    def add(self, key: str, value: str, ext: str) -> None:
+        index = self.keys.setdefault(key, {})
+        held = index.get(value)
+        if held is None:
+            index[value] = ext  # most values belong to one customer: no list for them
+        elif isinstance(held, list):
+            held.append(ext)
+        else:
+            index[value] = [held, ext]
+
+    def candidates(self, key: str, value: str) -> list[str]:
+        held = self.keys.get(key, {}).get(value)
+        return [] if held is None else held if isinstance(held, list) else [held]
+
+
+def build_index(mapping: SyncMapping, name: str, chunks: Iterable[Sequence[MirroredCustomer]],
+                erased: set[str], erased_people: set[str]) -> TargetIndex:
+    """``name``'s :class:`TargetIndex` from its mirrored customers; ``erased``: hashes of
+    its erased external ids (never matched again)."""
+    index = TargetIndex(name, erased_people=erased_people)
+    keys = index_keys(mapping)
+    for records in chunks:
+        for record in records:
+            ext = record.external_id
+            if erased and id_hash(ext) in erased:
+                continue
+            index.exists.add(ext)
+            for key in keys:
+                value = key_value(mapping, key, record.data)
+                if value is not None:
+                    index.add(key, sys.intern(value), ext)
+    return index
+
+
+def index_keys(mapping: SyncMapping) -> list[str]:
+    return list(mapping.match_keys) + (["link"] if mapping.link_attribute else [])
+
+
+def key_value(mapping: SyncMapping, key: str, data: Mapping[str, Any]) -> str | None:
+    """A record's normalised value of a match key (``link``: the link attribute)."""
+    if key == "link" and mapping.link_attribute:
+        return NORMALISERS["customer_number"](current_value(data, mapping.link_attribute))
+    return NORMALISERS[key](data.get(key))
+
+
+class MasterBindings:
+    """A master's bindings as every target's planner sees them during a run: read from the
+    store per chunk, plus the ones this run created (committed by the creating planner with
+    its chunk), under one lock, so two targets planned in parallel give a master customer one
+    internal id."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.created: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def merged(self, stored: Mapping[str, str], exts: Iterable[str]) -> dict[str, str]:
+        """The internal ids of ``exts``: ``stored`` (read from the store) or created in this
+        run."""
+        with self._lock:
+            found = {ext: self.created.get(ext) or stored.get(ext) for ext in exts}
+        return {ext: internal for ext, internal in found.items() if internal is not None}
+
+    def get_or_create(self, ext: str) -> tuple[str, bool]:
+        with self._lock:
+            internal = self.created.get(ext)
+            if internal is not None:
+                return internal, False
+            internal = self.created[ext] = uuid.uuid4().hex
+            return internal, True
 
 
 @dataclass(slots=True)  # one per changed value: 260k of them in a 100k first sync
@@ -90,55 +161,68 @@ class TargetPlan:
 
 
 @dataclass
+class Chunk:
+    """One chunk's view of the store, loaded by the caller: the master's bindings (merged
+    with this run's), the target's bindings of the chunk's internal ids and candidates, the
+    target records matched and what they last received."""
+
+    master: dict[str, str]                   # master external id → internal id
+    target_by_internal: dict[str, str]       # internal id → target external id
+    target_bound: dict[str, str]             # target external id → internal id
+    records: dict[str, MirroredCustomer] = field(default_factory=dict)
+    sent: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
 class Planner:
+    """Plans one target, a chunk of master customers at a time."""
+
     mapping: SyncMapping
-    target: Side
-    sent: dict[str, dict[str, Any]]
+    target: TargetIndex
     forced: set[tuple[str, str]] = field(default_factory=set)
     new_bindings: list[tuple[str, str, str]] = field(default_factory=list)
-    _indexes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    bound_in_run: dict[str, str] = field(default_factory=dict)
+    """Target bindings made by this run and not committed (a dry run)."""
 
     def __post_init__(self) -> None:
         self.plan = TargetPlan(self.target.name)
-        link = self.mapping.link_attribute
-        keys: list[str] = list(self.mapping.match_keys) + (["link"] if link else [])
-        for key in keys:
-            index: dict[str, list[str]] = defaultdict(list)
-            for ext, record in self.target.customers.items():
-                if id_hash(ext) in self.target.erased:
-                    continue
-                raw = current_value(record.data, link) if key == "link" and link else \
-                    record.data.get(key)
-                value = NORMALISERS["customer_number" if key == "link" else key](raw)
-                if value is not None:
-                    index[value].append(ext)
-            self._indexes[key] = index
 
     # -- identity ------------------------------------------------------------------------------
 
-    def match_master(self, master: Side) -> dict[str, str]:
-        """master external id → target external id for every customer that can be matched;
-        the others are reported on the plan. New bindings are collected, not written."""
+    def attempts(self, master: str, ext: str, record: MirroredCustomer,
+                 shared: Mapping[str, Mapping[str, int]]) -> list[tuple[str, str | None, int]]:
+        """(key, normalised value, master customers sharing it) in the order tried."""
+        attempts: list[tuple[str, str | None, int]] = []
+        if master == self.mapping.link_master and "link" in index_keys(self.mapping):
+            number = record.data.get("customer_number") or ext
+            attempts.append(("link", NORMALISERS["customer_number"](number), 1))
+        for match_key in self.mapping.match_keys:
+            value = NORMALISERS[match_key](record.data.get(match_key))
+            attempts.append((match_key, value, shared[match_key].get(value, 1) if value
+                             else 0))
+        return attempts
+
+    def match(self, master: MasterBindings, records: Sequence[MirroredCustomer],
+              shared: Mapping[str, Mapping[str, int]], chunk: Chunk) -> dict[str, str]:
+        """master external id → target external id for the chunk's customers that can be
+        matched; the others are reported on the plan. New bindings go to ``chunk`` (in
+        memory) and ``new_bindings`` (for the caller to commit)."""
         matched: dict[str, str] = {}
-        shared: dict[str, Counter[str | None]] = {key: Counter(NORMALISERS[key](c.data.get(key))
-                               for c in master.customers.values())
-                  for key in self.mapping.match_keys}
-        is_link_master = master.name == self.mapping.link_master
-        for ext, record in master.customers.items():
+        for record in records:
             self.plan.counts["read"] += 1
-            found = self._match_one(master, ext, record, shared, is_link_master)
+            found = self._match_one(master, record, shared, chunk)
             if found is not None:
-                matched[ext] = found
+                matched[record.external_id] = found
                 self.plan.counts["matched"] += 1
         return matched
 
-    def _match_one(self, master: Side, ext: str, record: MirroredCustomer,
-                   shared: Mapping[str, Counter[str | None]], is_link_master: bool) -> str | None:
-        target, plan = self.target, self.plan
-        internal = master.bindings.get(ext)
-        if internal is not None and internal in target.by_internal:
-            bound = target.by_internal[internal]
-            if bound in target.customers:
+    def _match_one(self, master: MasterBindings, record: MirroredCustomer,
+                   shared: Mapping[str, Mapping[str, int]], chunk: Chunk) -> str | None:
+        target, plan, ext = self.target, self.plan, record.external_id
+        internal = chunk.master.get(ext)
+        if internal is not None and internal in chunk.target_by_internal:
+            bound = chunk.target_by_internal[internal]
+            if bound in target.exists:
                 return bound
             plan.find("unmatched", master.name, ext,
                       f"bound to {bound!r}, which {target.name!r} no longer has")
@@ -147,18 +231,12 @@ class Planner:
             plan.find("erased", master.name, ext,
                       f"erased from {target.name!r} on request; never matched again")
             return None
-        attempts: list[tuple[str, str | None, int]] = []
-        if is_link_master and "link" in self._indexes:
-            number = record.data.get("customer_number") or ext
-            attempts.append(("link", NORMALISERS["customer_number"](number), 1))
-        for match_key in self.mapping.match_keys:
-            value = NORMALISERS[match_key](record.data.get(match_key))
-            attempts.append((match_key, value, shared[match_key][value] if value else 0))
+        attempts = self.attempts(master.name, ext, record, shared)
         for key, value, sharers in attempts:
             if value is None:
                 continue
-            candidates = [c for c in self._indexes[key].get(value, ())
-                          if target.bindings.get(c) in (None, internal)]
+            candidates = [c for c in target.candidates(key, value)
+                          if chunk.target_bound.get(c) in (None, internal)]
             if not candidates:
                 continue
             label = "link attribute" if key == "link" else key
@@ -171,31 +249,36 @@ class Planner:
                           f"{len(candidates)} customers of {target.name!r} match by {label}: "
                           + ", ".join(sorted(candidates)[:5]))
                 return None
-            return self._bind(master, ext, internal, candidates[0])
+            return self._bind(master, ext, internal, candidates[0], chunk)
         plan.find("unmatched", master.name, ext,
                   f"no customer of {target.name!r} matches by "
                   + ", ".join(k for k, _v, _s in attempts) if attempts else "no match key value")
         return None
 
-    def _bind(self, master: Side, ext: str, internal: str | None, found: str) -> str:
+    def _bind(self, master: MasterBindings, ext: str, internal: str | None, found: str,
+              chunk: Chunk) -> str:
         if internal is None:
-            internal = uuid.uuid4().hex
-            master.bindings[ext] = internal
-            master.by_internal[internal] = ext
-            self.new_bindings.append((master.name, ext, internal))
-        self.target.bindings[found] = internal
-        self.target.by_internal[internal] = found
+            internal, created = master.get_or_create(ext)
+            chunk.master[ext] = internal
+            if created:
+                self.new_bindings.append((master.name, ext, internal))
+        chunk.target_bound[found] = internal
+        chunk.target_by_internal[internal] = found
         self.new_bindings.append((self.target.name, found, internal))
         return found
 
     # -- values --------------------------------------------------------------------------------
 
-    def plan_values(self, source: str, source_id: str | None, customer: str,
+    def plan_values(self, chunk: Chunk, source: str, source_id: str | None, customer: str,
                     updated_at: datetime | None, values: Iterable[tuple[Rule | None, str, Any]],
                     ) -> None:
         """``values``: (rule, target key, master's raw value); rule None: the link value."""
-        record = self.target.customers[customer]
-        sent = self.sent.get(customer, {})
+        record = chunk.records.get(customer)
+        if record is None:  # gone from the mirror since the index was built (erased)
+            self.plan.find("unmatched", source, source_id,
+                           f"{customer!r} left {self.target.name!r}'s mirror during the run")
+            return
+        sent = chunk.sent.get(customer, {})
         for rule, key, raw in values:
             try:
                 new = rule.apply(raw) if rule is not None else raw
@@ -206,7 +289,7 @@ class Planner:
             last = sent.get(key, _MISSING)
             if same(new, old) and (customer, key) not in self.forced:
                 if last is _MISSING or not same(last, new):
-                    self.plan.adopt.setdefault(customer, dict(sent))[key] = new
+                    self.plan.adopt.setdefault(customer, {})[key] = new
                 self.plan.counts["in_sync"] += 1
                 continue
             # A value in an interrupted batch may be ours, landed but never confirmed: the
@@ -230,29 +313,31 @@ class Planner:
                                             source_id))
 
 
-def master_values(mapping: SyncMapping, master: Side, target: str, ext: str,
+def master_values(mapping: SyncMapping, master: str, target: str, ext: str,
                   record: MirroredCustomer) -> list[tuple[Rule | None, str, Any]]:
     values: list[tuple[Rule | None, str, Any]] = [
         (rule, rule.key, source_value(record.data, rule.field))
-        for rule in mapping.rules_for(master.name, target)]
-    if mapping.link_attribute and master.name == mapping.link_master and values:
+        for rule in mapping.rules_for(master, target)]
+    if mapping.link_attribute and master == mapping.link_master and values:
         values.append((None, mapping.link_attribute, record.data.get("customer_number") or ext))
     return values
 
 
-def derived_target(members: Iterable[tuple[str, str]], target: Side,
-                   bindings: Mapping[str, Mapping[str, str]]) -> tuple[str | None, str]:
+def derived_target(members: Iterable[tuple[str, str]], target: TargetIndex,
+                   bindings: Mapping[tuple[str, str], str],
+                   by_internal: Mapping[str, str]) -> tuple[str | None, str]:
     """The target customer a profile's derived values go to: the profile's record in the
-    target, else the one bound to its records. ``bindings``: connection → external id →
-    internal id. Returns (customer, why not)."""
+    target, else the one bound to its records. ``bindings``: (connection, external id) →
+    internal id; ``by_internal``: the target's internal id → external id. Returns
+    (customer, why not)."""
     members = list(members)
-    direct = [ext for conn, ext in members if conn == target.name and ext in target.customers]
+    direct = [ext for conn, ext in members if conn == target.name and ext in target.exists]
     if len(direct) == 1:
         return direct[0], ""
     if len(direct) > 1:
         return None, f"{len(direct)} customers of {target.name!r} share this e-mail"
-    bound = {target.by_internal[internal] for conn, ext in members
-             if (internal := bindings.get(conn, {}).get(ext)) in target.by_internal}
+    bound = {by_internal[internal] for member in members
+             if (internal := bindings.get(member)) is not None and internal in by_internal}
     if len(bound) == 1:
         return next(iter(bound)), ""
     if bound:
@@ -260,4 +345,5 @@ def derived_target(members: Iterable[tuple[str, str]], target: Side,
     return None, f"no customer of {target.name!r} belongs to this person"
 
 
-__all__ = ["Change", "Planner", "Side", "TargetPlan", "derived_target", "master_values"]
+__all__ = ["Change", "Chunk", "MasterBindings", "Planner", "TargetIndex", "TargetPlan",
+           "build_index", "derived_target", "index_keys", "key_value", "master_values"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,12 +19,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from shoploop.store._dialect import upsert_insert
+from shoploop.store._dialect import one_of, upsert_insert
 from shoploop.store._schema import (
     IdentityBinding,
     SyncBatch,
     SyncChangeRecord,
-    SyncTargetState,
     table,
 )
 from shoploop.store._types import utcnow
@@ -93,12 +92,83 @@ def bind_many(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:
              "created_at": now} for c, e, i in rows[start:start + _CHUNK]])
 
 
-def load_sent(session: Session, connection: str) -> dict[str, dict[str, Any]]:
-    """external id → {key: value} the target last confirmed."""
-    rows = session.execute(select(SyncTargetState.external_id, SyncTargetState.sent)
-                           .where(SyncTargetState.connection == connection)
-                           .execution_options(yield_per=5000))
-    return {external: sent for external, sent in rows}
+def customer_chunks(store: Any, connection: str, size: int,
+                    ) -> Iterator[list[MirroredCustomer]]:
+    """The mirror's customers of ``connection`` (slimmed), ``size`` at a time in external-id
+    order; each chunk in a short transaction of its own (keyset paging), so a long run holds
+    neither every record nor an open read transaction."""
+    customers = table("customers")
+    last: str | None = None
+    while True:
+        query = select(customers.c.external_id, customers.c.data,
+                       customers.c.source_updated_at).where(
+            customers.c.connection == connection)
+        if last is not None:
+            query = query.where(customers.c.external_id > last)
+        with store.session() as session:
+            rows = session.execute(query.order_by(customers.c.external_id).limit(size)).all()
+        if not rows:
+            return
+        yield [MirroredCustomer(ext, _slim(data), updated) for ext, data, updated in rows]
+        last = rows[-1][0]
+
+
+def customers_of(session: Session, connection: str,
+                 external_ids: Iterable[str]) -> dict[str, MirroredCustomer]:
+    """The given customers of ``connection`` from the mirror, slimmed."""
+    customers = table("customers")
+    found: dict[str, MirroredCustomer] = {}
+    for chunk in _chunks(external_ids):
+        for ext, data, updated in session.execute(
+                select(customers.c.external_id, customers.c.data, customers.c.source_updated_at)
+                .where(customers.c.connection == connection,
+                       one_of(session, customers.c.external_id, chunk))):
+            found[ext] = MirroredCustomer(ext, _slim(data), updated)
+    return found
+
+
+def bindings_of(session: Session, connection: str,
+                external_ids: Iterable[str]) -> dict[str, str]:
+    """external id → internal id of the given customers of ``connection`` that are bound."""
+    bindings = table("identity_bindings")
+    found: dict[str, str] = {}
+    for chunk in _chunks(external_ids):
+        found.update((a, b) for a, b in session.execute(
+            select(bindings.c.external_id, bindings.c.internal_id).where(
+                bindings.c.connection == connection, bindings.c.entity_type == CUSTOMER,
+                one_of(session, bindings.c.external_id, chunk))))
+    return found
+
+
+def bound_to(session: Session, connection: str, internal_ids: Iterable[str]) -> dict[str, str]:
+    """internal id → external id of ``connection``'s customers bound to the given ids."""
+    bindings = table("identity_bindings")
+    found: dict[str, str] = {}
+    for chunk in _chunks(internal_ids):
+        found.update((a, b) for a, b in session.execute(
+            select(bindings.c.internal_id, bindings.c.external_id).where(
+                bindings.c.connection == connection, bindings.c.entity_type == CUSTOMER,
+                one_of(session, bindings.c.internal_id, chunk))))
+    return found
+
+
+def sent_of(session: Session, connection: str,
+            external_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """external id → {key: value} the target last confirmed, for the given customers."""
+    state = table("sync_target_state")
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(external_ids):
+        found.update((a, b) for a, b in session.execute(
+            select(state.c.external_id, state.c.sent).where(
+                state.c.connection == connection,
+                one_of(session, state.c.external_id, chunk))))
+    return found
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
 
 
 def interrupt_pending(session: Session, connections: Iterable[str]) -> list[SyncBatch]:
@@ -130,19 +200,22 @@ def settle_batch(session: Session, batch_id: int, status: str) -> None:
                     .values(status=status, settled_at=utcnow()))
 
 
-def save_sent(session: Session, connection: str, run_id: str,
-              sent: Mapping[str, Mapping[str, Any]]) -> None:
-    """Upsert the full confirmed state of the given target customers."""
-    if not sent:
+def merge_sent(session: Session, connection: str, run_id: str,
+               values: Mapping[str, Mapping[str, Any]]) -> None:
+    """Record what the target now holds: the given {key: value} of each customer merged into
+    its confirmed state (read and written in the caller's transaction)."""
+    if not values:
         return
+    current = sent_of(session, connection, values)
     now = utcnow()
     insert = upsert_insert(session, table("sync_target_state"))
     statement = insert.on_conflict_do_update(
         index_elements=["connection", "external_id"],
         set_={"sent": insert.excluded.sent, "run_id": insert.excluded.run_id,
               "updated_at": insert.excluded.updated_at})
-    rows = [{"connection": connection, "external_id": ext, "sent": dict(values),
-             "run_id": run_id, "updated_at": now} for ext, values in sent.items()]
+    rows = [{"connection": connection, "external_id": ext,
+             "sent": {**current.get(ext, {}), **new}, "run_id": run_id, "updated_at": now}
+            for ext, new in values.items()]
     for start in range(0, len(rows), _CHUNK):
         session.execute(statement, rows[start:start + _CHUNK])
 
@@ -156,10 +229,10 @@ def patch_mirror(session: Session, connection: str,
     if not attributes:
         return
     mirror = table("customers")
-    current = dict(session.execute(
+    current = {ext: data for ext, data in session.execute(
         select(mirror.c.external_id, mirror.c.data).where(
             mirror.c.connection == connection, mirror.c.external_id.in_(list(attributes)))
-        .with_for_update()).tuples().all())  # dict(Result) would use Result.keys()
+        .with_for_update())}
     rows = []
     for ext, values in attributes.items():
         data = dict(current.get(ext) or {})

@@ -16,23 +16,23 @@
 from __future__ import annotations
 
 import logging
+import resource
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shoploop.hooks import (
-    AttributeChange,
     AuthError,
     Capability,
     ConnectorError,
     HookContext,
     SyncRun,
     UnreachableError,
-    WriteStatus,
 )
 
 from .._config import Config
@@ -40,27 +40,42 @@ from .._connections import Connections
 from .._plugins import PluginHost
 from ._lock import exclusive_run
 from ._mapping import SyncMapping, resolve_mapping
-from ._plan import Change, Planner, Side, TargetPlan, derived_target, master_values
+from ._plan import (
+    NORMALISERS,
+    Chunk,
+    MasterBindings,
+    Planner,
+    TargetPlan,
+    build_index,
+    derived_target,
+    master_values,
+)
 from ._settings import DERIVED, SyncSettings
 from ._state import (
-    CONFIRMED,
-    FAILED,
+    MirroredCustomer,
     bind_many,
+    bindings_of,
+    bound_to,
+    customer_chunks,
+    customers_of,
     interrupt_pending,
-    load_bindings,
-    load_customers,
-    load_sent,
-    patch_mirror,
+    merge_sent,
     record_changes,
-    record_intent,
-    save_sent,
-    settle_batch,
+    sent_of,
 )
+from ._writer import TargetWriter
+
+if TYPE_CHECKING:
+    from shoploop.jobs import MirrorStream
 
 log = logging.getLogger("shoploop.sync")
 
 JOB = "sync.customers"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
+CHUNK = 1000
+"""Master customers planned at a time (memory: a chunk's records, not the run's)."""
+IMPORT_THREADS = 2
+"""Connections imported at once (see :class:`_Imports`)."""
 SUMMARY_KEYS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed",
                 "unmatched", "ambiguous", "unchanged", "in_sync", "erased")
 Progress = Callable[[str, int, int], None]
@@ -91,6 +106,8 @@ class SyncReport:
     diff: list[dict[str, Any]] = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per phase (import, plan, write:<target>): where a slow run spends."""
 
     @property
     def exit_code(self) -> int:
@@ -108,6 +125,7 @@ class SyncReport:
                 "started_at": self.started_at, "finished_at": self.finished_at,
                 "targets": self.targets, "batches": self.batches,
                 "resumed_batches": self.resumed_batches, "imports": self.imports,
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
                 "errors": self.errors, **({"diff": self.diff} if self.dry_run else {})}
 
 
@@ -127,6 +145,11 @@ class SyncJob:
             only_from=options.only_from, only_to=options.only_to)
         self.lock = threading.Lock()  # one writer transaction at a time (SQLite)
         self.now = datetime.now(UTC)
+        self.once = threading.Lock()  # per-run values the targets' pipelines share
+        self.master_bindings = {m: MasterBindings(m) for m in self.mapping.masters
+                                if m != DERIVED}
+        self.shared_values: dict[str, dict[str, dict[str, int]]] = {}
+        self.derived_rows: list[tuple[list[tuple[str, str]], dict[str, Any]]] | None = None
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -186,218 +209,285 @@ class SyncJob:
                     report.resumed_batches += 1
                     forced[batch.connection].update(
                         (item["customer"], item["key"]) for item in batch.changes["items"])
-        failed = self._import(report)
-        masters = [m for m in mapping.masters if m != DERIVED]
-        if any(m in failed for m in masters):
-            return
-        targets = [t for t in mapping.targets if t not in failed]
-        sides = self._load_sides([*masters, *targets])
-        plans: dict[str, TargetPlan] = {}
-        new_bindings: list[tuple[str, str, str]] = []
-        sent: dict[str, dict[str, dict[str, Any]]] = {}
-        derived = self._derived(context) if DERIVED in mapping.masters else None
-        for target in targets:
-            with self.store.session() as session:
-                sent[target] = load_sent(session, target)
-            planner = Planner(mapping, sides[target], sent[target], forced[target])
-            for master in masters:
-                if not mapping.rules_for(master, target):
-                    continue
-                side = sides[master]
-                for ext, found in planner.match_master(side).items():
-                    record = side.customers[ext]
-                    planner.plan_values(master, ext, found, record.updated_at,
-                                        master_values(mapping, side, target, ext, record))
-            if derived is not None and mapping.rules_for(DERIVED, target):
-                self._plan_derived(planner, derived, sides)
-            new_bindings += planner.new_bindings
-            plans[target] = planner.plan
-        self._record_plan(report, plans, new_bindings, sent)
-        if self.options.dry_run:
-            return
-        with ThreadPoolExecutor(max_workers=max(1, len(plans))) as pool:
-            futures = {t: pool.submit(self._write, report.run_id, plan, sent[t], sides[t])
-                       for t, plan in plans.items()}
+        for name in mapping.connections:
+            self.connections[name]  # build here: a factory error is a config error
+        imports = _Imports(self, report)
+        imports.start()
+        # One pipeline per target, started as soon as its masters and itself are imported:
+        # a rate-limited target writes while the other connections are still being read.
+        with ThreadPoolExecutor(max_workers=max(1, len(mapping.targets)),
+                                thread_name_prefix="sync-target") as pool:
+            futures = {t: pool.submit(self._target, report, t, forced[t], imports, context)
+                       for t in mapping.targets}
+            imports.join()
         for target, future in futures.items():
-            error = future.exception()
-            if error is not None:
-                report.errors.append(_error(error, target))
-                log.error("writing to %s stopped: %s", target, error)
-        for target, plan in plans.items():
-            report.targets[target] = {k: plan.counts.get(k, 0) for k in SUMMARY_KEYS}
-            report.batches[target] = plan.counts.get("batches", 0)
+            outcome = future.result()  # a planning error fails the run
+            if outcome is None:
+                continue
+            plan, writer = outcome
+            counts = plan.counts + (writer.counts if writer is not None else Counter())
+            report.targets[target] = {k: counts.get(k, 0) for k in SUMMARY_KEYS}
+            report.batches[target] = counts.get("batches", 0)
+            if writer is not None and writer.error is not None:
+                report.errors.append(_error(writer.error, target))
 
-    # -- steps ---------------------------------------------------------------------------------
+    # -- one target ----------------------------------------------------------------------------
 
-    def _import(self, report: SyncReport) -> set[str]:
-        from shoploop.jobs import mirror_stream
-
+    def _target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
+                imports: _Imports, context: HookContext,
+                ) -> tuple[TargetPlan, TargetWriter | None] | None:
         mapping = self.mapping
-        jobs: list[tuple[str, Any]] = [(name, "customers") for name in mapping.connections]
-        if DERIVED in mapping.masters:
-            for capability, stream in ((Capability.READ_ORDERS, "orders"),
-                                       (Capability.READ_INSTALLED_BASE, "installed_base")):
-                jobs += [(name, stream) for name in self.connections.with_capability(capability)
-                         if mapping.derived_from is None or name in mapping.derived_from]
-        for name in dict.fromkeys(name for name, _ in jobs):
-            self.connections[name]  # build in this thread: a factory error is a config error
-
-        def one(name: str, stream: Any) -> dict[str, Any]:
-            row: dict[str, Any] = {"connection": name, "stream": stream}
-            try:
-                result = mirror_stream(self.connections[name], self.store, connection=name,
-                                       stream=stream, full=self.options.full)
-                row.update(ok=True, read=result.read, inserted=result.inserted,
-                           updated=result.updated)
-            except ConnectorError as exc:
-                row.update(ok=False, error=str(exc), kind=_error(exc, name)["kind"])
-            return row
-
-        by_connection: dict[str, list[tuple[str, Any]]] = {}
-        for name, stream in jobs:
-            by_connection.setdefault(name, []).append((name, stream))
-
-        def serial(items: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-            rows: list[dict[str, Any]] = []
-            for name, stream in items:  # a connection that failed once is not asked again
-                rows.append(one(name, stream))
-                if not rows[-1]["ok"]:
-                    break
-            return rows
-
-        with ThreadPoolExecutor(max_workers=max(1, len(by_connection))) as pool:
-            for rows in pool.map(serial, by_connection.values()):
-                report.imports += rows
-        failed: set[str] = set()
-        for row in report.imports:
-            if not row["ok"] and row["connection"] not in failed:  # one error per connection
-                failed.add(row["connection"])
-                report.errors.append({"connection": row["connection"], "kind": row["kind"],
-                                      "error": row["error"]})
-        return failed
-
-    def _load_sides(self, names: Sequence[str]) -> dict[str, Side]:
+        masters = [m for m in mapping.masters if m != DERIVED and mapping.rules_for(m, target)]
+        derived = DERIVED in mapping.masters and bool(mapping.rules_for(DERIVED, target))
+        waited = time.perf_counter()
+        # derived values come from every connection's orders
+        imports.wait(list(mapping.connections) if derived else [*masters, target])
+        if imports.failed & {*masters, target}:
+            return None  # reported by the import; a target that can't be read is left out
+        started = _phase(report, f"wait:{target}", waited)
         from shoploop.store import erased_external_id_hashes, erased_internal_ids
 
-        sides: dict[str, Side] = {}
         with self.store.session() as session:
-            for name in dict.fromkeys(names):
-                sides[name] = Side(name, load_customers(session, name),
-                                   load_bindings(session, name),
-                                   erased_external_id_hashes(session, name),
-                                   erased_internal_ids(session, name))
-        return sides
+            erased = erased_external_id_hashes(session, target)
+            erased_people = erased_internal_ids(session, target)
+        index = build_index(mapping, target, customer_chunks(self.store, target, 5 * CHUNK),
+                            erased, erased_people)
+        planner = Planner(mapping, index, forced)
+        writer = None
+        if not self.options.dry_run:
+            writer = TargetWriter(self.store, self.lock, self.connections[target],
+                                  report.run_id, target, self.options.progress)
+            writer.start()
+        try:
+            for master in masters:
+                shared = self._shared(master)
+                for records in customer_chunks(self.store, master, CHUNK):
+                    self._plan_master_chunk(planner, master, records, shared)
+                    self._flush(report, planner, writer)
+            if derived:
+                rows = self._derived(context)
+                for start in range(0, len(rows), CHUNK):
+                    self._plan_derived_chunk(planner, rows[start:start + CHUNK])
+                    self._flush(report, planner, writer)
+        finally:
+            if writer is not None:
+                writer.finish()
+            _phase(report, f"sync:{target}", started)
+        return planner.plan, writer
+
+    def _plan_master_chunk(self, planner: Planner, master: str,
+                           records: list[MirroredCustomer],
+                           shared: dict[str, dict[str, int]]) -> None:
+        target = planner.target.name
+        bindings = self.master_bindings[master]
+        exts = [r.external_id for r in records]
+        with self.store.session() as session:
+            master_bound = bindings.merged(bindings_of(session, master, exts), exts)
+            candidates = {c for r in records
+                          for key, value, _n in planner.attempts(master, r.external_id, r, shared)
+                          if value is not None for c in planner.target.candidates(key, value)}
+            chunk = Chunk(master_bound, bound_to(session, target, set(master_bound.values())),
+                          {**bindings_of(session, target, candidates),
+                           **planner.bound_in_run})
+        matched = planner.match(bindings, records, shared, chunk)
+        with self.store.session() as session:
+            chunk.records = customers_of(session, target, matched.values())
+            chunk.sent = sent_of(session, target, matched.values())
+        for record in records:
+            found = matched.get(record.external_id)
+            if found is not None:
+                planner.plan_values(chunk, master, record.external_id, found, record.updated_at,
+                                    master_values(self.mapping, master, target,
+                                                  record.external_id, record))
+
+    def _plan_derived_chunk(self, planner: Planner, rows: Sequence[tuple[
+            list[tuple[str, str]], dict[str, Any]]]) -> None:
+        target = planner.target
+        rules = self.mapping.rules_for(DERIVED, target.name)
+        by_connection: dict[str, set[str]] = {}
+        for members, _values in rows:
+            for conn, ext in members:
+                by_connection.setdefault(conn, set()).add(ext)
+        with self.store.session() as session:
+            bindings: dict[tuple[str, str], str] = {}
+            for conn, exts in by_connection.items():
+                stored = bindings_of(session, conn, exts)
+                if conn in self.master_bindings:
+                    stored = self.master_bindings[conn].merged(stored, exts)
+                bindings.update(((conn, ext), internal) for ext, internal in stored.items())
+            by_internal = bound_to(session, target.name, set(bindings.values()))
+        found_for: list[tuple[str, list[tuple[str, str]], dict[str, Any]]] = []
+        for members, values in rows:
+            planner.plan.counts["read"] += 1
+            found, problem = derived_target(members, target, bindings, by_internal)
+            person = members[0][1]
+            if found is None:
+                status = "ambiguous" if "share" in problem or "several" in problem \
+                    else "unmatched"
+                if any(conn == target.name for conn, _ in members) or status == "ambiguous":
+                    planner.plan.find(status, DERIVED, person, problem)
+                else:
+                    planner.plan.counts["not_in_target"] += 1
+                continue
+            planner.plan.counts["matched"] += 1
+            found_for.append((found, members, values))
+        with self.store.session() as session:
+            chunk = Chunk({}, {}, {}, customers_of(session, target.name,
+                                                   (f for f, _m, _v in found_for)),
+                          sent_of(session, target.name, (f for f, _m, _v in found_for)))
+        for found, members, values in found_for:
+            planner.plan_values(chunk, DERIVED, f"{members[0][0]}/{members[0][1]}", found, None,
+                                [(rule, rule.key, values.get(rule.field)) for rule in rules])
+
+    def _flush(self, report: SyncReport, planner: Planner, writer: TargetWriter | None) -> None:
+        """Commit a chunk's bindings, adopted state and findings; hand its changes on."""
+        plan, dry = planner.plan, self.options.dry_run
+        rows = [f.audit() | {"run_id": report.run_id} for f in plan.findings]
+        if dry:
+            rows += [c.audit() | {"run_id": report.run_id} for c in plan.changes]
+            # not committed in a dry run: remembered so later chunks don't bind them again
+            planner.bound_in_run.update((ext, internal) for conn, ext, internal
+                                        in planner.new_bindings if conn == plan.target)
+        with self.lock, self.store.session() as session:
+            if not dry:
+                bind_many(session, planner.new_bindings)
+                merge_sent(session, plan.target, report.run_id, plan.adopt)
+            record_changes(session, rows)
+        planner.new_bindings.clear()
+        plan.adopt.clear()
+        plan.findings.clear()
+        if writer is not None:
+            writer.add(plan.changes)
+        else:
+            limit = self.options.diff_limit
+            with self.lock:
+                room = len(plan.changes) if limit is None else max(0, limit - len(report.diff))
+                report.diff += [{"target": c.target, "customer": c.customer, "key": c.key,
+                                 "old": c.old, "new": c.new, "source": c.source,
+                                 "source_id": c.source_id} for c in plan.changes[:room]]
+        plan.changes = []
+
+    # -- once per run --------------------------------------------------------------------------
+
+    def _shared(self, master: str) -> dict[str, dict[str, int]]:
+        """Per match key, the master's values held by more than one of its customers (those
+        are ambiguous), from one streamed pass; computed once per run."""
+        with self.once:
+            if master not in self.shared_values:
+                counts: dict[str, Counter[str]] = {k: Counter() for k in self.mapping.match_keys}
+                for records in customer_chunks(self.store, master, 5 * CHUNK):
+                    for record in records:
+                        for key, counter in counts.items():
+                            value = NORMALISERS[key](record.data.get(key))
+                            if value is not None:
+                                counter[value] += 1
+                self.shared_values[master] = {key: {v: n for v, n in counter.items() if n > 1}
+                                              for key, counter in counts.items()}
+            return self.shared_values[master]
 
     def _derived(self, context: HookContext) -> list[tuple[list[tuple[str, str]],
                                                            dict[str, Any]]]:
         from shoploop.attributes.profiles import build_profile_members
         from shoploop.combine import derive_attributes
 
-        rows = []
-        with self.store.session() as session:
-            for profile, members in build_profile_members(session, as_of=self.now):
-                if members:
-                    rows.append((members, derive_attributes(self.host, context, profile)))
-        return rows
+        with self.once:
+            if self.derived_rows is None:
+                rows = []
+                with self.store.session() as session:
+                    for profile, members in build_profile_members(session, as_of=self.now):
+                        if members:
+                            rows.append((members, derive_attributes(self.host, context,
+                                                                    profile)))
+                self.derived_rows = rows
+            return self.derived_rows
 
-    def _plan_derived(self, planner: Planner, derived: Sequence[tuple[
-            list[tuple[str, str]], dict[str, Any]]], sides: dict[str, Side]) -> None:
-        rules = self.mapping.rules_for(DERIVED, planner.target.name)
-        bindings = {name: side.bindings for name, side in sides.items()}
-        for members, values in derived:
-            planner.plan.counts["read"] += 1
-            found, problem = derived_target(members, planner.target, bindings)
-            person = members[0][1]
-            if found is None:
-                status = "ambiguous" if "share" in problem or "several" in problem \
-                    else "unmatched"
-                if any(conn == planner.target.name for conn, _ in members) or status == \
-                        "ambiguous":
-                    planner.plan.find(status, DERIVED, person, problem)
-                else:
-                    planner.plan.counts["not_in_target"] += 1
-                continue
-            planner.plan.counts["matched"] += 1
-            planner.plan_values(DERIVED, f"{members[0][0]}/{person}", found, None,
-                                [(rule, rule.key, values.get(rule.field)) for rule in rules])
 
-    def _record_plan(self, report: SyncReport, plans: dict[str, TargetPlan],
-                     new_bindings: list[tuple[str, str, str]],
-                     sent: dict[str, dict[str, dict[str, Any]]]) -> None:
-        dry = self.options.dry_run
-        with self.store.session() as session:
-            if not dry:
-                bind_many(session, new_bindings)
-            for target, plan in plans.items():
-                if not dry and plan.adopt:
-                    save_sent(session, target, report.run_id, plan.adopt)
-                    sent[target].update(plan.adopt)
-                rows = [f.audit() | {"run_id": report.run_id} for f in plan.findings]
-                if dry:
-                    rows += [c.audit() | {"run_id": report.run_id} for c in plan.changes]
-                record_changes(session, rows)
-                report.targets[target] = {k: plan.counts.get(k, 0) for k in SUMMARY_KEYS}
-        if dry:
-            changes = [c for plan in plans.values() for c in plan.changes]
-            limit = self.options.diff_limit
-            report.diff = [{"target": c.target, "customer": c.customer, "key": c.key,
-                            "old": c.old, "new": c.new, "source": c.source,
-                            "source_id": c.source_id}
-                           for c in (changes if limit is None else changes[:limit])]
+class _Imports:
+    """The run's imports, a few connections at a time, masters first, then the targets in
+    the mapping's order: with more in parallel they only compete for the CPU and every
+    target's pipeline starts later. Each connection's streams run in order; a connection
+    that failed once is not asked again."""
 
-    def _write(self, run_id: str, plan: TargetPlan, sent: dict[str, dict[str, Any]],
-               side: Side) -> None:
-        connector = self.connections[plan.target]
-        size = max(1, int(connector.attribute_batch_size))
-        total, done = len(plan.changes), 0
-        for start in range(0, total, size):
-            batch = plan.changes[start:start + size]
-            with self.lock, self.store.session() as session:
-                batch_id = record_intent(session, run_id, plan.target, [
-                    {"customer": c.customer, "key": c.key, "new": c.new} for c in batch])
-            plan.counts["batches"] += 1
-            try:
-                results = connector.write_customer_attributes([
-                    AttributeChange(customer_id=c.customer, key=c.key, new=c.new, old=c.old,
-                                    source=c.source) for c in batch])
-                statuses = [(r.status, r.message) for r in results]
-                if len(statuses) != len(batch):
-                    statuses = [(WriteStatus.FAILED, f"the connector answered {len(results)} "
-                                 f"results for {len(batch)} changes")] * len(batch)
-            except (UnreachableError, AuthError):
-                raise  # the batch stays pending: the next run re-plans it
-            except ConnectorError as exc:
-                statuses = [(WriteStatus.FAILED, str(exc))] * len(batch)
-            self._settle(run_id, batch_id, plan, batch, statuses, sent, side)
-            done += len(batch)
-            if self.options.progress is not None:
-                self.options.progress(plan.target, done, total)
+    def __init__(self, job: SyncJob, report: SyncReport) -> None:
+        self.job, self.report = job, report
+        mapping = job.mapping
+        streams: dict[str, list[MirrorStream]] = {}
+        order = [*(m for m in mapping.masters if m != DERIVED), *mapping.targets,
+                 *mapping.connections]
+        for name in dict.fromkeys(order):
+            if name in mapping.connections:
+                streams[name] = ["customers"]
+        if DERIVED in mapping.masters:
+            derived_streams: tuple[tuple[Capability, MirrorStream], ...] = (
+                (Capability.READ_ORDERS, "orders"),
+                (Capability.READ_INSTALLED_BASE, "installed_base"))
+            for capability, stream in derived_streams:
+                for name in job.connections.with_capability(capability):
+                    if mapping.derived_from is None or name in mapping.derived_from:
+                        streams.setdefault(name, []).append(stream)
+        self.streams = streams
+        self.done = {name: threading.Event() for name in streams}
+        self.failed: set[str] = set()
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.crash: BaseException | None = None
+        self.started = time.perf_counter()
+        self._pool = ThreadPoolExecutor(max_workers=IMPORT_THREADS,
+                                        thread_name_prefix="sync-import")
 
-    def _settle(self, run_id: str, batch_id: int, plan: TargetPlan, batch: Sequence[Change],
-                statuses: Sequence[tuple[WriteStatus, str]], sent: dict[str, dict[str, Any]],
-                side: Side) -> None:
-        touched: set[str] = set()
-        patched: dict[str, dict[str, Any]] = {}  # customer → {key: new}, for the mirror
-        rows = []
-        outcome: Counter[str] = Counter()
-        for change, (status, message) in zip(batch, statuses, strict=True):
-            change.status, change.message = status.value, message
-            counter = {"conflict": "conflicts"}.get(status.value, status.value)
-            outcome[counter] += 1
-            if status in (WriteStatus.WRITTEN, WriteStatus.UNCHANGED):
-                sent.setdefault(change.customer, {})[change.key] = change.new
-                record = side.customers[change.customer]
-                record.data.setdefault("attributes", {})[change.key] = change.new
-                touched.add(change.customer)
-                patched.setdefault(change.customer, {})[change.key] = change.new
-            rows.append(change.audit() | {"run_id": run_id, "batch_id": batch_id})
-        with self.lock, self.store.session() as session:
-            save_sent(session, plan.target, run_id, {c: sent[c] for c in touched})
-            patch_mirror(session, plan.target, patched)
-            record_changes(session, rows)
-            settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
-                         else CONFIRMED)
-        plan.counts.update(outcome)
+    def start(self) -> None:
+        for name in self.streams:
+            self._pool.submit(self._connection, name)
+
+    def wait(self, names: Sequence[str]) -> None:
+        for name in names:
+            if name in self.done:
+                self.done[name].wait()
+
+    def join(self) -> None:
+        self._pool.shutdown(wait=True)
+        for name in self.streams:  # in the mapping's order, whatever finished first
+            self.report.imports += self.rows.get(name, [])
+        _phase(self.report, "import", self.started)
+        if self.crash is not None:
+            raise self.crash
+
+    def _connection(self, name: str) -> None:
+        from shoploop.jobs import mirror_stream
+
+        rows = self.rows.setdefault(name, [])
+        try:
+            for stream in self.streams[name]:
+                row: dict[str, Any] = {"connection": name, "stream": stream}
+                started = time.perf_counter()
+                try:
+                    result = mirror_stream(self.job.connections[name], self.job.store,
+                                           connection=name, stream=stream,
+                                           full=self.job.options.full)
+                    row.update(ok=True, read=result.read, inserted=result.inserted,
+                               updated=result.updated)
+                except ConnectorError as exc:
+                    row.update(ok=False, error=str(exc), kind=_error(exc, name)["kind"])
+                row["seconds"] = round(time.perf_counter() - started, 3)
+                rows.append(row)
+                if not row["ok"]:
+                    self.failed.add(name)
+                    self.report.errors.append({"connection": name, "kind": row["kind"],
+                                               "error": row["error"]})
+                    break
+        except BaseException as exc:  # a store error: re-raised by join(); waiters go on
+            self.failed.add(name)
+            self.crash = exc
+        finally:
+            self.done[name].set()
+
+
+def _phase(report: SyncReport, name: str, started: float) -> float:
+    """Record a phase's wall time; logs it with the process's peak memory so far."""
+    now = time.perf_counter()
+    report.seconds[name] = now - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    log.info("%s took %.1f s (peak memory so far %.0f MB)", name, now - started, peak)
+    return now
 
 
 class _LazyConnectors(Mapping[str, Any]):

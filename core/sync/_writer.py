@@ -1,0 +1,123 @@
+"""Writing one target: full batches, each an intent before it is sent and settled after.
+
+A :class:`TargetWriter` is a thread fed by that target's planner through a short queue, so
+writes start with the first full batch and memory holds a few batches, not the run's changes.
+Each batch is recorded as ``pending`` before it is sent; its outcome, the target's new
+confirmed state (``sync_target_state``), the mirror patch and the audit rows commit in one
+transaction afterwards (:mod:`._state`). A target that becomes unreachable stops the writer:
+the batch in flight stays pending (the next run re-plans it) and later batches are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shoploop.hooks import AttributeChange, AuthError, ConnectorError, UnreachableError, WriteStatus
+
+from ._plan import Change
+from ._state import (
+    CONFIRMED,
+    FAILED,
+    merge_sent,
+    patch_mirror,
+    record_changes,
+    record_intent,
+    settle_batch,
+)
+
+log = logging.getLogger("shoploop.sync")
+
+QUEUED_BATCHES = 4
+"""Batches a planner may run ahead of its writer (memory, not speed: one is enough to keep
+the writer busy)."""
+
+
+class TargetWriter(threading.Thread):
+    def __init__(self, store: Any, lock: threading.Lock, connector: Any, run_id: str,
+                 target: str, progress: Callable[[str, int, int], None] | None) -> None:
+        super().__init__(name=f"sync-write-{target}", daemon=True)
+        self.store, self.lock, self.connector = store, lock, connector
+        self.run_id, self.target, self.progress = run_id, target, progress
+        self.size = max(1, int(connector.attribute_batch_size))
+        self.counts: Counter[str] = Counter()
+        self.error: BaseException | None = None
+        self.planned = 0  # changes handed over so far (the progress bar's total)
+        self.done = 0
+        self._queue: queue.Queue[list[Change] | None] = queue.Queue(QUEUED_BATCHES)
+        self._pending: list[Change] = []
+
+    # -- the planner's side --------------------------------------------------------------------
+
+    def add(self, changes: Sequence[Change]) -> None:
+        """Queue changes; full batches go out as soon as they are complete."""
+        self._pending.extend(changes)
+        self.planned += len(changes)
+        while len(self._pending) >= self.size:
+            self._queue.put(self._pending[:self.size])
+            del self._pending[:self.size]
+
+    def finish(self) -> None:
+        """Send what is left (one last, partial batch) and wait until everything is settled."""
+        if self._pending:
+            self._queue.put(self._pending)
+            self._pending = []
+        self._queue.put(None)
+        self.join()
+
+    # -- the writer thread ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # the target stopped answering: drain so the planner never blocks
+            try:
+                self._write(batch)
+            except BaseException as exc:  # reported by the job, per target
+                self.error = exc
+                log.error("writing to %s stopped: %s", self.target, exc)
+
+    def _write(self, batch: list[Change]) -> None:
+        with self.lock, self.store.session() as session:
+            batch_id = record_intent(session, self.run_id, self.target, [
+                {"customer": c.customer, "key": c.key, "new": c.new} for c in batch])
+        self.counts["batches"] += 1
+        try:
+            results = self.connector.write_customer_attributes([
+                AttributeChange(customer_id=c.customer, key=c.key, new=c.new, old=c.old,
+                                source=c.source) for c in batch])
+            statuses = [(r.status, r.message) for r in results]
+            if len(statuses) != len(batch):
+                statuses = [(WriteStatus.FAILED, f"the connector answered {len(results)} "
+                             f"results for {len(batch)} changes")] * len(batch)
+        except (UnreachableError, AuthError):
+            raise  # the batch stays pending: the next run re-plans it
+        except ConnectorError as exc:
+            statuses = [(WriteStatus.FAILED, str(exc))] * len(batch)
+        self._settle(batch_id, batch, statuses)
+        self.done += len(batch)
+        if self.progress is not None:
+            self.progress(self.target, self.done, self.planned)
+
+    def _settle(self, batch_id: int, batch: Sequence[Change],
+                statuses: Sequence[tuple[WriteStatus, str]]) -> None:
+        landed: dict[str, dict[str, Any]] = {}  # customer → {key: new}: state and mirror
+        rows = []
+        outcome: Counter[str] = Counter()
+        for change, (status, message) in zip(batch, statuses, strict=True):
+            change.status, change.message = status.value, message
+            outcome[{"conflict": "conflicts"}.get(status.value, status.value)] += 1
+            if status in (WriteStatus.WRITTEN, WriteStatus.UNCHANGED):
+                landed.setdefault(change.customer, {})[change.key] = change.new
+            rows.append(change.audit() | {"run_id": self.run_id, "batch_id": batch_id})
+        with self.lock, self.store.session() as session:
+            merge_sent(session, self.target, self.run_id, landed)
+            patch_mirror(session, self.target, landed)
+            record_changes(session, rows)
+            settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
+                         else CONFIRMED)
+        self.counts.update(outcome)
