@@ -4,17 +4,21 @@ Paging a large store through the cost-limited API takes hours (a page asks for �
 a bulk operation exports everything server-side instead: ``bulkOperationRunQuery`` with the
 same fields as the paged query → poll ``currentBulkOperation`` → download the JSON Lines file
 (nested connections arrive as lines of their own with ``__parentId``, after their parent).
-The pages of the contract are then cut from the downloaded records; the cursor holds the file's
-URL and an offset, so a stored cursor resumes on a new instance (the file is fetched again —
-Shopify keeps it for a week). The final checkpoint is the usual ``updated_at`` watermark, so the
-next run continues incrementally with normal paging.
+The file is downloaded to a temporary file and read one node at a time, so memory holds a page,
+not the export (100k customers with their metafields are ~1 GB as dicts): the query asks for
+``groupObjects: true`` (API 2025-07 and later; the default until 2026-01), which puts children
+right after their parent. The pages of the contract are cut from that stream; the cursor holds
+the file's URL and a node offset, so a stored cursor resumes on a new instance (the file is
+fetched again — Shopify keeps it for a week). The final checkpoint is the usual ``updated_at``
+watermark, so the next run continues incrementally with normal paging.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import httpx
 
@@ -25,8 +29,9 @@ from ._client import GraphQLClient
 
 POLL_SECONDS = 1.0
 _COUNT = "query Count($query: String) {{ {stream}Count(query: $query) {{ count }} }}"
-_RUN = """mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query) {
+_RUN = """mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query%s) {
   bulkOperation { id status } userErrors { field message code } } }"""
+GROUPED_SINCE = "2025-07"  # groupObjects arrived in 2025-07 (grouping was the only output before)
 _POLL = "query Poll { currentBulkOperation { id status errorCode objectCount url } }"
 _FIELDS = {"customers": _queries.CUSTOMER_FIELDS, "products": _queries.PRODUCT_FIELDS,
            "orders": _queries.ORDER_FIELDS}
@@ -39,23 +44,67 @@ def bulk_query(stream: str, namespace: str, search: str | None = None) -> str:
     return f"{{ {stream}{arguments} {{ edges {{ node {{ {fields} }} }} }} }}"
 
 
-def assemble(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """JSONL rows → nodes shaped like the paged query's (children back under their parent)."""
-    nodes: dict[str, dict[str, Any]] = {}
-    order: list[dict[str, Any]] = []
-    for row in lines:
+def _finish(node: dict[str, Any]) -> dict[str, Any]:
+    node.setdefault("metafields", {"nodes": []})
+    node.setdefault("variants", {"nodes": []})
+    node.setdefault("lineItems", {"nodes": [], "pageInfo": {"hasNextPage": False}})
+    return node
+
+
+def assemble(lines: Iterator[str], where: str = "bulk export") -> Iterator[dict[str, Any]]:
+    """JSONL lines (grouped: children right after their parent) → nodes shaped like the
+    paged query's, one at a time."""
+    current: dict[str, Any] | None = None
+    for line in lines:
+        if not line.strip():
+            continue
+        row = json.loads(line)
         parent = row.pop("__parentId", None)
         if parent is None:
-            row.setdefault("metafields", {"nodes": []})
-            row.setdefault("variants", {"nodes": []})
-            row.setdefault("lineItems", {"nodes": [], "pageInfo": {"hasNextPage": False}})
-            nodes[row["id"]] = row
-            order.append(row)
-        elif parent in nodes:
+            if current is not None:
+                yield current
+            current = _finish(row)
+        elif current is not None and parent == current["id"]:
             field = "lineItems" if "quantity" in row else "variants" if "price" in row \
                 else "metafields"
-            nodes[parent][field]["nodes"].append(row)
-    return order
+            current[field]["nodes"].append(row)
+        else:
+            raise ConnectorError(f"{where}: a child of {parent!r} does not follow it; the "
+                                 "export is not grouped", connection=where,
+                                 operation="bulk download",
+                                 remedy="use api_version 2025-07 or later (groupObjects)")
+    if current is not None:
+        yield current
+
+
+class _Export:
+    """A downloaded export on disk, read node by node from where the last page ended."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+        self.position = 0
+        self._nodes: Iterator[dict[str, Any]] | None = None
+        self._next: dict[str, Any] | None = None
+
+    def take(self, offset: int, count: int) -> tuple[list[dict[str, Any]], bool]:
+        """``count`` nodes from node ``offset``; and whether more follow."""
+        if self._nodes is None or offset != self.position:
+            self.handle.seek(0)
+            self._nodes = assemble(iter(self.handle))
+            self._next = next(self._nodes, None)
+            self.position = 0
+            while self.position < offset and self._next is not None:
+                self._next = next(self._nodes, None)
+                self.position += 1
+        nodes: list[dict[str, Any]] = []
+        while len(nodes) < count and self._next is not None:
+            nodes.append(self._next)
+            self._next = next(self._nodes, None)
+            self.position += 1
+        return nodes, self._next is not None
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 class BulkReader:
@@ -63,7 +112,7 @@ class BulkReader:
         self.client = client
         self.namespace = namespace
         self.threshold = threshold
-        self._files: dict[str, list[dict[str, Any]]] = {}
+        self._files: dict[str, _Export] = {}
 
     def start_if_large(self, stream: str, window: str | None = None,
                        skip: list[str] | None = None) -> dict[str, Any] | None:
@@ -80,7 +129,7 @@ class BulkReader:
             return None
         operation = f"bulk_{stream}"
         result = self.client.execute(
-            _RUN, {"query": bulk_query(stream, self.namespace, search)},
+            self._run, {"query": bulk_query(stream, self.namespace, search)},
             operation=operation)["bulkOperationRunQuery"]
         in_progress = any("in progress" in e["message"] for e in result["userErrors"])
         if result["userErrors"] and not in_progress:
@@ -96,7 +145,7 @@ class BulkReader:
                 if in_progress:  # our own start whose answer was lost (timeout): poll again
                     in_progress = False
                     result = self.client.execute(
-                        _RUN, {"query": bulk_query(stream, self.namespace, search)},
+                        self._run, {"query": bulk_query(stream, self.namespace, search)},
                         operation=operation)["bulkOperationRunQuery"]
                     if result["userErrors"]:
                         raise ConnectorError(
@@ -117,31 +166,43 @@ class BulkReader:
             self.client._sleep(POLL_SECONDS)
             waited += POLL_SECONDS
 
-    def records(self, url: str | None) -> list[dict[str, Any]]:
-        """The export's nodes (an empty export has no URL)."""
-        if not url:
-            return []
+    @property
+    def _run(self) -> str:
+        version = self.client.settings.api_version
+        grouped = version == "unstable" or version >= GROUPED_SINCE
+        return _RUN % (", groupObjects: true" if grouped else "")
+
+    def export(self, url: str) -> _Export:
+        """The export at ``url``, downloaded to a temporary file once per reader."""
         if url not in self._files:
+            # closed by _Export.close() once consumed, or below on failure
+            handle = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
             try:
-                answer = self.client._http.get(url)
+                with self.client._http.stream("GET", url) as answer:
+                    if answer.status_code != 200:
+                        raise ConnectorError(
+                            f"bulk result answered HTTP {answer.status_code}",
+                            connection=self.client.name, operation="bulk download",
+                            remedy="the export expired: delete the stream's cursor to start "
+                                   "the full load again")
+                    for text in answer.iter_text():
+                        handle.write(text)
             except httpx.HTTPError as exc:
+                handle.close()
                 raise UnreachableError(f"bulk result download failed: {exc}",
                                        connection=self.client.name,
                                        operation="bulk download") from exc
-            if answer.status_code != 200:
-                raise ConnectorError(f"bulk result answered HTTP {answer.status_code}",
-                                     connection=self.client.name, operation="bulk download",
-                                     remedy="the export expired: delete the stream's cursor "
-                                            "to start the full load again")
-            lines = [json.loads(line) for line in answer.text.splitlines() if line.strip()]
-            self._files[url] = assemble(lines)
+            except BaseException:
+                handle.close()
+                raise
+            self._files[url] = _Export(handle)
         return self._files[url]
 
     def page(self, stream: str, position: dict[str, Any], page_size: int,
              convert: Callable[[dict[str, Any]], Any]) -> tuple[list[Any], dict[str, Any], bool]:
-        rows = self.records(position.get("bulk"))
+        url = position.get("bulk")
         offset = int(position.get("offset") or 0)
-        chunk = rows[offset:offset + page_size]
+        chunk, more = self.export(url).take(offset, page_size) if url else ([], False)
         top: str | None = position.get("max")
         top_ids: list[str] = list(position.get("max_ids") or [])
         window: str | None = position.get("window")
@@ -156,15 +217,15 @@ class BulkReader:
             elif stamp == top:
                 top_ids.append(node_id)
             items.append(convert(node))
-        more = offset + len(chunk) < len(rows)
         if more:
             following = {**position, "offset": offset + len(chunk), "max": top,
                          "max_ids": top_ids}
             if not items:  # all delivered before: no empty page in mid-stream
                 return self.page(stream, following, page_size, convert)
             return items, following, True
-        # The export is consumed: free it (100k customers are hundreds of MB as dicts).
-        self._files.pop(position.get("bulk") or "", None)
+        # The export is consumed: delete its file.
+        if url and (export := self._files.pop(url, None)) is not None:
+            export.close()
         if top is None:
             checkpoint = {"window": window, "skip": sorted(skip)} if window else {}
         elif top == window:

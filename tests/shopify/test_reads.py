@@ -97,3 +97,40 @@ def test_a_large_incremental_pass_runs_as_bulk_operation_too(start_emulator, con
     assert sorted(c.id for c in updates) == changed
     assert all(c.attributes.get("segment") == "vip" for c in updates)
     assert connector.read_customers(checkpoint).items == []
+
+
+def test_a_bulk_export_resumes_mid_file_on_a_new_connector(start_emulator, connect):
+    """The cursor holds the export's URL and a node offset: a new instance (a resumed job)
+    downloads the file again and continues at that node — nothing skipped, nothing twice."""
+    emulator = start_emulator(bucket=5000, restore_rate=5000, bulk_polls=0)
+    dataset = make_dataset(customers=23, products=1, orders=0)
+    emulator.data.load(customers=dataset.customers)
+    first = connect(emulator, page_size=4, bulk_threshold=3)
+    page = first.read_customers(None)
+    delivered = [c.id for c in page.items]
+    page = first.read_customers(page.cursor)
+    delivered += [c.id for c in page.items]
+    assert page.has_more and page.cursor.position["offset"] == 8
+    resumed = connect(emulator, page_size=4, bulk_threshold=3)
+    rest, _ = _read_all(resumed.read_customers, page.cursor)
+    delivered += [c.id for c in rest]
+    assert emulator.stats.get("calls.bulkOperationRunQuery") == 1  # the same export, twice
+    assert len(delivered) == len(set(delivered)) == 23
+    assert set(delivered) == {str(numeric_id("Customer", c.id)) for c in dataset.customers}
+
+
+def test_an_ungrouped_export_is_refused_with_the_remedy():
+    from shoploop.hooks import ConnectorError
+    from shoploop.plugins.shopify._bulk import assemble
+
+    lines = ['{"id": "gid://shopify/Customer/1"}', '{"id": "gid://shopify/Customer/2"}',
+             '{"id": "gid://shopify/Metafield/9", "key": "k", '
+             '"__parentId": "gid://shopify/Customer/1"}']
+    nodes = assemble(iter(lines), "shop")
+    assert next(nodes)["id"].endswith("/1")
+    try:
+        next(nodes)
+    except ConnectorError as exc:
+        assert "not grouped" in str(exc) and "2025-07" in exc.remedy
+    else:
+        raise AssertionError("an ungrouped export must be refused")

@@ -107,7 +107,9 @@ class Resolvers:
                      "metafieldsDelete": self._metafields_delete,
                      "tagsAdd": self._tags(add=True), "tagsRemove": self._tags(add=False),
                      "discountCodeBasicCreate": self._discount_create,
-                     "bulkOperationRunQuery": lambda _r, _i, query: self.bulk.run(query)}
+                     # always grouped: children follow their parent (groupObjects: true)
+                     "bulkOperationRunQuery": lambda _r, _i, query, groupObjects=False:
+                     self.bulk.run(query)}
         for name, resolver in mutations.items():
             field("Mutation", name, resolver)
 
