@@ -74,8 +74,6 @@ JOB = "sync.customers"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
 CHUNK = 1000
 """Master customers planned at a time (memory: a chunk's records, not the run's)."""
-IMPORT_THREADS = 2
-"""Connections imported at once (see :class:`_Imports`)."""
 SUMMARY_KEYS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed",
                 "unmatched", "ambiguous", "unchanged", "in_sync", "erased")
 Progress = Callable[[str, int, int], None]
@@ -145,7 +143,8 @@ class SyncJob:
             only_from=options.only_from, only_to=options.only_to)
         self.lock = threading.Lock()  # one writer transaction at a time (SQLite)
         self.now = datetime.now(UTC)
-        self.once = threading.Lock()  # per-run values the targets' pipelines share
+        self.shared_lock = threading.Lock()  # per-run values the targets' pipelines share
+        self.derived_lock = threading.Lock()
         self.master_bindings = {m: MasterBindings(m) for m in self.mapping.masters
                                 if m != DERIVED}
         self.shared_values: dict[str, dict[str, dict[str, int]]] = {}
@@ -252,6 +251,8 @@ class SyncJob:
             erased_people = erased_internal_ids(session, target)
         index = build_index(mapping, target, customer_chunks(self.store, target, 5 * CHUNK),
                             erased, erased_people)
+        log.info("indexed %s's %d customers in %.1f s", target, len(index.exists),
+                 time.perf_counter() - started)
         planner = Planner(mapping, index, forced)
         writer = None
         if not self.options.dry_run:
@@ -372,8 +373,9 @@ class SyncJob:
     def _shared(self, master: str) -> dict[str, dict[str, int]]:
         """Per match key, the master's values held by more than one of its customers (those
         are ambiguous), from one streamed pass; computed once per run."""
-        with self.once:
+        with self.shared_lock:
             if master not in self.shared_values:
+                started = time.perf_counter()
                 counts: dict[str, Counter[str]] = {k: Counter() for k in self.mapping.match_keys}
                 for records in customer_chunks(self.store, master, 5 * CHUNK):
                     for record in records:
@@ -383,6 +385,8 @@ class SyncJob:
                                 counter[value] += 1
                 self.shared_values[master] = {key: {v: n for v, n in counter.items() if n > 1}
                                               for key, counter in counts.items()}
+                log.info("counted %s's match-key values in %.1f s", master,
+                         time.perf_counter() - started)
             return self.shared_values[master]
 
     def _derived(self, context: HookContext) -> list[tuple[list[tuple[str, str]],
@@ -390,7 +394,7 @@ class SyncJob:
         from shoploop.attributes.profiles import build_profile_members
         from shoploop.combine import derive_attributes
 
-        with self.once:
+        with self.derived_lock:
             if self.derived_rows is None:
                 rows = []
                 with self.store.session() as session:
@@ -403,10 +407,12 @@ class SyncJob:
 
 
 class _Imports:
-    """The run's imports, a few connections at a time, masters first, then the targets in
-    the mapping's order: with more in parallel they only compete for the CPU and every
-    target's pipeline starts later. Each connection's streams run in order; a connection
-    that failed once is not asked again."""
+    """The run's imports in lanes: each master in a lane of its own, the targets (and other
+    connections derived attributes read) one after another in the mapping's order, so the
+    first target's pipeline starts as early as possible — importing every connection at once
+    only makes them compete for the CPU. A master's lane goes on to count its shared match-key
+    values (:meth:`SyncJob._shared`) while the targets are still being read. Each connection's
+    streams run in order; a connection that failed once is not asked again."""
 
     def __init__(self, job: SyncJob, report: SyncReport) -> None:
         self.job, self.report = job, report
@@ -431,12 +437,23 @@ class _Imports:
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.crash: BaseException | None = None
         self.started = time.perf_counter()
-        self._pool = ThreadPoolExecutor(max_workers=IMPORT_THREADS,
+        masters = [m for m in mapping.masters if m != DERIVED]
+        self.lanes = [[m] for m in masters] + [[n for n in streams if n not in masters]]
+        self._pool = ThreadPoolExecutor(max_workers=len(self.lanes),
                                         thread_name_prefix="sync-import")
 
     def start(self) -> None:
-        for name in self.streams:
-            self._pool.submit(self._connection, name)
+        for lane in self.lanes:
+            self._pool.submit(self._lane, lane)
+
+    def _lane(self, names: list[str]) -> None:
+        for name in names:
+            self._connection(name)
+        if names and names[0] in self.job.master_bindings and names[0] not in self.failed:
+            try:
+                self.job._shared(names[0])
+            except BaseException as exc:  # a store error: re-raised by join()
+                self.crash = exc
 
     def wait(self, names: Sequence[str]) -> None:
         for name in names:
