@@ -7,8 +7,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from shoploop.plugins.shopify._webhooks import sign
 from shoploop.privacy import handle_privacy_event
+from shoploop.sync import job as sync_job
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plan 7 master customers at a time: bindings, ambiguity and the link attribute must hold
+    across chunk boundaries (a binding made in one chunk is seen by the next)."""
+    monkeypatch.setattr(sync_job, "CHUNK", 7)
 
 EMAIL_ONLY = """
 [sync]
