@@ -9,6 +9,10 @@ guessed; a customer with no match is *unmatched*. Erased customers are never mat
 Values: the master's value through the mapping's transforms is compared with what the target
 holds now (its mirror, patched after every confirmed write) and with what it last received
 (``sync_target_state``): equal means nothing to do; otherwise the attribute's policy decides.
+
+Memory: a run holds a :class:`TargetIndex` per target (ids and normalised key values) and the
+master's shared key values; records, bindings and target state are read per chunk of master
+customers (:class:`Chunk`, loaded by the job), so 100k customers per system fit in ~260 MB.
 """
 
 from __future__ import annotations

@@ -225,7 +225,7 @@ def patch_mirror(session: Session, connection: str,
     """Store the target's new values (external id → {key: value}) in the attributes of the
     mirror's copy, so the next run compares against what the target holds now, not what it
     held when it was last read. Read and merged here, in the caller's transaction: the job
-    holds slimmed records only (:func:`load_customers`)."""
+    holds slimmed records only (:func:`customer_chunks`)."""
     if not attributes:
         return
     mirror = table("customers")

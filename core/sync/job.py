@@ -3,41 +3,38 @@
 1. ``before_sync`` (a plugin may abort); batches a dead job left *pending* become
    *interrupted* and their changes are re-planned (sent again only where the target still
    lacks them: the adapters compare before they write).
-2. Import: the customers of every master and target (and, for derived attributes, the orders
-   and installed base of every connection) into the mirror, incrementally, one thread per
-   connection.
-3. Plan (:mod:`._plan`): identities, then values against the target state.
-4. Write: per target (one thread each), full batches of the connector's batch size; each
-   batch is recorded as an intent before it is sent, and its outcome committed with the
-   target state, the mirror patch and the audit rows in one transaction.
-5. ``after_sync`` / ``on_sync_error``; the run's summary goes into ``sync_runs``.
+2. Import (:mod:`._imports`): the customers of every master and target (and, for derived
+   attributes, the orders and installed base of every connection) into the mirror,
+   incrementally, in lanes: each master alone, the targets one after another.
+3. Per target, as soon as it and its masters are imported, a pipeline: an index of the
+   target, then the master's customers ``CHUNK`` at a time — identities and values
+   (:mod:`._plan`), the chunk's bindings, adopted state and findings committed — and full
+   batches handed to the target's writer thread (:mod:`._writer`), which records each as an
+   intent, sends it and settles it in one transaction.
+4. ``after_sync`` / ``on_sync_error``; the run's summary goes into ``sync_runs``.
 """
 
 from __future__ import annotations
 
 import logging
-import resource
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shoploop.hooks import (
-    AuthError,
-    Capability,
-    ConnectorError,
     HookContext,
     SyncRun,
-    UnreachableError,
 )
 
 from .._config import Config
 from .._connections import Connections
 from .._plugins import PluginHost
+from ._imports import ImportLanes
 from ._lock import exclusive_run
 from ._mapping import SyncMapping, resolve_mapping
 from ._plan import (
@@ -49,6 +46,17 @@ from ._plan import (
     build_index,
     derived_target,
     master_values,
+)
+from ._report import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    JOB,
+    SUMMARY_KEYS,
+    SyncReport,
+    error_row,
+    phase,
 )
 from ._settings import DERIVED, SyncSettings
 from ._state import (
@@ -66,16 +74,12 @@ from ._state import (
 from ._writer import TargetWriter
 
 if TYPE_CHECKING:
-    from shoploop.jobs import MirrorStream
+    pass
 
 log = logging.getLogger("shoploop.sync")
 
-JOB = "sync.customers"
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
 CHUNK = 1000
 """Master customers planned at a time (memory: a chunk's records, not the run's)."""
-SUMMARY_KEYS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed",
-                "unmatched", "ambiguous", "unchanged", "in_sync", "erased")
 Progress = Callable[[str, int, int], None]
 """``progress(target, done, total)`` after each batch."""
 
@@ -88,48 +92,6 @@ class SyncOptions:
     full: bool = False
     progress: Progress | None = None
     diff_limit: int | None = None
-
-
-@dataclass
-class SyncReport:
-    """The outcome of one run; ``as_dict()`` is what ``--json`` prints."""
-
-    run_id: str
-    dry_run: bool
-    targets: dict[str, dict[str, int]] = field(default_factory=dict)
-    imports: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    resumed_batches: int = 0
-    batches: dict[str, int] = field(default_factory=dict)
-    diff: list[dict[str, Any]] = field(default_factory=list)
-    started_at: str = ""
-    finished_at: str = ""
-    seconds: dict[str, float] = field(default_factory=dict)
-    """Wall seconds per phase (import, plan, write:<target>): where a slow run spends."""
-
-    @property
-    def exit_code(self) -> int:
-        if any(e["kind"] == "unreachable" for e in self.errors):
-            return EXIT_UNREACHABLE
-        if self.errors or any(t.get("failed") for t in self.targets.values()):
-            return EXIT_FAILED
-        return EXIT_OK
-
-    def as_dict(self) -> dict[str, Any]:
-        totals = {key: sum(counts.get(key, 0) for counts in self.targets.values())
-                  for key in SUMMARY_KEYS}
-        return {"run_id": self.run_id, "job": JOB, "dry_run": self.dry_run,
-                "ok": self.exit_code == EXIT_OK, "exit_code": self.exit_code, **totals,
-                "started_at": self.started_at, "finished_at": self.finished_at,
-                "targets": self.targets, "batches": self.batches,
-                "resumed_batches": self.resumed_batches, "imports": self.imports,
-                "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-                "errors": self.errors, **({"diff": self.diff} if self.dry_run else {})}
-
-
-def _error(exc: BaseException, where: str) -> dict[str, str]:
-    kind = "unreachable" if isinstance(exc, (UnreachableError, AuthError)) else "failed"
-    return {"connection": where, "kind": kind, "error": str(exc) or type(exc).__name__}
 
 
 class SyncJob:
@@ -182,7 +144,7 @@ class SyncJob:
             self.host.call("before_sync", isolate=False, context=context, run=run)
             self._run(report, context)
         except BaseException as exc:
-            report.errors.append(_error(exc, "run"))
+            report.errors.append(error_row(exc, "run"))
             report.finished_at = datetime.now(UTC).isoformat()
             with self.store.session() as session:
                 finish_run(session, run_id, status=RUN_FAILED, summary=report.as_dict())
@@ -210,7 +172,7 @@ class SyncJob:
                         (item["customer"], item["key"]) for item in batch.changes["items"])
         for name in mapping.connections:
             self.connections[name]  # build here: a factory error is a config error
-        imports = _Imports(self, report)
+        imports = ImportLanes(self, report)
         imports.start()
         # One pipeline per target, started as soon as its masters and itself are imported:
         # a rate-limited target writes while the other connections are still being read.
@@ -228,12 +190,12 @@ class SyncJob:
             report.targets[target] = {k: counts.get(k, 0) for k in SUMMARY_KEYS}
             report.batches[target] = counts.get("batches", 0)
             if writer is not None and writer.error is not None:
-                report.errors.append(_error(writer.error, target))
+                report.errors.append(error_row(writer.error, target))
 
     # -- one target ----------------------------------------------------------------------------
 
     def _target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
-                imports: _Imports, context: HookContext,
+                imports: ImportLanes, context: HookContext,
                 ) -> tuple[TargetPlan, TargetWriter | None] | None:
         mapping = self.mapping
         masters = [m for m in mapping.masters if m != DERIVED and mapping.rules_for(m, target)]
@@ -243,7 +205,7 @@ class SyncJob:
         imports.wait(list(mapping.connections) if derived else [*masters, target])
         if imports.failed & {*masters, target}:
             return None  # reported by the import; a target that can't be read is left out
-        started = _phase(report, f"wait:{target}", waited)
+        started = phase(report, f"wait:{target}", waited)
         from shoploop.store import erased_external_id_hashes, erased_internal_ids
 
         with self.store.session() as session:
@@ -273,7 +235,7 @@ class SyncJob:
         finally:
             if writer is not None:
                 writer.finish()
-            _phase(report, f"sync:{target}", started)
+            phase(report, f"sync:{target}", started)
         return planner.plan, writer
 
     def _plan_master_chunk(self, planner: Planner, master: str,
@@ -406,107 +368,6 @@ class SyncJob:
             return self.derived_rows
 
 
-class _Imports:
-    """The run's imports in lanes: each master in a lane of its own, the targets (and other
-    connections derived attributes read) one after another in the mapping's order, so the
-    first target's pipeline starts as early as possible — importing every connection at once
-    only makes them compete for the CPU. A master's lane goes on to count its shared match-key
-    values (:meth:`SyncJob._shared`) while the targets are still being read. Each connection's
-    streams run in order; a connection that failed once is not asked again."""
-
-    def __init__(self, job: SyncJob, report: SyncReport) -> None:
-        self.job, self.report = job, report
-        mapping = job.mapping
-        streams: dict[str, list[MirrorStream]] = {}
-        order = [*(m for m in mapping.masters if m != DERIVED), *mapping.targets,
-                 *mapping.connections]
-        for name in dict.fromkeys(order):
-            if name in mapping.connections:
-                streams[name] = ["customers"]
-        if DERIVED in mapping.masters:
-            derived_streams: tuple[tuple[Capability, MirrorStream], ...] = (
-                (Capability.READ_ORDERS, "orders"),
-                (Capability.READ_INSTALLED_BASE, "installed_base"))
-            for capability, stream in derived_streams:
-                for name in job.connections.with_capability(capability):
-                    if mapping.derived_from is None or name in mapping.derived_from:
-                        streams.setdefault(name, []).append(stream)
-        self.streams = streams
-        self.done = {name: threading.Event() for name in streams}
-        self.failed: set[str] = set()
-        self.rows: dict[str, list[dict[str, Any]]] = {}
-        self.crash: BaseException | None = None
-        self.started = time.perf_counter()
-        masters = [m for m in mapping.masters if m != DERIVED]
-        self.lanes = [[m] for m in masters] + [[n for n in streams if n not in masters]]
-        self._pool = ThreadPoolExecutor(max_workers=len(self.lanes),
-                                        thread_name_prefix="sync-import")
-
-    def start(self) -> None:
-        for lane in self.lanes:
-            self._pool.submit(self._lane, lane)
-
-    def _lane(self, names: list[str]) -> None:
-        for name in names:
-            self._connection(name)
-        if names and names[0] in self.job.master_bindings and names[0] not in self.failed:
-            try:
-                self.job._shared(names[0])
-            except BaseException as exc:  # a store error: re-raised by join()
-                self.crash = exc
-
-    def wait(self, names: Sequence[str]) -> None:
-        for name in names:
-            if name in self.done:
-                self.done[name].wait()
-
-    def join(self) -> None:
-        self._pool.shutdown(wait=True)
-        for name in self.streams:  # in the mapping's order, whatever finished first
-            self.report.imports += self.rows.get(name, [])
-        _phase(self.report, "import", self.started)
-        if self.crash is not None:
-            raise self.crash
-
-    def _connection(self, name: str) -> None:
-        from shoploop.jobs import mirror_stream
-
-        rows = self.rows.setdefault(name, [])
-        try:
-            for stream in self.streams[name]:
-                row: dict[str, Any] = {"connection": name, "stream": stream}
-                started = time.perf_counter()
-                try:
-                    result = mirror_stream(self.job.connections[name], self.job.store,
-                                           connection=name, stream=stream,
-                                           full=self.job.options.full)
-                    row.update(ok=True, read=result.read, inserted=result.inserted,
-                               updated=result.updated)
-                except ConnectorError as exc:
-                    row.update(ok=False, error=str(exc), kind=_error(exc, name)["kind"])
-                row["seconds"] = round(time.perf_counter() - started, 3)
-                rows.append(row)
-                if not row["ok"]:
-                    self.failed.add(name)
-                    self.report.errors.append({"connection": name, "kind": row["kind"],
-                                               "error": row["error"]})
-                    break
-        except BaseException as exc:  # a store error: re-raised by join(); waiters go on
-            self.failed.add(name)
-            self.crash = exc
-        finally:
-            self.done[name].set()
-
-
-def _phase(report: SyncReport, name: str, started: float) -> float:
-    """Record a phase's wall time; logs it with the process's peak memory so far."""
-    now = time.perf_counter()
-    report.seconds[name] = now - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    log.info("%s took %.1f s (peak memory so far %.0f MB)", name, now - started, peak)
-    return now
-
-
 class _LazyConnectors(Mapping[str, Any]):
     """``HookContext.connectors``: builds a connection's connector when a plugin asks."""
 
@@ -527,3 +388,7 @@ def sync_customers(host: PluginHost, config: Config, store: Any, connections: Co
                    options: SyncOptions | None = None) -> SyncReport:
     """Run the customer-attribute sync once (see the module docstring)."""
     return SyncJob(host, config, store, connections, options or SyncOptions()).run()
+
+
+__all__ = ["CHUNK", "EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "JOB",
+           "SUMMARY_KEYS", "SyncJob", "SyncOptions", "SyncReport", "sync_customers"]

@@ -1,0 +1,69 @@
+"""What a run reports: the summary (``--json``), exit codes, error rows and phase times."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from shoploop.hooks import AuthError, UnreachableError
+
+log = logging.getLogger("shoploop.sync")
+
+JOB = "sync.customers"
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
+SUMMARY_KEYS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed",
+                "unmatched", "ambiguous", "unchanged", "in_sync", "erased")
+
+
+@dataclass
+class SyncReport:
+    """The outcome of one run; ``as_dict()`` is what ``--json`` prints."""
+
+    run_id: str
+    dry_run: bool
+    targets: dict[str, dict[str, int]] = field(default_factory=dict)
+    imports: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    resumed_batches: int = 0
+    batches: dict[str, int] = field(default_factory=dict)
+    diff: list[dict[str, Any]] = field(default_factory=list)
+    started_at: str = ""
+    finished_at: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per phase (import, plan, write:<target>): where a slow run spends."""
+
+    @property
+    def exit_code(self) -> int:
+        if any(e["kind"] == "unreachable" for e in self.errors):
+            return EXIT_UNREACHABLE
+        if self.errors or any(t.get("failed") for t in self.targets.values()):
+            return EXIT_FAILED
+        return EXIT_OK
+
+    def as_dict(self) -> dict[str, Any]:
+        totals = {key: sum(counts.get(key, 0) for counts in self.targets.values())
+                  for key in SUMMARY_KEYS}
+        return {"run_id": self.run_id, "job": JOB, "dry_run": self.dry_run,
+                "ok": self.exit_code == EXIT_OK, "exit_code": self.exit_code, **totals,
+                "started_at": self.started_at, "finished_at": self.finished_at,
+                "targets": self.targets, "batches": self.batches,
+                "resumed_batches": self.resumed_batches, "imports": self.imports,
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+                "errors": self.errors, **({"diff": self.diff} if self.dry_run else {})}
+
+
+def error_row(exc: BaseException, where: str) -> dict[str, str]:
+    kind = "unreachable" if isinstance(exc, (UnreachableError, AuthError)) else "failed"
+    return {"connection": where, "kind": kind, "error": str(exc) or type(exc).__name__}
+
+
+def phase(report: SyncReport, name: str, started: float) -> float:
+    """Record a phase's wall time; logs it with the process's peak memory so far."""
+    now = time.perf_counter()
+    report.seconds[name] = now - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    log.info("%s took %.1f s (peak memory so far %.0f MB)", name, now - started, peak)
+    return now
