@@ -5,9 +5,10 @@ records are upserted *and* the page's cursor saved together, so the cursor only 
 the page's effects are durable. A run killed at any point resumes from the last committed
 page; upserts are idempotent, so re-reading a page whose commit was lost writes nothing twice.
 
-Customers erased for privacy (``shoploop.store.erase_customer``) are never mirrored again: the
-connection's erased-customer hashes are loaded once per run, and items of an erased customer
-(the customer itself, its orders, its installed base) are dropped before the upsert.
+Customers erased for privacy (``shoploop.store.erase_customer``) are never mirrored again: each
+page's customer ids are checked against the tombstones in the page's own transaction, and items
+of an erased customer (the customer itself, its orders, its installed base) are dropped before
+the upsert — also when the erasure happened while this import was running.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from shoploop.store import (
     SUCCEEDED,
     Store,
     UpsertResult,
-    erased_external_id_hashes,
+    erased_among,
     external_id_hash,
     finish_run,
     load_cursor,
@@ -131,19 +132,18 @@ def mirror_stream(
             summary={"connection": connection, "stream": stream, "full": full},
         )
         cursor = None if full else load_cursor(session, connection, stream)
-        erased = erased_external_id_hashes(session, connection) \
-            if stream in _CUSTOMER_ID_OF else set()
+    customer_id_of = _CUSTOMER_ID_OF.get(stream)
     log.info("mirroring %s of %s from %s", stream, connection,
              "the beginning" if cursor is None else "the stored cursor")
     last_checkpoint = time.monotonic()
     try:
         while True:
             page = reader(cursor)
-            items = _without_erased(page.items, _CUSTOMER_ID_OF.get(stream), erased)
-            result.erased += len(page.items) - len(items)
             due = not page.has_more or \
                 time.monotonic() - last_checkpoint >= checkpoint_seconds
             with store.session() as session:
+                items = _without_erased(session, connection, page.items, customer_id_of)
+                result.erased += len(page.items) - len(items)
                 upserted = upsert(session, connection, items)
                 if due:
                     save_cursor(session, connection, page.cursor, stream=stream)
@@ -173,9 +173,14 @@ def mirror_stream(
 
 
 def _without_erased(
-    items: Sequence[Any], customer_id_of: Callable[[Any], str | None] | None, erased: set[str],
+    session: Session, connection: str, items: Sequence[Any],
+    customer_id_of: Callable[[Any], str | None] | None,
 ) -> Sequence[Any]:
-    if not erased or customer_id_of is None:
+    if customer_id_of is None or not items:
+        return items
+    erased = erased_among(session, connection, {
+        customer for item in items if (customer := customer_id_of(item)) is not None})
+    if not erased:
         return items
     return [item for item in items
             if (customer := customer_id_of(item)) is None

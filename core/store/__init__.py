@@ -17,6 +17,7 @@ from ._cursors import delete_cursor, load_cursor, save_cursor
 from ._erasure import (
     ErasureResult,
     erase_customer,
+    erased_among,
     erased_external_id_hashes,
     erased_internal_ids,
     external_id_hash,
@@ -100,6 +101,7 @@ __all__ = [
     "counts",
     "delete_cursor",
     "erase_customer",
+    "erased_among",
     "erased_external_id_hashes",
     "erased_internal_ids",
     "external_id_hash",

@@ -147,6 +147,17 @@ def erased_external_id_hashes(session: Session, connection: str) -> set[str]:
         select(ErasedCustomer.external_id_hash).where(ErasedCustomer.connection == connection)))
 
 
+def erased_among(session: Session, connection: str, external_ids: Iterable[str]) -> set[str]:
+    """The hashes of those of ``external_ids`` (customers of ``connection``) that were erased:
+    the mirror asks per page, in the page's transaction, so a customer erased while an import
+    runs is not re-imported by a later page of that run."""
+    hashes = list({external_id_hash(str(e)) for e in external_ids})
+    if not hashes:
+        return set()
+    return set(session.scalars(select(ErasedCustomer.external_id_hash).where(
+        ErasedCustomer.connection == connection, ErasedCustomer.external_id_hash.in_(hashes))))
+
+
 def is_erased(session: Session, connection: str, external_id: str) -> bool:
     """Whether customer ``external_id`` of ``connection`` was erased."""
     return session.get(ErasedCustomer, (connection, external_id_hash(external_id))) is not None

@@ -111,6 +111,28 @@ def test_mirror_skips_erased_customers_of_that_connection(store: Store) -> None:
             stream="customers", position={"offset": 3})
 
 
+def test_a_customer_erased_while_an_import_runs_is_not_imported_by_a_later_page(
+        store: Store) -> None:
+    """The redact webhook arrives between two pages of a running import: the later page that
+    still carries the customer (and its orders) drops them."""
+    connector = shop()
+    read = connector._read
+
+    def read_then_erase(stream: str, cursor: Cursor | None) -> Page[Any]:
+        page = read(stream, cursor)
+        if cursor is None:  # after the first page was served
+            with store.session() as session:
+                erase_customer(session, "shop", "3")
+        return page
+
+    connector._read = read_then_erase  # type: ignore[method-assign]
+    customers = mirror_stream(connector, store, connection="shop", stream="customers")
+    orders = mirror_stream(connector, store, connection="shop", stream="orders")
+    assert (customers.erased, orders.erased) == (1, 1)
+    assert mirrored(store, "shop")["customers"] == ["1", "2"]
+    assert mirrored(store, "shop")["orders"] == ["O0", "O1", "O2", "O3"]
+
+
 def redact_event(connection: str, payload: dict[str, Any]) -> Event:
     """A customers/redact delivery as Shopify sends it, through the adapter's parser."""
     body = json.dumps(payload).encode()
