@@ -130,25 +130,23 @@ def customers_of(session: Session, connection: str,
 def bindings_of(session: Session, connection: str,
                 external_ids: Iterable[str]) -> dict[str, str]:
     """external id → internal id of the given customers of ``connection`` that are bound."""
-    bindings = table("identity_bindings")
-    found: dict[str, str] = {}
-    for chunk in _chunks(external_ids):
-        found.update((a, b) for a, b in session.execute(
-            select(bindings.c.external_id, bindings.c.internal_id).where(
-                bindings.c.connection == connection, bindings.c.entity_type == CUSTOMER,
-                one_of(session, bindings.c.external_id, chunk))))
-    return found
+    return _bindings(session, connection, "external_id", "internal_id", external_ids)
 
 
 def bound_to(session: Session, connection: str, internal_ids: Iterable[str]) -> dict[str, str]:
     """internal id → external id of ``connection``'s customers bound to the given ids."""
+    return _bindings(session, connection, "internal_id", "external_id", internal_ids)
+
+
+def _bindings(session: Session, connection: str, by: str, to: str,
+              values: Iterable[str]) -> dict[str, str]:
     bindings = table("identity_bindings")
     found: dict[str, str] = {}
-    for chunk in _chunks(internal_ids):
+    for chunk in _chunks(values):
         found.update((a, b) for a, b in session.execute(
-            select(bindings.c.internal_id, bindings.c.external_id).where(
+            select(bindings.c[by], bindings.c[to]).where(
                 bindings.c.connection == connection, bindings.c.entity_type == CUSTOMER,
-                one_of(session, bindings.c.internal_id, chunk))))
+                one_of(session, bindings.c[by], chunk))))
     return found
 
 
