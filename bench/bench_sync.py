@@ -41,30 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from shoploop import load_plugins
+from shoploop.demo import SYNC_MAPPING
 from shoploop.demo_data import DemoMerchant
 from shoploop.hooks import EmulatorOptions
 
 SEED = 7
 MEMORY_GOAL_MB = 500.0
 RATIO_GOAL = 1.2
-CONFIG = """\
-[store]
-url = "sqlite:///{db}"
-
-[sync]
-match_keys = ["email", "vat_id"]
-
-[sync.attributes.customer_group]
-master = "erp"
-targets = ["shop", "woo"]
-
-[sync.attributes.sales_rep]
-master = "erp"
-transform = "lower"
-targets = {{ shop = {{}}, woo = {{ key = "rep" }} }}
-
-{connections}
-"""
 
 
 def write_requests(stats: dict[str, dict[str, Any]]) -> dict[str, int]:
@@ -144,8 +127,8 @@ def main() -> None:
         # it in the background): at 100k on a busy machine that outlasts the default 30 s
         # timeout, and the retried start is refused "already in progress".
         blocks[1] += "bulk_threshold = 1000\ntimeout = 300\n"
-        (workdir / "shoploop.toml").write_text(CONFIG.format(
-            db=workdir / "sync.db", connections="\n".join(blocks)))
+        (workdir / "shoploop.toml").write_text("\n".join([
+            f'[store]\nurl = "sqlite:///{workdir / "sync.db"}"\n', SYNC_MAPPING, *blocks]))
         env = dict(os.environ, SHOPLOOP_CONFIG=str(workdir / "shoploop.toml"))
         for e in emulators.values():
             env.update(e.environment())

@@ -54,14 +54,7 @@ SHOPIFY_DEMO_LIMITS = {"bucket": "100000", "restore_rate": "100000"}
 """A generous query-cost bucket: the demo shows the sync, not Shopify's throttling (the real
 limit is 1000 points, 100 restored per second; the adapter waits as needed)."""
 EMULATORS = (("erp", "erp"), ("shopify", "shop"), ("woocommerce", "woo"))
-SYNC_CONFIG = '''\
-# Written by `shoploop demo`: the customer-attribute sync between the ERP, Shopify and
-# WooCommerce emulators the demo ran on loopback (they stopped when it ended; the secrets were
-# environment variables of the demo's process). The audit trail stays in sync.db; from this
-# folder: shoploop -c sync.toml sync history
-[store]
-url = "sqlite:///sync.db"
-
+SYNC_MAPPING = """\
 [sync]
 match_keys = ["email", "vat_id"]
 derived_from = ["erp"]          # the shops' orders are transferred into the ERP: count them once
@@ -73,13 +66,22 @@ targets = ["shop", "woo"]
 [sync.attributes.sales_rep]
 master = "erp"
 transform = "lower"
-targets = {{ shop = {{}}, woo = {{ key = "rep" }} }}
-
+targets = { shop = {}, woo = { key = "rep" } }
+"""
+"""ERP master data into both shops (the demo's, the bench's and the sync tests' mapping)."""
+DERIVED_MAPPING = """\
 [sync.attributes.lifecycle_stage]
 master = "derived"              # computed from the ERP's orders, written back into the ERP
 targets = ["erp"]
-
-{connections}'''
+"""
+SYNC_HEADER = """\
+# Written by `shoploop demo`: the customer-attribute sync between the ERP, Shopify and
+# WooCommerce emulators the demo ran on loopback (they stopped when it ended; the secrets were
+# environment variables of the demo's process). The audit trail stays in sync.db; from this
+# folder: shoploop -c sync.toml sync history
+[store]
+url = "sqlite:///sync.db"
+"""
 
 
 @dataclass
@@ -164,7 +166,7 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
             blocks.append(emulator.connection_block(name))
             environment.update(emulator.environment())
         path = directory / "sync.toml"
-        path.write_text(SYNC_CONFIG.format(connections="\n".join(blocks)),
+        path.write_text("\n".join([SYNC_HEADER, SYNC_MAPPING, DERIVED_MAPPING, *blocks]),
                         encoding="utf-8")
         # The connections read their secrets from the environment, as in production; they
         # live only in this process and are never printed.

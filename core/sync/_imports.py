@@ -24,8 +24,8 @@ class ImportLanes:
     connections derived attributes read) one after another in the mapping's order, so the
     first target's pipeline starts as early as possible — importing every connection at once
     only makes them compete for the CPU. A master's lane goes on to count its shared match-key
-    values (:meth:`SyncJob._shared`) while the targets are still being read. Each connection's
-    streams run in order; a connection that failed once is not asked again."""
+    values (:meth:`SyncJob.shared_key_values`) while the targets are still being read. Each
+    connection's streams run in order; a connection that failed once is not asked again."""
 
     def __init__(self, job: SyncJob, report: SyncReport) -> None:
         self.job, self.report = job, report
@@ -64,7 +64,7 @@ class ImportLanes:
             self._connection(name)
         if names and names[0] in self.job.master_bindings and names[0] not in self.failed:
             try:
-                self.job._shared(names[0])
+                self.job.shared_key_values(names[0])
             except BaseException as exc:  # a store error: re-raised by join()
                 self.crash = exc
 

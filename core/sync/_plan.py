@@ -207,21 +207,23 @@ class Planner:
         return attempts
 
     def match(self, master: MasterBindings, records: Sequence[MirroredCustomer],
-              shared: Mapping[str, Mapping[str, int]], chunk: Chunk) -> dict[str, str]:
+              attempts: Mapping[str, list[tuple[str, str | None, int]]],
+              chunk: Chunk) -> dict[str, str]:
         """master external id → target external id for the chunk's customers that can be
-        matched; the others are reported on the plan. New bindings go to ``chunk`` (in
-        memory) and ``new_bindings`` (for the caller to commit)."""
+        matched; the others are reported on the plan. ``attempts``: :meth:`attempts` per
+        customer. New bindings go to ``chunk`` (in memory) and ``new_bindings`` (for the
+        caller to commit)."""
         matched: dict[str, str] = {}
         for record in records:
             self.plan.counts["read"] += 1
-            found = self._match_one(master, record, shared, chunk)
+            found = self._match_one(master, record, attempts[record.external_id], chunk)
             if found is not None:
                 matched[record.external_id] = found
                 self.plan.counts["matched"] += 1
         return matched
 
     def _match_one(self, master: MasterBindings, record: MirroredCustomer,
-                   shared: Mapping[str, Mapping[str, int]], chunk: Chunk) -> str | None:
+                   attempts: list[tuple[str, str | None, int]], chunk: Chunk) -> str | None:
         target, plan, ext = self.target, self.plan, record.external_id
         internal = chunk.master.get(ext)
         if internal is not None and internal in chunk.target_by_internal:
@@ -235,7 +237,6 @@ class Planner:
             plan.find("erased", master.name, ext,
                       f"erased from {target.name!r} on request; never matched again")
             return None
-        attempts = self.attempts(master.name, ext, record, shared)
         for key, value, sharers in attempts:
             if value is None:
                 continue

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from shoploop.store._dialect import one_of, upsert_insert
 from shoploop.store._schema import (
-    IdentityBinding,
     SyncBatch,
     SyncChangeRecord,
     table,
@@ -57,25 +56,6 @@ def _slim(data: Mapping[str, Any]) -> dict[str, Any]:
             value = {sys.intern(k): v for k, v in value.items()}
         slim[sys.intern(key)] = value
     return slim
-
-
-def load_customers(session: Session, connection: str) -> dict[str, MirroredCustomer]:
-    """The mirror's customers of ``connection``, slimmed (:func:`_slim`); the full records stay
-    in the store (:func:`patch_mirror` merges into them)."""
-    customers = table("customers")
-    rows = session.execute(
-        select(customers.c.external_id, customers.c.data, customers.c.source_updated_at)
-        .where(customers.c.connection == connection)
-        .execution_options(yield_per=5000))
-    return {ext: MirroredCustomer(ext, _slim(data), updated) for ext, data, updated in rows}
-
-
-def load_bindings(session: Session, connection: str) -> dict[str, str]:
-    """external id → internal id of every customer binding of ``connection``."""
-    rows = session.execute(
-        select(IdentityBinding.external_id, IdentityBinding.internal_id).where(
-            IdentityBinding.connection == connection, IdentityBinding.entity_type == CUSTOMER))
-    return {external: internal for external, internal in rows}
 
 
 def bind_many(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:

@@ -197,6 +197,8 @@ class SyncJob:
     def _target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
                 imports: ImportLanes, context: HookContext,
                 ) -> tuple[TargetPlan, TargetWriter | None] | None:
+        from shoploop.store import erased_external_id_hashes, erased_internal_ids
+
         mapping = self.mapping
         masters = [m for m in mapping.masters if m != DERIVED and mapping.rules_for(m, target)]
         derived = DERIVED in mapping.masters and bool(mapping.rules_for(DERIVED, target))
@@ -206,8 +208,6 @@ class SyncJob:
         if imports.failed & {*masters, target}:
             return None  # reported by the import; a target that can't be read is left out
         started = phase(report, f"wait:{target}", waited)
-        from shoploop.store import erased_external_id_hashes, erased_internal_ids
-
         with self.store.session() as session:
             erased = erased_external_id_hashes(session, target)
             erased_people = erased_internal_ids(session, target)
@@ -223,7 +223,7 @@ class SyncJob:
             writer.start()
         try:
             for master in masters:
-                shared = self._shared(master)
+                shared = self.shared_key_values(master)
                 for records in customer_chunks(self.store, master, CHUNK):
                     self._plan_master_chunk(planner, master, records, shared)
                     self._flush(report, planner, writer)
@@ -244,15 +244,16 @@ class SyncJob:
         target = planner.target.name
         bindings = self.master_bindings[master]
         exts = [r.external_id for r in records]
+        attempts = {r.external_id: planner.attempts(master, r.external_id, r, shared)
+                    for r in records}
+        candidates = {c for tried in attempts.values() for key, value, _n in tried
+                      if value is not None for c in planner.target.candidates(key, value)}
         with self.store.session() as session:
             master_bound = bindings.merged(bindings_of(session, master, exts), exts)
-            candidates = {c for r in records
-                          for key, value, _n in planner.attempts(master, r.external_id, r, shared)
-                          if value is not None for c in planner.target.candidates(key, value)}
             chunk = Chunk(master_bound, bound_to(session, target, set(master_bound.values())),
                           {**bindings_of(session, target, candidates),
                            **planner.bound_in_run})
-        matched = planner.match(bindings, records, shared, chunk)
+        matched = planner.match(bindings, records, attempts, chunk)
         with self.store.session() as session:
             chunk.records = customers_of(session, target, matched.values())
             chunk.sent = sent_of(session, target, matched.values())
@@ -332,7 +333,7 @@ class SyncJob:
 
     # -- once per run --------------------------------------------------------------------------
 
-    def _shared(self, master: str) -> dict[str, dict[str, int]]:
+    def shared_key_values(self, master: str) -> dict[str, dict[str, int]]:
         """Per match key, the master's values held by more than one of its customers (those
         are ambiguous), from one streamed pass; computed once per run."""
         with self.shared_lock:

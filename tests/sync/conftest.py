@@ -24,6 +24,7 @@ from shoploop import load_plugins
 from shoploop._config import Config, load_config
 from shoploop._connections import Connections
 from shoploop._plugins import PluginHost
+from shoploop.demo import DERIVED_MAPPING, SYNC_MAPPING
 from shoploop.hooks import EmulatorOptions, HookContext
 from shoploop.store import Store
 from shoploop.store._schema import IdentityBinding, SyncBatch
@@ -33,26 +34,8 @@ from shoploop.sync.job import SyncJob, SyncOptions
 # the rate limit; these tests are about correctness, not throttling.
 FAST_SHOP = {"bucket": "50000", "restore_rate": "50000"}
 
-ERP_TO_SHOPS = """
-[sync]
-match_keys = ["email", "vat_id"]
-derived_from = ["erp"]
-
-[sync.attributes.customer_group]
-master = "erp"
-targets = ["shop", "woo"]
-
-[sync.attributes.sales_rep]
-master = "erp"
-transform = "lower"
-targets = { shop = {}, woo = { key = "rep" } }
-"""
-
-DERIVED_TO_ERP = """
-[sync.attributes.lifecycle_stage]
-master = "derived"
-targets = ["erp"]
-"""
+ERP_TO_SHOPS = SYNC_MAPPING
+DERIVED_TO_ERP = DERIVED_MAPPING
 
 ERP_FIELDS = {"customer_group": "Customer_Posting_Group", "sales_rep": "Salesperson_Code",
               "lifecycle_stage": "Shoploop_Lifecycle_Stage"}
@@ -158,10 +141,11 @@ class SyncEnv:
 
     def bindings(self, connection: str) -> dict[str, str]:
         """external id → internal id of the store's customer bindings of ``connection``."""
-        from shoploop.sync._state import load_bindings
-
         with self.store() as store, store.session() as session:
-            return dict(load_bindings(session, connection))
+            return {external: internal for external, internal in session.execute(
+                select(IdentityBinding.external_id, IdentityBinding.internal_id).where(
+                    IdentityBinding.connection == connection,
+                    IdentityBinding.entity_type == "customer"))}
 
     def delete_bindings(self) -> None:
         with self.store() as store, store.session() as session:

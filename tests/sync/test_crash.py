@@ -37,6 +37,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shoploop import load_plugins
+from shoploop.demo import SYNC_MAPPING
 from shoploop.demo_data import DemoMerchant
 from shoploop.hooks import EmulatorOptions
 from shoploop.store import Store
@@ -53,19 +54,7 @@ TARGET_KEYS = {"shop": {"customer_group": "customer_group", "sales_rep": "sales_
                "woo": {"customer_group": "customer_group", "sales_rep": "rep",
                        "customer_number": "customer_number"}}
 
-MAPPING = """
-[sync]
-match_keys = ["email", "vat_id"]
-
-[sync.attributes.customer_group]
-master = "erp"
-targets = ["shop", "woo"]
-
-[sync.attributes.sales_rep]
-master = "erp"
-transform = "lower"
-targets = { shop = {}, woo = { key = "rep" } }
-"""
+MAPPING = SYNC_MAPPING
 
 
 def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> bool:

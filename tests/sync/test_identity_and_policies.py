@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shoploop.demo import SYNC_MAPPING
 from shoploop.plugins.shopify._webhooks import sign
 from shoploop.privacy import handle_privacy_event
 from shoploop.sync import job as sync_job
@@ -20,19 +21,8 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     across chunk boundaries (a binding made in one chunk is seen by the next)."""
     monkeypatch.setattr(sync_job, "CHUNK", 7)
 
-EMAIL_ONLY = """
-[sync]
-match_keys = ["email"]
-
-[sync.attributes.customer_group]
-master = "erp"
-targets = ["shop", "woo"]
-
-[sync.attributes.sales_rep]
-master = "erp"
-transform = "lower"
-targets = { shop = {}, woo = { key = "rep" } }
-"""
+EMAIL_ONLY = SYNC_MAPPING.replace('match_keys = ["email", "vat_id"]',
+                                  'match_keys = ["email"]')
 
 POLICIES = """
 [sync]
@@ -254,6 +244,6 @@ def test_an_erased_customer_is_never_rebound_nor_written(make_env: MakeEnv) -> N
     assert env.woo_values("customer_group")[number] == "after-erasure"  # not erased there
     assert shop_id not in env.bindings("shop")
     with env.store() as store, store.session() as session:
-        from shoploop.sync._state import load_customers
+        from shoploop.sync._state import customers_of
 
-        assert shop_id not in load_customers(session, "shop")
+        assert customers_of(session, "shop", [shop_id]) == {}
