@@ -330,24 +330,25 @@ def master_values(mapping: SyncMapping, master: str, target: str, ext: str,
 
 def derived_target(members: Iterable[tuple[str, str]], target: TargetIndex,
                    bindings: Mapping[tuple[str, str], str],
-                   by_internal: Mapping[str, str]) -> tuple[str | None, str]:
+                   by_internal: Mapping[str, str]) -> tuple[str | None, str, str]:
     """The target customer a profile's derived values go to: the profile's record in the
     target, else the one bound to its records. ``bindings``: (connection, external id) →
     internal id; ``by_internal``: the target's internal id → external id. Returns
-    (customer, why not)."""
+    (customer, "" | "ambiguous" | "unmatched", why not)."""
     members = list(members)
     direct = [ext for conn, ext in members if conn == target.name and ext in target.exists]
     if len(direct) == 1:
-        return direct[0], ""
+        return direct[0], "", ""
     if len(direct) > 1:
-        return None, f"{len(direct)} customers of {target.name!r} share this e-mail"
+        return None, "ambiguous", f"{len(direct)} customers of {target.name!r} share this e-mail"
     bound = {by_internal[internal] for member in members
              if (internal := bindings.get(member)) is not None and internal in by_internal}
     if len(bound) == 1:
-        return next(iter(bound)), ""
+        return next(iter(bound)), "", ""
     if bound:
-        return None, f"its records are bound to {len(bound)} customers of {target.name!r}"
-    return None, f"no customer of {target.name!r} belongs to this person"
+        return None, "ambiguous", (f"its records are bound to {len(bound)} customers of "
+                                   f"{target.name!r}")
+    return None, "unmatched", f"no customer of {target.name!r} belongs to this person"
 
 
 __all__ = ["Change", "Chunk", "MasterBindings", "Planner", "TargetIndex", "TargetPlan",

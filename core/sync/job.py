@@ -283,11 +283,9 @@ class SyncJob:
         found_for: list[tuple[str, list[tuple[str, str]], dict[str, Any]]] = []
         for members, values in rows:
             planner.plan.counts["read"] += 1
-            found, problem = derived_target(members, target, bindings, by_internal)
+            found, status, problem = derived_target(members, target, bindings, by_internal)
             person = members[0][1]
             if found is None:
-                status = "ambiguous" if "share" in problem or "several" in problem \
-                    else "unmatched"
                 if any(conn == target.name for conn, _ in members) or status == "ambiguous":
                     planner.plan.find(status, DERIVED, person, problem)
                 else:

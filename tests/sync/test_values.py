@@ -248,3 +248,20 @@ def test_the_config_loader_refuses_malformed_tables_by_key(host: PluginHost,
         parse_config({"connections": CONNECTIONS, "sync": sync}, host.connectors,
                      file="shoploop.toml", base_dir=Path("/nonexistent"))
     assert caught.value.key is not None and caught.value.key.startswith(key)
+
+
+def test_a_person_bound_to_two_target_customers_is_ambiguous_not_missing() -> None:
+    """Derived values go to the profile's own record in the target, else to the one its
+    records are bound to; two candidates either way is ambiguous (reported), none is
+    unmatched."""
+    from shoploop.sync._plan import TargetIndex, derived_target
+
+    shop = TargetIndex("shop", exists={"S1", "S2"})
+    members = [("erp", "E1"), ("woo", "W1")]
+    bindings = {("erp", "E1"): "i1", ("woo", "W1"): "i2"}
+    assert derived_target(members, shop, bindings, {"i1": "S1"})[:2] == ("S1", "")
+    found, status, why = derived_target(members, shop, bindings, {"i1": "S1", "i2": "S2"})
+    assert (found, status) == (None, "ambiguous") and "2 customers" in why
+    assert derived_target([*members, ("shop", "S1"), ("shop", "S2")], shop, {}, {})[:2] == (
+        None, "ambiguous")
+    assert derived_target(members, shop, {}, {})[:2] == (None, "unmatched")
