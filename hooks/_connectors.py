@@ -22,6 +22,7 @@ from ._models import (
     ConnectionCheck,
     Cursor,
     Customer,
+    CustomerDraft,
     Event,
     InstalledEquipment,
     IssuedReward,
@@ -40,6 +41,7 @@ class Capability(StrEnum):
     READ_PRODUCTS = "read_products"
     READ_INSTALLED_BASE = "read_installed_base"
     WRITE_CUSTOMER_ATTRIBUTES = "write_customer_attributes"
+    CREATE_CUSTOMERS = "create_customers"
     PUBLISH_RECOMMENDATIONS = "publish_recommendations"
     ISSUE_REWARDS = "issue_rewards"
     VERIFY_WEBHOOKS = "verify_webhooks"
@@ -158,6 +160,26 @@ class WritesCustomerAttributes(Protocol):
 
 
 @runtime_checkable
+class CreatesCustomers(Protocol):
+    customer_batch_size: int
+    """Most drafts one call accepts; the core splits into batches of at most this size."""
+
+    def create_customers(self, drafts: Sequence[CustomerDraft]) -> list[WriteResult]:
+        """Create one batch. Returns one result per draft, in the same order, whose
+        ``customer_id`` is the customer's id in this connection:
+
+        - ``written``: created now;
+        - ``unchanged``: a customer with the draft's e-mail exists already (created by an
+          earlier call whose answer was lost, or by someone else): its id, nothing created.
+          So a repeated call creates nothing, and a crash between create and bind heals;
+        - ``failed``: refused (``customer_id`` is ``""``), with the system's message.
+
+        More than ``customer_batch_size`` drafts raise ``BatchLimitError`` before anything is
+        created."""
+        ...
+
+
+@runtime_checkable
 class PublishesRecommendations(Protocol):
     def publish_recommendations(
         self, product_id: str, recommendations: Sequence[Recommendation]
@@ -189,6 +211,7 @@ CAPABILITY_PROTOCOLS: dict[Capability, type] = {
     Capability.READ_PRODUCTS: ReadsProducts,
     Capability.READ_INSTALLED_BASE: ReadsInstalledBase,
     Capability.WRITE_CUSTOMER_ATTRIBUTES: WritesCustomerAttributes,
+    Capability.CREATE_CUSTOMERS: CreatesCustomers,
     Capability.PUBLISH_RECOMMENDATIONS: PublishesRecommendations,
     Capability.ISSUE_REWARDS: IssuesRewards,
     Capability.VERIFY_WEBHOOKS: VerifiesWebhooks,

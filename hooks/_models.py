@@ -60,6 +60,26 @@ class Customer(_Model):
         return value.strip().lower() if value else value
 
 
+class CustomerDraft(_Model):
+    """A customer to create in a target (``CreatesCustomers``): the contact fields the sync
+    carries over from the master. Attributes follow as ordinary attribute writes; marketing
+    consent is never carried over (it is the shop's to collect)."""
+
+    email: str = Field(min_length=3, description="Required: it is how a repeated create "
+                                                 "finds the first one.")
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    source: str = Field(default="", description="Where the draft comes from, e.g. "
+                                                "``erp/K-1001`` (logs and audit only).")
+
+    @field_validator("email")
+    @classmethod
+    def _normalise_email(cls, value: str) -> str:
+        return value.strip().lower()
+
+
 class LineItem(_Model):
     product_id: str | None = Field(default=None, description="None for custom/deleted items.")
     sku: str | None = None

@@ -19,7 +19,13 @@ import pytest
 from shoploop.hooks import Capability
 
 from ._dataset import STREAMS
-from ._suite import ReadConformance, RewardConformance, UnreachableConformance, WriteConformance
+from ._suite import (
+    CreateConformance,
+    ReadConformance,
+    RewardConformance,
+    UnreachableConformance,
+    WriteConformance,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class _Needs:
 
 _READS = frozenset(spec.capability for spec in STREAMS.values())
 _WRITES = frozenset({Capability.WRITE_CUSTOMER_ATTRIBUTES})
+_CREATES = frozenset({Capability.CREATE_CUSTOMERS})
 _REWARDS = frozenset({Capability.ISSUE_REWARDS})
 _NEEDS: dict[str, _Needs] = {
     "test_check_reports_reachable_and_authorised": _Needs(),
@@ -44,6 +51,9 @@ _NEEDS: dict[str, _Needs] = {
     "test_write_exactly_batch_size": _Needs(_WRITES),
     "test_write_over_batch_limit_writes_nothing": _Needs(_WRITES),
     "test_write_is_idempotent": _Needs(_WRITES),
+    "test_create_customers_once_per_email": _Needs(_CREATES),
+    "test_created_customers_are_read_back": _Needs(_CREATES),
+    "test_create_over_batch_limit_creates_nothing": _Needs(_CREATES),
     "test_issue_reward_twice_returns_the_same_reward": _Needs(_REWARDS),
     "test_find_reward": _Needs(_REWARDS),
     "test_unreachable_check_reports_without_raising": _Needs(unreachable=True),
@@ -57,7 +67,8 @@ def _defining_class(cls: type, name: str) -> type | None:
 
 
 class ConnectorConformance(
-    ReadConformance, WriteConformance, RewardConformance, UnreachableConformance
+    ReadConformance, WriteConformance, CreateConformance, RewardConformance,
+    UnreachableConformance,
 ):
     """Subclass as ``Test<Something>`` and provide the ``make_connector`` fixture: a callable
     ``(dataset: ConformanceDataset) -> connector`` serving exactly that data, with a page size

@@ -15,7 +15,9 @@ from shoploop.hooks import (
     BatchLimitError,
     Capability,
     ConnectionCheck,
+    CustomerDraft,
     UnreachableError,
+    WriteResult,
     WriteStatus,
 )
 
@@ -176,6 +178,88 @@ class WriteConformance(ConformanceBase):
         self._statuses(third[1::2], WriteStatus.WRITTEN, "writing edited values")
         self._statuses(third[0::2], WriteStatus.UNCHANGED,
                        "writing unedited values next to edited ones")
+
+
+class CreateConformance(ConformanceBase):
+    """Customers created once per e-mail, and readable afterwards."""
+
+    def _creator(self, make_connector: MakeConnector, dataset: ConformanceDataset,
+                 opened: list[Any]) -> tuple[Any, int]:
+        connector = self._make(opened, make_connector, dataset)
+        self._require(connector, Capability.CREATE_CUSTOMERS)
+        limit = connector.customer_batch_size
+        if not isinstance(limit, int) or limit < 1:
+            pytest.fail(f"customer_batch_size must be a positive int, got {limit!r}")
+        return connector, limit
+
+    @staticmethod
+    def _drafts(count: int, tag: str) -> list[CustomerDraft]:
+        return [CustomerDraft(email=f"conformance-{tag}-{i}@example.com", first_name="Conf",
+                              last_name=f"{tag.title()} {i}", company=f"Company {i}",
+                              source=f"kit/{tag}-{i}") for i in range(count)]
+
+    @staticmethod
+    def _created(drafts: list[CustomerDraft], results: object) -> list[WriteResult]:
+        if not isinstance(results, list) or not all(isinstance(r, WriteResult) for r in results):
+            pytest.fail(f"create_customers must return list[WriteResult], got "
+                        f"{type(results).__name__}")
+        if len(results) != len(drafts):
+            pytest.fail(f"{len(drafts)} drafts gave {len(results)} results; expected exactly "
+                        "one WriteResult per draft, in the drafts' order")
+        return results
+
+    def test_create_customers_once_per_email(
+        self, make_connector: MakeConnector, conformance_dataset: ConformanceDataset,
+        _opened: list[Any],
+    ) -> None:
+        """New e-mails are ``written`` with distinct ids; creating them again creates nothing
+        and answers ``unchanged`` with the same ids (a lost answer or a crash between create
+        and bind must not make a second customer)."""
+        connector, limit = self._creator(make_connector, conformance_dataset, _opened)
+        drafts = self._drafts(min(limit, 3), "once")
+        first = self._created(drafts, connector.create_customers(drafts))
+        self._statuses(first, WriteStatus.WRITTEN, "creating customers with new e-mails")
+        ids = [r.customer_id for r in first]
+        assert all(ids) and len(set(ids)) == len(ids), (
+            f"created customers must have distinct, non-empty ids; got {ids}")
+        again = self._created(drafts, connector.create_customers(drafts))
+        self._statuses(again, WriteStatus.UNCHANGED, "creating the same e-mails again")
+        assert [r.customer_id for r in again] == ids, (
+            "creating an existing e-mail must answer the existing customer's id: "
+            f"first {ids}, then {[r.customer_id for r in again]}")
+
+    def test_created_customers_are_read_back(
+        self, make_connector: MakeConnector, conformance_dataset: ConformanceDataset,
+        _opened: list[Any],
+    ) -> None:
+        """A created customer is returned by a full read, with its id and e-mail."""
+        connector, _limit = self._creator(make_connector, conformance_dataset, _opened)
+        self._require(connector, Capability.READ_CUSTOMERS)
+        drafts = self._drafts(2, "read")
+        created = self._created(drafts, connector.create_customers(drafts))
+        self._statuses(created, WriteStatus.WRITTEN, "creating customers with new e-mails")
+        spec = self._stream(connector, "customers")
+        read = self._read(connector, spec, expected=len(conformance_dataset.customers) + 2)
+        emails = {str(getattr(c, "id", "")): getattr(c, "email", None) for c in read.records}
+        for draft, result in zip(drafts, created, strict=True):
+            assert emails.get(result.customer_id) == draft.email, (
+                f"customer {result.customer_id!r} created for {draft.email!r} was read back "
+                f"as {emails.get(result.customer_id, '(missing)')!r}")
+
+    def test_create_over_batch_limit_creates_nothing(
+        self, make_connector: MakeConnector, conformance_dataset: ConformanceDataset,
+        _opened: list[Any],
+    ) -> None:
+        """One draft more than ``customer_batch_size`` raises ``BatchLimitError`` before
+        anything is created: afterwards, the same e-mails are still new."""
+        connector, limit = self._creator(make_connector, conformance_dataset, _opened)
+        drafts = self._drafts(limit + 1, "over")
+        expect_error(lambda: connector.create_customers(drafts), BatchLimitError,
+                     f"creating {limit + 1} customers (customer_batch_size={limit})",
+                     connector.name)
+        results = self._created(drafts[:1], connector.create_customers(drafts[:1]))
+        self._statuses(results, WriteStatus.WRITTEN,
+                       "after BatchLimitError the rejected drafts must not have been created")
 
 
 class RewardConformance(ConformanceBase):
