@@ -5,7 +5,8 @@
 * ``_mapping.py`` — WooCommerce JSON → the contract's models, WordPress meta semantics;
 * ``_streams.py`` — resumable cursors (hash change detection for customers, ``modified_after``
   watermarks for orders and products);
-* ``_connector.py`` — the connector; ``_webhooks.py`` — signature verification and parsing;
+* ``_connector.py`` — the connector; ``_customers.py`` — creating customers (idempotent by
+  e-mail); ``_rewards.py`` — reward coupons; ``_webhooks.py`` — signature checks and parsing;
 * ``emulator/`` — the emulator behind ``shoploop emulate woocommerce``.
 
 Operator documentation: docs/woocommerce.md.
@@ -60,6 +61,7 @@ CAPABILITIES = (
     Capability.READ_ORDERS,
     Capability.READ_PRODUCTS,
     Capability.WRITE_CUSTOMER_ATTRIBUTES,
+    Capability.CREATE_CUSTOMERS,
     Capability.PUBLISH_RECOMMENDATIONS,
     Capability.ISSUE_REWARDS,
     Capability.VERIFY_WEBHOOKS,

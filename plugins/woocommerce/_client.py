@@ -29,6 +29,7 @@ from woocommerce import API  # type: ignore[import-untyped]
 
 from shoploop.hooks import (
     AuthError,
+    BatchLimitError,
     ConnectorError,
     RateLimitedError,
     RemoteValidationError,
@@ -122,8 +123,8 @@ class WooClient:
     def call(self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None,
              data: Any = None, operation: str) -> Answer:
         """Send with retries. Every write this adapter sends is safe to repeat (batch updates
-        set values; coupon creation is guarded by the code's uniqueness), so POST/PUT are
-        retried like GET."""
+        set values; coupon creation is guarded by the code's uniqueness, customer creation by
+        the e-mail's), so POST/PUT are retried like GET."""
         last: str = ""
         last_retry_after: float | None = None
         for attempt in range(self.retry.attempts):
@@ -185,6 +186,12 @@ class WooClient:
             raise ConnectorError(message, connection=self.name, operation=operation,
                                  remedy="WooCommerce's REST API (wc/v3) is not available at "
                                         "`url`; check the URL and that WooCommerce is active")
+        if status == 413:  # nothing of the batch was applied (WC_REST_Controller)
+            raise BatchLimitError(
+                message, connection=self.name, operation=operation,
+                remedy="the store accepts fewer items per batch request (the "
+                       "woocommerce_rest_batch_items_limit filter, or the web server's body "
+                       "size limit): lower attribute_batch_size / customer_batch_size")
         if status in (400, 404, 409):
             raise RemoteValidationError(message, connection=self.name, operation=operation)
         raise ConnectorError(message, connection=self.name, operation=operation)

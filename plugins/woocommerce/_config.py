@@ -28,6 +28,9 @@ class WooCommerceConfig(ConnectionConfig):
     attribute_batch_size: int = Field(
         default=100, ge=1, le=100,
         description="Changes per /customers/batch call (WooCommerce accepts at most 100).")
+    customer_batch_size: int = Field(
+        default=100, ge=1, le=100,
+        description="Customers created per /customers/batch call (at most 100).")
     meta_prefix: str = Field(
         default="shoploop_", min_length=1,
         description="meta_data keys owned by shoploop: attribute `x` is meta `<prefix>x`.")

@@ -2,7 +2,8 @@
 
 Reads page through ``/customers``, ``/orders`` and ``/products`` with the cursors of
 ``_streams``; writes customer attributes into ``meta_data`` through ``/customers/batch``,
-recommendations into ``upsell_ids``/``cross_sell_ids``, rewards as coupons; verifies webhooks.
+creates customers (``_customers``), recommendations into ``upsell_ids``/``cross_sell_ids``,
+rewards as coupons; verifies webhooks.
 Every failure leaves as a domain error naming the connection and the operation.
 """
 
@@ -34,6 +35,7 @@ from shoploop.hooks import (
 
 from ._client import RetryPolicy, WooClient, error_code
 from ._config import WooCommerceConfig
+from ._customers import CustomerCreation
 from ._mapping import (
     customer_from_woo,
     customer_hash,
@@ -63,7 +65,7 @@ the cursor is checkpointed in between)."""
 UPSELL_KINDS = frozenset({"upsell", "replacement"})
 
 
-class WooCommerceConnector(CouponRewards):
+class WooCommerceConnector(CustomerCreation, CouponRewards):
     """A WooCommerce store. See docs/woocommerce.md for keys, permissions and webhooks."""
 
     def __init__(self, name: str, config: WooCommerceConfig, *,
@@ -76,6 +78,7 @@ class WooCommerceConnector(CouponRewards):
         # mirror saves it every few seconds, not with every page (shoploop.jobs.mirror_stream).
         self.cursor_checkpoint_seconds = 2.0
         self.attribute_batch_size = config.attribute_batch_size
+        self.customer_batch_size = config.customer_batch_size
         self._environ = environ
         self._retry = retry
         self._client: WooClient | None = None

@@ -10,7 +10,8 @@ In tests, in-process::
 
 Options (``--option key=value``): ``strip_authorization=1`` (a host that strips the
 ``Authorization`` header), ``fault_kinds=500,429,drop``, ``products=N``, ``lost_answers=RATE``
-(writes applied but answered 502).
+(writes applied but answered 502). In tests, ``emu.lose_next_answers(n)`` makes exactly the next
+``n`` writes applied-but-answered-502 (e.g. a customer batch create whose answer is lost).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
@@ -55,6 +58,7 @@ class WooCommerceEmulator(EmulatorServer):
         while PHP finished: the client cannot know, retries, and must not write twice."""
         self._lost = random.Random(f"lost-{seed}")
         self._lost_lock = threading.Lock()
+        self._lose_next: deque[int] = deque()
         self.secret = _token("cs_", seed)
         self.webhook_secret = _token("whsec_", seed)
         self.data = WooData()
@@ -65,14 +69,25 @@ class WooCommerceEmulator(EmulatorServer):
                                   strip_authorization=strip_authorization)
         self.app = WooApp(self.data, self.auth, self.stats, self.webhooks, lambda: self.url)
 
+    def lose_next_answers(self, times: int = 1, status: int = 502) -> None:
+        """The next ``times`` successful writes are *applied* and then answered ``status``
+        (a proxy timing out while PHP finished), whatever ``lost_answers`` says."""
+        with self._lost_lock:
+            self._lose_next.extend([status] * times)
+
     def _dispatch(self, request: Request) -> Response:
         response = self.app(request)
-        if self.lost_answers and request.method != "GET" and response.status < 300:
+        if request.method != "GET" and response.status < 300 and (
+                self._lose_next or self.lost_answers):
             with self._lost_lock:
-                lost = self._lost.random() < self.lost_answers
-            if lost:
+                if self._lose_next:
+                    status: int | None = self._lose_next.popleft()
+                else:
+                    status = 502 if self._lost.random() < self.lost_answers else None
+            if status is not None:
                 self.stats.incr("lost_answers")
-                return Response.text("<html><body>502 Bad Gateway</body></html>", 502,
+                phrase = HTTPStatus(status).phrase
+                return Response.text(f"<html><body>{status} {phrase}</body></html>", status,
                                      "text/html")
         return response
 

@@ -2,7 +2,7 @@
 semantics: ``per_page`` 1-100 (400 ``rest_invalid_param`` otherwise), ``X-WP-Total``,
 ``X-WP-TotalPages`` and ``Link`` headers, ``modified_after``/``dates_are_gmt``, batch endpoints
 with at most 100 items (create + update + delete; 413 otherwise) whose items fail one by one,
-and WooCommerce's JSON error bodies.
+customer creation with WordPress's rules (``_users``), and WooCommerce's JSON error bodies.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .._mapping import parse_time
 from ._auth import Authenticator, AuthFailure
 from ._data import Record, WooData, now_gmt
 from ._hooks import Webhooks
+from ._users import is_email, new_username, refusal
 
 API = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
@@ -55,6 +56,7 @@ class WooApp:
             ("PUT", re.compile(r"/(customers|orders|products)/(\d+)"), self.update_one),
             ("POST", re.compile(r"/(customers|orders|products)/(\d+)"), self.update_one),
             ("POST", re.compile(r"/(customers|products)/batch"), self.batch),
+            ("POST", re.compile(r"/customers"), self.create_customer),
             ("POST", re.compile(r"/coupons"), self.create_coupon),
             ("GET", re.compile(r"/webhooks"), self.list_webhooks),
             ("POST", re.compile(r"/webhooks"), self.create_webhook),
@@ -138,12 +140,14 @@ class WooApp:
     def _matcher(request: Request, stream: str) -> Callable[[Record], bool] | None:
         """The list filters of ``stream``, parsed once per request (None: no filter)."""
         if stream == "customers":
+            # `email` is an exact match, case-insensitive (WP_User_Query searches user_email
+            # with LIKE and no wildcards, under MySQL's case-insensitive collation).
             role = request.arg("role", "customer")
             email = (request.arg("email") or "").lower()
             if role == "all" and not email:
                 return None
             return lambda r: (role == "all" or r.get("role") == role) and (
-                not email or r.get("email") == email)
+                not email or str(r.get("email") or "").lower() == email)
         if stream == "coupons":
             code = (request.arg("code") or "").lower()
             return lambda r: not code or r.get("code") == code
@@ -192,9 +196,7 @@ class WooApp:
                          413)
         answer: dict[str, list[Record]] = {}
         if body.get("create"):
-            answer["create"] = [_item_error(0, "woocommerce_rest_cannot_create",
-                                            "The emulator does not create this resource.", 400)
-                                for _ in body["create"]]
+            answer["create"] = [self._create(stream, item) for item in body["create"]]
         if body.get("update"):
             answer["update"] = [self._update(stream, item) for item in body["update"]]
         if body.get("delete"):
@@ -232,6 +234,46 @@ class WooApp:
         if changed:
             self.hooks.fire(stream[:-1], "updated", result)
         return result
+
+    def create_customer(self, request: Request) -> Response:
+        """``POST /customers``: the route checks ``email`` first (required, format email)."""
+        body = request.json()
+        if not isinstance(body, dict):
+            return error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        if not body.get("email"):
+            return error("rest_missing_callback_param", "Missing parameter(s): email", 400,
+                         params=["email"])
+        if not is_email(str(body["email"])):
+            return error("rest_invalid_param", "Invalid parameter(s): email", 400,
+                         params={"email": "Invalid email address."})
+        result = self._create("customers", body)
+        if "error" in result:
+            return Response.json(result["error"], 400)
+        return Response.json(result, 201)
+
+    def _create(self, stream: str, item: Any) -> Record:
+        """One ``create`` item: the new record, or ``{"id": 0, "error": …}`` like
+        ``WC_REST_Controller::batch_items``."""
+        if stream != "customers":
+            return _item_error(0, "woocommerce_rest_cannot_create",
+                               "The emulator does not create this resource.", 400)
+        if not isinstance(item, dict):
+            return _item_error(0, "rest_invalid_param", "Invalid parameter(s): create", 400)
+        if item.get("id"):
+            return _item_error(0, "woocommerce_rest_customer_exists",
+                               "Cannot create existing resource.", 400)
+        with self.data.lock:
+            customers = self.data.customers.values()
+            refused = refusal(item, (str(c.get("email") or "") for c in customers))
+            if refused is not None:
+                return _item_error(0, *refused, 400)
+            username = new_username(str(item["email"]).lower(),
+                                    {str(c.get("username")) for c in customers})
+            record = copy.deepcopy(self.data.create_customer(item, username))
+        self.stats.incr("items_written")
+        self.stats.incr("customers_created")
+        self.hooks.fire("customer", "created", record)
+        return record
 
     def create_coupon(self, request: Request) -> Response:
         body = request.json()

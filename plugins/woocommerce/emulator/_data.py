@@ -3,8 +3,10 @@
 merchant or from lists of the contract's models (the conformance kit's datasets).
 
 Ids are assigned by position (1, 2, …) per stream; ``source_ids`` keeps the original ids so
-tests can map records back. Meta values are stored the way WordPress stores them: scalars as
-strings, arrays as arrays (``wp_meta_value``).
+tests can map records back. A customer created through the API gets the next id (WordPress
+never reuses user ids) and, having no source record, maps to its own id as text. Meta values
+are stored the way WordPress stores them: scalars as strings, arrays as arrays
+(``wp_meta_value``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class WooData:
         nothing was sent twice, e.g. by a crashed sync that resumed)."""
         self._meta_ids = itertools.count(1)
         self._coupon_ids = itertools.count(1)
+        self._last_customer_id = 0
 
     # -- seeding ------------------------------------------------------------------------------
 
@@ -74,6 +77,7 @@ class WooData:
             for stream in self.source_ids.values():
                 stream.clear()
             customer_ids = self._assign("customers", customers, self._customer, self.customers)
+            self._last_customer_id = 0  # a new store: ids continue after the seeded ones
             product_ids = self._assign("products", products, self._product, self.products)
             for number, order in enumerate(orders, 1):
                 self.source_ids["orders"][number] = str(order["id"])
@@ -216,6 +220,34 @@ class WooData:
             if customer_id is not None:
                 self.meta_changes[(customer_id, key)] += 1
         return changed
+
+    def create_customer(self, item: Mapping[str, Any], username: str) -> Record:
+        """A new customer from an accepted wc/v3 create body (the caller holds ``lock``):
+        role ``customer``, both dates now, billing/shipping from the body."""
+        number = self._last_customer_id = max(self._last_customer_id,
+                                               max(self.customers, default=0)) + 1
+        now = now_gmt()
+
+        def address(given: Any, *fields: str) -> Record:
+            given = given if isinstance(given, Mapping) else {}
+            return {f: str(given.get(f) or "") for f in (
+                "first_name", "last_name", "company", "address_1", "address_2", "city", "state",
+                "postcode", "country", *fields)}
+
+        record: Record = {
+            "id": number, "date_created": now, "date_created_gmt": now,
+            "date_modified": now, "date_modified_gmt": now,
+            "email": str(item["email"]), "first_name": str(item.get("first_name") or ""),
+            "last_name": str(item.get("last_name") or ""), "role": "customer",
+            "username": username,
+            "billing": address(item.get("billing"), "email", "phone"),
+            "shipping": address(item.get("shipping"), "phone"),
+            "is_paying_customer": False, "avatar_url": "", "meta_data": [],
+        }
+        self.update_meta(record, item.get("meta_data") or (), number)
+        self.customers[number] = record
+        self.source_ids["customers"][number] = str(number)
+        return record
 
     def add_coupon(self, data: Mapping[str, Any]) -> Record:
         number = next(self._coupon_ids)
