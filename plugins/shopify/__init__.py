@@ -5,6 +5,7 @@
   throttling, retries and error mapping;
 * ``_reads.py`` / ``_mapping.py`` — incremental reads with resumable cursors;
 * ``_writes.py`` — attributes as metafields (full 25-metafield calls) and tags;
+* ``_creates.py`` — customers created once per e-mail (``customerCreate``, taken → lookup);
 * ``_rewards.py`` — discount codes, idempotent by code; ``_webhooks.py`` — HMAC and events;
 * ``emulator/`` — the Shopify emulator (``shoploop emulate shopify``).
 
@@ -53,6 +54,7 @@ CAPABILITIES = (
     Capability.READ_ORDERS,
     Capability.READ_PRODUCTS,
     Capability.WRITE_CUSTOMER_ATTRIBUTES,
+    Capability.CREATE_CUSTOMERS,
     Capability.PUBLISH_RECOMMENDATIONS,
     Capability.ISSUE_REWARDS,
     Capability.VERIFY_WEBHOOKS,

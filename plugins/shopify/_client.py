@@ -8,8 +8,9 @@ framework (OAuth, sessions) we do not use. httpx gives connection reuse (keep-al
 and typed transport errors; the rest is ~200 lines we can test against the emulator.
 
 Every mutation the adapter sends is idempotent (``metafieldsSet`` sets values, ``tagsAdd`` and
-``tagsRemove`` converge, ``discountCodeBasicCreate`` refuses a taken code and is then looked
-up), so retrying after a timeout or a dropped connection cannot write twice.
+``tagsRemove`` converge, ``discountCodeBasicCreate`` refuses a taken code and
+``customerCreate`` a taken e-mail, and both are then looked up), so retrying after a timeout
+or a dropped connection cannot write twice.
 """
 
 from __future__ import annotations

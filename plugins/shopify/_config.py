@@ -41,6 +41,10 @@ class ShopifyConfig(ConnectionConfig):
         default=250, ge=1, le=250,
         description="Changes per write call; changed values go out in full 25-metafield "
                     "metafieldsSet calls")
+    customer_batch_size: int = Field(
+        default=100, ge=1, le=250,
+        description="Drafts per create_customers call; they go out as aliased customerCreate "
+                    "fields, as many to a request as its cost budget allows (10 points each)")
     metafield_namespace: str = Field(default="shoploop", min_length=3, max_length=255)
     tag_attributes: list[str] = Field(
         default_factory=list,

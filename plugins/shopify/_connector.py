@@ -19,6 +19,7 @@ from shoploop.hooks import (
     ConnectorError,
     Cursor,
     Customer,
+    CustomerDraft,
     Event,
     IssuedReward,
     Order,
@@ -30,7 +31,7 @@ from shoploop.hooks import (
     WriteStatus,
 )
 
-from . import _mapping, _queries, _reads, _rewards, _webhooks
+from . import _creates, _mapping, _queries, _reads, _rewards, _webhooks
 from ._bulk import BulkReader
 from ._client import GraphQLClient
 from ._config import ShopifyConfig
@@ -53,6 +54,7 @@ class ShopifyConnector:
         self.settings = settings
         self.page_size = settings.page_size
         self.attribute_batch_size = settings.attribute_batch_size
+        self.customer_batch_size = settings.customer_batch_size
         self.client = client or GraphQLClient(name, settings)
         self._bulk = BulkReader(self.client, settings.metafield_namespace,
                                 settings.bulk_threshold) if settings.bulk_threshold else None
@@ -118,6 +120,17 @@ class ShopifyConnector:
         writer = AttributeWriter(self.client, self.settings.metafield_namespace,
                                  self.settings.tag_attributes)
         return writer.write(changes)
+
+    def create_customers(self, drafts: Sequence[CustomerDraft]) -> list[WriteResult]:
+        """``customerCreate`` per draft, once per e-mail: a taken e-mail is looked up and
+        answered ``unchanged`` with the existing customer's id (``_creates.py``)."""
+        if len(drafts) > self.customer_batch_size:
+            raise BatchLimitError(
+                f"{len(drafts)} drafts exceed customer_batch_size={self.customer_batch_size}; "
+                "nothing was created", connection=self.name, operation="create_customers")
+        if not drafts:
+            return []
+        return _creates.create(self.client, drafts, api_version=self.settings.api_version)
 
     def publish_recommendations(self, product_id: str,
                                 recommendations: Sequence[Recommendation]) -> WriteResult:

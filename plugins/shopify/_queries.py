@@ -97,3 +97,35 @@ def tags_mutation(count_add: int, count_remove: int) -> str:
             fields.append(f"{prefix}{i}: {mutation}(id: ${prefix}{i}id, tags: ${prefix}{i}tags)"
                           " { userErrors { field message } }")
     return f"mutation Tags({', '.join(params)}) {{ {' '.join(fields)} }}"
+
+
+MUTATION_COST = 10
+"""What every mutation field costs, aliased or not (``customerCreate`` included)."""
+
+CUSTOMER_BY_IDENTIFIER_SINCE = "2025-01"
+"""The first API version whose reference documents ``customerByIdentifier``; older configured
+versions look customers up through the search index instead (``customers(query: "email:…")``)."""
+
+
+def customers_create(count: int) -> str:
+    """``count`` aliased ``customerCreate`` fields in one document (``c0`` … with the inputs
+    ``$c0`` …): one request, ``10 * count`` points."""
+    params = ", ".join(f"$c{i}: CustomerInput!" for i in range(count))
+    fields = " ".join(f"c{i}: customerCreate(input: $c{i}) {{ customer {{ id legacyResourceId }}"
+                      " userErrors { field message } }" for i in range(count))
+    return f"mutation CustomersCreate({params}) {{ {fields} }}"
+
+
+def customers_by_email(count: int, *, by_identifier: bool) -> str:
+    """Look up ``count`` customers by e-mail (variables ``$e0`` …), aliased ``e0`` …:
+    ``customerByIdentifier(identifier: {emailAddress:})`` (1 point each), or on API versions
+    before it a search ``customers(first: 2, query: "email:…")`` (4 points each)."""
+    if by_identifier:
+        params = ", ".join(f"$e{i}: String!" for i in range(count))
+        fields = " ".join(f"e{i}: customerByIdentifier(identifier: {{emailAddress: $e{i}}}) "
+                          "{ id legacyResourceId email }" for i in range(count))
+    else:
+        params = ", ".join(f"$e{i}: String" for i in range(count))
+        fields = " ".join(f"e{i}: customers(first: 2, query: $e{i}) "
+                          "{ nodes { id legacyResourceId email } }" for i in range(count))
+    return f"query CustomersByEmail({params}) {{ {fields} }}"

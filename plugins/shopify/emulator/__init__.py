@@ -20,12 +20,15 @@ delivery, as Shopify's retries produce), ``bulk_polls`` (how often a bulk operat
 ``RUNNING`` before ``COMPLETED``, default 1).
 
 Faults on demand while it runs: ``POST /_emulator/control?force=429&times=3`` (also 500, 502,
-503, slow, drop) and ``POST /_emulator/control?drain=1`` (empty bucket: ``THROTTLED`` next).
+503, slow, drop), ``POST /_emulator/control?drain=1`` (empty bucket: ``THROTTLED`` next) and
+``POST /_emulator/control?lose=1`` (the next request is executed — its writes happen — but
+answered 502: a lost answer, which a retry must not turn into a second write).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from importlib import resources
 from typing import Any
 
@@ -80,6 +83,8 @@ class ShopifyEmulator(EmulatorServer):
         self.bucket = LeakyBucket(float(extra.get("bucket", 1000)),
                                   float(extra.get("restore_rate", 100)))
         self.data = ShopData()
+        self._lost = 0
+        self._lost_lock = threading.Lock()
         self.webhooks = WebhookSender(self.api_secret, self.shop, extra.get("webhook_url"),
                                       int(extra.get("webhook_repeats", 0)), self.stats)
         self.schema = load_schema()
@@ -111,6 +116,22 @@ class ShopifyEmulator(EmulatorServer):
         self.webhooks.close()
         super().stop()
 
+    def lose_answers(self, times: int = 1) -> None:
+        """The next ``times`` GraphQL requests are executed — a mutation's writes happen — and
+        then answered with HTTP 502 instead of their result, as when a proxy or the network
+        loses the answer. Clients retry a 502; the retry must not write twice."""
+        with self._lost_lock:
+            self._lost += times
+
+    def _lose_this_answer(self) -> bool:
+        with self._lost_lock:
+            if self._lost <= 0:
+                return False
+            self._lost -= 1
+        self.stats.incr("faulted")
+        self.stats.incr("answers_lost")
+        return True
+
     # -- HTTP ---------------------------------------------------------------------------------
 
     def _answer(self, request: Request) -> Response:
@@ -135,21 +156,32 @@ class ShopifyEmulator(EmulatorServer):
             query, variables = body["query"], body.get("variables") or {}
         except (ValueError, KeyError, TypeError):
             return Response.json({"errors": "Bad Request: body must be JSON with a query"}, 400)
-        return Response.json(self.run(query, variables, body.get("operationName")))
+        answer = self.run(query, variables, body.get("operationName"))
+        if self._lose_this_answer():
+            return Response.text("emulated 502 Bad Gateway: the request was executed, its "
+                                 "answer lost", 502)
+        return Response.json(answer)
 
     def _control(self, request: Request) -> Response:
         """Faults on demand for a running emulator: ``?force=429&times=3`` queues exact faults
         (429, 500, 502, 503, slow, drop) for the next requests; ``?drain=1`` empties the cost
-        bucket, so the next queries are answered ``THROTTLED``."""
+        bucket, so the next queries are answered ``THROTTLED``; ``?lose=N`` executes the next N
+        GraphQL requests but answers them 502 (:meth:`lose_answers`)."""
         kind, times = request.arg("force"), int(request.arg("times", "1") or 1)
         if kind is not None:
             if kind not in ALL_KINDS:
                 return Response.json({"error": f"unknown fault {kind!r}"}, 400)
             self.faults.force(kind, times)
+        lose = request.arg("lose")
+        if lose:
+            try:
+                self.lose_answers(int(lose))
+            except ValueError:
+                return Response.json({"error": f"lose must be a number, not {lose!r}"}, 400)
         if request.arg("drain"):
             self.bucket.take(self.bucket.status()["currentlyAvailable"])
         return Response.json({"forced": kind, "times": times if kind else 0,
-                              "bucket": self.bucket.status()})
+                              "lose": self._lost, "bucket": self.bucket.status()})
 
     def _token(self, request: Request) -> Response:
         """The client-credentials grant: client secret in, short-lived access token out."""

@@ -9,6 +9,10 @@ Behaviour copied from the real API (and documented there):
 * ``tagsAdd`` / ``tagsRemove`` change only the named tags (unlike ``customerUpdate(tags:)``).
 * ``discountCodeBasicCreate`` refuses a code that exists (``TAKEN``); codes are
   case-insensitive, and ``codeDiscountNodeByCode`` finds them.
+* ``customerCreate`` gives the customer a new id and ``createdAt``/``updatedAt`` of now (so
+  paged, incremental and bulk reads see it) and refuses an invalid or taken e-mail or phone
+  with ``userErrors`` ("Email has already been taken", field ``["email"]``; e-mails compare
+  case-insensitively); ``customerByIdentifier(identifier: {emailAddress:})`` finds it.
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class Resolvers:
             "order": lambda _r, _i, id: self.data.orders.get(id),
             "product": lambda _r, _i, id: self.data.products.get(id),
             "nodes": lambda _r, _i, ids: [self.data.node(i) for i in ids],
+            "customerByIdentifier": self._customer_by_identifier,
             "codeDiscountNodeByCode": lambda _r, _i, code: self.data.discounts.get(
                 self.data.codes.get(code.upper(), "")),
             "codeDiscountNodes": self._discounts,
@@ -103,7 +108,8 @@ class Resolvers:
         field("LineItem", "product", lambda r, _i: self.data.products.get(r["_product"] or ""))
         field("DiscountCodeBasic", "codes", lambda r, _i, first=None, after=None: _plain(
             r["_codes"], first))
-        mutations: dict[str, Resolver] = {"metafieldsSet": self._metafields_set,
+        mutations: dict[str, Resolver] = {"customerCreate": self._customer_create,
+                     "metafieldsSet": self._metafields_set,
                      "metafieldsDelete": self._metafields_delete,
                      "tagsAdd": self._tags(add=True), "tagsRemove": self._tags(add=False),
                      "discountCodeBasicCreate": self._discount_create,
@@ -126,6 +132,20 @@ class Resolvers:
             except ValueError as exc:
                 raise GraphQLError(str(exc)) from exc
         return resolve
+
+    def _customer_by_identifier(self, _root: Any, _info: Any, identifier: dict[str, Any]
+                                ) -> Any:
+        given = {k: v for k, v in identifier.items() if v is not None}
+        if len(given) != 1:
+            raise GraphQLError("Exactly one identifier must be provided.")
+        (key, value), = given.items()
+        if key == "id":
+            return self.data.customers.get(value)
+        if key == "emailAddress":
+            return self.data.customer_by_email(value)
+        phone = "".join(ch for ch in str(value) if ch.isdigit() or ch == "+")
+        return next((c for c in list(self.data.customers.values()) if c.get("phone") == phone),
+                    None)
 
     @staticmethod
     def _count(table: Callable[[], dict[str, dict[str, Any]]]) -> Resolver:
@@ -171,6 +191,12 @@ class Resolvers:
         return connection(rows, first=first, after=after)
 
     # -- writes -------------------------------------------------------------------------------
+
+    def _customer_create(self, _root: Any, _info: Any, input: dict[str, Any]) -> Any:
+        node, errors = self.data.create_customer(input)
+        if node is not None:
+            self.on_write("created", node)
+        return {"customer": node, "userErrors": errors}
 
     def _owner(self, owner_id: str) -> dict[str, Any] | None:
         owner = self.data.customers.get(owner_id) or self.data.products.get(owner_id)

@@ -23,6 +23,11 @@ from shoploop.hooks import AttributeValue, Customer, Order, Product
 NAMESPACE = "shoploop"
 _BASE = {"Customer": 6_000_000_000_000, "Product": 8_000_000_000_000,
          "Order": 5_000_000_000_000, "DiscountCodeNode": 1_000_000_000_000}
+_CREATED_BLOCK = 950 * 10**9
+"""Customers created through ``customerCreate`` are numbered from here: above every seeded id
+(blocks 0-899 and the hashed ids just above them), so new ids sort last, as Shopify's do."""
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")  # E.164, once spaces, dashes, dots and () are gone
 _STATUS = {"paid": "PAID", "fulfilled": "PAID", "pending": "PENDING", "cancelled": "VOIDED",
            "refunded": "REFUNDED", "partially_refunded": "PARTIALLY_REFUNDED"}
 
@@ -105,6 +110,7 @@ class ShopData:
         self.codes: dict[str, str] = {}  # upper-cased code -> discount node gid
         self.source_ids: dict[str, str] = {}  # gid -> the model id it was seeded from
         self._next_discount = 1
+        self._next_customer = 1
         # metafieldsSet writes per (owner gid, namespace, key), same value or not: tests prove
         # with it that nothing was sent twice (a crashed sync resuming, a retried call).
         self.metafield_writes: Counter[tuple[str, str, str]] = Counter()
@@ -212,6 +218,57 @@ class ShopData:
             "_lines": lines,
         }
         self.source_ids[node_id] = order.id
+
+    # -- customerCreate -------------------------------------------------------------------------
+
+    def customer_by_email(self, email: str) -> dict[str, Any] | None:
+        """The customer holding ``email`` (case-insensitive), as Shopify's unique key."""
+        wanted = email.strip().lower()
+        with self.lock:
+            return next((c for c in self.customers.values()
+                         if str(c.get("email") or "").lower() == wanted), None)
+
+    def create_customer(self, values: Mapping[str, Any]
+                        ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """``customerCreate``: the new customer, or ``None`` and the user errors Shopify gives
+        (e-mail and phone must be valid and unique — e-mails case-insensitively)."""
+        email = str(values.get("email") or "").strip().lower() or None
+        raw_phone = str(values.get("phone") or "").strip()
+        phone = re.sub(r"[\s().-]", "", raw_phone) or None
+        errors: list[dict[str, Any]] = []
+        with self.lock:
+            if email is not None and not _EMAIL.match(email):
+                errors.append({"field": ["email"], "message": "Email is invalid"})
+            elif email is not None and self.customer_by_email(email) is not None:
+                errors.append({"field": ["email"], "message": "Email has already been taken"})
+            if phone is not None and not _PHONE.match(phone):
+                errors.append({"field": ["phone"], "message": "Phone is invalid"})
+            elif phone is not None and any(c.get("phone") == phone
+                                           for c in self.customers.values()):
+                errors.append({"field": ["phone"], "message": "Phone has already been taken"})
+            if email is None and phone is None and not values.get("firstName") and \
+                    not values.get("lastName"):
+                errors.append({"field": None, "message": "A name, phone number, or email "
+                                                         "address must be present"})
+            if errors:
+                return None, errors
+            number = _BASE["Customer"] + _CREATED_BLOCK + self._next_customer
+            self._next_customer += 1
+            node_id, stamp = gid("Customer", number), now()
+            addresses = [{key: address.get(key) for key in (
+                "firstName", "lastName", "company", "address1", "address2", "zip", "city",
+                "phone")} | {"countryCodeV2": None} for address in values.get("addresses") or []]
+            node: dict[str, Any] = {
+                "__typename": "Customer", "id": node_id, "legacyResourceId": str(number),
+                "email": email, "firstName": values.get("firstName"),
+                "lastName": values.get("lastName"), "phone": phone, "note": values.get("note"),
+                "tags": sorted({t.strip() for t in values.get("tags") or []}),
+                "createdAt": stamp, "updatedAt": stamp,
+                "defaultAddress": addresses[0] if addresses else None, "addresses": addresses,
+                "emailMarketingConsent": {"marketingState": "NOT_SUBSCRIBED"},
+                "_metafields": {}}
+            self.customers[node_id] = node
+        return node, []
 
     def new_discount_id(self) -> str:
         with self.lock:

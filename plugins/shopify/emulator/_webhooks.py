@@ -56,7 +56,9 @@ class WebhookSender:
         self._thread: threading.Thread | None = None
 
     def on_write(self, kind: str, record: dict[str, Any]) -> None:
-        topic = _TOPICS.get(str(record.get("__typename")))
+        typename = str(record.get("__typename"))
+        topic = "customers/create" if kind == "created" and typename == "Customer" else \
+            _TOPICS.get(typename)
         if self.url and topic:
             self.deliver(topic, rest_payload(record))
 
