@@ -16,8 +16,8 @@ from rich.markup import escape
 from ._progress import interactive
 from ._state import State, console, console_err, print_json
 
-SUMMARY_COLUMNS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed",
-                   "unmatched", "ambiguous")
+SUMMARY_COLUMNS = ("read", "matched", "created", "changed", "written", "skipped", "conflicts",
+                   "failed", "unmatched", "ambiguous")
 
 
 def _show(value: Any) -> str:

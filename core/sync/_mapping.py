@@ -58,6 +58,8 @@ class SyncMapping:
     link_master: str | None
     link_attribute: str | None
     derived_from: list[str] | None = None
+    create_missing: frozenset[str] = frozenset()
+    """Targets in which master customers with no match are created."""
 
     @property
     def masters(self) -> list[str]:
@@ -174,11 +176,24 @@ def resolve_mapping(config: Config, settings: SyncSettings, connectors: Connecto
                            f"{link_master!r} (sync.link_attribute)", config,
                            "give the attribute another `key`, or change sync.link_attribute")
     for index, name in enumerate(settings.create_missing):
-        known(name, f"sync.create_missing[{index}]")
-        raise _err(f"sync.create_missing[{index}]",
-                   "creating missing customers is not supported by any installed connector "
-                   "type yet", config, "remove it; unmatched customers are reported by "
-                   "`shoploop sync customers` and listed by `shoploop sync show RUN`")
+        key = f"sync.create_missing[{index}]"
+        known(name, key)
+        if Capability.CREATE_CUSTOMERS not in capabilities(name):
+            creators = [n for n in config.connections
+                        if Capability.CREATE_CUSTOMERS in capabilities(n)]
+            raise _err(key, f"connection {name!r} (type {config.connections[name].type!r}) "
+                       "cannot create customers; "
+                       + (f"these can: {', '.join(creators)}" if creators else
+                          "no configured connection can"), config,
+                       "remove it; unmatched customers are still reported")
+        if not any(r.target == name and r.master != DERIVED for r in rules):
+            raise _err(key, f"{name!r} is the target of no attribute mastered by a "
+                       "connection, so there is no customer to create there", config,
+                       f"add {name!r} to the targets of an attribute, or remove it")
+        if "email" not in settings.match_keys:
+            raise _err("sync.match_keys", "sync.create_missing needs \"email\" among the "
+                       "match keys: a created customer is found again by its e-mail", config,
+                       'add "email" to sync.match_keys')
     for index, name in enumerate(settings.derived_from or ()):
         known(name, f"sync.derived_from[{index}]")
     if only_from is not None:
@@ -193,6 +208,8 @@ def resolve_mapping(config: Config, settings: SyncSettings, connectors: Connecto
         rules = [r for r in rules if r.target in only_to]
         if not rules:
             raise _err("--to", "no mapped attribute goes to " + ", ".join(only_to), config)
+    kept = {r.target for r in rules}
     return SyncMapping(rules=rules, match_keys=list(settings.match_keys),
                        link_master=link_master, link_attribute=link_attribute,
-                       derived_from=settings.derived_from)
+                       derived_from=settings.derived_from,
+                       create_missing=frozenset(settings.create_missing) & kept)

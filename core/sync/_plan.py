@@ -187,6 +187,9 @@ class Planner:
     new_bindings: list[tuple[str, str, str]] = field(default_factory=list)
     bound_in_run: dict[str, str] = field(default_factory=dict)
     """Target bindings made by this run and not committed (a dry run)."""
+    create: bool = False
+    """``sync.create_missing`` names this target: unmatched customers go to ``to_create``."""
+    to_create: list[MirroredCustomer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.plan = TargetPlan(self.target.name)
@@ -255,10 +258,36 @@ class Planner:
                           + ", ".join(sorted(candidates)[:5]))
                 return None
             return self._bind(master, ext, internal, candidates[0], chunk)
-        plan.find("unmatched", master.name, ext,
-                  f"no customer of {target.name!r} matches by "
-                  + ", ".join(k for k, _v, _s in attempts) if attempts else "no match key value")
+        why = (f"no customer of {target.name!r} matches by "
+               + ", ".join(k for k, _v, _s in attempts) if attempts else "no match key value")
+        if self.create:
+            refusal = self._creatable(record, attempts)
+            if not refusal:
+                self.to_create.append(record)
+                return None
+            why += f"; not created: {refusal}"
+        plan.find("unmatched", master.name, ext, why)
         return None
+
+    def _creatable(self, record: MirroredCustomer,
+                   attempts: list[tuple[str, str | None, int]]) -> str:
+        """Why an unmatched customer may not be created in the target ("" if it may)."""
+        email, sharers = next(((v, n) for k, v, n in attempts if k == "email"), (None, 0))
+        if email is None:
+            return "it has no e-mail"
+        if sharers > 1:
+            return f"{sharers} customers share its e-mail"
+        if self.target.candidates("email", email):
+            return f"its e-mail belongs to a customer of {self.target.name!r} bound to another"
+        return ""
+
+    def created(self, master: MasterBindings, ext: str, internal: str | None, customer: str,
+                email: str, chunk: Chunk) -> None:
+        """``customer`` was created in the target for master customer ``ext`` (or found there
+        by e-mail): bind it, and index it so later chunks and derived values find it."""
+        self.target.exists.add(customer)
+        self.target.add("email", email, customer)
+        self._bind(master, ext, internal, customer, chunk)
 
     def _bind(self, master: MasterBindings, ext: str, internal: str | None, found: str,
               chunk: Chunk) -> str:

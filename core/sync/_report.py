@@ -14,8 +14,8 @@ log = logging.getLogger("shoploop.sync")
 
 JOB = "sync.customers"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
-SUMMARY_KEYS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed",
-                "unmatched", "ambiguous", "unchanged", "in_sync", "erased")
+SUMMARY_KEYS = ("read", "matched", "created", "changed", "written", "skipped", "conflicts",
+                "failed", "unmatched", "ambiguous", "unchanged", "in_sync", "erased")
 
 
 @dataclass

@@ -15,9 +15,18 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from shoploop.hooks import AttributeChange, AuthError, ConnectorError, UnreachableError, WriteStatus
+from shoploop.hooks import (
+    AttributeChange,
+    AuthError,
+    ConnectorError,
+    CustomerDraft,
+    UnreachableError,
+    WriteResult,
+    WriteStatus,
+)
 
 from ._plan import Change
 from ._state import (
@@ -37,6 +46,15 @@ QUEUED_BATCHES = 4
 the writer busy)."""
 
 
+@dataclass
+class _Creation:
+    """Drafts the planner waits on: the writer thread creates them between two batches."""
+
+    drafts: list[CustomerDraft]
+    results: list[WriteResult] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 class TargetWriter(threading.Thread):
     def __init__(self, store: Any, lock: threading.Lock, connector: Any, run_id: str,
                  target: str, progress: Callable[[str, int, int], None] | None) -> None:
@@ -48,7 +66,7 @@ class TargetWriter(threading.Thread):
         self.error: BaseException | None = None
         self.planned = 0  # changes handed over so far (the progress bar's total)
         self.done = 0
-        self._queue: queue.Queue[list[Change] | None] = queue.Queue(QUEUED_BATCHES)
+        self._queue: queue.Queue[list[Change] | _Creation | None] = queue.Queue(QUEUED_BATCHES)
         self._pending: list[Change] = []
 
     # -- the planner's side --------------------------------------------------------------------
@@ -60,6 +78,14 @@ class TargetWriter(threading.Thread):
         while len(self._pending) >= self.size:
             self._queue.put(self._pending[:self.size])
             del self._pending[:self.size]
+
+    def create(self, drafts: Sequence[CustomerDraft]) -> list[WriteResult]:
+        """Create customers in the target, in the connector's batches, from the writer's
+        thread (the one that talks to the target); one result per draft."""
+        request = _Creation(list(drafts))
+        self._queue.put(request)
+        request.done.wait()
+        return request.results
 
     def finish(self) -> None:
         """Send what is left (one last, partial batch) and wait until everything is settled."""
@@ -73,6 +99,9 @@ class TargetWriter(threading.Thread):
 
     def run(self) -> None:
         while (batch := self._queue.get()) is not None:
+            if isinstance(batch, _Creation):
+                self._create(batch)
+                continue
             if self.error is not None:
                 continue  # the target stopped answering: drain so the planner never blocks
             try:
@@ -103,6 +132,31 @@ class TargetWriter(threading.Thread):
         if self.progress is not None:
             self.progress(self.target, self.done, self.planned)
 
+    def _create(self, request: _Creation) -> None:
+        drafts, results = request.drafts, request.results
+        try:
+            size = max(1, int(self.connector.customer_batch_size))
+            while self.error is None and len(results) < len(drafts):
+                batch = drafts[len(results):len(results) + size]
+                self.counts["create_requests"] += 1
+                try:
+                    answered = self.connector.create_customers(batch)
+                except (UnreachableError, AuthError):
+                    raise
+                except ConnectorError as exc:
+                    answered = [_refused(str(exc))] * len(batch)
+                if len(answered) != len(batch):
+                    answered = [_refused(f"the connector answered {len(answered)} results "
+                                         f"for {len(batch)} drafts")] * len(batch)
+                results += answered
+        except BaseException as exc:  # reported by the job, per target
+            self.error = exc
+            log.error("creating customers in %s stopped: %s", self.target, exc)
+        finally:  # the planner waits on every draft's answer, whatever happened
+            reason = f"writing to {self.target!r} stopped: {self.error}"
+            results += [_refused(reason)] * (len(drafts) - len(results))
+            request.done.set()
+
     def _settle(self, batch_id: int, batch: Sequence[Change],
                 statuses: Sequence[tuple[WriteStatus, str]]) -> None:
         landed: dict[str, dict[str, Any]] = {}  # customer → {key: new}: state and mirror
@@ -121,3 +175,7 @@ class TargetWriter(threading.Thread):
             settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
                          else CONFIRMED)
         self.counts.update(outcome)
+
+
+def _refused(message: str) -> WriteResult:
+    return WriteResult(customer_id="", status=WriteStatus.FAILED, message=message)

@@ -34,6 +34,7 @@ from shoploop.hooks import (
 from .._config import Config
 from .._connections import Connections
 from .._plugins import PluginHost
+from ._create import create_missing
 from ._imports import ImportLanes
 from ._lock import exclusive_run
 from ._mapping import SyncMapping, resolve_mapping
@@ -215,7 +216,7 @@ class SyncJob:
                             erased, erased_people)
         log.info("indexed %s's %d customers in %.1f s", target, len(index.exists),
                  time.perf_counter() - started)
-        planner = Planner(mapping, index, forced)
+        planner = Planner(mapping, index, forced, create=target in mapping.create_missing)
         writer = None
         if not self.options.dry_run:
             writer = TargetWriter(self.store, self.lock, self.connections[target],
@@ -225,7 +226,7 @@ class SyncJob:
             for master in masters:
                 shared = self.shared_key_values(master)
                 for records in customer_chunks(self.store, master, CHUNK):
-                    self._plan_master_chunk(planner, master, records, shared)
+                    self._plan_master_chunk(planner, writer, master, records, shared)
                     self._flush(report, planner, writer)
             if derived:
                 rows = self._derived(context)
@@ -238,7 +239,7 @@ class SyncJob:
             phase(report, f"sync:{target}", started)
         return planner.plan, writer
 
-    def _plan_master_chunk(self, planner: Planner, master: str,
+    def _plan_master_chunk(self, planner: Planner, writer: TargetWriter | None, master: str,
                            records: list[MirroredCustomer],
                            shared: dict[str, dict[str, int]]) -> None:
         target = planner.target.name
@@ -257,12 +258,20 @@ class SyncJob:
         with self.store.session() as session:
             chunk.records = customers_of(session, target, matched.values())
             chunk.sent = sent_of(session, target, matched.values())
+        if planner.to_create:
+            matched |= create_missing(planner, bindings, chunk,
+                                      writer.create if writer is not None else None,
+                                      lambda ids: self._bound(target, ids))
         for record in records:
             found = matched.get(record.external_id)
             if found is not None:
                 planner.plan_values(chunk, master, record.external_id, found, record.updated_at,
                                     master_values(self.mapping, master, target,
                                                   record.external_id, record))
+
+    def _bound(self, target: str, customers: list[str]) -> dict[str, str]:
+        with self.store.session() as session:
+            return bindings_of(session, target, customers)
 
     def _plan_derived_chunk(self, planner: Planner, rows: Sequence[tuple[
             list[tuple[str, str]], dict[str, Any]]]) -> None:

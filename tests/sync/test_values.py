@@ -208,10 +208,34 @@ def test_two_attributes_to_one_key_of_a_target_are_refused(host: PluginHost) -> 
         "segment": {"master": "erp", "targets": {"woo": {"key": "group"}}}}})
 
 
+def test_create_missing_needs_a_creating_target_and_email_matching(
+        host: PluginHost, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CONNECTIONS, "store", {
+        "type": "shopify", "shop": "example.myshopify.com", "api_version": "2025-10",
+        "access_token_env": "SHOPLOOP_TEST_TOKEN"})
+    mapping = resolve(host, {"attributes": {"a": {"master": "erp", "targets": ["store"]}},
+                             "create_missing": ["store"]})
+    assert mapping.create_missing == {"store"}
+    error = refused(host, {"attributes": {"a": {"master": "erp", "targets": ["store"]}},
+                           "create_missing": ["store", "shop"]})
+    assert (error.key, "these can: store" in str(error)) == ("sync.create_missing[1]", True)
+    error = refused(host, {"attributes": {"a": {"master": "erp", "targets": ["shop"]}},
+                           "create_missing": ["store"]})
+    assert error.key == "sync.create_missing[0]" and "target of no attribute" in str(error)
+    error = refused(host, {"attributes": {"a": {"master": "erp", "targets": ["store"]}},
+                           "match_keys": ["vat_id"], "create_missing": ["store"]})
+    assert error.key == "sync.match_keys" and 'add "email"' in error.remedy
+    # --to narrows the targets, and with them what is created
+    narrowed = resolve(host, {"attributes": {"a": {"master": "erp", "targets": ["store", "woo"]}},
+                              "create_missing": ["store"]}, only_to=["woo"])
+    assert narrowed.create_missing == frozenset()
+
+
 def test_other_refusals(host: PluginHost) -> None:
     assert refused(host, {}).key == "sync.attributes"
     error = refused(host, {"attributes": {"a": {"master": "erp"}}, "create_missing": ["shop"]})
     assert error.key == "sync.create_missing[0]"
+    assert "'shop' (type 'files') cannot create customers" in str(error)
     error = refused(host, {"attributes": {"a": {"master": "erp"}},
                            "derived_from": ["erp", "nope"]})
     assert error.key == "sync.derived_from[1]"

@@ -5,7 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from shoploop.hooks import AttributeChange, UnreachableError, WriteResult, WriteStatus
+from shoploop.hooks import (
+    AttributeChange,
+    CustomerDraft,
+    UnreachableError,
+    WriteResult,
+    WriteStatus,
+)
 from shoploop.store import Store, start_run
 from shoploop.sync._plan import Change
 from shoploop.sync._state import PENDING, batches_of_run, sent_of
@@ -63,3 +69,79 @@ def test_an_unreachable_target_stops_the_writer_and_the_planner_runs_to_the_end(
         assert [b.status for b in batches] == ["confirmed", "confirmed", PENDING]
         assert set(sent_of(session, "shop", [f"c{i}" for i in range(len(planned))])) == {
             f"c{i}" for i in range(6)}
+
+
+class CreatingTarget(FlakyTarget):
+    """Creates customers (two per call) until ``good`` create calls, then is unreachable;
+    an e-mail ending in ``.invalid`` is refused per draft."""
+
+    customer_batch_size = 2
+
+    def __init__(self, good: int) -> None:
+        super().__init__(good=10)
+        self.good_creates = good
+        self.created: list[str] = []
+
+    def create_customers(self, drafts: Sequence[CustomerDraft]) -> list[WriteResult]:
+        assert len(drafts) <= self.customer_batch_size
+        if len(self.created) // 2 >= self.good_creates:
+            raise UnreachableError("connection refused", connection="shop",
+                                   operation="create_customers")
+        results = []
+        for draft in drafts:
+            if draft.email.endswith(".invalid"):
+                results.append(WriteResult(customer_id="", status=WriteStatus.FAILED,
+                                           message="Email is invalid"))
+                continue
+            self.created.append(draft.email)
+            results.append(WriteResult(customer_id=f"n{len(self.created)}",
+                                       status=WriteStatus.WRITTEN))
+        return results
+
+
+def drafts(*emails: str) -> list[CustomerDraft]:
+    return [CustomerDraft(email=email) for email in emails]
+
+
+def test_creation_goes_through_the_writer_in_the_connectors_batches(store: Store) -> None:
+    with store.session() as session:
+        run_id = start_run(session, "sync.customers")
+    target = CreatingTarget(good=5)
+    writer = TargetWriter(store, threading.Lock(), target, run_id, "shop", None)
+    writer.start()
+    writer.add(changes(4))  # a batch and a partial one; creation does not wait for them
+    results = writer.create(drafts("a@x.example", "b@x.example", "c@bad.invalid",
+                                   "d@x.example", "e@x.example"))
+    writer.finish()
+    assert [(r.customer_id, r.status) for r in results] == [
+        ("n1", WriteStatus.WRITTEN), ("n2", WriteStatus.WRITTEN),
+        ("", WriteStatus.FAILED), ("n3", WriteStatus.WRITTEN), ("n4", WriteStatus.WRITTEN)]
+    assert results[2].message == "Email is invalid"
+    assert writer.counts["create_requests"] == 3 and writer.counts["written"] == 4
+    assert writer.error is None
+
+
+def test_a_target_unreachable_while_creating_answers_every_draft_and_stops_the_writer(
+        store: Store) -> None:
+    with store.session() as session:
+        run_id = start_run(session, "sync.customers")
+    target = CreatingTarget(good=1)
+    writer = TargetWriter(store, threading.Lock(), target, run_id, "shop", None)
+    writer.start()
+    answers: list[list[WriteResult]] = []
+
+    def plan() -> None:
+        answers.append(writer.create(drafts(*(f"p{i}@x.example" for i in range(5)))))
+        answers.append(writer.create(drafts("late@x.example")))
+        writer.add(changes(3))
+        writer.finish()
+
+    planner = threading.Thread(target=plan, daemon=True)
+    planner.start()
+    planner.join(timeout=60)  # a guard against a hang, not a synchronisation
+    assert not planner.is_alive(), "the planner blocked on a creation that never answered"
+    assert isinstance(writer.error, UnreachableError)
+    first, second = answers
+    assert [r.status for r in first] == [WriteStatus.WRITTEN] * 2 + [WriteStatus.FAILED] * 3
+    assert all("stopped" in r.message and r.customer_id == "" for r in first[2:] + second)
+    assert target.created == ["p0@x.example", "p1@x.example"] and target.calls == 0
