@@ -54,6 +54,9 @@ SHOPIFY_DEMO_LIMITS = {"bucket": "100000", "restore_rate": "100000"}
 """A generous query-cost bucket: the demo shows the sync, not Shopify's throttling (the real
 limit is 1000 points, 100 restored per second; the adapter waits as needed)."""
 EMULATORS = (("erp", "erp"), ("shopify", "shop"), ("woocommerce", "woo"))
+NEW_IN_ERP = 5
+"""The ERP's newest customers, not in the shops yet: the demo's sync creates them there."""
+DEMO_CREATE = 'create_missing = ["shop", "woo"]  # new ERP customers become shop customers\n'
 SYNC_MAPPING = """\
 [sync]
 match_keys = ["email", "vat_id"]
@@ -149,7 +152,8 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
     from .sync.job import SyncJob, SyncOptions
 
     step(f"starting the ERP, Shopify and WooCommerce emulators on loopback ({customers:,} "
-         "customers each, from the same merchant; Shopify with a generous rate limit: "
+         f"customers in the ERP, the shops lack its {NEW_IN_ERP} newest; one merchant; "
+         "Shopify with a generous rate limit: "
          f"bucket {SHOPIFY_DEMO_LIMITS['bucket']} points, restoring "
          f"{SHOPIFY_DEMO_LIMITS['restore_rate']}/s)")
     started: list[Any] = []
@@ -159,14 +163,17 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
         blocks = []
         for kind, name in EMULATORS:
             extra = SHOPIFY_DEMO_LIMITS if kind == "shopify" else {}
+            # The generator is prefix-stable: the shops hold the ERP's first customers.
+            count = customers if kind == "erp" else customers - NEW_IN_ERP
             emulator = host.emulators.emulators[kind].factory(
-                EmulatorOptions(customers=customers, seed=seed, extra=extra))
+                EmulatorOptions(customers=count, seed=seed, extra=extra))
             emulator.start()
             started.append(emulator)
             blocks.append(emulator.connection_block(name))
             environment.update(emulator.environment())
         path = directory / "sync.toml"
-        path.write_text("\n".join([SYNC_HEADER, SYNC_MAPPING, DERIVED_MAPPING, *blocks]),
+        mapping = SYNC_MAPPING.replace("[sync]\n", "[sync]\n" + DEMO_CREATE, 1)
+        path.write_text("\n".join([SYNC_HEADER, mapping, DERIVED_MAPPING, *blocks]),
                         encoding="utf-8")
         # The connections read their secrets from the environment, as in production; they
         # live only in this process and are never printed.

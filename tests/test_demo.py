@@ -57,14 +57,17 @@ def test_demo_syncs_erp_into_both_shops_and_derived_stage_into_erp(demo):
     for target, counts in first["targets"].items():
         assert set(counts) >= {"read", "matched", "changed", "written", "skipped", "conflicts",
                                "failed", "unmatched", "ambiguous", "in_sync"}, target
-        # the emulators hold the same people: everyone is matched, every change is written
-        assert counts["read"] == counts["matched"] == 300, (target, counts)
+        # the shops lack the ERP's 5 newest customers: created there; everyone else matched
+        assert counts["read"] == 300, (target, counts)
+        assert (counts["matched"], counts["created"]) == \
+            ((300, 0) if target == "erp" else (295, 5)), (target, counts)
         assert counts["written"] == counts["changed"] > 0, (target, counts)
         assert counts["failed"] == counts["conflicts"] == 0, (target, counts)
     assert first["targets"]["erp"]["written"] == 300, "one lifecycle stage per ERP customer"
     assert first["ok"] and first["exit_code"] == 0 and first["errors"] == []
     for target, counts in second["targets"].items():
-        assert (counts["changed"], counts["written"]) == (0, 0), (target, counts)
+        assert (counts["changed"], counts["written"], counts["created"]) == (0, 0, 0), \
+            (target, counts)
         assert counts["in_sync"] > 0, target
     config = directory / "sync.toml"
     assert Path(sync["config"]) == Path("d", "sync.toml"), "as given by --dir"
@@ -85,8 +88,8 @@ def test_demo_prints_the_sync_summary(demo):
     with console.capture() as captured:
         _print_sync(report["sync"])
     out = captured.get()
-    for text in ("sync customers", "target", "read", "matched", "changed", "written", "skipped",
-                 "conflicts", "failed", "run again: written 0 to shop, 0 to woo, 0 to erp",
+    for text in ("sync customers", "target", "read", "matched", "created", "changed", "written",
+                 "failed", "run again: written 0 to shop, 0 to woo, 0 to erp",
                  "Shopify emulator ran with", "sync history",
                  f"sync show {report['sync']['runs'][0]['run_id'][:8]}"):
         assert text in out, text

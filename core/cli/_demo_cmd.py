@@ -12,7 +12,8 @@ from rich.table import Table
 
 from ._state import State, console, print_json
 
-SYNC_COLUMNS = ("read", "matched", "changed", "written", "skipped", "conflicts", "failed")
+SYNC_COLUMNS = ("read", "matched", "created", "changed", "written", "failed")
+"""What fits 80 columns; `sync show` and `--json` have every counter."""
 
 
 def _print_sync(sync: dict[str, Any]) -> None:
