@@ -40,6 +40,13 @@ def redacted_customer_id(payload: Mapping[str, Any]) -> str | None:
     return _plain_id(payload.get("customer_id"))
 
 
+def _email(payload: Mapping[str, Any]) -> str | None:
+    """The redact payload's ``customer.email`` (Shopify sends it), if any."""
+    customer = payload.get("customer")
+    email = customer.get("email") if isinstance(customer, Mapping) else None
+    return email if isinstance(email, str) and email.strip() else None
+
+
 def _order_ids(payload: Mapping[str, Any]) -> list[str]:
     orders = payload.get("orders_to_redact")
     if not isinstance(orders, list):
@@ -74,4 +81,5 @@ def handle_privacy_event(store: Store, event: Event) -> ErasureResult | None:
             f"(expected customer.id or customer_id)")
     with store.session() as session:
         return erase_customer(session, event.connection, customer_id,
-                              reason="customer_redact", order_ids=_order_ids(event.payload))
+                              reason="customer_redact", order_ids=_order_ids(event.payload),
+                              email=_email(event.payload))

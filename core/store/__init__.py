@@ -16,8 +16,10 @@ from __future__ import annotations
 from ._cursors import delete_cursor, load_cursor, save_cursor
 from ._erasure import (
     ErasureResult,
+    email_hash,
     erase_customer,
     erased_among,
+    erased_email_hashes,
     erased_external_id_hashes,
     erased_internal_ids,
     external_id_hash,
@@ -100,8 +102,10 @@ __all__ = [
     "content_hash",
     "counts",
     "delete_cursor",
+    "email_hash",
     "erase_customer",
     "erased_among",
+    "erased_email_hashes",
     "erased_external_id_hashes",
     "erased_internal_ids",
     "external_id_hash",

@@ -3,13 +3,17 @@
 ``erase_customer`` deletes what the store holds of that customer *in that connection* — the
 mirrored customer row, its mirrored orders (with their lines) and installed base, its identity
 binding(s), the sync job's target state and audit rows for it — and records a tombstone in
-``erased_customers``: the connection, the SHA-256 of the external id, the internal id it was
-bound to and the reason. Nothing that identifies the person is kept. Other connections' records
-(the ERP's own customer, another shop) are left alone: the ERP keeps its legal records.
+``erased_customers``: the connection, the SHA-256 of the external id and of the e-mail, the
+internal id it was bound to and the reason. Nothing else of the person is kept; the e-mail's
+hash is a suppression entry (as marketing suppression lists keep), without which the sync's
+``create_missing`` could create the person in that shop again from the ERP's record. Other
+connections' records (the ERP's own customer, another shop) are left alone: the ERP keeps its
+legal records.
 
 The tombstone is what keeps the erasure in force: the mirror job drops records of erased
 customers (:func:`erased_external_id_hashes`), and the sync job must neither create nor re-bind
-a customer for an erased internal id (:func:`erased_internal_ids`).
+a customer for an erased internal id (:func:`erased_internal_ids`) or e-mail
+(:func:`erased_email_hashes`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ def external_id_hash(external_id: str) -> str:
     return hashlib.sha256(str(external_id).encode("utf-8")).hexdigest()
 
 
+def email_hash(email: str) -> str:
+    """SHA-256 (hex) of an e-mail trimmed and lower-cased, as the sync matches e-mails."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class ErasureResult:
     """What one ``erase_customer`` call deleted (all zero when it was already erased)."""
@@ -75,7 +84,7 @@ def _count(session: Session, statement: Delete) -> int:
 
 def erase_customer(
     session: Session, connection: str, external_id: str, *,
-    reason: str = "customer_redact", order_ids: Iterable[str] = (),
+    reason: str = "customer_redact", order_ids: Iterable[str] = (), email: str | None = None,
 ) -> ErasureResult:
     """Erase customer ``external_id`` of ``connection`` from the store and record a tombstone.
 
@@ -93,6 +102,11 @@ def erase_customer(
             IdentityBinding.external_id == external_id,
         )
     )
+
+    # ``email``: as the request names it; else the mirrored record's.
+    email = email or session.scalar(select(CustomerRecord.email).where(
+        CustomerRecord.connection == connection, CustomerRecord.external_id == external_id))
+    hashed_email = email_hash(email) if email and email.strip() else None
 
     orders = table("orders")
     order_filter = (orders.c.customer_external_id == external_id)
@@ -127,12 +141,15 @@ def erase_customer(
     if tombstone is None:
         session.execute(upsert_insert(session, table("erased_customers")).values(
             connection=connection, external_id_hash=digest, internal_id=internal_id,
-            reason=reason, erased_at=utcnow(),
+            email_hash=hashed_email, reason=reason, erased_at=utcnow(),
         ).on_conflict_do_nothing())
-    elif tombstone.internal_id is None and internal_id is not None:
-        tombstone.internal_id = internal_id  # bound again since (before the sync knew better)
-    elif internal_id is None:
-        internal_id = tombstone.internal_id
+    else:
+        if tombstone.email_hash is None:
+            tombstone.email_hash = hashed_email
+        if tombstone.internal_id is None and internal_id is not None:
+            tombstone.internal_id = internal_id  # bound again since (before the sync knew)
+        elif internal_id is None:
+            internal_id = tombstone.internal_id
     session.flush()
     return ErasureResult(
         connection=connection, customers=customers, orders=deleted_orders, order_lines=lines,
@@ -161,6 +178,13 @@ def erased_among(session: Session, connection: str, external_ids: Iterable[str])
 def is_erased(session: Session, connection: str, external_id: str) -> bool:
     """Whether customer ``external_id`` of ``connection`` was erased."""
     return session.get(ErasedCustomer, (connection, external_id_hash(external_id))) is not None
+
+
+def erased_email_hashes(session: Session, connection: str) -> set[str]:
+    """The e-mail hashes (:func:`email_hash`) of the erased customers of ``connection``."""
+    return set(session.scalars(
+        select(ErasedCustomer.email_hash).where(
+            ErasedCustomer.connection == connection, ErasedCustomer.email_hash.is_not(None))))
 
 
 def erased_internal_ids(session: Session, connection: str) -> set[str]:

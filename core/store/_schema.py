@@ -251,14 +251,17 @@ class SyncChangeRecord(Base):
 class ErasedCustomer(Base):
     """A customer erased on request (privacy): never mirrored, matched or created again.
 
-    The external id is kept only as a SHA-256 hash: enough to recognise the record if the
-    platform sends it again, nothing that identifies the person."""
+    The external id and the e-mail are kept only as SHA-256 hashes: enough to recognise the
+    record if the platform sends it again, or the person if a sync would create them again."""
 
     __tablename__ = "erased_customers"
-    __table_args__ = (Index(None, "internal_id"),)
+    __table_args__ = (Index(None, "internal_id"), Index(None, "connection", "email_hash"))
 
     connection: Mapped[str] = mapped_column(CONNECTION, primary_key=True)
     external_id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     internal_id: Mapped[str | None] = mapped_column(String(64))
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the normalised e-mail: a suppression entry, so ``create_missing`` never
+    creates the person in this connection again (even one never bound to a master)."""
     reason: Mapped[str] = mapped_column(String(100))
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shoploop.store import email_hash
 from shoploop.store import external_id_hash as id_hash
 
 from ._mapping import Rule, SyncMapping, TransformFailed
@@ -34,6 +35,7 @@ from ._state import MirroredCustomer
 from ._values import current_value, is_empty, same, source_value
 
 _MISSING = object()
+_ERASED = "erased"
 _VAT_NOISE = re.compile(r"[\s.\-/]")
 
 NORMALISERS: dict[str, Callable[[Any], str | None]] = {
@@ -54,6 +56,7 @@ class TargetIndex:
     exists: set[str] = field(default_factory=set)
     keys: dict[str, dict[str, str | list[str]]] = field(default_factory=dict)
     erased_people: set[str] = field(default_factory=set)  # internal ids erased here
+    erased_emails: set[str] = field(default_factory=set)  # hashes of e-mails erased here
 
     def add(self, key: str, value: str, ext: str) -> None:
         index = self.keys.setdefault(key, {})
@@ -265,6 +268,10 @@ class Planner:
             if not refusal:
                 self.to_create.append(record)
                 return None
+            if refusal == _ERASED:
+                plan.find("erased", master.name, ext, f"a customer with this e-mail was erased "
+                          f"from {target.name!r} on request; never created again")
+                return None
             why += f"; not created: {refusal}"
         plan.find("unmatched", master.name, ext, why)
         return None
@@ -275,6 +282,8 @@ class Planner:
         email, sharers = next(((v, n) for k, v, n in attempts if k == "email"), (None, 0))
         if email is None:
             return "it has no e-mail"
+        if self.target.erased_emails and email_hash(email) in self.target.erased_emails:
+            return _ERASED
         if sharers > 1:
             return f"{sharers} customers share its e-mail"
         if self.target.candidates("email", email):

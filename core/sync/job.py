@@ -198,7 +198,11 @@ class SyncJob:
     def _target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
                 imports: ImportLanes, context: HookContext,
                 ) -> tuple[TargetPlan, TargetWriter | None] | None:
-        from shoploop.store import erased_external_id_hashes, erased_internal_ids
+        from shoploop.store import (
+            erased_email_hashes,
+            erased_external_id_hashes,
+            erased_internal_ids,
+        )
 
         mapping = self.mapping
         masters = [m for m in mapping.masters if m != DERIVED and mapping.rules_for(m, target)]
@@ -212,8 +216,10 @@ class SyncJob:
         with self.store.session() as session:
             erased = erased_external_id_hashes(session, target)
             erased_people = erased_internal_ids(session, target)
+            erased_emails = erased_email_hashes(session, target)
         index = build_index(mapping, target, customer_chunks(self.store, target, 5 * CHUNK),
                             erased, erased_people)
+        index.erased_emails = erased_emails
         log.info("indexed %s's %d customers in %.1f s", target, len(index.exists),
                  time.perf_counter() - started)
         planner = Planner(mapping, index, forced, create=target in mapping.create_missing)

@@ -169,3 +169,22 @@ def test_listed_orders_are_erased_too(store: Store) -> None:
         result = erase_customer(session, "shop_a", "4711", order_ids=["O4"])
     assert result.orders == 3
     assert snapshot(store, "shop_a")["orders"] == ["O3"]
+
+
+def test_the_tombstone_keeps_the_emails_hash_from_the_request_or_the_mirror(
+        store: Store) -> None:
+    from shoploop.store import email_hash, erased_email_hashes
+
+    seed(store)
+    with store.session() as session:
+        erase_customer(session, "shop_a", "4711")  # by hand: the mirror knows the e-mail
+        erase_customer(session, "shop_b", "4711", email=" Jane.Other@Example.com ")
+        erase_customer(session, "shop_b", "9999")  # never mirrored, no e-mail given
+    with store.session() as session:
+        assert erased_email_hashes(session, "shop_a") == {email_hash("jane@example.com")}
+        assert erased_email_hashes(session, "shop_b") == {email_hash("jane.other@example.com")}
+        assert email_hash("jane@example.com") == hashlib.sha256(b"jane@example.com").hexdigest()
+        # a repeated erasure that now knows the e-mail completes an older tombstone
+        erase_customer(session, "shop_b", "9999", email="late@example.com")
+    with store.session() as session:
+        assert email_hash("late@example.com") in erased_email_hashes(session, "shop_b")

@@ -239,3 +239,45 @@ def test_a_customer_whose_email_is_bound_to_another_is_reported_not_created(
     notes = {r["target"]: r["message"] for r in shown["changes"] if r["source_id"] == "N0001"}
     assert set(notes) == {"shop", "woo"}
     assert all("bound to another" in note and "not created" in note for note in notes.values())
+
+
+def test_a_person_erased_from_a_shop_is_never_created_there_again(make_env: Any) -> None:
+    """The shop deleted a customer who was never bound (no sync had run) and sent
+    ``customers/redact``; the ERP still has that person. ``create_missing`` must not put them
+    back into the shop — the tombstone keeps only a hash of the e-mail to know them by."""
+    from sqlalchemy import select
+
+    from shoploop._connections import Connections
+    from shoploop.plugins.shopify._webhooks import sign
+    from shoploop.privacy import handle_privacy_event
+    from shoploop.store import email_hash
+    from shoploop.store._schema import ErasedCustomer
+
+    env = make_env(customers=30)
+    env.write_config(mapping(env))
+    number = sorted(env.erp_rows())[3]
+    email = str(env.erp_rows()[number]["E_Mail"])
+    gid = env.shop_gid(number)
+    with env.shop.data.lock:
+        del env.shop.data.customers[gid]  # deleted in the shop; the redact request follows
+    body = json.dumps({"shop_id": 1, "shop_domain": env.shop.shop,
+                       "customer": {"id": int(gid.rsplit("/", 1)[-1]), "email": email.upper()},
+                       "orders_to_redact": []}).encode()
+    headers = {"X-Shopify-Topic": "customers/redact", "X-Shopify-Shop-Domain": env.shop.shop,
+               "X-Shopify-Hmac-Sha256": sign(body, env.shop.api_secret)}
+    with Connections(env.config(), env.host.connectors) as connections:
+        event = connections["shop"].parse_webhook(headers, body)
+    with env.store() as store:
+        assert handle_privacy_event(store, event) is not None
+
+    summary = env.run()
+
+    shop, woo = summary["targets"]["shop"], summary["targets"]["woo"]
+    assert (shop["created"], shop["erased"], shop["matched"]) == (0, 1, 29), shop
+    assert (woo["created"], woo["matched"]) == (0, 30), woo  # not erased there
+    assert email.lower() not in shop_customers(env)
+    with env.store() as store, store.session() as session:
+        (tombstone,) = session.scalars(select(ErasedCustomer)).all()
+    assert tombstone.email_hash == email_hash(email)
+    assert email.lower() not in json.dumps({c.name: str(getattr(tombstone, c.name))
+                                            for c in ErasedCustomer.__table__.columns}).lower()
