@@ -180,23 +180,37 @@ class ConformanceBase:
         return read_pages(connector, spec, cursor, max_pages=expected // page_size + expected + 3,
                           empty_pages_allowed=self.empty_pages_allowed, stop_after=stop_after)
 
+    def _batcher(self, make_connector: MakeConnector, dataset: ConformanceDataset,
+                 opened: list[Any], capability: Capability, size: str) -> tuple[Any, int]:
+        """A connector offering ``capability``, and its batch size (attribute ``size``)."""
+        connector = self._make(opened, make_connector, dataset)
+        self._require(connector, capability)
+        limit = getattr(connector, size, None)
+        if not isinstance(limit, int) or limit < 1:
+            pytest.fail(f"{size} must be a positive int, got {limit!r}")
+        return connector, limit
+
     def _writer(self, make_connector: MakeConnector, dataset: ConformanceDataset,
                 opened: list[Any]) -> tuple[Any, int]:
-        connector = self._make(opened, make_connector, dataset)
-        self._require(connector, Capability.WRITE_CUSTOMER_ATTRIBUTES)
-        limit = connector.attribute_batch_size
-        if not isinstance(limit, int) or limit < 1:
-            pytest.fail(f"attribute_batch_size must be a positive int, got {limit!r}")
-        return connector, limit
+        return self._batcher(make_connector, dataset, opened,
+                             Capability.WRITE_CUSTOMER_ATTRIBUTES, "attribute_batch_size")
+
+    @staticmethod
+    def _one_result_each(method: str, item: str, count: int,
+                         results: object) -> list[WriteResult]:
+        """``results`` of ``method`` for ``count`` items: a list of exactly that many
+        ``WriteResult``s."""
+        if not isinstance(results, list) or not all(isinstance(r, WriteResult) for r in results):
+            pytest.fail(f"{method} must return list[WriteResult], got {type(results).__name__}")
+        if len(results) != count:
+            pytest.fail(f"{count} {item}s gave {len(results)} results; expected exactly one "
+                        f"WriteResult per {item}, in the {item}s' order")
+        return results
 
     @staticmethod
     def _check_results(changes: list[AttributeChange], results: object) -> list[WriteResult]:
-        if not isinstance(results, list) or not all(isinstance(r, WriteResult) for r in results):
-            pytest.fail(f"write_customer_attributes must return list[WriteResult], got "
-                        f"{type(results).__name__}")
-        if len(results) != len(changes):
-            pytest.fail(f"{len(changes)} changes gave {len(results)} results; expected exactly "
-                        "one WriteResult per change")
+        results = ConformanceBase._one_result_each("write_customer_attributes", "change",
+                                                   len(changes), results)
         for index, (change, result) in enumerate(zip(changes, results, strict=True)):
             if result.customer_id != change.customer_id or result.key not in (None, change.key):
                 pytest.fail(f"result {index} is for {result.customer_id}/{result.key}, change "

@@ -185,12 +185,8 @@ class CreateConformance(ConformanceBase):
 
     def _creator(self, make_connector: MakeConnector, dataset: ConformanceDataset,
                  opened: list[Any]) -> tuple[Any, int]:
-        connector = self._make(opened, make_connector, dataset)
-        self._require(connector, Capability.CREATE_CUSTOMERS)
-        limit = connector.customer_batch_size
-        if not isinstance(limit, int) or limit < 1:
-            pytest.fail(f"customer_batch_size must be a positive int, got {limit!r}")
-        return connector, limit
+        return self._batcher(make_connector, dataset, opened, Capability.CREATE_CUSTOMERS,
+                             "customer_batch_size")
 
     @staticmethod
     def _drafts(count: int, tag: str) -> list[CustomerDraft]:
@@ -198,15 +194,8 @@ class CreateConformance(ConformanceBase):
                               last_name=f"{tag.title()} {i}", company=f"Company {i}",
                               source=f"kit/{tag}-{i}") for i in range(count)]
 
-    @staticmethod
-    def _created(drafts: list[CustomerDraft], results: object) -> list[WriteResult]:
-        if not isinstance(results, list) or not all(isinstance(r, WriteResult) for r in results):
-            pytest.fail(f"create_customers must return list[WriteResult], got "
-                        f"{type(results).__name__}")
-        if len(results) != len(drafts):
-            pytest.fail(f"{len(drafts)} drafts gave {len(results)} results; expected exactly "
-                        "one WriteResult per draft, in the drafts' order")
-        return results
+    def _created(self, drafts: list[CustomerDraft], results: object) -> list[WriteResult]:
+        return self._one_result_each("create_customers", "draft", len(drafts), results)
 
     def test_create_customers_once_per_email(
         self, make_connector: MakeConnector, conformance_dataset: ConformanceDataset,
