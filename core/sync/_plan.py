@@ -121,13 +121,17 @@ class MasterBindings:
             found = {ext: self.created.get(ext) or stored.get(ext) for ext in exts}
         return {ext: internal for ext, internal in found.items() if internal is not None}
 
-    def get_or_create(self, ext: str) -> tuple[str, bool]:
+    def made_in_run(self, ext: str) -> bool:
+        """Whether ``ext``'s internal id was created by this run (maybe not committed yet)."""
+        with self._lock:
+            return ext in self.created
+
+    def get_or_create(self, ext: str) -> str:
         with self._lock:
             internal = self.created.get(ext)
-            if internal is not None:
-                return internal, False
-            internal = self.created[ext] = uuid.uuid4().hex
-            return internal, True
+            if internal is None:
+                internal = self.created[ext] = uuid.uuid4().hex
+            return internal
 
 
 @dataclass(slots=True)  # one per changed value: 260k of them in a 100k first sync
@@ -301,10 +305,13 @@ class Planner:
     def _bind(self, master: MasterBindings, ext: str, internal: str | None, found: str,
               chunk: Chunk) -> str:
         if internal is None:
-            internal, created = master.get_or_create(ext)
+            internal = master.get_or_create(ext)
             chunk.master[ext] = internal
-            if created:
-                self.new_bindings.append((master.name, ext, internal))
+        if master.made_in_run(ext):
+            # Committed with this target's binding, whichever target's planner made it: a
+            # kill between two planners' commits must not leave a target bound to an internal
+            # id its master customer lacks (bind_many skips the copy already stored).
+            self.new_bindings.append((master.name, ext, internal))
         chunk.target_bound[found] = internal
         chunk.target_by_internal[internal] = found
         self.new_bindings.append((self.target.name, found, internal))

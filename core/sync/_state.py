@@ -60,8 +60,15 @@ def _slim(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def bind_many(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:
     """Insert (connection, external id, internal id) bindings the planner checked against the
-    loaded bindings. The unique constraints still guard against a concurrent job: a clash
-    raises and rolls the whole transaction back."""
+    loaded bindings; one already stored as given is skipped (the targets' planners each commit
+    the master bindings they rely on). The unique constraints still guard against a concurrent
+    job: a clash raises and rolls the whole transaction back."""
+    by_connection: dict[str, list[str]] = {}
+    for connection, ext, _internal in rows:
+        by_connection.setdefault(connection, []).append(ext)
+    stored = {(connection, ext, internal) for connection, exts in by_connection.items()
+              for ext, internal in bindings_of(session, connection, exts).items()}
+    rows = [row for row in dict.fromkeys(rows) if row not in stored]
     if not rows:
         return
     now = utcnow()

@@ -145,3 +145,32 @@ def test_a_target_unreachable_while_creating_answers_every_draft_and_stops_the_w
     assert [r.status for r in first] == [WriteStatus.WRITTEN] * 2 + [WriteStatus.FAILED] * 3
     assert all("stopped" in r.message and r.customer_id == "" for r in first[2:] + second)
     assert target.created == ["p0@x.example", "p1@x.example"] and target.calls == 0
+
+
+def test_each_target_commits_the_master_binding_it_relies_on(store: Store) -> None:
+    """Two targets' planners bind one new master customer: the first makes its internal id.
+    If the job dies after the *second* planner committed its chunk and before the first did,
+    the store must still bind the master customer to the id the second target's customer
+    got — else the next run gives the master customer a new id and the target's customer,
+    bound to the stranded one, is never matched again."""
+    from shoploop.sync import SyncMapping
+    from shoploop.sync._plan import Chunk, MasterBindings, Planner, TargetIndex
+    from shoploop.sync._state import bind_many, bindings_of
+
+    mapping = SyncMapping(rules=[], match_keys=["email"], link_master=None,
+                          link_attribute=None)
+    erp = MasterBindings("erp")
+    planners = {t: Planner(mapping, TargetIndex(t)) for t in ("shop", "woo")}
+    for target, planner in planners.items():  # shop first: it makes the internal id
+        planner.created(erp, "E1", None, f"{target}-1", "e1@x.example", Chunk({}, {}, {}))
+    with store.session() as session:  # woo's chunk is committed; then the job is killed
+        bind_many(session, planners["woo"].new_bindings)
+    with store.session() as session:
+        woo = bindings_of(session, "woo", ["woo-1"])
+        assert bindings_of(session, "erp", ["E1"]) == {"E1": woo["woo-1"]}
+    with store.session() as session:  # had it lived: shop's commit clashes with nothing
+        bind_many(session, planners["shop"].new_bindings)
+    with store.session() as session:
+        internal = bindings_of(session, "erp", ["E1"])["E1"]
+        assert bindings_of(session, "shop", ["shop-1"]) == {"shop-1": internal}
+        assert bindings_of(session, "woo", ["woo-1"]) == {"woo-1": internal}
