@@ -20,6 +20,10 @@ class FaultPlan:
     ``force(kind, times)`` queues exact faults for the next requests (tests that need one
     specific failure). ``slow`` answers after ``slow_seconds`` (clients must time out);
     ``drop`` closes the connection without answering; ``429`` carries ``Retry-After``.
+
+    *Lost answers* strike after the handler ran: ``lost_rate`` of the successful writes (and
+    ``lose(times)`` the next ones) are applied and then answered 502 — a proxy timing out while
+    the platform finished. The client cannot know, retries, and must not write twice.
     """
 
     rate: float = 0.0
@@ -29,15 +33,19 @@ class FaultPlan:
     checked here, so every emulator rejects a typo the same way."""
     slow_seconds: float = 2.0
     retry_after: float = 0.5
+    lost_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"fault rate must be between 0 and 1, not {self.rate}")
+        for name, rate in (("fault rate", self.rate), ("lost-answer rate", self.lost_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {rate}")
         if not self.kinds:
             raise ValueError("at least one fault kind is needed")
         self.kinds = tuple(_checked(kind) for kind in self.kinds)
         self._random = random.Random(self.seed)
         self._forced: deque[FaultKind] = deque()
+        self._lost_random = random.Random(f"lost-{self.seed}")  # its own: draws stay stable
+        self._lose: deque[int] = deque()
         self._lock = threading.Lock()
 
     def force(self, kind: str, times: int = 1) -> None:
@@ -51,6 +59,26 @@ class FaultPlan:
                 return self._forced.popleft()
             if self.rate and self._random.random() < self.rate:
                 return cast(FaultKind, self._random.choice(self.kinds))
+            return None
+
+
+    def lose(self, times: int = 1, status: int = 502) -> None:
+        """Apply the next ``times`` successful writes, then answer them ``status``."""
+        with self._lock:
+            self._lose.extend([status] * times)
+
+    @property
+    def lose_pending(self) -> int:
+        with self._lock:
+            return len(self._lose)
+
+    def draw_lost(self) -> int | None:
+        """The status to answer a successful write with instead of its result, if any."""
+        with self._lock:
+            if self._lose:
+                return self._lose.popleft()
+            if self.lost_rate and self._lost_random.random() < self.lost_rate:
+                return 502
             return None
 
 

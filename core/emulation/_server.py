@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 from ._faults import FaultPlan
 from ._stats import EmulatorStats
 
-STATS_PATH = "/_emulator/stats"
+CONTROL_PREFIX = "/_emulator/"
+"""The emulators' own endpoints (stats, faults on demand): never a platform write."""
+STATS_PATH = CONTROL_PREFIX + "stats"
 POLL_SECONDS = 0.02
 """How often the serving loop checks for ``stop()`` (socketserver's 0.5 s makes every stop slow)."""
 
@@ -115,6 +118,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = emulator.handler(request)
         except Exception as exc:  # an emulator bug must show up as a 500, not a hung client
             response = Response.text(f"emulator error: {type(exc).__name__}: {exc}", 500)
+        if request.method != "GET" and response.status < 300 \
+                and not parts.path.startswith(CONTROL_PREFIX):
+            lost = emulator.faults.draw_lost()
+            if lost is not None:  # applied, but the answer is lost on its way back
+                emulator.stats.incr("lost_answers")
+                response = Response.text(f"<html><body>{lost} {HTTPStatus(lost).phrase}"
+                                         "</body></html>", lost, "text/html")
         self._send(response)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle

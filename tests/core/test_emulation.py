@@ -62,6 +62,31 @@ def test_forced_faults_behave_like_platforms():
     assert stats["throttled"] == 1 and stats["faulted"] == 3
 
 
+def test_a_lost_answer_applies_the_write_and_answers_502():
+    applied: list[str] = []
+
+    def record(request: Request) -> Response:
+        if request.method != "GET":
+            applied.append(request.path)
+        return Response.json({"ok": True})
+
+    faults = FaultPlan()
+    with EmulatorServer(record, faults=faults) as server:
+        faults.lose(1)
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+        statuses = []
+        for method, path in (("GET", "/read"), ("POST", "/first"), ("POST", "/second")):
+            conn.request(method, path, body=b"{}" if method == "POST" else None)
+            reply = conn.getresponse()
+            reply.read()
+            statuses.append(reply.status)
+        assert statuses == [200, 502, 200]  # reads are never lost; the first write is
+        assert applied == ["/first", "/second"]  # …and was applied all the same
+        assert server.stats.get("lost_answers") == 1 and faults.lose_pending == 0
+    with pytest.raises(ValueError, match="lost-answer rate"):
+        FaultPlan(lost_rate=2.0)
+
+
 def test_handler_errors_become_500():
     def broken(_request: Request) -> Response:
         raise KeyError("customer")

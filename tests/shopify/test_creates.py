@@ -151,7 +151,7 @@ def test_a_create_whose_answer_was_lost_is_retried_without_a_duplicate(
     drafts = _drafts(3, "lost")
     results = connector.create_customers(drafts)
     # Executed twice (the first answer was a 502 after the customers were made), created once.
-    assert emulator.stats.get("answers_lost") == 1 and connector.client.counts["retries"] == 1
+    assert emulator.stats.get("lost_answers") == 1 and connector.client.counts["retries"] == 1
     assert emulator.stats.get("calls.customerCreate") == 6
     customers = _by_email(emulator)
     assert len(emulator.data.customers) == 3 and sorted(customers) == sorted(

@@ -28,7 +28,6 @@ answered 502: a lost answer, which a retry must not turn into a second write).
 from __future__ import annotations
 
 import re
-import threading
 from importlib import resources
 from typing import Any
 
@@ -83,8 +82,6 @@ class ShopifyEmulator(EmulatorServer):
         self.bucket = LeakyBucket(float(extra.get("bucket", 1000)),
                                   float(extra.get("restore_rate", 100)))
         self.data = ShopData()
-        self._lost = 0
-        self._lost_lock = threading.Lock()
         self.webhooks = WebhookSender(self.api_secret, self.shop, extra.get("webhook_url"),
                                       int(extra.get("webhook_repeats", 0)), self.stats)
         self.schema = load_schema()
@@ -119,18 +116,9 @@ class ShopifyEmulator(EmulatorServer):
     def lose_answers(self, times: int = 1) -> None:
         """The next ``times`` GraphQL requests are executed — a mutation's writes happen — and
         then answered with HTTP 502 instead of their result, as when a proxy or the network
-        loses the answer. Clients retry a 502; the retry must not write twice."""
-        with self._lost_lock:
-            self._lost += times
-
-    def _lose_this_answer(self) -> bool:
-        with self._lost_lock:
-            if self._lost <= 0:
-                return False
-            self._lost -= 1
-        self.stats.incr("faulted")
-        self.stats.incr("answers_lost")
-        return True
+        loses the answer (the shared fault plan's lost answers). Clients retry a 502; the retry
+        must not write twice."""
+        self.faults.lose(times)
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -156,11 +144,7 @@ class ShopifyEmulator(EmulatorServer):
             query, variables = body["query"], body.get("variables") or {}
         except (ValueError, KeyError, TypeError):
             return Response.json({"errors": "Bad Request: body must be JSON with a query"}, 400)
-        answer = self.run(query, variables, body.get("operationName"))
-        if self._lose_this_answer():
-            return Response.text("emulated 502 Bad Gateway: the request was executed, its "
-                                 "answer lost", 502)
-        return Response.json(answer)
+        return Response.json(self.run(query, variables, body.get("operationName")))
 
     def _control(self, request: Request) -> Response:
         """Faults on demand for a running emulator: ``?force=429&times=3`` queues exact faults
@@ -181,7 +165,7 @@ class ShopifyEmulator(EmulatorServer):
         if request.arg("drain"):
             self.bucket.take(self.bucket.status()["currentlyAvailable"])
         return Response.json({"forced": kind, "times": times if kind else 0,
-                              "lose": self._lost, "bucket": self.bucket.status()})
+                              "lose": self.faults.lose_pending, "bucket": self.bucket.status()})
 
     def _token(self, request: Request) -> Response:
         """The client-credentials grant: client secret in, short-lived access token out."""

@@ -17,11 +17,8 @@ Options (``--option key=value``): ``strip_authorization=1`` (a host that strips 
 from __future__ import annotations
 
 import hashlib
-import random
 import threading
-from collections import deque
 from collections.abc import Iterable, Mapping
-from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
@@ -53,15 +50,13 @@ class WooCommerceEmulator(EmulatorServer):
                  faults: FaultPlan | None = None, strip_authorization: bool = False,
                  lost_answers: float = 0.0) -> None:
         self.key = _token("ck_", seed)
-        self.lost_answers = lost_answers
-        """Share of writes that are *applied* and then answered 502, like a proxy timing out
-        while PHP finished: the client cannot know, retries, and must not write twice."""
-        self._lost = random.Random(f"lost-{seed}")
-        self._lost_lock = threading.Lock()
-        self._lose_next: deque[int] = deque()
         self.secret = _token("cs_", seed)
         self.webhook_secret = _token("whsec_", seed)
         self.data = WooData()
+        # ``lost_answers``: share of writes applied and then answered 502 (the shared plan's
+        # lost answers: a proxy timing out while PHP finished).
+        faults = faults or FaultPlan(seed=seed)
+        faults.lost_rate = lost_answers
         super().__init__(self._dispatch, host=host, port=port, faults=faults)
         self.webhooks = Webhooks(self.url, on_delivery=self._delivered,
                                  default_secret=self.secret)
@@ -69,27 +64,13 @@ class WooCommerceEmulator(EmulatorServer):
                                   strip_authorization=strip_authorization)
         self.app = WooApp(self.data, self.auth, self.stats, self.webhooks, lambda: self.url)
 
+    def _dispatch(self, request: Request) -> Response:
+        return self.app(request)
+
     def lose_next_answers(self, times: int = 1, status: int = 502) -> None:
         """The next ``times`` successful writes are *applied* and then answered ``status``
         (a proxy timing out while PHP finished), whatever ``lost_answers`` says."""
-        with self._lost_lock:
-            self._lose_next.extend([status] * times)
-
-    def _dispatch(self, request: Request) -> Response:
-        response = self.app(request)
-        if request.method != "GET" and response.status < 300 and (
-                self._lose_next or self.lost_answers):
-            with self._lost_lock:
-                if self._lose_next:
-                    status: int | None = self._lose_next.popleft()
-                else:
-                    status = 502 if self._lost.random() < self.lost_answers else None
-            if status is not None:
-                self.stats.incr("lost_answers")
-                phrase = HTTPStatus(status).phrase
-                return Response.text(f"<html><body>{status} {phrase}</body></html>", status,
-                                     "text/html")
-        return response
+        self.faults.lose(times, status)
 
     def _delivered(self, ok: bool) -> None:
         self.stats.incr("webhook_deliveries" if ok else "webhook_failures")
