@@ -74,10 +74,12 @@ class TargetIndex:
 
 
 def build_index(mapping: SyncMapping, name: str, chunks: Iterable[Sequence[MirroredCustomer]],
-                erased: set[str], erased_people: set[str]) -> TargetIndex:
+                erased: set[str], erased_people: set[str],
+                erased_emails: set[str]) -> TargetIndex:
     """``name``'s :class:`TargetIndex` from its mirrored customers; ``erased``: hashes of
-    its erased external ids (never matched again)."""
-    index = TargetIndex(name, erased_people=erased_people)
+    its erased external ids (never matched again); ``erased_people`` / ``erased_emails``: the
+    internal ids and e-mail hashes erased there (never bound or created again)."""
+    index = TargetIndex(name, erased_people=erased_people, erased_emails=erased_emails)
     keys = index_keys(mapping)
     for records in chunks:
         for record in records:

@@ -218,8 +218,7 @@ class SyncJob:
             erased_people = erased_internal_ids(session, target)
             erased_emails = erased_email_hashes(session, target)
         index = build_index(mapping, target, customer_chunks(self.store, target, 5 * CHUNK),
-                            erased, erased_people)
-        index.erased_emails = erased_emails
+                            erased, erased_people, erased_emails)
         log.info("indexed %s's %d customers in %.1f s", target, len(index.exists),
                  time.perf_counter() - started)
         planner = Planner(mapping, index, forced, create=target in mapping.create_missing)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -255,6 +256,26 @@ class SyncEnv:
         row = self.erp_rows()[number]
         stamp = _later(row.get("Last_Modified_Date_Time")).isoformat()
         self.erp.touch("Customer", number, {**values, "Last_Modified_Date_Time": stamp})
+
+
+WaitUntil = Callable[[Callable[[], bool], "subprocess.Popen[bytes]"], bool]
+
+
+def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> bool:
+    """Poll ``condition`` (an observable counter, no fixed sleep) until it holds; False if the
+    process ended first."""
+    pause = threading.Event()
+    while not condition():
+        if process.poll() is not None:
+            return False
+        pause.wait(0.002)
+    return True
+
+
+@pytest.fixture
+def wait_until() -> WaitUntil:
+    """``wait_until(condition, process)``: the crash tests' kill-point poll."""
+    return _wait_until
 
 
 MakeEnv = Callable[..., SyncEnv]

@@ -24,7 +24,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -55,17 +54,6 @@ TARGET_KEYS = {"shop": {"customer_group": "customer_group", "sales_rep": "sales_
                        "customer_number": "customer_number"}}
 
 MAPPING = SYNC_MAPPING
-
-
-def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> bool:
-    """Poll ``condition`` (an observable counter, no fixed sleep) until it holds; False if the
-    process ended first."""
-    pause = threading.Event()
-    while not condition():
-        if process.poll() is not None:
-            return False
-        pause.wait(0.005)
-    return True
 
 
 @dataclass
@@ -244,7 +232,8 @@ def _kill_point(world: World, phase: str, pick: random.Random) -> Callable[[], b
     return lambda: _write_calls(world) >= writes
 
 
-def test_sigkill_at_20_random_points_then_resume_reaches_the_reference(world: World) -> None:
+def test_sigkill_at_20_random_points_then_resume_reaches_the_reference(
+        world: World, wait_until: Callable[..., bool]) -> None:
     pick = random.Random(SEED)
     phases = ["import"] * 7 + ["planning"] * 6 + ["write"] * 7
     pick.shuffle(phases)
@@ -252,7 +241,7 @@ def test_sigkill_at_20_random_points_then_resume_reaches_the_reference(world: Wo
     killed: list[str] = []
     for phase in phases:
         process = world.start()
-        reached = _wait_until(_kill_point(world, phase, pick), process)
+        reached = wait_until(_kill_point(world, phase, pick), process)
         if reached:
             os.kill(process.pid, signal.SIGKILL)
         _out, err = process.communicate()

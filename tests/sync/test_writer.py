@@ -36,6 +36,15 @@ class FlakyTarget:
                 for c in changes]
 
 
+def started_writer(store: Store, target: object) -> tuple[TargetWriter, str]:
+    """A running writer for ``target`` (connection "shop") in a new run; and the run's id."""
+    with store.session() as session:
+        run_id = start_run(session, "sync.customers")
+    writer = TargetWriter(store, threading.Lock(), target, run_id, "shop", None)
+    writer.start()
+    return writer, run_id
+
+
 def changes(count: int) -> list[Change]:
     return [Change("shop", f"c{i}", "segment", f"v{i}", None, "erp", f"E{i}")
             for i in range(count)]
@@ -43,11 +52,8 @@ def changes(count: int) -> list[Change]:
 
 def test_an_unreachable_target_stops_the_writer_and_the_planner_runs_to_the_end(
         store: Store) -> None:
-    with store.session() as session:
-        run_id = start_run(session, "sync.customers")
     target = FlakyTarget(good=2)
-    writer = TargetWriter(store, threading.Lock(), target, run_id, "shop", None)
-    writer.start()
+    writer, run_id = started_writer(store, target)
     # Far more batches than the queue holds: the planner would block for good if the stopped
     # writer did not keep draining.
     planned = changes(3 * (QUEUED_BATCHES * 5) + 1)
@@ -104,11 +110,8 @@ def drafts(*emails: str) -> list[CustomerDraft]:
 
 
 def test_creation_goes_through_the_writer_in_the_connectors_batches(store: Store) -> None:
-    with store.session() as session:
-        run_id = start_run(session, "sync.customers")
     target = CreatingTarget(good=5)
-    writer = TargetWriter(store, threading.Lock(), target, run_id, "shop", None)
-    writer.start()
+    writer, _run_id = started_writer(store, target)
     writer.add(changes(4))  # a batch and a partial one; creation does not wait for them
     results = writer.create(drafts("a@x.example", "b@x.example", "c@bad.invalid",
                                    "d@x.example", "e@x.example"))
@@ -123,11 +126,8 @@ def test_creation_goes_through_the_writer_in_the_connectors_batches(store: Store
 
 def test_a_target_unreachable_while_creating_answers_every_draft_and_stops_the_writer(
         store: Store) -> None:
-    with store.session() as session:
-        run_id = start_run(session, "sync.customers")
     target = CreatingTarget(good=1)
-    writer = TargetWriter(store, threading.Lock(), target, run_id, "shop", None)
-    writer.start()
+    writer, _run_id = started_writer(store, target)
     answers: list[list[WriteResult]] = []
 
     def plan() -> None:

@@ -143,9 +143,7 @@ class Resolvers:
             return self.data.customers.get(value)
         if key == "emailAddress":
             return self.data.customer_by_email(value)
-        phone = "".join(ch for ch in str(value) if ch.isdigit() or ch == "+")
-        return next((c for c in list(self.data.customers.values()) if c.get("phone") == phone),
-                    None)
+        return self.data.customer_by_phone(str(value))
 
     @staticmethod
     def _count(table: Callable[[], dict[str, dict[str, Any]]]) -> Resolver:

@@ -27,6 +27,11 @@ _CREATED_BLOCK = 950 * 10**9
 """Customers created through ``customerCreate`` are numbered from here: above every seeded id
 (blocks 0-899 and the hashed ids just above them), so new ids sort last, as Shopify's do."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+def plain_phone(value: str) -> str | None:
+    """A phone as Shopify stores it: without spaces, dashes, dots and parentheses."""
+    return re.sub(r"[\s().-]", "", value.strip()) or None
+
+
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")  # E.164, once spaces, dashes, dots and () are gone
 _STATUS = {"paid": "PAID", "fulfilled": "PAID", "pending": "PENDING", "cancelled": "VOIDED",
            "refunded": "REFUNDED", "partially_refunded": "PARTIALLY_REFUNDED"}
@@ -228,13 +233,18 @@ class ShopData:
             return next((c for c in self.customers.values()
                          if str(c.get("email") or "").lower() == wanted), None)
 
+    def customer_by_phone(self, phone: str) -> dict[str, Any] | None:
+        """The customer holding ``phone`` (compared as :func:`plain_phone` spells it)."""
+        wanted = plain_phone(phone)
+        with self.lock:
+            return next((c for c in self.customers.values() if c.get("phone") == wanted), None)
+
     def create_customer(self, values: Mapping[str, Any]
                         ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """``customerCreate``: the new customer, or ``None`` and the user errors Shopify gives
         (e-mail and phone must be valid and unique — e-mails case-insensitively)."""
         email = str(values.get("email") or "").strip().lower() or None
-        raw_phone = str(values.get("phone") or "").strip()
-        phone = re.sub(r"[\s().-]", "", raw_phone) or None
+        phone = plain_phone(str(values.get("phone") or ""))
         errors: list[dict[str, Any]] = []
         with self.lock:
             if email is not None and not _EMAIL.match(email):
@@ -243,8 +253,7 @@ class ShopData:
                 errors.append({"field": ["email"], "message": "Email has already been taken"})
             if phone is not None and not _PHONE.match(phone):
                 errors.append({"field": ["phone"], "message": "Phone is invalid"})
-            elif phone is not None and any(c.get("phone") == phone
-                                           for c in self.customers.values()):
+            elif phone is not None and self.customer_by_phone(phone) is not None:
                 errors.append({"field": ["phone"], "message": "Phone has already been taken"})
             if email is None and phone is None and not values.get("firstName") and \
                     not values.get("lastName"):
