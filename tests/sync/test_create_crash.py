@@ -17,7 +17,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,17 +34,6 @@ from shoploop.store._schema import IdentityBinding
 CUSTOMERS, IN_SHOPIFY, IN_WOO = 300, 100, 150
 KILLS = 6
 SEED = 67
-
-
-def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> bool:
-    """Poll an observable counter (no fixed sleep) until ``condition``; False if the process
-    ended first."""
-    pause = threading.Event()
-    while not condition():
-        if process.poll() is not None:
-            return False
-        pause.wait(0.002)
-    return True
 
 
 @pytest.fixture
@@ -105,7 +93,8 @@ def _by_email(emulators: dict[str, Any], target: str) -> dict[str, list[dict[str
 
 
 def test_sigkill_between_create_and_bind_never_creates_a_customer_twice(
-        world: tuple[dict[str, Any], Callable[[], Any]], tmp_path: Path) -> None:
+        world: tuple[dict[str, Any], Callable[[], Any]], tmp_path: Path,
+        wait_until: Callable[..., bool]) -> None:
     emulators, start = world
     pick = random.Random(SEED)
     counts = {"shop": lambda: len(emulators["shop"].data.customers),
@@ -116,9 +105,10 @@ def test_sigkill_between_create_and_bind_never_creates_a_customer_twice(
         left = CUSTOMERS - counts[target]()
         if left < 15:
             continue
-        at = counts[target]() + pick.randint(1, left - 10)
+        # At most a third of what is left, so every round still has creates to kill.
+        at = counts[target]() + pick.randint(1, (left - 10) // 3)
         process = start()
-        reached = _wait_until(lambda t=target, a=at: counts[t]() >= a, process)
+        reached = wait_until(lambda t=target, a=at: counts[t]() >= a, process)
         if reached:
             os.kill(process.pid, signal.SIGKILL)
         _out, err = process.communicate()
