@@ -98,6 +98,17 @@ class WooApp:
         return "https" + url[len("http"):] if self.auth.https and url.startswith(
             "http:") else url
 
+    def present(self, stream: str, record: Record) -> Record:
+        """``record`` as the REST API answers it: with ``_links`` (``prepare_links``: self,
+        collection, and an order's customer), the object itself not copied."""
+        base = f"{self.home_url()}{API}/{stream}"
+        links: dict[str, list[dict[str, str]]] = {
+            "self": [{"href": f"{base}/{record['id']}"}], "collection": [{"href": base}]}
+        if stream == "orders" and record.get("customer_id"):
+            links["customer"] = [
+                {"href": f"{self.home_url()}{API}/customers/{record['customer_id']}"}]
+        return {**record, "_links": links}
+
     # -- reads --------------------------------------------------------------------------------
 
     def _table(self, stream: str) -> dict[int, Record]:
@@ -131,7 +142,8 @@ class WooApp:
                 records.reverse()
             total, pages = len(records), math.ceil(len(records) / per_page)
             # Encoded under the lock: a consistent snapshot without deep copies.
-            body = json.dumps(records[(page - 1) * per_page:page * per_page],
+            body = json.dumps([self.present(stream, r)
+                               for r in records[(page - 1) * per_page:page * per_page]],
                               ensure_ascii=False).encode()
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         links = []
@@ -183,7 +195,7 @@ class WooApp:
             record = self._table(stream).get(int(number))
             if record is None:
                 return error(f"woocommerce_rest_invalid_{stream[:-1]}_id", "Invalid ID.", 404)
-            return Response.json(copy.deepcopy(record))
+            return Response.json(self.present(stream, copy.deepcopy(record)))
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -241,7 +253,7 @@ class WooApp:
             if changed:
                 record["date_modified"] = record["date_modified_gmt"] = now_gmt()
                 self.stats.incr("items_written")
-            result = copy.deepcopy(record)
+            result = self.present(stream, copy.deepcopy(record))
         if changed:
             self.hooks.fire(stream[:-1], "updated", result)
         return result
@@ -280,7 +292,8 @@ class WooApp:
                 return _item_error(0, *refused, 400)
             username = new_username(str(item["email"]).lower(),
                                     {str(c.get("username")) for c in customers})
-            record = copy.deepcopy(self.data.create_customer(item, username))
+            record = self.present("customers",
+                                  copy.deepcopy(self.data.create_customer(item, username)))
         self.stats.incr("items_written")
         self.stats.incr("customers_created")
         self.hooks.fire("customer", "created", record)
@@ -296,7 +309,7 @@ class WooApp:
             if any(c["code"] == code for c in self.data.coupons.values()):
                 return error("woocommerce_rest_coupon_code_already_exists",
                              "The coupon code already exists", 400)
-            coupon = copy.deepcopy(self.data.add_coupon(body))
+            coupon = self.present("coupons", copy.deepcopy(self.data.add_coupon(body)))
         self.stats.incr("items_written")
         self.hooks.fire("coupon", "created", coupon)
         return Response.json(coupon, 201)
