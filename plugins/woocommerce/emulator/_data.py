@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from . import _documented as documented
 from .._mapping import ORDER_STATUS, PRODUCT_STATUS, format_time, wp_meta_value
+from . import _documented as documented
 
 META_PREFIX = "shoploop_"
 _STATUS_TO_WOO = {"pending": "pending", "paid": "processing", "fulfilled": "completed",
