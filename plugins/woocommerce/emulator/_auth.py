@@ -27,7 +27,7 @@ import hmac
 import threading
 import time
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus
 
 TIMESTAMP_WINDOW = 15 * 60
 OAUTH_PARAMETERS = ("oauth_consumer_key", "oauth_timestamp", "oauth_nonce", "oauth_signature",
@@ -73,7 +73,7 @@ def _oauth_header(header: str) -> dict[str, str]:
     for part in header[6:].split(","):
         name, sep, value = part.strip().partition("=")
         if sep and name.startswith("oauth_"):
-            params[name] = unquote(value.strip('"')).replace("+", " ")
+            params[name] = unquote_plus(value.strip('"'))  # PHP's urldecode
     return params
 
 

@@ -75,6 +75,7 @@ TOPIC_HOOKS: dict[str, list[str]] = {
                         "woocommerce_update_product_variation"],
     "product.deleted": ["wp_trash_post"],
     "product.restored": ["untrashed_post"],
+    "product.published": ["woocommerce_product_published"],
 }
 """``WC_Webhook::get_default_topic_hooks`` (the topics ``wc_is_webhook_valid_topic`` accepts,
 besides ``action.<hook>``)."""
