@@ -117,7 +117,9 @@ class Webhooks:
         """``POST /webhooks`` once validated: store, ping synchronously, answer (no secret)."""
         number = next(self._ids)
         now = now_gmt()
-        topic = str(data["topic"]).lower()
+        # The controller validates strtolower(topic) but stores it as given, and set_topic
+        # blanks a topic wc_is_webhook_valid_topic refuses (e.g. one in capitals).
+        topic = str(data["topic"]) if valid_topic(str(data["topic"])) else ""
         hook = {"id": number,
                 "name": data.get("name") or "Webhook created on "
                 + datetime.now(UTC).strftime("%b %d, %Y @ %I:%M %p"),
