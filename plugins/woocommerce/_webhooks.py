@@ -1,17 +1,26 @@
 """WooCommerce webhooks: verify ``X-WC-Webhook-Signature`` over the raw body, parse the event.
 
-Facts this relies on (WooCommerce ``WC_Webhook``):
+Facts this relies on (WooCommerce ``includes/class-wc-webhook.php``, read at
+https://github.com/woocommerce/woocommerce/blob/trunk/plugins/woocommerce/includes/class-wc-webhook.php):
 
-* the signature is ``base64(HMAC-SHA256(raw body, secret))`` — computed over the exact bytes,
-  so nothing may be decoded or re-serialised before verifying;
-* the ping sent when a webhook is created or activated is **form-encoded** ``webhook_id=<id>``
-  and carries no signature; answering it with an error counts as a failed delivery, and after
-  five failures in a row WooCommerce disables the webhook (woocommerce/woocommerce#15642,
-  #8876). The ping is accepted as a ``webhook.ping`` event that carries nothing to act on;
-* failed deliveries are not retried, so webhooks only speed things up — polling reads stay on;
-* ``X-WC-Webhook-Delivery-ID`` identifies a delivery, not a change (the same change can be
-  delivered by several hooks), so the dedupe key is built from resource, id and
-  ``date_modified_gmt`` instead.
+* the signature is ``base64(HMAC-SHA256(raw body, wp_specialchars_decode(secret, ENT_QUOTES)))``
+  (``generate_signature``) — computed over the exact bytes, so nothing may be decoded or
+  re-serialised before verifying; the HTML entities ``&amp;`` ``&lt;`` ``&gt;`` ``&quot;``
+  ``&#039;`` in a secret are decoded first, so verifying does the same;
+* a webhook created without a secret gets a random 50-character one
+  (``wp_generate_password(50, true, true)``; REST webhooks controller ``create_item``,
+  ``WC_Admin_Webhooks::save``), shown on the webhook's edit screen and never returned by the
+  REST API — the receiver must be given it (``webhook_secret_env``); nothing is signed with
+  the consumer secret;
+* the ping sent when a webhook is created (or first activated in the admin) is the
+  **form-encoded** string ``webhook_id=<id>`` without any ``X-WC-Webhook-*`` header or
+  signature (``deliver_ping``). It is accepted as a ``webhook.ping`` event that carries
+  nothing to act on; a non-200 answer makes the admin screen show an error;
+* failed deliveries are not retried and, after repeated failures, the webhook is disabled, so
+  webhooks only speed things up — polling reads stay on;
+* ``X-WC-Webhook-Delivery-ID`` is ``wp_hash(webhook id . time())`` — not even unique per
+  delivery, and the same change can be delivered by several hooks — so the dedupe key is built
+  from resource, id and ``date_modified_gmt`` instead.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -32,9 +42,34 @@ from ._mapping import parse_time
 SIGNATURE = "x-wc-webhook-signature"
 
 
+_ZERO_PADDED = ((re.compile(r"&#0*39;"), "&#039;"), (re.compile(r"&#x0*27;", re.I), "&#x27;"),
+                (re.compile(r"&#0*34;"), "&#034;"), (re.compile(r"&#x0*22;", re.I), "&#x22;"),
+                (re.compile(r"&#0*60;"), "&#060;"), (re.compile(r"&#0*62;"), "&#062;"),
+                (re.compile(r"&#0*38;"), "&#038;"), (re.compile(r"&#x0*26;", re.I), "&#x26;"))
+_ENTITIES = {"&#039;": "'", "&#x27;": "'", "&quot;": '"', "&#034;": '"', "&#x22;": '"',
+             "&lt;": "<", "&#060;": "<", "&gt;": ">", "&#062;": ">", "&amp;": "&",
+             "&#038;": "&", "&#x26;": "&"}
+_ENTITY = re.compile("|".join(re.escape(e) for e in sorted(_ENTITIES, key=len, reverse=True)))
+
+
+def wp_specialchars_decode(text: str) -> str:
+    """WordPress's ``wp_specialchars_decode($text, ENT_QUOTES)`` (wp-includes/formatting.php):
+    zero padding of the numeric entities is removed, then one ``strtr`` pass."""
+    if "&" not in text:
+        return text
+    for pattern, entity in _ZERO_PADDED:
+        text = pattern.sub(entity, text)
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(0)], text)
+
+
+def _key(secret: str) -> bytes:
+    return wp_specialchars_decode(secret).encode()
+
+
 def sign(body: bytes, secret: str) -> str:
-    """The ``X-WC-Webhook-Signature`` WooCommerce sends for ``body``."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    """The ``X-WC-Webhook-Signature`` WooCommerce sends for ``body`` under the webhook's
+    ``secret`` (as stored, i.e. as the edit screen shows it)."""
+    return base64.b64encode(hmac.new(_key(secret), body, hashlib.sha256).digest()).decode()
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
@@ -46,7 +81,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
         decoded = base64.b64decode(given.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise WebhookSignatureError("X-WC-Webhook-Signature is not base64") from None
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    expected = hmac.new(_key(secret), body, hashlib.sha256).digest()
     if not hmac.compare_digest(decoded, expected):
         raise WebhookSignatureError("X-WC-Webhook-Signature does not match the body")
 
@@ -77,8 +112,9 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, *, secret: str | None
     if not secret:
         raise WebhookSignatureError(
             "no webhook secret is configured for this connection",
-            remedy="set webhook_secret_env in the connection and export the secret entered "
-                   "in WooCommerce → Settings → Advanced → Webhooks")
+            remedy="set webhook_secret_env in the connection and export the webhook's secret "
+                   "(WooCommerce → Settings → Advanced → Webhooks → the webhook → Secret; "
+                   "WooCommerce generated one if it was left empty)")
     verify(lower, body, secret)
     try:
         payload: Any = json.loads(body)

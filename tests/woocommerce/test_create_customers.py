@@ -54,10 +54,8 @@ def record_requests(emulator: WooCommerceEmulator) -> list[Request]:
 
 def raw(emulator: WooCommerceEmulator, method: str, path: str,
         body: Any = None) -> tuple[int, Any]:
-    """A request with query-string keys, bypassing the adapter (to look at raw answers)."""
-    sep = "&" if "?" in path else "?"
-    url = (f"{emulator.url}/wp-json/wc/v3/{path}{sep}consumer_key={emulator.key}"
-           f"&consumer_secret={emulator.secret}")
+    """An OAuth-signed request (plain HTTP), bypassing the adapter (to look at raw answers)."""
+    url = emulator.signed_url(method, path)
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method,
                                      headers={"Content-Type": "application/json"})

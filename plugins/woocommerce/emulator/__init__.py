@@ -8,7 +8,11 @@ In tests, in-process::
     with WooCommerceEmulator.from_records(customers=[...], products=[...], orders=[...]) as emu:
         emu.url, emu.key, emu.secret, emu.stats.snapshot(), emu.data.meta_changes
 
-Options (``--option key=value``): ``strip_authorization=1`` (a host that strips the
+Authentication follows ``WC_REST_Authentication`` (``_auth``): served over plain HTTP, the
+emulator accepts only OAuth 1.0a signatures, like a store over HTTP; ``https=1`` models a store
+behind a TLS-terminating proxy (keys as query parameters, then HTTP Basic, then OAuth).
+
+Options (``--option key=value``): ``https=1``, ``strip_authorization=1`` (a host that strips the
 ``Authorization`` header), ``fault_kinds=500,429,drop``, ``products=N``, ``lost_answers=RATE``
 (writes applied but answered 502). In tests, ``emu.lose_next_answers(n)`` makes exactly the next
 ``n`` writes applied-but-answered-502 (e.g. a customer batch create whose answer is lost).
@@ -17,7 +21,9 @@ Options (``--option key=value``): ``strip_authorization=1`` (a host that strips 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,21 +54,43 @@ class WooCommerceEmulator(EmulatorServer):
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 1,
                  faults: FaultPlan | None = None, strip_authorization: bool = False,
-                 lost_answers: float = 0.0) -> None:
+                 lost_answers: float = 0.0, https: bool = False) -> None:
         self.key = _token("ck_", seed)
         self.secret = _token("cs_", seed)
         self.webhook_secret = _token("whsec_", seed)
+        """A secret to give the webhooks one creates (exported by ``shoploop emulate``): a
+        webhook created without one gets a random secret, as in WooCommerce
+        (``webhooks.secret_of(id)``)."""
         self.data = WooData()
         # ``lost_answers``: share of writes applied and then answered 502 (the shared plan's
         # lost answers: a proxy timing out while PHP finished).
         faults = faults or FaultPlan(seed=seed)
         faults.lost_rate = lost_answers
         super().__init__(self._dispatch, host=host, port=port, faults=faults)
-        self.webhooks = Webhooks(self.url, on_delivery=self._delivered,
-                                 default_secret=self.secret)
+        self.webhooks = Webhooks(self.url, on_delivery=self._delivered)
         self.auth = Authenticator(self.key, self.secret,
-                                  strip_authorization=strip_authorization)
+                                  strip_authorization=strip_authorization, https=https)
         self.app = WooApp(self.data, self.auth, self.stats, self.webhooks, lambda: self.url)
+
+    @property
+    def home_url(self) -> str:
+        """The store's URL as WordPress knows it: ``url``, or its ``https://`` form when the
+        emulator models a store whose PHP sees HTTPS (``https=True``)."""
+        return self.app.home_url()
+
+    def signed_url(self, method: str, path: str) -> str:
+        """``<url>/wp-json/wc/v3/<path>`` with one-legged OAuth 1.0a parameters for one request
+        (what the ``woocommerce`` package sends over HTTP), for raw requests in tests."""
+        from urllib.parse import parse_qsl, urlencode
+
+        route, _, query = path.partition("?")
+        params = dict(parse_qsl(query))
+        params.update(oauth_consumer_key=self.key, oauth_timestamp=str(int(time.time())),
+                      oauth_nonce=secrets.token_hex(16), oauth_signature_method="HMAC-SHA256")
+        endpoint = f"{API}/{route}"
+        params["oauth_signature"] = oauth_signature(method, self.home_url + endpoint, params,
+                                                    self.secret)
+        return f"{self.url}{endpoint}?{urlencode(params)}"
 
     def _dispatch(self, request: Request) -> Response:
         return self.app(request)
@@ -137,4 +165,5 @@ def create_emulator(options: EmulatorOptions) -> WooCommerceEmulator:
         products=int(products) if products else None, host=options.host, port=options.port,
         faults=FaultPlan(rate=options.faults, seed=options.seed, kinds=kinds),
         strip_authorization=extra.get("strip_authorization", "") in ("1", "true", "yes"),
+        https=extra.get("https", "") in ("1", "true", "yes"),
         lost_answers=float(extra.get("lost_answers") or 0))

@@ -21,7 +21,7 @@ from shoploop.emulation import EmulatorStats, Request, Response
 from .._mapping import parse_time
 from ._auth import Authenticator, AuthFailure
 from ._data import Record, WooData, now_gmt
-from ._hooks import Webhooks
+from ._hooks import Webhooks, valid_topic
 from ._users import is_email, new_username, refusal
 
 API = "/wp-json/wc/v3"
@@ -59,6 +59,7 @@ class WooApp:
             ("POST", re.compile(r"/customers"), self.create_customer),
             ("POST", re.compile(r"/coupons"), self.create_coupon),
             ("GET", re.compile(r"/webhooks"), self.list_webhooks),
+            ("GET", re.compile(r"/webhooks/(\d+)"), self.get_webhook),
             ("POST", re.compile(r"/webhooks"), self.create_webhook),
         ]
 
@@ -69,15 +70,19 @@ class WooApp:
         path = request.path[len(API):].rstrip("/")
         if not path:
             return Response.json({"namespace": "wc/v3", "routes": {}})
-        try:
-            self.auth.check(request.method, self.base_url() + request.path, request.query,
-                            request.headers)
+        try:  # recorded authentication errors are answered before routing (WP_REST_Server)
+            authenticated = self.auth.authenticated(
+                request.method, self.home_url() + request.path, request.query,
+                request.headers, request.body)
         except AuthFailure as exc:
             self.stats.incr("auth_failures")
             return error(exc.code, exc.message, 401)
         for method, pattern, action in self._routes:
             match = pattern.fullmatch(path)
             if match and method == request.method:
+                if not authenticated:  # the endpoint's permission_callback refuses it
+                    self.stats.incr("auth_failures")
+                    return error(*_REFUSALS[_kind(action.__name__)], 401)
                 if method != "GET":
                     self.stats.incr("writes")
                 try:
@@ -86,6 +91,23 @@ class WooApp:
                     return invalid.response
         return error("rest_no_route",
                      "No route was found matching the URL and request method.", 404)
+
+    def home_url(self) -> str:
+        """``get_home_url()`` in the scheme the site's PHP sees (``is_ssl()``)."""
+        url = self.base_url()
+        return "https" + url[len("http"):] if self.auth.https and url.startswith(
+            "http:") else url
+
+    def present(self, stream: str, record: Record) -> Record:
+        """``record`` as the REST API answers it: with ``_links`` (``prepare_links``: self,
+        collection, and an order's customer), the object itself not copied."""
+        base = f"{self.home_url()}{API}/{stream}"
+        links: dict[str, list[dict[str, str]]] = {
+            "self": [{"href": f"{base}/{record['id']}"}], "collection": [{"href": base}]}
+        if stream == "orders" and record.get("customer_id"):
+            links["customer"] = [
+                {"href": f"{self.home_url()}{API}/customers/{record['customer_id']}"}]
+        return {**record, "_links": links}
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -120,11 +142,12 @@ class WooApp:
                 records.reverse()
             total, pages = len(records), math.ceil(len(records) / per_page)
             # Encoded under the lock: a consistent snapshot without deep copies.
-            body = json.dumps(records[(page - 1) * per_page:page * per_page],
+            body = json.dumps([self.present(stream, r)
+                               for r in records[(page - 1) * per_page:page * per_page]],
                               ensure_ascii=False).encode()
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         links = []
-        base = f"{self.base_url()}{request.path}"
+        base = f"{self.home_url()}{request.path}"
         query = {k: v[-1] for k, v in request.query.items()
                  if not k.startswith("oauth_") and k not in ("consumer_key", "consumer_secret")}
         if page > 1:
@@ -172,7 +195,7 @@ class WooApp:
             record = self._table(stream).get(int(number))
             if record is None:
                 return error(f"woocommerce_rest_invalid_{stream[:-1]}_id", "Invalid ID.", 404)
-            return Response.json(copy.deepcopy(record))
+            return Response.json(self.present(stream, copy.deepcopy(record)))
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -230,7 +253,7 @@ class WooApp:
             if changed:
                 record["date_modified"] = record["date_modified_gmt"] = now_gmt()
                 self.stats.incr("items_written")
-            result = copy.deepcopy(record)
+            result = self.present(stream, copy.deepcopy(record))
         if changed:
             self.hooks.fire(stream[:-1], "updated", result)
         return result
@@ -269,7 +292,8 @@ class WooApp:
                 return _item_error(0, *refused, 400)
             username = new_username(str(item["email"]).lower(),
                                     {str(c.get("username")) for c in customers})
-            record = copy.deepcopy(self.data.create_customer(item, username))
+            record = self.present("customers",
+                                  copy.deepcopy(self.data.create_customer(item, username)))
         self.stats.incr("items_written")
         self.stats.incr("customers_created")
         self.hooks.fire("customer", "created", record)
@@ -285,7 +309,7 @@ class WooApp:
             if any(c["code"] == code for c in self.data.coupons.values()):
                 return error("woocommerce_rest_coupon_code_already_exists",
                              "The coupon code already exists", 400)
-            coupon = copy.deepcopy(self.data.add_coupon(body))
+            coupon = self.present("coupons", copy.deepcopy(self.data.add_coupon(body)))
         self.stats.incr("items_written")
         self.hooks.fire("coupon", "created", coupon)
         return Response.json(coupon, 201)
@@ -295,12 +319,55 @@ class WooApp:
         return Response.json(hooks, headers={"X-WP-Total": str(len(hooks)),
                                              "X-WP-TotalPages": "1"})
 
+    def get_webhook(self, request: Request, number: str) -> Response:
+        hook = self.hooks.hooks.get(int(number))
+        if hook is None:  # prepare_item_for_response's answer for an unknown id
+            return error("woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.", 400)
+        return Response.json(self.hooks.public(hook))
+
     def create_webhook(self, request: Request) -> Response:
+        """``WC_REST_Webhooks_V1_Controller::create_item`` (inherited by v3): the route's
+        required args first, then topic and URL validation; 201 with a ``Location``."""
         body = request.json()
-        if not isinstance(body, dict) or not body.get("topic") or not body.get("delivery_url"):
+        if not isinstance(body, dict):
+            return error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        missing = [p for p in ("topic", "delivery_url") if p not in body]
+        if missing:
             return error("rest_missing_callback_param",
-                         "Missing parameter(s): topic, delivery_url", 400)
-        return Response.json(self.hooks.create(body), 201)
+                         f"Missing parameter(s): {', '.join(missing)}", 400, params=missing)
+        if not body["topic"] or not valid_topic(str(body["topic"]).lower()):
+            return error("woocommerce_rest_shop_webhook_invalid_topic",
+                         "Webhook topic is required and must be valid.", 400)
+        if not re.match(r"https?://[^/\s]+", str(body["delivery_url"] or "")):
+            return error("woocommerce_rest_shop_webhook_invalid_delivery_url",
+                         "Webhook delivery URL must be a valid URL starting with http:// or "
+                         "https://.", 400)
+        created = self.hooks.create(body)
+        return Response.json(created, 201, headers={
+            "Location": f"{self.home_url()}{API}/webhooks/{created['id']}"})
+
+
+_REFUSALS = {
+    "list": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "view": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
+    "create": ("woocommerce_rest_cannot_create",
+               "Sorry, you are not allowed to create resources."),
+    "edit": ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource."),
+    "batch": ("woocommerce_rest_cannot_batch",
+              "Sorry, you are not allowed to batch manipulate this resource."),
+}
+"""The controllers' permission checks for a request without a user (``*_permissions_check``;
+status ``rest_authorization_required_code()`` = 401 when nobody is logged in)."""
+
+
+def _kind(action: str) -> str:
+    if action == "batch":
+        return "batch"
+    if action in ("list", "list_webhooks"):
+        return "list"
+    if action in ("get", "get_webhook"):
+        return "view"
+    return "edit" if action == "update_one" else "create"
 
 
 def _item_error(number: int, code: str, message: str, status: int) -> Record:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._mapping import ORDER_STATUS, PRODUCT_STATUS, format_time, wp_meta_value
+from . import _documented as documented
 
 META_PREFIX = "shoploop_"
 _STATUS_TO_WOO = {"pending": "pending", "paid": "processing", "fulfilled": "completed",
@@ -121,7 +122,7 @@ class WooData:
         meta.update(c.get("attributes") or {})
         email = c.get("email") or ""
         created = _gmt(c.get("created_at"))
-        return {
+        return documented.complete({
             "id": number, "date_created": created, "date_created_gmt": created,
             "date_modified": _gmt(c.get("updated_at") or c.get("created_at")),
             "date_modified_gmt": _gmt(c.get("updated_at") or c.get("created_at")),
@@ -132,7 +133,7 @@ class WooData:
             "shipping": {**address(shipping, shipping.get("company")), "phone": ""},
             "is_paying_customer": False, "avatar_url": "",
             "meta_data": self._meta(meta),
-        }
+        }, documented.CUSTOMER)
 
     def _product(self, number: int, p: Mapping[str, Any]) -> Record:
         price = str(p.get("price") or "0")
@@ -142,7 +143,7 @@ class WooData:
             meta["vendor"] = p["vendor"]
         modified = _gmt(p.get("updated_at"))
         category = p.get("category")
-        return {
+        return documented.complete({
             "id": number, "name": p.get("name") or "", "slug": f"product-{number}",
             "sku": p.get("sku") or "", "price": price,
             "regular_price": str(compare) if compare else price,
@@ -155,10 +156,10 @@ class WooData:
                             "slug": str(category).lower()}] if category else [],
             "tags": [{"id": i + 1, "name": t, "slug": t}
                      for i, t in enumerate(p.get("tags") or ())],
-            "upsell_ids": [], "cross_sell_ids": [],
+            "upsell_ids": [], "cross_sell_ids": [], "date_created": modified,
             "date_created_gmt": modified, "date_modified": modified,
             "date_modified_gmt": modified, "meta_data": self._meta(meta),
-        }
+        }, documented.PRODUCT)
 
     def _order(self, number: int, o: Mapping[str, Any], customers: Mapping[str, int],
                products: Mapping[str, int]) -> Record:
@@ -166,19 +167,23 @@ class WooData:
         for index, line in enumerate(o.get("lines") or (), 1):
             unit, quantity = Decimal(str(line.get("unit_price") or 0)), int(line["quantity"])
             total = f"{unit * quantity:.2f}"
-            lines.append({"id": number * 100 + index, "name": line.get("name") or "",
-                          "product_id": products.get(str(line.get("product_id")), 0),
-                          "variation_id": 0, "quantity": quantity, "subtotal": total,
-                          "total": total, "sku": line.get("sku") or "", "price": float(unit)})
+            lines.append(documented.complete(
+                {"id": number * 100 + index, "name": line.get("name") or "",
+                 "product_id": products.get(str(line.get("product_id")), 0),
+                 "variation_id": 0, "quantity": quantity, "subtotal": total,
+                 "subtotal_tax": "0.00", "total": total, "total_tax": "0.00",
+                 "sku": line.get("sku") or "", "price": float(unit)}, documented.LINE_ITEM))
         refunded = Decimal(str(o.get("refunded_total") or 0))
         channel = o.get("channel") or "web"
         created = _gmt(o.get("placed_at"))
-        return {
+        status = _STATUS_TO_WOO.get(str(o.get("status")), "pending")
+        paid = created if status in ("processing", "completed", "refunded") else None
+        return documented.complete({
             "id": number, "parent_id": 0, "number": o.get("number") or str(number),
             "order_key": f"wc_order_{number:08d}",
             "created_via": "checkout" if channel == "web" else channel,
-            "status": _STATUS_TO_WOO.get(str(o.get("status")), "pending"),
-            "currency": o.get("currency") or "EUR",
+            "status": status, "currency": o.get("currency") or "EUR",
+            "date_paid": paid, "date_paid_gmt": paid,
             "date_created": created, "date_created_gmt": created,
             "date_modified": _gmt(o.get("updated_at") or o.get("placed_at")),
             "date_modified_gmt": _gmt(o.get("updated_at") or o.get("placed_at")),
@@ -191,7 +196,7 @@ class WooData:
             if refunded else [],
             "total": f"{sum(Decimal(line['total']) for line in lines):.2f}",
             "meta_data": self._meta(o.get("attributes") or {}),
-        }
+        }, documented.ORDER)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -244,6 +249,7 @@ class WooData:
             "shipping": address(item.get("shipping"), "phone"),
             "is_paying_customer": False, "avatar_url": "", "meta_data": [],
         }
+        documented.complete(record, documented.CUSTOMER)
         self.update_meta(record, item.get("meta_data") or (), number)
         self.customers[number] = record
         self.source_ids["customers"][number] = str(number)
