@@ -179,6 +179,21 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
                    since: datetime | None, size: int,
                    filters: Sequence[tuple[str, str]]) -> list[Any]:
         spec: ReadSpec = mapping.read
+        kwargs = self.read_arguments(mapping, bookmark, since, size, filters)
+        fast = self._read_fast(mapping, spec.operation, kwargs)
+        if fast is not None:
+            return fast
+        result = self._call(mapping, spec.operation, kwargs, reads=True)
+        records = dig(result, spec.records_path) if spec.records_path else result
+        if records is None:
+            return []
+        return list(records) if isinstance(records, list) else [records]
+
+    def read_arguments(self, mapping: Target, bookmark: str | None, since: datetime | None,
+                       size: int, filters: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """The parameters of one read call (public so tests can check them against a
+        published WSDL without sending them)."""
+        spec: ReadSpec = mapping.read
         kwargs: dict[str, Any] = {}
         nest(spec.size_param, size, kwargs)
         if bookmark is not None:
@@ -203,14 +218,7 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
                                      for field, crit in conditions], kwargs)
         elif filters:
             raise ConfigError(f"[{self.name}] reading by key needs a filter_param in the mapping")
-        fast = self._read_fast(mapping, spec.operation, kwargs)
-        if fast is not None:
-            return fast
-        result = self._call(mapping, spec.operation, kwargs, reads=True)
-        records = dig(result, spec.records_path) if spec.records_path else result
-        if records is None:
-            return []
-        return list(records) if isinstance(records, list) else [records]
+        return kwargs
 
     # -- reads ----------------------------------------------------------------------------------
 

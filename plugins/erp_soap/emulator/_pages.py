@@ -49,6 +49,7 @@ PAGES: tuple[PageSpec, ...] = (
         ("No", "string"), ("Name", "string"), ("Contact", "string"), ("E_Mail", "string"),
         ("Phone_No", "string"), ("Address", "string"), ("Address_2", "string"),
         ("Post_Code", "string"), ("City", "string"), ("Country_Region_Code", "string"),
+        ("Location_Code", "string"),
         ("VAT_Registration_No", "string"), ("Customer_Posting_Group", "string"),
         ("Customer_Price_Group", "string"), ("Salesperson_Code", "string"),
         ("Industry_Code", "string"), ("Shoploop_Lifecycle_Stage", "string"),
