@@ -209,11 +209,12 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
         if spec.filter_param:
             if not conditions and self._filter_required(mapping, spec):
                 # NAV publishes ReadMultiple's `filter` with minOccurs 1 and zeep enforces it
-                # (python-nav hit the same: github.com/jacobsvante/nav, nav/__init__.py); an
-                # empty criteria sets no filter on the field, so this one reads every record.
+                # (python-nav hit the same: github.com/jacobsvante/nav/blob/d096244/nav/
+                # __init__.py); an empty criteria sets no filter on the field, so this one
+                # reads every record. See docs/erp-soap.md, "Platform facts".
                 conditions.append((spec.match_all_field or (
                     mapping.id_field if isinstance(mapping, EntityMapping)
-                    else mapping.document_number_field), ""))
+                    else mapping.document_number_field), spec.match_all_criteria))
             nest(spec.filter_param, [{spec.filter_field: field, spec.filter_criteria: crit}
                                      for field, crit in conditions], kwargs)
         elif filters:

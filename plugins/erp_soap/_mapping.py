@@ -63,6 +63,9 @@ class ReadSpec(_Strict):
                                   "filter (NAV's ReadMultiple), one filter on this field with "
                                   "an empty criteria is sent: it matches every record. None: "
                                   "the id field (a reward's document_number_field).")
+    match_all_criteria: str = Field(
+        default="", description="The criteria of that filter: empty sets no filter on the "
+                                "field (NAV filter convention; see docs/erp-soap.md).")
     since_param: str | None = Field(
         default=None, description="Parameter (dotted path) taking the modified-since watermark "
                                   "when the ERP has no filter list.")

@@ -247,6 +247,20 @@ def test_adapter_read_requests_fit_the_published_customer_wsdl():
     erp.close()
 
 
+def test_the_match_all_filter_is_configurable():
+    erp = connector("nav2016", ErpSoapConfig.model_validate({
+        "type": "erp_soap", "wsdl": str(NAV / "customer_page.wsdl"), "preset": "nav_page",
+        "mapping": {"customers": {"read": {"match_all_field": "Name",
+                                           "match_all_criteria": "*"}}}}))
+    assert erp.mapping.customers is not None
+    kwargs = erp.read_arguments(erp.mapping.customers, None, None, 10, ())
+    assert kwargs["filter"] == [{"Field": "Name", "Criteria": "*"}]
+    # a condition of its own (reading by id) replaces it
+    kwargs = erp.read_arguments(erp.mapping.customers, None, None, 10, (("No", "10000"),))
+    assert kwargs["filter"] == [{"Field": "No", "Criteria": "10000"}]
+    erp.close()
+
+
 def test_zeep_checks_min_occurs_but_not_enumerations():
     """Why the adapter must send a filter itself, and why a wrong Field reaches the ERP."""
     client = zeep.Client(str(NAV / "customer_page.wsdl"))

@@ -211,8 +211,9 @@ class Table:
                       size: int) -> list[tuple[str, Row]]:
         """NAV's ReadMultiple: the rows after ``bookmark`` matching every filter, at most
         ``size`` of them; ``size`` 0 reads the complete set, a negative size reads backwards
-        (MS docs, "ReadMultiple Operation"). A filter with an empty criteria filters nothing —
-        a client states "every record" with one, since the WSDL requires at least one filter."""
+        (MS docs, "ReadMultiple Operation"). A filter with an empty criteria filters nothing
+        (NAV's filter convention, assumed for SOAP: no published page states it) — a client
+        states "every record" with one, since the WSDL requires at least one filter."""
         for name, _ in filters:
             if self.spec.field_type(name) is None:
                 raise PageError(f"The field {name!r} of the page {self.spec.name} does not exist.")
