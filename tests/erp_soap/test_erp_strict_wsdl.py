@@ -11,7 +11,7 @@ import requests
 import zeep
 import zeep.transports
 
-from shoploop.hooks import RemoteValidationError
+from shoploop.hooks import AttributeChange, RemoteValidationError, WriteStatus
 from shoploop.plugins.erp_soap import SoapFaultError, SoapRequestRejectedError
 from shoploop.testing import make_dataset
 
@@ -132,3 +132,19 @@ def test_is_updated_delete_and_create_multiple(emulator):
     with pytest.raises(zeep.exceptions.Fault, match="already exists"):
         proxy.CreateMultiple(Customer_List={"Customer": [{"No": "N-3"}, {"No": "N-1"}]})
     assert proxy.Read(No="N-3") is None  # one transaction: the first one was rolled back
+
+
+def test_a_refused_update_fails_its_records_and_writes_nothing(emulator, make_erp):
+    """A write zeep refuses (here: a misnamed record element) fails each record with the
+    reason instead of aborting the batch, and nothing reaches the ERP."""
+    emulator.load(customers=make_dataset(customers=3).customers)
+    numbers = sorted(row["No"] for _, row in emulator.tables["Customer"].rows())
+    erp = make_erp(mapping={"customers": {"update_element": "Customr",
+                                          "update_multiple_operation": None}})
+    results = erp.write_customer_attributes(
+        [AttributeChange(customer_id=number, key="industry", new="bakery")
+         for number in numbers[:2]])
+    assert [r.status for r in results] == [WriteStatus.FAILED, WriteStatus.FAILED]
+    assert all("zeep refused the request before sending it" in r.message
+               and "'Customr'" in r.message for r in results)
+    assert emulator.stats.snapshot()["writes"] == 0
