@@ -50,7 +50,9 @@ def read_baseline(address: str, page_size: int) -> int:
     count, bookmark = 0, ""
     while True:
         mark = f"<bookmarkKey>{escape(bookmark)}</bookmarkKey>" if bookmark else ""
-        body = (f'<s:Envelope xmlns:s="{SOAP}"><s:Body><ReadMultiple xmlns="{NS}">{mark}'
+        # The request the adapter sends: the WSDL requires a filter (one matching everything).
+        body = (f'<s:Envelope xmlns:s="{SOAP}"><s:Body><ReadMultiple xmlns="{NS}">'
+                f"<filter><Field>No</Field><Criteria></Criteria></filter>{mark}"
                 f"<setSize>{page_size}</setSize></ReadMultiple></s:Body></s:Envelope>")
         reply = session.post(address, data=body.encode(), timeout=60,
                              headers={"Content-Type": "text/xml; charset=utf-8",

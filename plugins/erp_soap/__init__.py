@@ -24,6 +24,7 @@ from ._errors import (
     HtmlErrorPageError,
     SoapAuthError,
     SoapFaultError,
+    SoapRequestRejectedError,
     SoapServerError,
     SoapThrottledError,
     SoapTimeoutError,
@@ -44,7 +45,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["CAPABILITIES", "ConcurrencyFaultError", "EntityMapping", "ErpMapping",
            "ErpSoapConfig", "ErpSoapConnector", "FieldSpec", "HtmlErrorPageError", "ReadSpec",
-           "RewardMapping", "SoapAuthError", "SoapFaultError", "SoapServerError",
+           "RewardMapping", "SoapAuthError", "SoapFaultError", "SoapRequestRejectedError",
+           "SoapServerError",
            "SoapThrottledError", "SoapTimeoutError", "connector"]
 
 CAPABILITIES = (

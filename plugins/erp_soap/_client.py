@@ -29,6 +29,7 @@ from ._errors import (
     HtmlErrorPageError,
     SoapAuthError,
     SoapFaultError,
+    SoapRequestRejectedError,
     SoapServerError,
     SoapThrottledError,
     SoapTimeoutError,
@@ -39,6 +40,10 @@ WSDL_LOADS = 0
 """How many zeep clients (WSDL parses) this process built — one per connection is the rule."""
 _loads_lock = threading.Lock()
 _TITLE = re.compile(rb"<title>(.*?)</title>", re.I | re.S)
+# zeep's own signature check (zeep/xsd/valueobjects.py, ``_process_signature``): a keyword the
+# operation's XSD does not declare, raised before anything is serialised.
+_UNKNOWN_ELEMENT = re.compile(r"(?P<where>\S+)\(\) got an unexpected keyword argument "
+                              r"'(?P<element>[^']+)'\. Signature: `(?P<signature>.*)`", re.S)
 _AUTH_FAULT = re.compile(r"(?i)failedauthentication|not authori[sz]ed|authentication failed|"
                          r"invalid (user|credentials)|access denied")
 
@@ -123,8 +128,32 @@ def guarded(connection: str, operation: str, call: Callable[[], T],
                           remedy="compare the mapping's names with the WSDL "
                                  "(`shoploop config check` lists what it found)") from None
     except zeep.exceptions.ValidationError as exc:
-        raise SoapFaultError(f"the request does not match the WSDL: {exc}", code="client",
-                             fault=str(exc), **where) from None
+        raise _rejected(exc, **where) from None
+    except TypeError as exc:
+        if _UNKNOWN_ELEMENT.search(str(exc)) is None:
+            raise
+        raise _rejected(exc, **where) from None
+
+
+def _rejected(exc: Exception, *, connection: str, operation: str) -> SoapRequestRejectedError:
+    """zeep's client-side refusal as an error that says so: which element, what the WSDL wants,
+    and that the ERP never saw the request (it is not the ERP's fault text)."""
+    unknown = _UNKNOWN_ELEMENT.search(str(exc))
+    if unknown is not None:
+        element = unknown["element"]
+        what = (f"element {element!r} is not declared in {unknown['where']} (the WSDL declares "
+                f"{unknown['signature']})")
+    else:
+        path = [str(part) for part in getattr(exc, "path", None) or []]
+        element = ".".join(path) or "?"
+        text = str(getattr(exc, "message", "") or exc)
+        if text.startswith("Expected at least") or text.startswith("Missing element"):
+            what = f"element {element!r} missing ({text}) — the WSDL requires it"
+        else:
+            what = f"element {element!r}: {text}"
+    return SoapRequestRejectedError(
+        f"zeep refused the request before sending it: {what}; this is not an ERP fault, "
+        "nothing was sent", connection=connection, operation=operation, element=element)
 
 
 def _short(exc: Exception) -> str:

@@ -32,7 +32,7 @@ from shoploop.hooks import (
 
 from ._client import build_client, dig, guarded, nest, with_retries
 from ._config import ErpSoapConfig
-from ._fastread import RecordShape, parse_records, record_shape
+from ._fastread import RecordShape, input_requires, parse_records, record_shape
 from ._mapping import EntityMapping, ReadSpec, RewardMapping
 from ._reading import read_documents, read_records
 from ._records import Converter
@@ -65,6 +65,7 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
         self._lock = threading.Lock()
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._shapes: dict[tuple[str, str | None, str | None, str], RecordShape | None] = {}
+        self._required: dict[tuple[str, str | None, str | None, str, str], bool] = {}
 
     # -- the client -----------------------------------------------------------------------------
 
@@ -163,9 +164,35 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
 
         return with_retries(self.config.retries, once, reads=True)
 
+    def _filter_required(self, target: Target, spec: ReadSpec) -> bool:
+        """Does the read operation's WSDL require the filter parameter (read once, kept)?"""
+        assert spec.filter_param
+        key = (self.wsdl_for(target), target.service, target.port, spec.operation,
+               spec.filter_param)
+        if key not in self._required:
+            label = f"{target.service or 'service'}.{spec.operation}"
+            proxy = guarded(self.name, label, lambda: self.service(target))
+            self._required[key] = input_requires(proxy, spec.operation, spec.filter_param)
+        return self._required[key]
+
     def _read_call(self, mapping: Target, bookmark: str | None,
                    since: datetime | None, size: int,
                    filters: Sequence[tuple[str, str]]) -> list[Any]:
+        spec: ReadSpec = mapping.read
+        kwargs = self.read_arguments(mapping, bookmark, since, size, filters)
+        fast = self._read_fast(mapping, spec.operation, kwargs)
+        if fast is not None:
+            return fast
+        result = self._call(mapping, spec.operation, kwargs, reads=True)
+        records = dig(result, spec.records_path) if spec.records_path else result
+        if records is None:
+            return []
+        return list(records) if isinstance(records, list) else [records]
+
+    def read_arguments(self, mapping: Target, bookmark: str | None, since: datetime | None,
+                       size: int, filters: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """The parameters of one read call (public so tests can check them against a
+        published WSDL without sending them)."""
         spec: ReadSpec = mapping.read
         kwargs: dict[str, Any] = {}
         nest(spec.size_param, size, kwargs)
@@ -180,18 +207,19 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
                 # NAV filter syntax: ">=" plus the value; the emulator and BC read ISO 8601.
                 conditions.append((modified, f">={since.isoformat()}"))
         if spec.filter_param:
+            if not conditions and self._filter_required(mapping, spec):
+                # NAV publishes ReadMultiple's `filter` with minOccurs 1 and zeep enforces it
+                # (python-nav hit the same: github.com/jacobsvante/nav/blob/d096244/nav/
+                # __init__.py); an empty criteria sets no filter on the field, so this one
+                # reads every record. See docs/erp-soap.md, "Platform facts".
+                conditions.append((spec.match_all_field or (
+                    mapping.id_field if isinstance(mapping, EntityMapping)
+                    else mapping.document_number_field), spec.match_all_criteria))
             nest(spec.filter_param, [{spec.filter_field: field, spec.filter_criteria: crit}
                                      for field, crit in conditions], kwargs)
         elif filters:
             raise ConfigError(f"[{self.name}] reading by key needs a filter_param in the mapping")
-        fast = self._read_fast(mapping, spec.operation, kwargs)
-        if fast is not None:
-            return fast
-        result = self._call(mapping, spec.operation, kwargs, reads=True)
-        records = dig(result, spec.records_path) if spec.records_path else result
-        if records is None:
-            return []
-        return list(records) if isinstance(records, list) else [records]
+        return kwargs
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from shoploop.hooks import (
     AuthError,
     ConflictError,
+    ConnectorError,
     RateLimitedError,
     RemoteValidationError,
     UnreachableError,
@@ -21,6 +22,20 @@ class SoapFaultError(RemoteValidationError):
     def __init__(self, message: str, *, connection: str, operation: str, code: str,
                  fault: str) -> None:
         self.code, self.fault = code, fault
+        super().__init__(message, connection=connection, operation=operation)
+
+
+class SoapRequestRejectedError(ConnectorError):
+    """zeep refused to build the request before sending it: it does not fit the WSDL (a
+    required element missing, an element the WSDL does not declare). The ERP never saw it, so
+    this is no SOAP fault; ``element`` names the offending element (its dotted path)."""
+
+    remedy = ("Nothing reached the ERP: compare the mapping's parameter and field names "
+              "(read.filter_param, filter_field, update_element, …) with the operation in the "
+              "WSDL — `shoploop config check` lists the operations it found.")
+
+    def __init__(self, message: str, *, connection: str, operation: str, element: str) -> None:
+        self.element = element
         super().__init__(message, connection=connection, operation=operation)
 
 

@@ -9,7 +9,8 @@ per operation from zeep's parsed WSDL. A reply that is not a plain SOAP answer (
 HTML page, garbage) goes back to zeep's reply processing, so errors are exactly zeep's.
 
 Operations whose output has no repeated element with the id field among simple children fall
-back to the ordinary zeep call.
+back to the ordinary zeep call. :func:`input_requires` reads the input side of the same parsed
+WSDL: whether a parameter is required (NAV's ReadMultiple ``filter``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,21 @@ def record_shape(proxy: Any, operation: str, id_field: str) -> RecordShape | Non
             return None  # nested complex fields: let zeep build them
         converters[name] = convert
     return RecordShape(tuple(path), converters)
+
+
+def input_requires(proxy: Any, operation: str, path: str) -> bool:
+    """Does the operation's input declare the parameter at dotted ``path`` with
+    ``minOccurs >= 1`` (and every element above it)? False when it is optional or unknown."""
+    try:
+        xsd_type = proxy._binding._operations[operation].input.body.type
+    except (AttributeError, KeyError):
+        return False
+    for part in path.split("."):
+        element = dict(_children(xsd_type)).get(part)
+        if element is None or getattr(element, "min_occurs", 0) < 1:
+            return False
+        xsd_type = getattr(element, "type", None)
+    return True
 
 
 def _local(element: Any) -> str:

@@ -58,6 +58,14 @@ class ReadSpec(_Strict):
         default="filter", description="NAV-style list of {field, criteria} filters; None: none.")
     filter_field: str = "Field"
     filter_criteria: str = "Criteria"
+    match_all_field: str | None = Field(
+        default=None, description="When a read has no condition but the WSDL requires a "
+                                  "filter (NAV's ReadMultiple), one filter on this field with "
+                                  "an empty criteria is sent: it matches every record. None: "
+                                  "the id field (a reward's document_number_field).")
+    match_all_criteria: str = Field(
+        default="", description="The criteria of that filter: empty sets no filter on the "
+                                "field (NAV filter convention; see docs/erp-soap.md).")
     since_param: str | None = Field(
         default=None, description="Parameter (dotted path) taking the modified-since watermark "
                                   "when the ERP has no filter list.")

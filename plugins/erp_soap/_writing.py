@@ -25,6 +25,7 @@ from shoploop.hooks import (
 
 from ._calls import SoapCalls
 from ._client import dig
+from ._errors import SoapRequestRejectedError
 from ._mapping import EntityMapping
 from ._records import Converter, any_of, wire_text
 
@@ -95,7 +96,7 @@ class WritingMixin(SoapCalls):
         try:
             self._call(mapping, mapping.update_multiple_operation, kwargs, reads=False,
                        concurrency=mapping.concurrency_fault)
-        except (ConflictError, RemoteValidationError):
+        except (ConflictError, RemoteValidationError, SoapRequestRejectedError):
             return {}
         return {customer_id: dict.fromkeys(values, (WriteStatus.WRITTEN, ""))
                 for customer_id, values in differing.items()}
@@ -114,7 +115,8 @@ class WritingMixin(SoapCalls):
                 return {}
             try:
                 self._update(mapping, record, differing)
-            except RemoteValidationError as exc:  # the ERP refused this record: its own failure
+            except (RemoteValidationError, SoapRequestRejectedError) as exc:
+                # the ERP (or zeep, before sending) refused this record: its own failure
                 return dict.fromkeys(differing, (WriteStatus.FAILED, exc.message))
             except ConflictError as exc:
                 record = self._current(mapping, [customer_id]).get(customer_id)

@@ -49,6 +49,7 @@ PAGES: tuple[PageSpec, ...] = (
         ("No", "string"), ("Name", "string"), ("Contact", "string"), ("E_Mail", "string"),
         ("Phone_No", "string"), ("Address", "string"), ("Address_2", "string"),
         ("Post_Code", "string"), ("City", "string"), ("Country_Region_Code", "string"),
+        ("Location_Code", "string"),
         ("VAT_Registration_No", "string"), ("Customer_Posting_Group", "string"),
         ("Customer_Price_Group", "string"), ("Salesperson_Code", "string"),
         ("Industry_Code", "string"), ("Shoploop_Lifecycle_Stage", "string"),
@@ -208,23 +209,54 @@ class Table:
 
     def read_multiple(self, filters: Sequence[tuple[str, str]], bookmark: str | None,
                       size: int) -> list[tuple[str, Row]]:
+        """NAV's ReadMultiple: the rows after ``bookmark`` matching every filter, at most
+        ``size`` of them; ``size`` 0 reads the complete set, a negative size reads backwards
+        (MS docs, "ReadMultiple Operation"). A filter with an empty criteria filters nothing
+        (NAV's filter convention, assumed for SOAP: no published page states it) — a client
+        states "every record" with one, since the WSDL requires at least one filter."""
         for name, _ in filters:
             if self.spec.field_type(name) is None:
                 raise PageError(f"The field {name!r} of the page {self.spec.name} does not exist.")
+        filters = [(name, criteria) for name, criteria in filters if criteria != ""]
         with self._lock:
-            start = 0
-            if bookmark:
-                pk, _ = self.decode_key(bookmark)
-                start = bisect.bisect_right(self._keys, pk)
+            keys: Sequence[tuple[object, ...]] = self._keys
+            start, limit = 0, abs(size) or len(keys)
+            if size < 0:
+                end = bisect.bisect_left(keys, self.decode_key(bookmark)[0]) if bookmark \
+                    else len(keys)
+                keys = keys[:end][::-1]
+            elif bookmark:
+                start = bisect.bisect_right(keys, self.decode_key(bookmark)[0])
             found: list[tuple[str, Row]] = []
-            for pk in self._keys[start:] if filters else self._keys[start:start + size]:
+            for pk in keys[start:] if filters else keys[start:start + limit]:
                 row = self._rows[pk]
                 if all(_matches(self.spec.field_type(name), row.get(name), criteria)
                        for name, criteria in filters):
                     found.append((self.key_of(pk), dict(row)))
-                    if len(found) >= size:
+                    if len(found) >= limit:
                         break
             return found
+
+    def is_updated(self, key: str) -> bool:
+        """NAV's IsUpdated: has the record changed since ``key`` was read?"""
+        pk, version = self.decode_key(key)
+        with self._lock:
+            if pk not in self._rows:
+                raise PageError(f"{self.spec.name} {pk} does not exist.")
+            return self._versions[pk] != version
+
+    def delete(self, key: str) -> bool:
+        """NAV's Delete by ``Key``: a stale key faults like Update's."""
+        pk, version = self.decode_key(key)
+        with self._lock:
+            if pk not in self._rows:
+                raise PageError(f"{self.spec.name} {pk} does not exist.")
+            if self._versions[pk] != version:
+                raise PageError(f"Other user has modified \"{self.spec.name}\" "
+                                f"\"{','.join(map(str, pk))}\".")
+            del self._rows[pk], self._versions[pk]
+            self._keys.remove(pk)
+            return True
 
     def touch(self, pk: tuple[object, ...], values: dict[str, str] | None = None) -> None:
         """Another user modifies the record: new version (and new values)."""
@@ -279,3 +311,20 @@ class Table:
             self._versions[pk] = 1
             bisect.insort(self._keys, pk)
             return self.key_of(pk), dict(row)
+
+    def create_many(self, items: Sequence[dict[str, str]], now: datetime) -> list[tuple[str, Row]]:
+        """NAV's CreateMultiple: one transaction — an existing record fails all."""
+        with self._lock:
+            created: list[tuple[object, ...]] = []
+            try:
+                return [self._created(self.create(values, now), created) for values in items]
+            except PageError:
+                for pk in created:  # roll back the ones created before the failure
+                    del self._rows[pk], self._versions[pk]
+                    self._keys.remove(pk)
+                raise
+
+    def _created(self, result: tuple[str, Row], created: list[tuple[object, ...]],
+                 ) -> tuple[str, Row]:
+        created.append(self.pk(result[1]))
+        return result

@@ -97,7 +97,7 @@ class SoapDispatcher:
                 filters = [(f.findtext(f"{{{ns}}}Field") or "", f.findtext(f"{{{ns}}}Criteria")
                             or "") for f in operation.findall(f"{{{ns}}}filter")]
                 bookmark = operation.findtext(f"{{{ns}}}bookmarkKey") or None
-                size = int(operation.findtext(f"{{{ns}}}setSize") or "0") or 1000
+                size = int(operation.findtext(f"{{{ns}}}setSize") or "0")  # 0: all
                 rows = table.read_multiple(filters, bookmark, size)
                 if not rows:
                     return _envelope(f'<ReadMultiple_Result xmlns="{ns}"/>')
@@ -108,10 +108,29 @@ class SoapDispatcher:
                 found = table.read(_children(operation))
                 inner = _record_xml(ns, name, *found, fields) if found else ""
                 return _envelope(f'<Read_Result xmlns="{ns}">{inner}</Read_Result>')
+            if qname.localname in ("IsUpdated", "Delete"):
+                key = operation.findtext(f"{{{ns}}}Key") or ""
+                if qname.localname == "Delete":
+                    done = table.delete(key)
+                    self.on_write()
+                else:
+                    done = table.is_updated(key)
+                return _envelope(f'<{qname.localname}_Result xmlns="{ns}"><{qname.localname}'
+                                 f'_Result>{str(done).lower()}</{qname.localname}_Result>'
+                                 f"</{qname.localname}_Result>")
+            container = operation.find(f"{{{ns}}}{name}_List")
+            items = [] if container is None else [
+                _children(e) for e in container.findall(f"{{{ns}}}{name}")]
+            if qname.localname == "CreateMultiple":
+                for values in items:
+                    values.pop("Key", None)
+                created = table.create_many(items, now)
+                for _ in created:
+                    self.on_write()
+                records = "".join(_record_xml(ns, name, key, row, fields) for key, row in created)
+                return _envelope(f'<CreateMultiple_Result xmlns="{ns}"><{name}_List>{records}'
+                                 f"</{name}_List></CreateMultiple_Result>")
             if qname.localname == "UpdateMultiple":
-                container = operation.find(f"{{{ns}}}{name}_List")
-                items = [] if container is None else [
-                    _children(e) for e in container.findall(f"{{{ns}}}{name}")]
                 keyed = [(values.pop("Key", ""), values) for values in items]
                 if self.before_update is not None and keyed:
                     self.before_update(table, keyed[0][0])
