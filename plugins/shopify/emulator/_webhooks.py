@@ -19,6 +19,7 @@ from typing import Any
 
 from shoploop.emulation import EmulatorStats
 
+from .._config import DEFAULT_API_VERSION
 from ._store import NAMESPACE, now
 
 _TOPICS = {"Customer": "customers/update", "Product": "products/update",
@@ -67,7 +68,7 @@ class WebhookSender:
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Shopify-Topic": topic,
                    "X-Shopify-Hmac-Sha256": sign(body, self.secret),
-                   "X-Shopify-Shop-Domain": self.shop, "X-Shopify-API-Version": "2025-10",
+                   "X-Shopify-Shop-Domain": self.shop, "X-Shopify-API-Version": DEFAULT_API_VERSION,
                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
                    "X-Shopify-Event-Id": str(uuid.uuid4()),
                    "X-Shopify-Triggered-At": now()}
