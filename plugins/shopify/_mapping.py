@@ -83,10 +83,13 @@ def customer(node: dict[str, Any]) -> Customer:
                          line1=address.get("address1"), line2=address.get("address2"),
                          postal_code=address.get("zip"), city=address.get("city"),
                          country=address.get("countryCodeV2"))] if address else []
-    consent = (node.get("emailMarketingConsent") or {}).get("marketingState")
+    email = node.get("defaultEmailAddress") or {}
+    phone = node.get("defaultPhoneNumber") or {}
+    consent = email.get("marketingState")
     return Customer(
-        id=node["legacyResourceId"], email=node.get("email"), first_name=node.get("firstName"),
-        last_name=node.get("lastName"), phone=node.get("phone"),
+        id=node["legacyResourceId"], email=email.get("emailAddress"),
+        first_name=node.get("firstName"), last_name=node.get("lastName"),
+        phone=phone.get("phoneNumber"),
         company=address.get("company") if address else None,
         accepts_marketing=_CONSENT.get(str(consent)), addresses=addresses,
         tags=list(node.get("tags") or []), attributes=_attributes(node),
