@@ -29,8 +29,8 @@ from . import _queries
 from ._client import GraphQLClient
 
 POLL_SECONDS = 1.0
-_COUNT = "query Count($query: String) {{ {stream}Count(query: $query) {{ count }} }}"
-_RUN = """mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query%s) {
+COUNT = "query Count($query: String) {{ {stream}Count(query: $query) {{ count }} }}"
+RUN = """mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query%s) {
   bulkOperation { id status } userErrors { field message code } } }"""
 GROUPED_SINCE = "2025-07"  # groupObjects arrived in 2025-07 (grouping was the only output before)
 _OPERATION = "id status errorCode objectCount url"
@@ -130,7 +130,7 @@ class BulkReader:
         if self.threshold <= 0:
             return None
         search = f"updated_at:>='{window}'" if window else None
-        data = self.client.execute(_COUNT.format(stream=stream), {"query": search},
+        data = self.client.execute(COUNT.format(stream=stream), {"query": search},
                                    operation=f"count_{stream}")
         if int((data.get(f"{stream}Count") or {}).get("count") or 0) <= self.threshold:
             return None
@@ -187,7 +187,7 @@ class BulkReader:
     def _run(self) -> str:
         version = self.client.settings.api_version
         grouped = version == "unstable" or version >= GROUPED_SINCE
-        return _RUN % (", groupObjects: true" if grouped else "")
+        return RUN % (", groupObjects: true" if grouped else "")
 
     def export(self, url: str) -> _Export:
         """The export at ``url``, downloaded to a temporary file once per reader."""

@@ -63,12 +63,14 @@ ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
   order(id: $id) {{ lineItems(first: 100, after: $after) {{
     {_PAGE} nodes {{ {LINE_ITEM_FIELDS} }} }} }} }}"""
 
-CURRENT_VALUES = """query CurrentValues($ids: [ID!]!, $keys: [String!]) {
-  nodes(ids: $ids) {
-    ... on Customer { id tags metafields(first: 25, keys: $keys) { nodes { namespace key type
-      value compareDigest } } }
-    ... on Product { id tags metafields(first: 25, keys: $keys) { nodes { namespace key type
-      value compareDigest } } } } }"""
+def current_values(keys: int = 25) -> str:
+    """Tags and up to ``keys`` metafields (by ``$keys``) of customers or products by id."""
+    metafields = (f"metafields(first: {keys}, keys: $keys) {{ nodes {{ namespace key type "
+                  "value compareDigest } }")
+    return (f"query CurrentValues($ids: [ID!]!, $keys: [String!]) {{ nodes(ids: $ids) {{ "
+            f"... on Customer {{ id tags {metafields} }} "
+            f"... on Product {{ id tags {metafields} }} }} }}")
+
 
 METAFIELDS_SET = """mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
   metafieldsSet(metafields: $metafields) {

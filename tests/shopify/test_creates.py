@@ -281,3 +281,16 @@ def _read_all(connector: ShopifyConnector, cursor: Any) -> tuple[list[Any], Any]
         cursor = page.cursor
         if not page.has_more:
             return items, cursor
+
+
+def test_a_refused_company_address_keeps_the_created_customer(
+        emulator: ShopifyEmulator, connect: Connect, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The customer exists once customerCreate answered: a refused address must not turn it
+    # into a failed create (the next run would then look it up, not create it; the company
+    # would be lost silently) — it is written, and the message says what is missing.
+    monkeypatch.setattr(emulator.data, "add_address", lambda *_a: (None, [
+        {"field": ["address", "company"], "message": "Company is too long"}]))
+    [result] = connect(emulator).create_customers(_drafts(1, "refused"))
+    assert result.status is WriteStatus.WRITTEN and result.customer_id
+    assert result.message == "created without its company: Company is too long"
+    assert _by_email(emulator)["refused-0@example.com"]["defaultAddress"] is None
