@@ -109,8 +109,9 @@ class Resolvers:
             "emailAddress": r["email"], "marketingUpdatedAt": None,
             "marketingState": r["emailMarketingConsent"]["marketingState"]}
             if r.get("email") else None)
-        field("Customer", "defaultPhoneNumber", lambda r, _i: {"phoneNumber": r["phone"]}
-              if r.get("phone") else None)
+        field("Customer", "defaultPhoneNumber", lambda r, _i: {
+            "phoneNumber": r["phone"], "marketingState": "NOT_SUBSCRIBED",
+            "marketingCollectedFrom": None} if r.get("phone") else None)
         for owner in ("Customer", "Product"):
             field(owner, "metafields", self._metafields)
             field(owner, "metafield", self._metafield)

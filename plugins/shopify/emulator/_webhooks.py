@@ -33,8 +33,11 @@ def sign(body: bytes, secret: str) -> str:
 def rest_payload(record: dict[str, Any]) -> dict[str, Any]:
     """The REST shape webhook bodies have (snake_case, numeric ``id``)."""
     payload = {"id": int(record["legacyResourceId"]), "admin_graphql_api_id": record["id"],
-               "updated_at": record.get("updatedAt"), "created_at": record.get("createdAt"),
-               "tags": ", ".join(record.get("tags", []))}
+               "updated_at": record.get("updatedAt"), "created_at": record.get("createdAt")}
+    if record.get("__typename") != "Customer":
+        # Customer payloads carry no tags since 2025-01 (customer.tags_added/_removed instead;
+        # https://shopify.dev/changelog/new-customer-s-webhook-and-changes-to-existing-customer-s-webhooks-payload).
+        payload["tags"] = ", ".join(record.get("tags", []))
     if record.get("__typename") == "Customer":
         payload.update(email=record.get("email"), first_name=record.get("firstName"),
                        last_name=record.get("lastName"))
