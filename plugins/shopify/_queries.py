@@ -29,7 +29,8 @@ CUSTOMER_FIELDS = """id legacyResourceId firstName lastName tags createdAt updat
   metafields(first: 20, namespace: $namespace) { nodes { key type value } }"""
 """``defaultEmailAddress`` / ``defaultPhoneNumber`` replace the deprecated ``email``, ``phone``
 and ``emailMarketingConsent`` (Admin schema 2026-01: "Use `defaultEmailAddress.emailAddress`
-instead", …; https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer)."""
+instead", …; https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer). They
+exist from 2025-04; an older configured version is past support and served by a newer one."""
 
 CUSTOMERS = f"""query Customers($first: Int!, $after: String, $query: String,
   $namespace: String) {{
