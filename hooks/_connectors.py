@@ -101,6 +101,12 @@ class ConnectionConfig(BaseModel):
             listener(value)
         return value
 
+    def config_warnings(self) -> list[str]:
+        """Problems of this table that do not make it invalid (an API version past its
+        platform's support, say): ``shoploop config check`` shows them, with ``--offline``
+        too, without failing. Override in a connector type's config model; default none."""
+        return []
+
 
 class Connector(Protocol):
     """What every connector instance offers, whatever its capabilities."""

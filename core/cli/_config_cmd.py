@@ -41,7 +41,7 @@ path = "demo-data"
 # [connections.shop_de]
 # type = "shopify"
 # shop = "acme-de.myshopify.com"
-# api_version = "2025-10"
+# api_version = "2026-10"          # Shopify supports each version for 12 months
 # access_token_env = "SHOPIFY_DE_TOKEN"
 
 # A WooCommerce store (REST API wc/v3):
@@ -109,6 +109,9 @@ def register(app: typer.Typer) -> None:
                 entry: dict[str, Any] = {"type": connection.type}
                 if not offline:
                     entry.update(_check(connections, name).model_dump())
+                # Warnings of the table itself (e.g. an API version past support): offline too.
+                entry["warnings"] = [*connection.settings.config_warnings(),
+                                     *entry.get("warnings", [])]
                 results[name] = entry
         ok = offline or all(r["reachable"] and r["authorised"] for r in results.values())
         if as_json:

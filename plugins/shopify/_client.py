@@ -15,6 +15,7 @@ or a dropped connection cannot write twice.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -33,8 +34,10 @@ from shoploop.hooks import (
 
 from ._config import ShopifyConfig
 from ._throttle import CostThrottle, backoff
+from ._versions import newest_stable, today_utc
 
 _TRANSIENT_STATUS = {500, 502, 503, 504, 520, 522, 524}
+log = logging.getLogger("shoploop.plugins.shopify")
 
 
 class GraphQLClient:
@@ -57,6 +60,8 @@ class GraphQLClient:
         self.throttle = CostThrottle(settings.max_cost_share, sleep=sleep)
         self.counts: Counter[str] = Counter()
         """requests, throttled (THROTTLED + 429), retries, cost — for logs and benchmarks."""
+        self.served_version: str | None = None
+        """The API version Shopify last answered with (``X-Shopify-API-Version``)."""
 
     def close(self) -> None:
         self._http.close()
@@ -149,6 +154,7 @@ class GraphQLClient:
     def _interpret(self, answer: httpx.Response, operation: str
                    ) -> dict[str, Any] | tuple[str, float]:
         """``data`` on success; ``(reason, delay)`` to retry (delay < 0: back off)."""
+        self._note_version(answer.headers.get("X-Shopify-API-Version"))
         status = answer.status_code
         if status == 401 and self._token is not None and not self.settings.access_token_env:
             # Client-credentials tokens expire (24 h): fetch a new one and send again.
@@ -206,6 +212,20 @@ class GraphQLClient:
             raise RemoteValidationError("the answer holds no data", connection=self.name,
                                         operation=operation)
         return data
+
+
+    def _note_version(self, served: str | None) -> None:
+        """Shopify answers a request for an expired version with the oldest supported one and
+        says so only in ``X-Shopify-API-Version`` (help.shopify.com/en/api/versioning/
+        migration-guide): remember the version, and warn once per client when it differs."""
+        if not served:
+            return
+        self.served_version = served
+        if served != self.settings.api_version and not self.counts["version_warnings"]:
+            self.counts["version_warnings"] += 1
+            log.warning("%s: asked for Shopify API version %s, answered by %s: the configured "
+                        "version is past support; set api_version = \"%s\"", self.name,
+                        self.settings.api_version, served, newest_stable(today_utc()))
 
 
 def _messages(errors: list[Any]) -> str:
