@@ -48,6 +48,7 @@ from ._plan import (
     derived_target,
     master_values,
 )
+from ._progress import PlanProgress
 from ._report import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -82,7 +83,11 @@ log = logging.getLogger("shoploop.sync")
 CHUNK = 1000
 """Master customers planned at a time (memory: a chunk's records, not the run's)."""
 Progress = Callable[[str, int, int], None]
-"""``progress(target, done, total)`` after each batch."""
+"""``progress(target, done, total)`` after each batch; ``plan_progress(target, planned,
+total)`` after each planned chunk (master customers, then derived rows)."""
+ImportProgress = Callable[[str, str, int, "int | None", bool], None]
+"""``import_progress(connection, stream, read, expected, finished)`` when an import starts
+(read 0), after each page and when it ends (``expected``: the connector's count, or None)."""
 
 
 @dataclass
@@ -93,6 +98,8 @@ class SyncOptions:
     full: bool = False
     progress: Progress | None = None
     diff_limit: int | None = None
+    plan_progress: Progress | None = None
+    import_progress: ImportProgress | None = None
 
 
 class SyncJob:
@@ -227,17 +234,21 @@ class SyncJob:
             writer = TargetWriter(self.store, self.lock, self.connections[target],
                                   report.run_id, target, self.options.progress)
             writer.start()
+        planning = PlanProgress(self.options.plan_progress, target, self.store, masters)
         try:
             for master in masters:
                 shared = self.shared_key_values(master)
                 for records in customer_chunks(self.store, master, CHUNK):
                     self._plan_master_chunk(planner, writer, master, records, shared)
                     self._flush(report, planner, writer)
+                    planning.advance(len(records))
             if derived:
                 rows = self._derived(context)
+                planning.add(len(rows))
                 for start in range(0, len(rows), CHUNK):
                     self._plan_derived_chunk(planner, rows[start:start + CHUNK])
                     self._flush(report, planner, writer)
+                    planning.advance(min(CHUNK, len(rows) - start))
         finally:
             if writer is not None:
                 writer.finish()
