@@ -121,13 +121,14 @@ class ProgressBoard:
                                if total is not None else f"{task.description}: started")
             if description is not None:
                 task.description = description
+            counted = task.total is None and total is not None  # a line says the total
             if total is not None:
                 task.total = total
             task.completed = completed if completed is not None else task.completed + advance
             if task.bar is not None and self._bars is not None:
                 self._bars.update(task.bar, completed=task.completed, total=task.total,
                                   description=escape(task.description))
-            elif self.interval and now - task.printed >= self.interval:
+            elif counted or (self.interval and now - task.printed >= self.interval):
                 task.printed = now
                 self._line(describe(task.description, task.completed, task.total,
                                     now - task.started))
