@@ -40,7 +40,7 @@ class ReadableTable:
         return Text.from_markup(value) if self.markup else Text(value)
 
     def horizontal(self) -> Table:
-        table = Table(title=self.title, show_header=self.show_header)
+        table = Table(show_header=self.show_header)
         for heading, justify in self.columns:
             table.add_column(heading, justify=justify, overflow="fold")
         for row in self.rows:
@@ -49,7 +49,7 @@ class ReadableTable:
 
     def vertical(self) -> Table:
         """One block per row: heading and value side by side, a rule between blocks."""
-        table = Table(title=self.title, show_header=False, show_lines=False)
+        table = Table(show_header=False, show_lines=False)
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
         for number, row in enumerate(self.rows):
@@ -61,6 +61,10 @@ class ReadableTable:
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        # The title on a line of its own: as a Rich table title it wraps to the table's
+        # width, and a narrow table broke "dry run: nothing written" in two.
+        if self.title:
+            yield Text(self.title, style="table.title")
         yield self.layout(console, options)
 
     def layout(self, console: Console, options: ConsoleOptions) -> RenderableType:
