@@ -207,9 +207,10 @@ def with_retries(attempts: int, call: Callable[[], T], *, reads: bool) -> T:
                 raise
             failed = exc
         wait = min(2.0, 0.2 * 2 ** attempt)
+        where = f"[{failed.connection}] {failed.operation}: "  # the notice names them itself
         announce_retry(connection=failed.connection, operation=failed.operation,
-                       failure=failed.message, wait=wait, attempt=attempt + 2,
-                       attempts=attempts + 1)
+                       failure=failed.message.removeprefix(where), wait=wait,
+                       attempt=attempt + 2, attempts=attempts + 1)
         time.sleep(wait)  # backoff between attempts, not test sync
     raise AssertionError("unreachable")  # pragma: no cover
 
