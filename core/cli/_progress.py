@@ -59,14 +59,17 @@ class _Task:
 
 
 def describe(description: str, completed: int, total: int | None, seconds: float,
-             *, finished: bool = False) -> str:
-    """``erp customers: 1,200/5,000 (24 %) · 40/s · ETA 0:01:35`` — one progress line."""
+             *, finished: str = "") -> str:
+    """``erp customers: 1,200/5,000 (24 %) · 40/s · ETA 0:01:35`` — one progress line;
+    ``finished``: ``"done"`` or ``"failed"`` for the last one."""
     rate = completed / seconds if seconds > 0 else 0.0
     text = f"{description}: {completed:,}"
     if total is not None:
         text += f"/{total:,}"
         if total:
             text += f" ({min(100, completed * 100 // total)} %)"
+    if finished == "failed":
+        return f"{text} · failed after {timedelta(seconds=round(seconds))}"
     if finished:
         return f"{text} · done in {timedelta(seconds=round(seconds))}"
     if rate:
@@ -133,7 +136,7 @@ class ProgressBoard:
                 self._line(describe(task.description, task.completed, task.total,
                                     now - task.started))
 
-    def finish(self, key: str, *, total: int | None = None) -> None:
+    def finish(self, key: str, *, total: int | None = None, failed: bool = False) -> None:
         """The task is over (its count is final); a line says so when not on a terminal."""
         with self._lock:
             task = self._tasks.get(key)
@@ -147,7 +150,8 @@ class ProgressBoard:
                                   total=task.total if task.total is not None else task.completed)
             else:
                 self._line(describe(task.description, task.completed, task.total,
-                                    self.clock() - task.started, finished=True))
+                                    self.clock() - task.started,
+                                    finished="failed" if failed else "done"))
 
     def _line(self, text: str) -> None:
         if self.interval:
@@ -184,5 +188,9 @@ def progress(description: str, total: int | None = None,
             yield tracker
         return
     shown.update(description, description=description, total=total)
-    yield Tracker(shown, description)
+    try:
+        yield Tracker(shown, description)
+    except BaseException:
+        shown.finish(description, failed=True)
+        raise
     shown.finish(description)

@@ -111,12 +111,11 @@ def register(app: typer.Typer) -> None:
         shown = board()
 
         def imported(connection: str, stream: str, read: int, expected: int | None,
-                     finished: bool) -> None:
+                     outcome: str | None) -> None:
             key = f"import {connection} {stream}"
-            if finished:
-                shown.finish(key)
-            else:
-                shown.update(key, description=key, completed=read, total=expected)
+            shown.update(key, description=key, completed=read, total=expected)
+            if outcome is not None:
+                shown.finish(key, failed=outcome == "failed")
 
         def planned(target: str, done: int, total: int) -> None:
             key = f"plan → {target}"

@@ -100,7 +100,7 @@ class ImportLanes:
                 except ConnectorError as exc:
                     row.update(ok=False, error=str(exc), kind=error_row(exc, name)["kind"])
                 finally:
-                    shown.finish()
+                    shown.finish(row.get("ok", False))
                 row["seconds"] = round(time.perf_counter() - started, 3)
                 rows.append(row)
                 if not row["ok"]:
@@ -122,19 +122,19 @@ class _Shown:
         self.report, self.connection, self.stream = report, connection, stream
         self.read = 0
         self.expected: int | None = None
-        self._send(False)
+        self._send(None)
 
     def total(self, expected: int) -> None:
         self.expected = expected
-        self._send(False)
+        self._send(None)
 
     def page(self, items: int) -> None:
         self.read += items
-        self._send(False)
+        self._send(None)
 
-    def finish(self) -> None:
-        self._send(True)
+    def finish(self, ok: bool) -> None:
+        self._send("done" if ok else "failed")
 
-    def _send(self, finished: bool) -> None:
+    def _send(self, outcome: str | None) -> None:
         if self.report is not None:
-            self.report(self.connection, self.stream, self.read, self.expected, finished)
+            self.report(self.connection, self.stream, self.read, self.expected, outcome)

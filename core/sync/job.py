@@ -85,9 +85,10 @@ CHUNK = 1000
 Progress = Callable[[str, int, int], None]
 """``progress(target, done, total)`` after each batch; ``plan_progress(target, planned,
 total)`` after each planned chunk (master customers, then derived rows)."""
-ImportProgress = Callable[[str, str, int, "int | None", bool], None]
-"""``import_progress(connection, stream, read, expected, finished)`` when an import starts
-(read 0), after each page and when it ends (``expected``: the connector's count, or None)."""
+ImportProgress = Callable[[str, str, int, "int | None", "str | None"], None]
+"""``import_progress(connection, stream, read, expected, outcome)`` when an import starts
+(read 0), after each page (outcome None) and when it ends (outcome ``"done"`` or
+``"failed"``); ``expected`` is the connector's count, or None."""
 
 
 @dataclass
@@ -229,12 +230,12 @@ class SyncJob:
         log.info("indexed %s's %d customers in %.1f s", target, len(index.exists),
                  time.perf_counter() - started)
         planner = Planner(mapping, index, forced, create=target in mapping.create_missing)
+        planning = PlanProgress(self.options.plan_progress, target, self.store, masters)
         writer = None
         if not self.options.dry_run:
             writer = TargetWriter(self.store, self.lock, self.connections[target],
                                   report.run_id, target, self.options.progress)
             writer.start()
-        planning = PlanProgress(self.options.plan_progress, target, self.store, masters)
         try:
             for master in masters:
                 shared = self.shared_key_values(master)

@@ -16,7 +16,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from shoploop.cli import _import_cmd, _sync_cmd
-from shoploop.cli._progress import ProgressBoard, describe, line_interval
+from shoploop.cli._progress import ProgressBoard, describe, line_interval, progress
 from shoploop.cli._tables import ReadableTable
 
 
@@ -66,6 +66,16 @@ def test_an_open_task_is_finished_when_the_board_closes_and_zero_turns_lines_off
     with quiet:
         quiet.update("x", total=3, completed=3)
     assert out.getvalue() == ""
+
+
+def test_a_failed_task_says_so() -> None:
+    board, out, clock = lines_board()
+    with board, pytest.raises(ConnectionError), progress("woo customers", shown=board) as task:
+        task.advance(200)
+        clock.now += 6
+        raise ConnectionError("refused")
+    assert out.getvalue().splitlines() == [
+        "woo customers: started", "woo customers: 200 · failed after 0:00:06"]
 
 
 @pytest.mark.parametrize(("value", "seconds"), [("", 10.0), ("2.5", 2.5), ("0", 0.0),

@@ -145,6 +145,8 @@ def test_cli_exit_codes_json_history_and_show(make_env: Callable[..., Any]) -> N
     notices = [line for line in done.stderr.splitlines() if "woo: read_customers failed" in line]
     assert len(notices) == 5 and "retrying in" in notices[0], done.stderr
     assert [n.rsplit("(attempt ", 1)[1] for n in notices] == [f"{n} of 6)" for n in range(2, 7)]
+    assert any(line.startswith("import woo customers: 0 · failed after ")
+               for line in done.stderr.splitlines()), done.stderr
     for counts in broken["targets"].values():
         assert {"read", "matched", "changed", "written", "skipped", "conflicts",
                 "failed"} <= set(counts)
