@@ -45,6 +45,7 @@ class Capability(StrEnum):
     PUBLISH_RECOMMENDATIONS = "publish_recommendations"
     ISSUE_REWARDS = "issue_rewards"
     VERIFY_WEBHOOKS = "verify_webhooks"
+    COUNT_RECORDS = "count_records"
 
 
 _secret_listeners: list[Callable[[str], None]] = []
@@ -154,6 +155,20 @@ class ReadsInstalledBase(Protocol):
 
 
 @runtime_checkable
+class CountsRecords(Protocol):
+    """Optional: how many items a read will deliver, so progress can show a total and an ETA."""
+
+    def count_records(self, stream: str, cursor: Cursor | None = None) -> int | None:
+        """About how many items ``read_<stream>(cursor)`` and the pages after it will deliver,
+        or None when that is unknown or not cheap to learn. It must be *cheap* — one count
+        query or one header, never a read of the records — and is called once before a read.
+        It is an estimate for display only: records may appear meanwhile, and a connector
+        that cannot filter its count like its incremental read may count the whole stream.
+        A failure is logged and ignored (progress is not worth failing a run for)."""
+        ...
+
+
+@runtime_checkable
 class WritesCustomerAttributes(Protocol):
     attribute_batch_size: int
     """Most changes one call accepts; the core splits into batches of exactly this size."""
@@ -221,6 +236,7 @@ CAPABILITY_PROTOCOLS: dict[Capability, type] = {
     Capability.PUBLISH_RECOMMENDATIONS: PublishesRecommendations,
     Capability.ISSUE_REWARDS: IssuesRewards,
     Capability.VERIFY_WEBHOOKS: VerifiesWebhooks,
+    Capability.COUNT_RECORDS: CountsRecords,
 }
 
 

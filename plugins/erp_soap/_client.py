@@ -21,7 +21,8 @@ import zeep
 import zeep.exceptions
 from zeep.transports import Transport
 
-from shoploop.hooks import ConfigError, UnreachableError
+from shoploop.hooks import ConfigError, ConnectorError, UnreachableError
+from shoploop.retrying import announce_retry
 
 from ._config import ErpSoapConfig
 from ._errors import (
@@ -194,16 +195,23 @@ def with_retries(attempts: int, call: Callable[[], T], *, reads: bool) -> T:
     for attempt in range(attempts + 1):
         try:
             return call()
-        except SoapThrottledError:
+        except SoapThrottledError as exc:
             if attempt >= attempts:
                 raise
+            failed: ConnectorError = exc
         except UnreachableError as exc:
             dropped = not isinstance(exc, SoapTimeoutError | SoapServerError) \
                 and "cannot connect" in exc.message and "refused" not in exc.message.lower()
             retryable = reads and (dropped or isinstance(exc, SoapServerError))
             if not retryable or attempt >= attempts:
                 raise
-        time.sleep(min(2.0, 0.2 * 2 ** attempt))  # backoff between attempts, not test sync
+            failed = exc
+        wait = min(2.0, 0.2 * 2 ** attempt)
+        where = f"[{failed.connection}] {failed.operation}: "  # the notice names them itself
+        announce_retry(connection=failed.connection, operation=failed.operation,
+                       failure=failed.message.removeprefix(where), wait=wait,
+                       attempt=attempt + 2, attempts=attempts + 1)
+        time.sleep(wait)  # backoff between attempts, not test sync
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -36,7 +36,7 @@ from ._changes import ChangesFile, Clock
 from ._config import FilesConfig
 from ._paging import Source, read_page
 from ._position import Position
-from ._records import STREAMS, AmbiguousFormat, Format, MalformedRecord, locate
+from ._records import STREAMS, AmbiguousFormat, Format, Limits, MalformedRecord, locate
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -135,12 +135,14 @@ class FilesConnector:
             raise RemoteValidationError(
                 f"{source.path}, line {exc.line}: {exc.reason}", connection=self.name,
                 operation=operation,
-                remedy=f"fix or remove line {exc.line}; the read resumes from its last cursor",
+                remedy=exc.remedy or
+                f"fix or remove line {exc.line}; the read resumes from its last cursor",
             ) from None
         except OSError as exc:
             self._raise_os_error(exc, operation, source.path or self.data_dir)
         page: Page[M] = Page(
             items=cast(list[M], result.items), has_more=result.has_more,
+            warnings=list(result.warnings),
             cursor=Cursor(stream=stream, position=result.position.model_dump(mode="json")))
         return page
 
@@ -172,7 +174,8 @@ class FilesConnector:
         if located is not None:
             path, fmt = located
         return Source(label=f"[{self.name}] {stream}", model=model, path=path, format=fmt,
-                      encoding=self.config.encoding, delimiter=self.config.csv_delimiter)
+                      encoding=self.config.encoding, delimiter=self.config.csv_delimiter,
+                      limits=Limits(self.config.max_line_bytes, self.config.max_record_bytes))
 
     def _raise_os_error(self, exc: OSError, operation: str, path: Path) -> NoReturn:
         reason = exc.strerror or str(exc)

@@ -29,7 +29,6 @@ from . import _queries
 from ._client import GraphQLClient
 
 POLL_SECONDS = 1.0
-COUNT = "query Count($query: String) {{ {stream}Count(query: $query) {{ count }} }}"
 RUN = """mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query%s) {
   bulkOperation { id status } userErrors { field message code } } }"""
 GROUPED_SINCE = "2025-07"  # groupObjects arrived in 2025-07 (grouping was the only output before)
@@ -130,8 +129,9 @@ class BulkReader:
         if self.threshold <= 0:
             return None
         search = f"updated_at:>='{window}'" if window else None
-        data = self.client.execute(COUNT.format(stream=stream), {"query": search},
-                                   operation=f"count_{stream}")
+        data = self.client.execute(
+            _queries.count_query(stream, self.client.settings.api_version), {"query": search},
+            operation=f"count_{stream}")
         if int((data.get(f"{stream}Count") or {}).get("count") or 0) <= self.threshold:
             return None
         operation = f"bulk_{stream}"

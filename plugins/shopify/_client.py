@@ -31,6 +31,7 @@ from shoploop.hooks import (
     RemoteValidationError,
     UnreachableError,
 )
+from shoploop.retrying import announce_retry
 
 from ._config import ShopifyConfig
 from ._throttle import CostThrottle, backoff
@@ -118,7 +119,8 @@ class GraphQLClient:
         """Run one query or mutation; waits for budget, retries transient failures."""
         limit = self.settings.max_retries if retries is None else retries
         deadline = time.monotonic() + self.settings.max_wait
-        attempt = 0
+        attempt = 0  # back-offs after transient failures, at most `limit`
+        retried = 0  # every repeat, THROTTLED and 429 included (for the notice)
         payload = {"query": query, "variables": dict(variables or {})}
         while True:
             self.throttle.before(operation)
@@ -137,6 +139,7 @@ class GraphQLClient:
                 if isinstance(outcome, dict):
                     return outcome
                 failure, delay = outcome
+            number, attempts = retried + 2, None  # THROTTLED, 429: bounded by max_wait
             if delay < 0:  # transient transport or server error: back off with jitter
                 if attempt >= limit:
                     raise UnreachableError(f"{failure} (gave up after {attempt + 1} "
@@ -144,11 +147,15 @@ class GraphQLClient:
                                            operation=operation)
                 delay = backoff(attempt)
                 attempt += 1
+                number, attempts = attempt + 1, limit + 1
                 self.counts["retries"] += 1
             if time.monotonic() + delay > deadline:
                 raise RateLimitedError(
                     f"{failure}; still failing after {self.settings.max_wait:g}s",
                     connection=self.name, operation=operation)
+            retried += 1
+            announce_retry(connection=self.name, operation=operation, failure=failure,
+                           wait=delay, attempt=number, attempts=attempts)
             self._sleep(delay)
 
     def _interpret(self, answer: httpx.Response, operation: str

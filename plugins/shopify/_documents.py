@@ -12,6 +12,7 @@ builder must be added here: the test fails on a document constant that is not li
 from __future__ import annotations
 
 from . import _bulk, _queries
+from ._config import DEFAULT_API_VERSION
 
 STREAMS = ("customers", "products", "orders")
 
@@ -42,7 +43,8 @@ def documents() -> dict[str, str]:
         "bulk_newest": _bulk.NEWEST,
     }
     for stream in STREAMS:
-        found[f"count_{stream}"] = _bulk.COUNT.format(stream=stream)
+        for version in ("2025-04", DEFAULT_API_VERSION):  # capped before 2025-07, uncapped since
+            found[f"count_{stream}_{version}"] = _queries.count_query(stream, version)
         # The inner query of bulkOperationRunQuery: Shopify validates it like any query.
         found[f"bulk_export_{stream}"] = _bulk.bulk_query(stream, "shoploop")
         found[f"bulk_export_{stream}_since"] = _bulk.bulk_query(

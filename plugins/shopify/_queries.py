@@ -15,6 +15,20 @@ LINE_ITEMS_PAGE = 10
 SHOP = """query Shop { shop { name myshopifyDomain currencyCode }
   currentAppInstallation { accessScopes { handle } } }"""
 
+COUNT_LIMIT_SINCE = "2025-07"
+"""Counts take ``limit`` (default 10,000; ``null``: uncapped) since 2025-07; before, they took
+none (https://shopify.dev/changelog/uncapped-graphql-counts)."""
+
+
+def count_query(stream: str, api_version: str) -> str:
+    """``customersCount`` / ``ordersCount`` / ``productsCount`` (one point), uncapped where the
+    API version allows it."""
+    uncapped = api_version == "unstable" or api_version >= COUNT_LIMIT_SINCE
+    limit = ", limit: null" if uncapped else ""
+    return (f"query Count($query: String) {{ {stream}Count(query: $query{limit}) "
+            "{ count precision } }")
+
+
 READ_COST_BUDGET = 400
 NODE_COST = {"customers": 26, "products": 26, "orders": 47}
 """Worst-case points per node of the documents below (customers: object + address + e-mail +

@@ -35,6 +35,7 @@ from shoploop.hooks import (
     RemoteValidationError,
     UnreachableError,
 )
+from shoploop.retrying import announce_retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "shoploop-woocommerce/0.1"
@@ -129,7 +130,11 @@ class WooClient:
         last_retry_after: float | None = None
         for attempt in range(self.retry.attempts):
             if attempt:
-                time.sleep(self._delay(attempt, last_retry_after))
+                wait = self._delay(attempt, last_retry_after)
+                announce_retry(connection=self.name, operation=operation,
+                               failure=f"{method} {endpoint}: {last}", wait=wait,
+                               attempt=attempt + 1, attempts=self.retry.attempts)
+                time.sleep(wait)
             last_retry_after = None
             try:
                 self.requests_sent += 1

@@ -110,6 +110,19 @@ def test_throttling_is_retried_then_reported(erp, emulator):
         erp.read_customers()
 
 
+def test_each_retry_is_announced_with_the_wait_and_the_attempt(erp, emulator, caplog):
+    emulator.force("html500", 2)  # retries=2: the third answer is a good one
+    with caplog.at_level("WARNING", logger="shoploop.retry"):
+        assert erp.read_products().items
+    notices = [r.getMessage() for r in caplog.records if r.name == "shoploop.retry"]
+    assert len(notices) == 2
+    for notice, tail in zip(notices, ["in 0.2 s (attempt 2 of 3)", "in 0.4 s (attempt 3 of 3)"],
+                            strict=True):
+        assert notice.startswith("erp-test: Item_Service.ReadMultiple failed (HTTP 500 with "
+                                 "an HTML error page")
+        assert notice.endswith(f"); retrying {tail}")
+
+
 def test_unreachable_and_missing_wsdl_file(tmp_path):
     from shoploop.plugins.erp_soap import ErpSoapConfig, connector
 

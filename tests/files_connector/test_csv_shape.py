@@ -40,6 +40,9 @@ attribute_values = (st.none() | st.booleans() | st.integers() | text | st.just("
                     | st.floats(allow_nan=False, allow_infinity=False) | st.lists(text, max_size=3)
                     | st.sampled_from(["42", "true", "null", "[]", '"quoted"', "NaN", "{}"]))
 attributes = st.dictionaries(text, attribute_values, max_size=4)
+# Valid addresses only: an invalid one is left out on import (test_limits.py). The model
+# lower-cases e-mails, so the generated ones are lower case already.
+emails = st.emails().map(str.lower)
 
 
 @st.composite
@@ -57,7 +60,7 @@ def addresses(draw: st.DrawFn) -> list[Address]:
 
 customers = st.builds(
     Customer, id=text,
-    email=st.none() | text.filter(str.strip),  # the model normalises "  " to ""
+    email=st.none() | emails,
     first_name=optional_text, last_name=optional_text,
     company=optional_text, phone=optional_text, kind=st.sampled_from([None, "b2b", "b2c"]),
     customer_number=optional_text, vat_id=optional_text,
@@ -66,7 +69,7 @@ customers = st.builds(
 line_items = st.builds(LineItem, product_id=optional_text, sku=optional_text,
                        name=st.just("") | text, quantity=st.integers(0, 10**6), unit_price=money)
 orders = st.builds(
-    Order, id=text, number=optional_text, customer_id=optional_text, email=optional_text,
+    Order, id=text, number=optional_text, customer_id=optional_text, email=st.none() | emails,
     placed_at=stamps, updated_at=st.none() | stamps, currency=text,
     status=st.sampled_from(["pending", "paid", "fulfilled", "cancelled", "refunded"]),
     channel=text, lines=st.lists(line_items, max_size=3), discount_codes=items,

@@ -188,3 +188,16 @@ def test_faults_and_throttling_on_demand_over_http(start_emulator, connect, slee
     assert connector.client.counts["retries"] == 2
     assert httpx.post(f"{emulator.url}/_emulator/control",
                       params={"force": "teapot"}).status_code == 400
+
+
+def test_every_retry_is_announced_with_connection_failure_wait_and_attempt(
+        client, emulator, sleeps, caplog):
+    emulator.faults.force("503", 2)
+    with caplog.at_level("WARNING", logger="shoploop.retry"):
+        assert client.execute(SHOP, operation="check")["shop"]
+    notices = [r.getMessage() for r in caplog.records if r.name == "shoploop.retry"]
+    assert len(notices) == 2 == len(sleeps)
+    for number, (notice, wait) in enumerate(zip(notices, sleeps, strict=True), start=2):
+        assert notice.startswith("shop-test: check failed (HTTP 503); retrying in ")
+        assert f"in {wait:.1f} s (attempt {number} of {client.settings.max_retries + 1})" \
+            in notice

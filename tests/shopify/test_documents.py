@@ -21,7 +21,7 @@ from shoploop.testing import make_dataset
 
 SCHEMA = load_schema()
 BUILDERS = {"tags_mutation", "customers_create", "addresses_create", "customers_by_email",
-            "current_values", "bulk_query"}
+            "current_values", "bulk_query", "count_query"}
 """The functions that build documents at run time; ``documents()`` must call each of them."""
 
 

@@ -202,3 +202,22 @@ def test_check_without_credentials_reports_instead_of_raising(start_emulator: St
     connector._environ = {}  # type: ignore[attr-defined]
     check = connector.check()
     assert not check.authorised and "WOO_KEY" in check.detail
+
+
+def test_retries_on_an_unreachable_port_are_announced(woo_connect: Connect,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    class Nowhere:
+        url = "http://127.0.0.1:9"  # discard port: connection refused
+        key, secret, webhook_secret = "ck_supersecretkey", "cs_supersecretvalue", "w"
+
+    connector = woo_connect(Nowhere, retry=RetryPolicy(attempts=3, base_delay=0.01,
+                                                       max_delay=0.02))
+    with caplog.at_level("WARNING", logger="shoploop.retry"), \
+            pytest.raises(UnreachableError, match="after 3 tries"):
+        connector.read_customers()
+    notices = [r.getMessage() for r in caplog.records if r.name == "shoploop.retry"]
+    assert [n.rsplit("(attempt ", 1)[1] for n in notices] == ["2 of 3)", "3 of 3)"]
+    for notice in notices:
+        assert notice.startswith("woo-test: read_customers failed (GET customers: connection "
+                                 "failed: ")
+        assert "retrying in 0.0 s" in notice and "supersecret" not in notice

@@ -31,6 +31,7 @@ from ._paging import connection, matcher
 from ._store import ShopData, gid, metafield_for, now
 
 MAX_METAFIELDS = 25
+COUNT_LIMIT = 10_000
 Resolver = Callable[..., Any]
 
 
@@ -162,12 +163,18 @@ class Resolvers:
 
     @staticmethod
     def _count(table: Callable[[], dict[str, dict[str, Any]]]) -> Resolver:
-        def resolve(_root: Any, _info: Any, query: str | None = None) -> Any:
+        def resolve(_root: Any, _info: Any, query: str | None = None,
+                    limit: int | None = COUNT_LIMIT) -> Any:
+            # Counts stop at `limit` (default 10,000; null: uncapped) and then say AT_LEAST
+            # (https://shopify.dev/docs/api/admin-graphql/latest/queries/customersCount).
             try:
                 keep = matcher(query)
             except ValueError as exc:
                 raise GraphQLError(str(exc)) from exc
-            return {"count": sum(1 for r in table().values() if keep(r)), "precision": "EXACT"}
+            count = sum(1 for r in table().values() if keep(r))
+            if limit is not None and count > limit:
+                return {"count": limit, "precision": "AT_LEAST"}
+            return {"count": count, "precision": "EXACT"}
         return resolve
 
     def _discounts(self, _root: Any, _info: Any, first: int | None = None,
