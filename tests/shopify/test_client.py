@@ -10,6 +10,7 @@ from shoploop.plugins.shopify._client import GraphQLClient
 from shoploop.plugins.shopify._queries import SHOP
 from shoploop.plugins.shopify._throttle import CostThrottle, backoff
 from shoploop.plugins.shopify.emulator import ShopifyEmulator
+from shoploop.plugins.shopify.emulator._cost import LeakyBucket
 
 
 @pytest.fixture
@@ -70,8 +71,17 @@ def test_slow_answers_time_out_and_are_retried(emulator, connect, sleeps):
 
 def test_throttled_answer_waits_for_the_reported_refill(start_emulator, connect, sleeps):
     emulator = start_emulator(bucket=100, restore_rate=50)
+    # The bucket refills only while the client sleeps: a slow machine refilling it in real time
+    # between the drain and the query would skip the THROTTLED this test waits for.
+    now = [0.0]
+    emulator.bucket = LeakyBucket(100, 50, clock=lambda: now[0])
     connector = connect(emulator)
-    connector.client._sleep = sleeps.append
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    connector.client._sleep = sleep
     assert emulator.bucket.take(99)  # another app drained the bucket
     data = connector.client.execute(SHOP, operation="check")
     assert data["shop"] and emulator.stats.get("graphql_throttled") >= 1
