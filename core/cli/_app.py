@@ -13,12 +13,13 @@ import sys
 from collections.abc import Sequence
 
 import typer
+from typer._click.exceptions import ClickException  # Typer vendors click; no public alias
 
 from shoploop._logging import configure_logging
 from shoploop._plugins import PluginHost, load_plugins, strict_from_env
 from shoploop.hooks import PluginError, ShoploopError
 
-from ._errors import guard_commands, report
+from ._errors import UsageError, guard_commands, report
 from ._state import State
 
 # Each module defines ``register(app: typer.Typer) -> None``.
@@ -90,8 +91,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(report(exc, as_json=as_json)) from None
     app = build_app(host)
     try:
-        app(args=args, prog_name="shoploop", standalone_mode=True)
+        if not as_json:
+            app(args=args, prog_name="shoploop", standalone_mode=True)
+            return
+        # Not standalone: a usage error (unknown option, missing argument) must become the one
+        # JSON document too, instead of Typer's boxed message alone.
+        status = app(args=args, prog_name="shoploop", standalone_mode=False)
+    except ClickException as exc:
+        exc.show()  # the usage line and the message, on stderr
+        usage = UsageError(exc.format_message(), remedy="see `shoploop COMMAND --help`")
+        raise SystemExit(report(usage, as_json=True)) from None
     except ShoploopError as exc:  # raised outside a command (the global options' callback)
         raise SystemExit(report(exc, as_json=as_json)) from None
+    raise SystemExit(status if isinstance(status, int) else 0)
 
 

@@ -217,3 +217,15 @@ def test_usage_errors_inside_a_command_are_json_too(run: Run, workdir: Path) -> 
         result = run(*args, "--json")
         assert result.exit_code == 2, result.output
         assert one_json_document(result)["error"]["code"] == code
+
+
+@pytest.mark.parametrize("args", [["import", "customers", "--bogus"], ["import"],
+                                  ["plugins", "--limit", "3"]], ids=" ".join)
+def test_a_usage_error_under_json_is_one_document_from_the_console_script(
+        tmp_path: Path, run_cli: Callable[..., Any], args: list[str]) -> None:
+    done = run_cli(*args, "--json", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    data, end = json.JSONDecoder().raw_decode(done.stdout)
+    assert done.stdout[end:].strip() == ""
+    assert (data["ok"], data["error"]["code"], data["error"]["exit"]) == (False, "usage", 2)
+    assert "Usage:" in done.stderr and "Traceback" not in done.stderr
