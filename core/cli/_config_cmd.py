@@ -15,6 +15,7 @@ from shoploop._logging import redact_url
 from shoploop.hooks import ConnectionCheck, ShoploopError
 
 from ._errors import error_document
+from ._invocation import shoploop_command
 from ._state import State, console, console_err, print_json
 
 EXIT_UNREACHABLE = 3
@@ -82,7 +83,9 @@ def register(app: typer.Typer) -> None:
             console_err.print(f"[red]error:[/] {path} exists; use --force to overwrite it")
             raise typer.Exit(2)
         path.write_text(STARTER_CONFIG, encoding="utf-8")
-        console.print(f"wrote {path} — next: `shoploop config check`")
+        program = shoploop_command()
+        console.print(f"wrote {path} — next: `{program} db upgrade`, then "
+                      f"`{program} config check`")
 
     config_app = typer.Typer(help="Inspect and validate the configuration.", no_args_is_help=True)
     app.add_typer(config_app, name="config")

@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from ._errors import JobFailedError, UsageError
+from ._invocation import shoploop_command
 from ._progress import interactive
 from ._state import State, console, console_err, print_json
 
@@ -43,7 +44,7 @@ def _print_summary(report: dict[str, Any]) -> None:
                           f"{escape(error['error'])}")
     batches = ", ".join(f"{t} {n}" for t, n in report["batches"].items()) or "none"
     console.print(f"run {report['run_id']} · batches: {batches} · "
-                  f"resumed {report['resumed_batches']} · `shoploop sync show "
+                  f"resumed {report['resumed_batches']} · `{shoploop_command()} sync show "
                   f"{report['run_id'][:8]}` lists every change")
 
 
