@@ -229,3 +229,16 @@ def test_a_usage_error_under_json_is_one_document_from_the_console_script(
     assert done.stdout[end:].strip() == ""
     assert (data["ok"], data["error"]["code"], data["error"]["exit"]) == (False, "usage", 2)
     assert "Usage:" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", CONNECTION_COMMANDS[:3], ids=" ".join)
+def test_an_unreachable_connection_under_json_is_one_result_document_exit_3(
+        run: Run, workdir: Path, command: list[str]) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    shutil.rmtree(workdir / "erp")  # the files connection's folder is gone: unreachable
+    result = run(*command, "--json")
+    assert result.exit_code == 3, result.output
+    assert_no_traceback(result)
+    data = one_json_document(result)
+    assert data["ok"] is False
+    assert "erp" in json.dumps(data) and "does not exist" in json.dumps(data)
