@@ -242,3 +242,30 @@ def test_an_unreachable_connection_under_json_is_one_result_document_exit_3(
     data = one_json_document(result)
     assert data["ok"] is False
     assert "erp" in json.dumps(data) and "does not exist" in json.dumps(data)
+
+
+def test_a_plugins_command_runs_inside_the_same_error_path(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+
+    from shoploop.hooks import AuthError, hookimpl
+
+    class Plugin:
+        @hookimpl
+        def register_commands(self, cli: typer.Typer) -> None:
+            @cli.command("acme-check")
+            def acme_check(as_json: bool = typer.Option(False, "--json")) -> None:
+                raise AuthError("HTTP 401", connection="acme", operation="check",
+                                remedy="check api_token_env")
+
+    monkeypatch.chdir(tmp_path)
+    host = shoploop.new_host()
+    host.register(Plugin(), name="acme")
+    app = build_app(host)
+    plain = CliRunner().invoke(app, ["acme-check"])
+    assert plain.exit_code == 3 and "unauthorised: [acme] check: HTTP 401" in plain.stderr
+    as_json = CliRunner().invoke(app, ["acme-check", "--json"])
+    assert as_json.exit_code == 3
+    error = one_json_document(as_json)["error"]
+    assert (error["code"], error["connection"], error["remedy"]) == (
+        "unauthorised", "acme", "check api_token_env")
