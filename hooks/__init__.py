@@ -41,6 +41,7 @@ from ._errors import (
     ConfigError,
     ConflictError,
     ConnectorError,
+    MissingSecretError,
     NotSupportedError,
     PluginError,
     RateLimitedError,
@@ -49,6 +50,7 @@ from ._errors import (
     UnreachableError,
     WebhookPayloadError,
     WebhookSignatureError,
+    WrongEndpointError,
 )
 from ._markers import PROJECT_NAME, hookimpl, hookspec
 from ._models import (
@@ -88,7 +90,8 @@ __all__ = [
     "Customer", "CustomerDraft", "CustomerProfile", "Emulator", "EmulatorFactory",
     "EmulatorOptions", "Event",
     "HookContext", "InstalledEquipment", "IssuedReward",
-    "IssuesRewards", "LineItem", "NotSupportedError", "Order", "Page", "PluginError", "Product",
+    "IssuesRewards", "LineItem", "MissingSecretError", "NotSupportedError", "Order", "Page",
+    "PluginError", "Product",
     "PublishesRecommendations", "RateLimitedError", "ReadsCustomers", "ReadsInstalledBase",
     "ReadsOrders", "ReadsProducts", "Recommendation", "RecommendationPatch",
     "RecommendationRequest", "Referral", "ReferralFinding", "RegisterConnector",
@@ -96,5 +99,6 @@ __all__ = [
     "RegisterTransform", "RemoteValidationError", "RewardSpec", "ShoploopError", "SyncRun",
     "Transform", "UnreachableError", "VerifiesWebhooks", "WebhookPayloadError",
     "WebhookSignatureError", "WriteResult", "WriteStatus", "WritesCustomerAttributes",
+    "WrongEndpointError",
     "hookimpl", "hookspec", "specs",
 ]

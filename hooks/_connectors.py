@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
-from ._errors import ConfigError
+from ._errors import ConfigError, MissingSecretError
 from ._models import (
     AttributeChange,
     ConnectionCheck,
@@ -72,6 +72,18 @@ class ConnectionConfig(BaseModel):
     secret_keys: ClassVar[tuple[str, ...]] = ()
 
     type: str
+    # Where this table is (set by the config loader): a missing secret names its key path.
+    _connection: str = PrivateAttr(default="")
+    _file: str | None = PrivateAttr(default=None)
+
+    def locate(self, connection: str, file: str | None = None) -> None:
+        """Remember which ``[connections.<name>]`` table (of which file) this is."""
+        self._connection, self._file = connection, file
+
+    def secret_keys_in_use(self) -> list[str]:
+        """Every ``<key>`` whose ``<key>_env`` is set: the secrets this connection needs."""
+        return [name.removesuffix("_env") for name in type(self).model_fields
+                if name.endswith("_env") and getattr(self, name)]
 
     @model_validator(mode="before")
     @classmethod
@@ -94,10 +106,8 @@ class ConnectionConfig(BaseModel):
                               remedy=f"set {key}_env = \"VARIABLE\" in the connection's table")
         value = (environ if environ is not None else os.environ).get(variable)
         if not value:
-            raise ConfigError(
-                f"environment variable {variable} (from {key}_env) is empty or not set",
-                key=f"{key}_env", remedy=f"export {variable}=… before running shoploop",
-            )
+            raise MissingSecretError(variable=variable, key=key, connection=self._connection,
+                                     file=self._file)
         for listener in _secret_listeners:
             listener(value)
         return value

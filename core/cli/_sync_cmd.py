@@ -13,6 +13,8 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from ._errors import JobFailedError, UsageError
+from ._invocation import shoploop_command
 from ._progress import board
 from ._state import State, console, console_err, print_json
 from ._tables import ReadableTable
@@ -41,7 +43,7 @@ def _print_summary(report: dict[str, Any]) -> None:
                           f"{escape(error['error'])}")
     batches = ", ".join(f"{t} {n}" for t, n in report["batches"].items()) or "none"
     console.print(f"run {report['run_id']} · batches: {batches} · "
-                  f"resumed {report['resumed_batches']} · `shoploop sync show "
+                  f"resumed {report['resumed_batches']} · `{shoploop_command()} sync show "
                   f"{report['run_id'][:8]}` lists every change")
 
 
@@ -68,9 +70,8 @@ def _find_run(session: Any, prefix: str) -> Any:
     runs = list(session.scalars(select(SyncRunRecord).where(
         SyncRunRecord.id.startswith(prefix)).limit(2)))
     if len(runs) != 1:
-        console_err.print(f"[red]error:[/] {'no' if not runs else 'more than one'} run "
-                          f"starting with {prefix!r}; see `shoploop sync history`")
-        raise typer.Exit(2)
+        raise UsageError(f"{'no' if not runs else 'more than one'} run starting with {prefix!r}",
+                         remedy="pick a run id (or a longer prefix) from `shoploop sync history`")
     return runs[0]
 
 
@@ -95,15 +96,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sync the mapped customer attributes from their masters into every target."""
         from shoploop._connections import Connections
-        from shoploop.hooks import AuthError, ConfigError, PluginError, UnreachableError
-        from shoploop.store import SchemaOutdatedError
-        from shoploop.sync.job import (
-            EXIT_CONFIG,
-            EXIT_FAILED,
-            EXIT_UNREACHABLE,
-            SyncJob,
-            SyncOptions,
-        )
+        from shoploop.hooks import ShoploopError
+        from shoploop.sync.job import SyncJob, SyncOptions
 
         state: State = ctx.obj
         config = state.config()
@@ -135,17 +129,10 @@ def register(app: typer.Typer) -> None:
             try:
                 with shown:
                     report = job.run()
-            except (ConfigError, PluginError):
-                raise  # exit 2 with the key or plugin named (shoploop.cli._app.main)
-            except SchemaOutdatedError as exc:
-                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
-                raise typer.Exit(EXIT_CONFIG) from None
-            except (UnreachableError, AuthError) as exc:
-                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
-                raise typer.Exit(EXIT_UNREACHABLE) from None
+            except ShoploopError:
+                raise  # the CLI's error path: its message, remedy and exit code (._errors)
             except Exception as exc:  # a plugin's before_sync veto, a store failure, …
-                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
-                raise typer.Exit(EXIT_FAILED) from None
+                raise JobFailedError(f"sync failed: {type(exc).__name__}: {exc}") from exc
         summary = report.as_dict()
         if as_json:
             print_json(summary)

@@ -21,7 +21,7 @@ import zeep
 import zeep.exceptions
 from zeep.transports import Transport
 
-from shoploop.hooks import ConfigError, ConnectorError, UnreachableError
+from shoploop.hooks import ConfigError, ConnectorError, UnreachableError, WrongEndpointError
 from shoploop.retrying import announce_retry
 
 from ._config import ErpSoapConfig
@@ -177,8 +177,10 @@ def _http_error(status: int | None, content: bytes | None, *, connection: str,
         return SoapThrottledError(f"HTTP {status}: the ERP is throttling requests", **where)
     html = b"<html" in body[:500].lower() or b"<!doctype html" in body[:500].lower()
     if html and (status is None or status < 500):
-        return UnreachableError(f"HTTP {status} with an HTML page instead of a SOAP answer"
-                                f"{_title(body)}; is the endpoint address right?", **where)
+        return WrongEndpointError(
+            f"HTTP {status} with an HTML page instead of a SOAP answer{_title(body)}", **where,
+            remedy="check `wsdl` (and `endpoint`, if set): they must point at the ERP's SOAP "
+                   "web service, not at a web page")
     if html:
         return HtmlErrorPageError(f"HTTP {status} with an HTML error page instead of a SOAP "
                                   f"answer{_title(body)}", **where)

@@ -32,7 +32,16 @@ from pydantic import BaseModel, ValidationError
 
 from shoploop.hooks import Address, AttributeValue, LineItem
 
-from ._records import Limits, Located, MalformedRecord, Mark, describe, physical_lines
+from ._records import (
+    Limits,
+    Located,
+    MalformedHeader,
+    MalformedRecord,
+    Mark,
+    UndecodableLine,
+    describe,
+    physical_lines,
+)
 
 LIST_SEPARATOR = ";"
 ATTR = "attr."
@@ -135,7 +144,7 @@ def read_csv(fh: BinaryIO, model: type[BaseModel], start: Mark, encoding: str,
         return
     problem = shape.header_problem(header)
     if problem:
-        raise MalformedRecord(1, f"{problem} (header)", Mark())
+        raise MalformedHeader(problem)
     begin = Mark(header_end.offset, header_end.line, 0) if start.offset == 0 else start
     grouped = "lines" in shape.nested
     group: list[tuple[dict[str, Any], Mark]] = []
@@ -201,7 +210,7 @@ def _rows(fh: BinaryIO, begin: Mark, encoding: str, delimiter: str,
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise MalformedRecord(line, f"not valid {encoding}: {exc.reason}",
+                raise UndecodableLine(line, encoding, exc,
                                       Mark(at["offset"], at["line"])) from None
             at["offset"], at["line"] = end, line + 1
             yield text

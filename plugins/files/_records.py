@@ -70,6 +70,23 @@ class MalformedRecord(Exception):
         self.remedy = remedy
 
 
+class UndecodableLine(MalformedRecord):
+    """A line's bytes are not text in the configured ``encoding``: nearly always the whole
+    file is in another encoding (a cp1252 export read as utf-8), rarely one damaged line."""
+
+    def __init__(self, line: int, encoding: str, error: UnicodeDecodeError, start: Mark) -> None:
+        super().__init__(line, f"not valid {encoding}: {error.reason}", start)
+        self.encoding = encoding
+
+
+class MalformedHeader(MalformedRecord):
+    """A CSV header names unknown or duplicate columns, or no ``id``: no record of the file
+    can be read until the header is fixed (removing it would not help)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(1, f"{problem} (header)", Mark())
+
+
 class AmbiguousFormat(Exception):
     """``format = "auto"`` and both a ``.jsonl`` and a ``.csv`` file exist for one stream."""
 
@@ -144,7 +161,7 @@ def read_jsonl(fh: BinaryIO, model: type[BaseModel], start: Mark, encoding: str,
         try:
             record = model.model_validate_json(text.decode(encoding))
         except UnicodeDecodeError as exc:
-            raise MalformedRecord(line, f"not valid {encoding}: {exc.reason}", here) from None
+            raise UndecodableLine(line, encoding, exc, here) from None
         except ValidationError as exc:
             first = exc.errors()[0]
             if first["type"] == "json_invalid":

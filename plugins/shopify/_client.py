@@ -26,10 +26,10 @@ import httpx
 from shoploop.hooks import (
     AuthError,
     ConfigError,
-    ConnectorError,
     RateLimitedError,
     RemoteValidationError,
     UnreachableError,
+    WrongEndpointError,
 )
 from shoploop.retrying import announce_retry
 
@@ -80,6 +80,14 @@ class GraphQLClient:
                                   "client_secret_env", key="access_token_env")
         return self._token
 
+    def _credentials_remedy(self) -> str:
+        if self.settings.access_token_env:
+            return (f"check the Admin API access token in {self.settings.access_token_env} "
+                    "(the variable access_token_env names): it must belong to an app "
+                    "installed on this shop and not be revoked")
+        return ("check client_id and the secret client_secret_env names: they must be the "
+                "app's credentials from the Dev Dashboard, for an app installed on this shop")
+
     def _client_credentials(self) -> str:
         """The client-credentials grant (apps owned by the merchant's organisation)."""
         secret = self.settings.secret("client_secret")
@@ -93,7 +101,7 @@ class GraphQLClient:
         if answer.status_code != 200:
             raise AuthError(f"the client-credentials grant was refused (HTTP "
                             f"{answer.status_code})", connection=self.name,
-                            operation="access token")
+                            operation="access token", remedy=self._credentials_remedy())
         token = answer.json().get("access_token")
         if not isinstance(token, str) or not token:
             raise AuthError("the token answer holds no access_token", connection=self.name,
@@ -169,9 +177,18 @@ class GraphQLClient:
             self.counts["token_refreshes"] += 1
             if self.counts["token_refreshes"] <= 3:
                 return "HTTP 401 with an expired token", 0.0
-        if status in (401, 403):
-            raise AuthError(f"Shopify refused the access token (HTTP {status})",
-                            connection=self.name, operation=operation)
+        if status == 401:
+            raise AuthError("Shopify refused the access token (HTTP 401): the shop is "
+                            "reachable but did not accept the credentials",
+                            connection=self.name, operation=operation,
+                            remedy=self._credentials_remedy())
+        if status == 403:
+            # Shopify answers 403 to a valid token that lacks the scope (or when the shop
+            # is unavailable to the app): scopes are Shopify's, so they are named here.
+            raise AuthError("Shopify refused the request (HTTP 403): the token was accepted "
+                            "but may not do this", connection=self.name, operation=operation,
+                            remedy="grant the app the scopes listed in docs/shopify.md, and "
+                                   "check that the app is still installed on the shop")
         if status == 429:
             # Retry-After may be fractional ("0.5"); honour it as given.
             self.counts["throttled"] += 1
@@ -182,10 +199,16 @@ class GraphQLClient:
             return "HTTP 429 Too Many Requests", max(0.0, wait)
         if status in _TRANSIENT_STATUS:
             return f"HTTP {status}", -1.0
-        if status == 404:
-            raise ConnectorError(
-                f"HTTP 404 from {self.url}", connection=self.name, operation=operation,
-                remedy="check `shop` and `api_version` (a retired API version answers 404)")
+        html = "html" in answer.headers.get("content-type", "")
+        if status == 404 or (status != 200 and html):
+            # Shopify's own errors are JSON; a 404 or an HTML page is some other server.
+            raise WrongEndpointError(
+                f"this address does not serve the Shopify Admin GraphQL API ({self.url} "
+                f"answered {status})", connection=self.name, operation=operation,
+                # Not the API version: Shopify answers an unsupported one with the oldest
+                # supported version instead (https://shopify.dev/docs/api/usage/versioning).
+                remedy="check `shop`: it must be the shop's myshopify.com domain (its admin "
+                       "address), not the storefront's own domain")
         if status != 200:
             raise RemoteValidationError(f"HTTP {status}: {answer.text[:300]}",
                                         connection=self.name, operation=operation)

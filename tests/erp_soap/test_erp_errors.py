@@ -69,8 +69,12 @@ def test_refused_credentials_are_an_auth_error(emulator, make_erp, monkeypatch):
         erp.read_customers()
     assert isinstance(caught.value, AuthError)
     assert "HTTP 401" in str(caught.value) and "wrong" not in str(caught.value)
+    # Basic auth has a user and a password, no scopes (those are Shopify's).
+    assert "scope" not in str(caught.value)
+    assert "`username`" in caught.value.remedy and "`password_env`" in caught.value.remedy
     check = erp.check()
     assert check.reachable and not check.authorised
+    assert "scope" not in check.detail
 
 
 def test_ws_security_username_token(monkeypatch):
@@ -214,3 +218,30 @@ def test_reads_survive_a_faulty_erp():
     finally:
         erp.close()
         server.stop()
+
+
+def test_a_web_page_where_the_wsdl_belongs_is_the_wrong_endpoint(tmp_path):
+    import http.server
+    import threading
+
+    from shoploop.hooks import WrongEndpointError
+    from shoploop.plugins.erp_soap import ErpSoapConfig, connector
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)  # an HTML error page: a web server, no SOAP service
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        erp = connector("erp-web", ErpSoapConfig(
+            type="erp_soap", wsdl=f"http://127.0.0.1:{server.server_address[1]}/WS/{{page}}",
+            preset="nav_page", operation_timeout=5, retries=0))
+        with pytest.raises(WrongEndpointError) as caught:
+            erp.read_customers()
+        assert "HTTP 404 with an HTML page instead of a SOAP answer" in caught.value.message
+        assert "check `wsdl`" in caught.value.remedy
+        erp.close()
+    finally:
+        server.shutdown()
+        server.server_close()

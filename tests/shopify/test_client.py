@@ -211,3 +211,40 @@ def test_every_retry_is_announced_with_connection_failure_wait_and_attempt(
         assert notice.startswith("shop-test: check failed (HTTP 503); retrying in ")
         assert f"in {wait:.1f} s (attempt {number} of {client.settings.max_retries + 1})" \
             in notice
+
+
+def test_a_wrong_token_names_access_token_env_and_a_403_names_scopes(emulator, connect,
+                                                                     monkeypatch):
+    monkeypatch.setenv("SHOPLOOP_TEST_SHOPIFY_TOKEN", "shpat_wrong")
+    connector = connect(emulator)
+    with pytest.raises(AuthError) as caught:
+        connector.client.execute(SHOP, operation="check")
+    assert "HTTP 401" in caught.value.message and "reachable" in caught.value.message
+    assert "access_token_env" in caught.value.remedy and "scope" not in caught.value.remedy
+
+
+def test_an_address_that_is_no_shopify_admin_is_the_wrong_endpoint(connect):
+    import http.server
+    import threading
+
+    from shoploop.hooks import WrongEndpointError
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_error(404)  # an HTML error page, like most web servers
+
+    # A real web server that is no Shopify admin (a storefront's own domain, say).
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connector = connect(None, shop=f"127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(WrongEndpointError) as caught:
+            connector.client.execute(SHOP, operation="check", retries=0)
+        assert "does not serve the Shopify Admin GraphQL API" in caught.value.message
+        assert "answered 404" in caught.value.message
+        assert "check `shop`" in caught.value.remedy and caught.value.exit_code == 3
+        check = connector.check()
+        assert not check.reachable and "answered 404" in check.detail
+    finally:
+        server.shutdown()
+        server.server_close()
