@@ -21,9 +21,11 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy.orm import Session
 
+from shoploop._interrupt import StopToken
 from shoploop.hooks import ConnectorError, Cursor, NotSupportedError, Page
 from shoploop.store import (
     FAILED,
+    INTERRUPTED,
     SUCCEEDED,
     Store,
     UpsertResult,
@@ -75,6 +77,9 @@ class MirrorResult:
     erased: int = 0
     """Items dropped because their customer was erased (privacy); included in ``read``."""
     pages: int = 0
+    stopped: bool = False
+    """A stop was requested (:class:`shoploop._interrupt.StopToken`): it ended after a
+    committed page, before the last; the next run resumes from there."""
     cursor: dict[str, Any] | None = field(default=None, repr=False)
 
     def add_page(self, items: int, upserted: UpsertResult) -> None:
@@ -97,6 +102,7 @@ def mirror_stream(
     full: bool = False,
     on_page: Callable[[int], None] | None = None,
     checkpoint_seconds: float | None = None,
+    stop: StopToken | None = None,
 ) -> MirrorResult:
     """Mirror ``stream`` of ``connector`` (the connection named ``connection``) into ``store``.
 
@@ -111,6 +117,9 @@ def mirror_stream(
     customer hashes) declare it: saving a 100k-entry cursor with each of 1,000 pages made a
     full read quadratic. A resumed run then re-reads at most that many seconds of pages;
     the upserts are idempotent, so nothing is written twice.
+
+    ``stop``: checked after each committed page; once a stop is requested the cursor is saved
+    and the run ends early, recorded ``interrupted`` (``result.stopped``).
     """
     if checkpoint_seconds is None:
         checkpoint_seconds = float(getattr(connector, "cursor_checkpoint_seconds", 0.0))
@@ -139,7 +148,8 @@ def mirror_stream(
     try:
         while True:
             page = reader(cursor)
-            due = not page.has_more or \
+            stopping = stop is not None and stop.requested and page.has_more
+            due = not page.has_more or stopping or \
                 time.monotonic() - last_checkpoint >= checkpoint_seconds
             with store.session() as session:
                 items = _without_erased(session, connection, page.items, customer_id_of)
@@ -157,6 +167,9 @@ def mirror_stream(
                 on_page(len(page.items))
             if not page.has_more:
                 break
+            if stopping:
+                result.stopped = True
+                break
             if cursor is not None and page.cursor == cursor:
                 raise ConnectorError(
                     f"read_{stream} returned has_more=True without advancing its cursor",
@@ -167,7 +180,7 @@ def mirror_stream(
     except BaseException as exc:
         _record_end(store, result, FAILED, error=str(exc) or type(exc).__name__)
         raise
-    _record_end(store, result, SUCCEEDED)
+    _record_end(store, result, INTERRUPTED if result.stopped else SUCCEEDED)
     log.info("mirrored %s of %s: %s", stream, connection, result)
     return result
 

@@ -25,7 +25,8 @@ class ImportLanes:
     first target's pipeline starts as early as possible — importing every connection at once
     only makes them compete for the CPU. A master's lane goes on to count its shared match-key
     values (:meth:`SyncJob.shared_key_values`) while the targets are still being read. Each
-    connection's streams run in order; a connection that failed once is not asked again."""
+    connection's streams run in order; a connection that failed once is not asked again.
+    A requested stop ends each stream after its page in flight and skips what is left."""
 
     def __init__(self, job: SyncJob, report: SyncReport) -> None:
         self.job, self.report = job, report
@@ -62,7 +63,8 @@ class ImportLanes:
     def _lane(self, names: list[str]) -> None:
         for name in names:
             self._connection(name)
-        if names and names[0] in self.job.master_bindings and names[0] not in self.failed:
+        if names and names[0] in self.job.master_bindings and names[0] not in self.failed \
+                and not self.job.stop.requested:
             try:
                 self.job.shared_key_values(names[0])
             except BaseException as exc:  # a store error: re-raised by join()
@@ -87,14 +89,18 @@ class ImportLanes:
         rows = self.rows.setdefault(name, [])
         try:
             for stream in self.streams[name]:
+                if self.job.stop.requested:
+                    break
                 row: dict[str, Any] = {"connection": name, "stream": stream}
                 started = time.perf_counter()
                 try:
                     result = mirror_stream(self.job.connections[name], self.job.store,
                                            connection=name, stream=stream,
-                                           full=self.job.options.full)
+                                           full=self.job.options.full, stop=self.job.stop)
                     row.update(ok=True, read=result.read, inserted=result.inserted,
                                updated=result.updated)
+                    if result.stopped:
+                        row["stopped"] = True
                 except ConnectorError as exc:
                     row.update(ok=False, error=str(exc), kind=error_row(exc, name)["kind"])
                 row["seconds"] = round(time.perf_counter() - started, 3)
