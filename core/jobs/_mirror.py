@@ -148,8 +148,7 @@ def mirror_stream(
     try:
         while True:
             page = reader(cursor)
-            stopping = stop is not None and stop.requested and page.has_more
-            due = not page.has_more or stopping or \
+            due = not page.has_more or \
                 time.monotonic() - last_checkpoint >= checkpoint_seconds
             with store.session() as session:
                 items = _without_erased(session, connection, page.items, customer_id_of)
@@ -167,7 +166,10 @@ def mirror_stream(
                 on_page(len(page.items))
             if not page.has_more:
                 break
-            if stopping:
+            if stop is not None and stop.requested:
+                if not due:  # the cursor is where the next run starts: save it now
+                    with store.session() as session:
+                        save_cursor(session, connection, page.cursor, stream=stream)
                 result.stopped = True
                 break
             if cursor is not None and page.cursor == cursor:
