@@ -244,13 +244,18 @@ class SyncJob:
     def _collect(self, report: SyncReport) -> None:
         """The targets' counts so far into ``report`` (also while their threads still run:
         each Counter is copied in one step)."""
-        for target, (planner, writer) in list(self.live.items()):
+        live = dict(self.live)
+        for target in self.mapping.targets:  # the mapping's order, whoever started first
+            if target not in live:
+                continue
+            planner, writer = live[target]
             counts = Counter(dict(planner.plan.counts))
             if writer is not None:
                 counts.update(dict(writer.counts))
             report.targets[target] = {k: counts.get(k, 0) for k in SUMMARY_KEYS}
             report.batches[target] = counts.get("batches", 0)
-        report.clears = clears_of({t: p.plan for t, (p, _w) in list(self.live.items())})
+        report.clears = clears_of({t: live[t][0].plan for t in self.mapping.targets
+                                   if t in live})
 
     # -- one target ----------------------------------------------------------------------------
 
