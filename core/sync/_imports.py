@@ -24,7 +24,7 @@ class ImportLanes:
     connections derived attributes read) one after another in the mapping's order, so the
     first target's pipeline starts as early as possible — importing every connection at once
     only makes them compete for the CPU. A master's lane goes on to count its shared match-key
-    values (:meth:`SyncJob.shared_key_values`) while the targets are still being read. Each
+    values (:meth:`RunShared.shared_key_values`) while the targets are still being read. Each
     connection's streams run in order; a connection that failed once is not asked again.
     A requested stop ends each stream after its page in flight and skips what is left."""
 
@@ -66,7 +66,7 @@ class ImportLanes:
         if names and names[0] in self.job.master_bindings and names[0] not in self.failed \
                 and not self.job.stop.requested:
             try:
-                self.job.shared_key_values(names[0])
+                self.job.shared.shared_key_values(names[0])
             except BaseException as exc:  # a store error: re-raised by join()
                 self.crash = exc
 

@@ -35,7 +35,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shoploop.hooks import (
-    ConfigError,
     HookContext,
     SyncRun,
 )
@@ -45,12 +44,11 @@ from .._connections import Connections
 from .._interrupt import Aborted, StopToken
 from .._plugins import PluginHost
 from ._create import create_missing
-from ._guard import FieldCheck, WriteGate, clears_of
+from ._guard import WriteGate, clears_of
 from ._imports import ImportLanes
 from ._lock import exclusive_run
 from ._mapping import SyncMapping, resolve_mapping
 from ._plan import (
-    NORMALISERS,
     Change,
     Chunk,
     MasterBindings,
@@ -71,6 +69,7 @@ from ._report import (
     phase,
 )
 from ._settings import DERIVED, SyncSettings
+from ._shared import RunShared
 from ._state import (
     MirroredCustomer,
     bind_many,
@@ -121,15 +120,11 @@ class SyncJob:
             only_from=options.only_from, only_to=options.only_to)
         self.lock = threading.Lock()  # one writer transaction at a time (SQLite)
         self.now = datetime.now(UTC)
-        self.shared_lock = threading.Lock()  # per-run values the targets' pipelines share
-        self.derived_lock = threading.Lock()
         self.master_bindings = {m: MasterBindings(m) for m in self.mapping.masters
                                 if m != DERIVED}
-        self.shared_values: dict[str, dict[str, dict[str, int]]] = {}
-        self.derived_rows: list[tuple[list[tuple[str, str]], dict[str, Any]]] | None = None
+        self.shared = RunShared(host, store, self.mapping, str(config.path or "<defaults>"),
+                                self.now)
         self.stop = options.stop or StopToken()
-        self.field_checks: dict[str, FieldCheck] = {}
-        self.field_refusals: dict[str, ConfigError | None] = {}
         self.gate = WriteGate(self.mapping.targets, self.mapping, self.stop,
                               allow_mass_clear=options.allow_mass_clear)
         self.live: dict[str, tuple[Planner, TargetWriter | None]] = {}
@@ -307,7 +302,7 @@ class SyncJob:
         if self.stop.requested:
             return None  # an import ended early: nothing to plan from
         for master in masters:
-            self.check_fields(master)
+            self.shared.check_fields(master)
         started = phase(report, f"wait:{target}", waited)
         with self.store.session() as session:
             erased = erased_external_id_hashes(session, target)
@@ -326,14 +321,14 @@ class SyncJob:
         self.live[target] = (planner, writer)
         held: list[Change] | None = None if self.options.dry_run else []
         for master in masters:
-            shared = self.shared_key_values(master)
+            shared = self.shared.shared_key_values(master)
             for records in customer_chunks(self.store, master, CHUNK):
                 if self.stop.requested:
                     break
                 self._plan_master_chunk(planner, writer, master, records, shared)
                 self._flush(report, planner, held)
         if derived and not self.stop.requested:
-            rows = self._derived(context)
+            rows = self.shared.derived(context)
             for start in range(0, len(rows), CHUNK):
                 if self.stop.requested:
                     break
@@ -441,59 +436,6 @@ class SyncJob:
                                  "old": c.old, "new": c.new, "source": c.source,
                                  "source_id": c.source_id} for c in plan.changes[:room]]
         plan.changes = []
-
-    # -- once per run --------------------------------------------------------------------------
-
-    def shared_key_values(self, master: str) -> dict[str, dict[str, int]]:
-        """Per match key, the master's values held by more than one of its customers (those
-        are ambiguous), from one streamed pass; computed once per run."""
-        with self.shared_lock:
-            if master not in self.shared_values:
-                started = time.perf_counter()
-                counts: dict[str, Counter[str]] = {k: Counter() for k in self.mapping.match_keys}
-                check = self.field_checks[master] = FieldCheck(
-                    r for r in self.mapping.rules if r.master == master)
-                for records in customer_chunks(self.store, master, 5 * CHUNK):
-                    for record in records:
-                        check.see(record)
-                        for key, counter in counts.items():
-                            value = NORMALISERS[key](record.data.get(key))
-                            if value is not None:
-                                counter[value] += 1
-                self.shared_values[master] = {key: {v: n for v, n in counter.items() if n > 1}
-                                              for key, counter in counts.items()}
-                log.info("counted %s's match-key values in %.1f s", master,
-                         time.perf_counter() - started)
-            return self.shared_values[master]
-
-    def check_fields(self, master: str) -> None:
-        """Refuse the run if a field mapped from ``master`` is one none of its customers has
-        (:class:`FieldCheck`); decided once per run and master."""
-        self.shared_key_values(master)  # the pass that also looks for the fields
-        with self.shared_lock:
-            if master not in self.field_refusals:
-                self.field_refusals[master] = self.field_checks[master].refusal(
-                    master, str(self.config.path or "<defaults>"),
-                    customer_chunks(self.store, master, 5 * CHUNK))
-            refusal = self.field_refusals[master]
-        if refusal is not None:
-            raise refusal
-
-    def _derived(self, context: HookContext) -> list[tuple[list[tuple[str, str]],
-                                                           dict[str, Any]]]:
-        from shoploop.attributes.profiles import build_profile_members
-        from shoploop.combine import derive_attributes
-
-        with self.derived_lock:
-            if self.derived_rows is None:
-                rows = []
-                with self.store.session() as session:
-                    for profile, members in build_profile_members(session, as_of=self.now):
-                        if members:
-                            rows.append((members, derive_attributes(self.host, context,
-                                                                    profile)))
-                self.derived_rows = rows
-            return self.derived_rows
 
 
 class _LazyConnectors(Mapping[str, Any]):
