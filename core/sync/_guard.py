@@ -120,7 +120,7 @@ class WriteGate:
                                  in plan.guarded_clears.most_common())
         return (f"{plan.target!r}: the run would clear {clears} of the {plan.held} values it "
                 f"holds for the mapped keys ({clears / max(plan.held, 1):.0%}, more than "
-                f"sync.max_clear_share = {share:g}) — {by_attribute}; nothing was written. "
+                f"sync.max_clear_share = {share:g}) — {by_attribute}; no value was written. "
                 "If these clears are intended, run again with --allow-mass-clear (or set "
                 "allow_clear = true on the attribute); otherwise fix the mapping or the "
                 "master's data (`--dry-run` lists every change)")

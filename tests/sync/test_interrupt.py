@@ -215,3 +215,31 @@ def test_a_stop_ends_an_import_after_the_page_in_flight_and_the_next_import_resu
     assert stopped.stopped and stopped.pages == 1 and status == "interrupted"
     assert not resumed.stopped and resumed.read == CUSTOMERS - stopped.read
     assert mirrored == CUSTOMERS
+
+
+def test_the_stop_token_asks_first_aborts_second_and_restores_the_handlers() -> None:
+    from shoploop._interrupt import Aborted, StopToken
+
+    token, notices = StopToken(), []
+    before = signal.getsignal(signal.SIGTERM)
+    with token.installed(on_first=notices.append, on_second=notices.append):
+        signal.raise_signal(signal.SIGTERM)
+        assert token.requested and token.exit_code == 143 and token.reason == "SIGTERM"
+        with pytest.raises(Aborted) as aborted:
+            signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # a third: ignored while the abort is under way
+    assert notices == [signal.SIGTERM, signal.SIGINT]
+    assert aborted.value.exit_code == 130
+    assert signal.getsignal(signal.SIGTERM) is before
+
+    elsewhere = StopToken()
+    seen: list[Any] = []
+
+    def install() -> None:  # signal handlers belong to the main thread: nothing installed
+        with elsewhere.installed():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=install)
+    thread.start()
+    thread.join()
+    assert seen == [signal.getsignal(signal.SIGINT)]
