@@ -57,6 +57,7 @@ class StopToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._aborted = threading.Event()
         self.signum: int | None = None
 
     def request(self, signum: int = signal.SIGINT) -> None:
@@ -68,6 +69,16 @@ class StopToken:
     @property
     def requested(self) -> bool:
         return self._event.is_set()
+
+    def abort(self) -> None:
+        """The job is recording itself after :class:`Aborted`: its threads must not commit
+        anything more (what they finish is reconciled by the next run)."""
+        self._event.set()
+        self._aborted.set()
+
+    @property
+    def aborted(self) -> bool:
+        return self._aborted.is_set()
 
     @property
     def exit_code(self) -> int | None:

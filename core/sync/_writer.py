@@ -176,13 +176,17 @@ class TargetWriter(threading.Thread):
             if status in (WriteStatus.WRITTEN, WriteStatus.UNCHANGED):
                 landed.setdefault(change.customer, {})[change.key] = change.new
             rows.append(change.audit() | {"run_id": self.run_id, "batch_id": batch_id})
-        with self.lock, self.store.session() as session:
-            merge_sent(session, self.target, self.run_id, landed)
-            patch_mirror(session, self.target, landed)
-            record_changes(session, rows)
-            settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
-                         else CONFIRMED)
-        self.counts.update(outcome)
+        with self.lock:
+            if self.stop is not None and self.stop.aborted:
+                return  # the run was recorded without it: it stays pending, as after a kill
+            with self.store.session() as session:
+                merge_sent(session, self.target, self.run_id, landed)
+                patch_mirror(session, self.target, landed)
+                record_changes(session, rows)
+                settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
+                             else CONFIRMED)
+            # under the lock: what an aborted run records is exactly the batches confirmed
+            self.counts.update(outcome)
 
 
 def _refused(message: str) -> WriteResult:

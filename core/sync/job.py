@@ -170,14 +170,19 @@ class SyncJob:
             self.host.call("before_sync", isolate=False, context=context, run=run)
             self._run(report, context)
         except BaseException as exc:
-            self._collect(report)
+            # Under the writers' lock: an aborted run's writer may be settling a batch. Once
+            # the stop is marked aborted no writer settles another, so the counts recorded
+            # are exactly the batches confirmed; the others stay pending for the next run.
+            with self.lock:
+                if isinstance(exc, Aborted):
+                    self.stop.abort()
+                self._collect(report)
             if isinstance(exc, Aborted):  # the second Ctrl-C: the counts as far as known
                 report.interrupted, report.interrupt_exit = str(exc), exc.exit_code
             else:
                 report.errors.append(error_row(exc, "run"))
             report.finished_at = datetime.now(UTC).isoformat()
-            # under the writers' lock: an aborted run's writer may be settling a batch
-            with self.lock, self.store.session() as session:
+            with self.store.session() as session:
                 finish_run(session, run_id, status=INTERRUPTED if report.interrupted
                            else RUN_FAILED, summary=report.as_dict())
             if isinstance(exc, Aborted):
