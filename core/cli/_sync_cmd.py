@@ -1,13 +1,16 @@
 """``shoploop sync customers | history | show``: the ERP admin's scheduled job and its audit.
 
 Exit codes (docs/sync.md): 0 ok · 1 some records failed (or a plugin aborted the run) · 2
-configuration error · 3 a system unreachable or unauthorised. Heavy imports stay inside the
-commands so ``shoploop --help`` stays fast.
+configuration error, or a run refused by a safety check (a mapped field no master record has,
+a mass clear) · 3 a system unreachable or unauthorised · 130 / 143 stopped by SIGINT /
+SIGTERM. Heavy imports stay inside the commands so ``shoploop --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from typing import Any
 
 import typer
@@ -19,8 +22,11 @@ from ._progress import board
 from ._state import State, console, console_err, print_json
 from ._tables import ReadableTable
 
-SUMMARY_COLUMNS = ("read", "matched", "created", "changed", "written", "skipped", "conflicts",
-                   "failed", "unmatched", "ambiguous")
+SUMMARY_COLUMNS = ("read", "matched", "created", "changed", "to_clear", "written", "cleared",
+                   "skipped", "conflicts", "failed", "unmatched", "ambiguous")
+STOPPING = ("{signal}: stopping after the batch in flight; press Ctrl-C again to abort now "
+            "(the run is recorded as interrupted and the next run resumes it)\n")
+ABORTING = "{signal} again: aborting now\n"
 
 
 def _show(value: Any) -> str:
@@ -36,11 +42,24 @@ def _print_summary(report: dict[str, Any]) -> None:
     targets = list(report["targets"])
     table = ReadableTable(title, [("", "left"), *((t, "right") for t in targets)])
     for column in SUMMARY_COLUMNS:
-        table.add_row(column, *(f"{report['targets'][t].get(column, 0):,}" for t in targets))
+        table.add_row(column.replace("_", " "),
+                      *(f"{report['targets'][t].get(column, 0):,}" for t in targets))
     console.print(table)
+    for target, counts in report["targets"].items():
+        if report["dry_run"] and counts.get("to_clear"):
+            by_attribute = report.get("clears", {}).get(target, {})
+            console.print(f"would clear {counts['to_clear']} values in {target}"
+                          + (" (" + ", ".join(f"{a} {n}" for a, n in by_attribute.items())
+                             + ")" if by_attribute else ""))
+        elif counts.get("cleared"):
+            console.print(f"cleared {counts['cleared']} values in {target}")
     for error in report["errors"]:
         console_err.print(f"[red]{error['kind']}:[/] {error['connection']}: "
                           f"{escape(error['error'])}")
+    if report.get("interrupted"):
+        console_err.print(f"[yellow]interrupted[/] ({report['interrupted']}): "
+                          f"{report['written']} values written; run `shoploop sync customers` "
+                          "again to resume")
     batches = ", ".join(f"{t} {n}" for t, n in report["batches"].items()) or "none"
     console.print(f"run {report['run_id']} · batches: {batches} · "
                   f"resumed {report['resumed_batches']} · `{shoploop_command()} sync show "
@@ -54,6 +73,22 @@ def _print_diff(diff: list[dict[str, Any]]) -> None:
         table.add_row(row["target"], row["customer"], row["key"], _show(row["old"]),
                       _show(row["new"]), f"{row['source']}/{row['source_id'] or '-'}")
     console.print(table)
+
+
+def _abort(exc: Any, as_json: bool) -> None:
+    """The second Ctrl-C: say what was recorded and leave at once — the pipeline's threads
+    are not waited for (a batch they had sent stays an intent the next run reconciles)."""
+    summary = exc.summary or {}
+    if as_json and summary:
+        print_json(summary)
+    written = summary.get("written", 0)
+    run = str(summary.get("run_id", ""))[:8]
+    console_err.print(f"[bold red]aborted[/] ({exc}): run {run or '?'} recorded as "
+                      f"interrupted, {written} values written; a batch in flight stays "
+                      "pending and the next `shoploop sync customers` resumes it")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exc.exit_code)
 
 
 def _store(state: State) -> Any:
@@ -93,9 +128,16 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
         limit: int = typer.Option(200, "--diff-limit", min=0,
                                   help="Rows of the dry-run diff to print."),
+        allow_mass_clear: bool = typer.Option(
+            False, "--allow-mass-clear", help="Write even if the run clears more than "
+            "sync.max_clear_share of a target's values (refused otherwise, exit 2)."),
     ) -> None:
-        """Sync the mapped customer attributes from their masters into every target."""
+        """Sync the mapped customer attributes from their masters into every target.
+
+        The first Ctrl-C (or SIGTERM) stops after the batch in flight (exit 130 / 143); a
+        second one aborts at once."""
         from shoploop._connections import Connections
+        from shoploop._interrupt import Aborted, StopToken, signal_name
         from shoploop.hooks import ShoploopError
         from shoploop.sync.job import SyncJob, SyncOptions
 
@@ -121,14 +163,24 @@ def register(app: typer.Typer) -> None:
             key = f"write → {target}"
             shown.update(key, description=f"{key} (changes)", completed=done, total=total)
 
+        def notice(template: str) -> Any:
+            # os.write: a signal handler must not re-enter a buffered stream mid-write
+            return lambda signum: os.write(2, template.format(
+                signal=signal_name(signum)).encode())
+
+        stop = StopToken()
         options = SyncOptions(only_from=source, only_to=targets, dry_run=dry_run, full=full,
                               diff_limit=None if as_json else limit, progress=written,
-                              plan_progress=planned, import_progress=imported)
-        with Connections(config, state.host.connectors) as connections, _store(state) as store:
+                              plan_progress=planned, import_progress=imported,
+                              allow_mass_clear=allow_mass_clear, stop=stop)
+        with Connections(config, state.host.connectors) as connections, _store(state) as store, \
+                stop.installed(on_first=notice(STOPPING), on_second=notice(ABORTING)):
             job = SyncJob(state.host, config, store, connections, options)
             try:
                 with shown:
                     report = job.run()
+            except Aborted as exc:
+                _abort(exc, as_json)
             except ShoploopError:
                 raise  # the CLI's error path: its message, remedy and exit code (._errors)
             except Exception as exc:  # a plugin's before_sync veto, a store failure, …
@@ -163,13 +215,13 @@ def register(app: typer.Typer) -> None:
             return
         table = ReadableTable("sync runs", [
             ("run", "left"), ("started", "left"), ("status", "left"), ("dry", "left"),
-            ("written", "right"), ("failed", "right")])
+            ("written", "right"), ("cleared", "right"), ("failed", "right")])
         for run in runs:
             targets = run["targets"] if isinstance(run["targets"], dict) else {}
             table.add_row(run["run_id"][:8], run["started_at"][:19], run["status"],
                           "yes" if run["dry_run"] else "",
-                          str(sum(t.get("written", 0) for t in targets.values())),
-                          str(sum(t.get("failed", 0) for t in targets.values())))
+                          *(str(sum(t.get(key, 0) for t in targets.values()))
+                            for key in ("written", "cleared", "failed")))
         console.print(table)
 
     @sync.command("show")
@@ -202,8 +254,11 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(data)
             return
+        summary = data["summary"] if isinstance(data["summary"], dict) else {}
+        totals = " · ".join(f"{summary.get(key, 0)} {label}" for key, label in (
+            ("written", "written"), ("cleared", "cleared"), ("failed", "failed")))
         console.print(f"run {data['run_id']} · {data['status']} · started "
-                      f"{data['started_at'][:19]} · {len(batches)} batches")
+                      f"{data['started_at'][:19]} · {len(batches)} batches · {totals}")
         table = ReadableTable("changes", [(c, "left") for c in (
             "target", "customer", "attribute", "old", "new", "status", "note")])
         for c in changes:

@@ -21,9 +21,11 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy.orm import Session
 
+from shoploop._interrupt import StopToken
 from shoploop.hooks import ConnectorError, CountsRecords, Cursor, NotSupportedError, Page
 from shoploop.store import (
     FAILED,
+    INTERRUPTED,
     SUCCEEDED,
     Store,
     UpsertResult,
@@ -79,6 +81,9 @@ class MirrorResult:
     expected: int | None = None
     """The connector's estimate of the items this run reads (``CountsRecords``), if any."""
     pages: int = 0
+    stopped: bool = False
+    """A stop was requested (:class:`shoploop._interrupt.StopToken`): it ended after a
+    committed page, before the last; the next run resumes from there."""
     cursor: dict[str, Any] | None = field(default=None, repr=False)
 
     def add_page(self, items: int, upserted: UpsertResult) -> None:
@@ -102,6 +107,7 @@ def mirror_stream(
     on_page: Callable[[int], None] | None = None,
     checkpoint_seconds: float | None = None,
     on_total: Callable[[int], None] | None = None,
+    stop: StopToken | None = None,
 ) -> MirrorResult:
     """Mirror ``stream`` of ``connector`` (the connection named ``connection``) into ``store``.
 
@@ -118,6 +124,9 @@ def mirror_stream(
     customer hashes) declare it: saving a 100k-entry cursor with each of 1,000 pages made a
     full read quadratic. A resumed run then re-reads at most that many seconds of pages;
     the upserts are idempotent, so nothing is written twice.
+
+    ``stop``: checked after each committed page; once a stop is requested the cursor is saved
+    and the run ends early, recorded ``interrupted`` (``result.stopped``).
     """
     if checkpoint_seconds is None:
         checkpoint_seconds = float(getattr(connector, "cursor_checkpoint_seconds", 0.0))
@@ -170,6 +179,12 @@ def mirror_stream(
                 on_page(len(page.items))
             if not page.has_more:
                 break
+            if stop is not None and stop.requested:
+                if not due:  # the cursor is where the next run starts: save it now
+                    with store.session() as session:
+                        save_cursor(session, connection, page.cursor, stream=stream)
+                result.stopped = True
+                break
             if cursor is not None and page.cursor == cursor:
                 raise ConnectorError(
                     f"read_{stream} returned has_more=True without advancing its cursor",
@@ -180,7 +195,7 @@ def mirror_stream(
     except BaseException as exc:
         _record_end(store, result, FAILED, error=str(exc) or type(exc).__name__)
         raise
-    _record_end(store, result, SUCCEEDED)
+    _record_end(store, result, INTERRUPTED if result.stopped else SUCCEEDED)
     log.info("mirrored %s of %s: %s", stream, connection, result)
     return result
 

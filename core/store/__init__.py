@@ -42,6 +42,7 @@ from ._identity import (
 from ._rows import content_hash
 from ._runs import (
     FAILED,
+    INTERRUPTED,
     RUNNING,
     SUCCEEDED,
     counts,
@@ -79,6 +80,7 @@ from ._url import redact_url, resolve_store_url
 
 __all__ = [
     "FAILED",
+    "INTERRUPTED",
     "RUNNING",
     "SUCCEEDED",
     "Base",

@@ -16,6 +16,8 @@ from ._types import utcnow
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+INTERRUPTED = "interrupted"
+"""Stopped on request (Ctrl-C, SIGTERM) or found still running after its process died."""
 
 
 def start_run(

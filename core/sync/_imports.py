@@ -24,8 +24,9 @@ class ImportLanes:
     connections derived attributes read) one after another in the mapping's order, so the
     first target's pipeline starts as early as possible — importing every connection at once
     only makes them compete for the CPU. A master's lane goes on to count its shared match-key
-    values (:meth:`SyncJob.shared_key_values`) while the targets are still being read. Each
-    connection's streams run in order; a connection that failed once is not asked again."""
+    values (:meth:`RunShared.shared_key_values`) while the targets are still being read. Each
+    connection's streams run in order; a connection that failed once is not asked again.
+    A requested stop ends each stream after its page in flight and skips what is left."""
 
     def __init__(self, job: SyncJob, report: SyncReport) -> None:
         self.job, self.report = job, report
@@ -62,9 +63,10 @@ class ImportLanes:
     def _lane(self, names: list[str]) -> None:
         for name in names:
             self._connection(name)
-        if names and names[0] in self.job.master_bindings and names[0] not in self.failed:
+        if names and names[0] in self.job.master_bindings and names[0] not in self.failed \
+                and not self.job.stop.requested:
             try:
-                self.job.shared_key_values(names[0])
+                self.job.shared.shared_key_values(names[0])
             except BaseException as exc:  # a store error: re-raised by join()
                 self.crash = exc
 
@@ -87,6 +89,8 @@ class ImportLanes:
         rows = self.rows.setdefault(name, [])
         try:
             for stream in self.streams[name]:
+                if self.job.stop.requested:
+                    break
                 row: dict[str, Any] = {"connection": name, "stream": stream}
                 started = time.perf_counter()
                 shown = _Shown(self.job.options.import_progress, name, stream)
@@ -94,9 +98,11 @@ class ImportLanes:
                     result = mirror_stream(self.job.connections[name], self.job.store,
                                            connection=name, stream=stream,
                                            full=self.job.options.full, on_page=shown.page,
-                                           on_total=shown.total)
+                                           on_total=shown.total, stop=self.job.stop)
                     row.update(ok=True, read=result.read, inserted=result.inserted,
                                updated=result.updated)
+                    if result.stopped:
+                        row["stopped"] = True
                 except ConnectorError as exc:
                     row.update(ok=False, error=str(exc), kind=error_row(exc, name)["kind"])
                 finally:

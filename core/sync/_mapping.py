@@ -39,6 +39,9 @@ class Rule:
     key: str
     policy: Policy
     steps: tuple[Step, ...] = ()
+    allow_clear: bool = False
+    """``allow_clear = true``: empty master values may clear the target's (no field check,
+    not counted by the mass-clear guard)."""
 
     def apply(self, value: Any) -> Any:
         for name, transform, options in self.steps:
@@ -60,6 +63,9 @@ class SyncMapping:
     derived_from: list[str] | None = None
     create_missing: frozenset[str] = frozenset()
     """Targets in which master customers with no match are created."""
+    max_clear_share: float = 0.1
+    min_mass_clear: int = 10
+    """The mass-clear guard (``sync.max_clear_share`` / ``sync.min_mass_clear``)."""
 
     @property
     def masters(self) -> list[str]:
@@ -147,7 +153,8 @@ def resolve_mapping(config: Config, settings: SyncSettings, connectors: Connecto
                 target_key = target_spec.key or attribute
             rules.append(Rule(attribute=attribute, master=spec.master,
                               field=spec.field or attribute, target=target, key=target_key,
-                              policy=spec.policy, steps=tuple(steps)))
+                              policy=spec.policy, steps=tuple(steps),
+                              allow_clear=spec.allow_clear))
     seen: dict[tuple[str, str], str] = {}
     for rule in rules:
         other = seen.setdefault((rule.target, rule.key), rule.attribute)
@@ -212,4 +219,6 @@ def resolve_mapping(config: Config, settings: SyncSettings, connectors: Connecto
     return SyncMapping(rules=rules, match_keys=list(settings.match_keys),
                        link_master=link_master, link_attribute=link_attribute,
                        derived_from=settings.derived_from,
-                       create_missing=frozenset(settings.create_missing) & kept)
+                       create_missing=frozenset(settings.create_missing) & kept,
+                       max_clear_share=settings.max_clear_share,
+                       min_mass_clear=settings.min_mass_clear)

@@ -32,7 +32,7 @@ from shoploop.store import external_id_hash as id_hash
 
 from ._mapping import Rule, SyncMapping, TransformFailed
 from ._state import MirroredCustomer
-from ._values import current_value, is_empty, same, source_value
+from ._values import current_value, is_clear, is_empty, same, source_value
 
 _MISSING = object()
 _ERASED = "erased"
@@ -162,6 +162,12 @@ class TargetPlan:
     changes: list[Change] = field(default_factory=list)
     findings: list[Change] = field(default_factory=list)   # unmatched, skipped, conflict, …
     adopt: dict[str, dict[str, Any]] = field(default_factory=dict)  # in sync, state unknown
+    held: int = 0
+    """Values the target holds for the mapped keys of the customers compared (the share the
+    mass-clear guard measures against)."""
+    guarded_clears: Counter[str] = field(default_factory=Counter)
+    """Attribute → planned clears the mass-clear guard counts (not those of ``allow_clear``
+    attributes)."""
 
     def find(self, status: str, source: str, source_id: str | None, message: str,
              customer: str | None = None, key: str | None = None, new: Any = None,
@@ -338,6 +344,8 @@ class Planner:
                 self.plan.find("failed", source, source_id, str(exc), customer, key)
                 continue
             old = current_value(record.data, key)
+            if not is_empty(old):
+                self.plan.held += 1
             last = sent.get(key, _MISSING)
             if same(new, old) and (customer, key) not in self.forced:
                 if last is _MISSING or not same(last, new):
@@ -361,6 +369,10 @@ class Planner:
                                "the master (policy newest_wins)", customer, key, new, old)
                 continue
             self.plan.counts["changed"] += 1
+            if is_clear(new, old):
+                self.plan.counts["to_clear"] += 1
+                if rule is not None and not rule.allow_clear:
+                    self.plan.guarded_clears[rule.attribute] += 1
             self.plan.changes.append(Change(self.target.name, customer, key, new, old, source,
                                             source_id))
 

@@ -14,8 +14,13 @@ log = logging.getLogger("shoploop.sync")
 
 JOB = "sync.customers"
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
-SUMMARY_KEYS = ("read", "matched", "created", "changed", "written", "skipped", "conflicts",
-                "failed", "unmatched", "ambiguous", "unchanged", "in_sync", "erased")
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+"""A run stopped by Ctrl-C / SIGTERM: 128 + the signal's number, as the shell reports it."""
+SUMMARY_KEYS = ("read", "matched", "created", "changed", "to_clear", "written", "cleared",
+                "skipped", "conflicts", "failed", "unmatched", "ambiguous", "unchanged",
+                "in_sync", "erased")
+"""``to_clear``: planned changes that remove a value the target holds (part of ``changed``);
+``cleared``: those written (part of ``written``)."""
 
 
 @dataclass
@@ -34,11 +39,20 @@ class SyncReport:
     finished_at: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall seconds per phase (import, plan, write:<target>): where a slow run spends."""
+    clears: dict[str, dict[str, int]] = field(default_factory=dict)
+    """target → attribute → planned clears the mass-clear guard counted."""
+    interrupted: str = ""
+    """The signal that stopped the run (SIGINT, SIGTERM); empty if it was not stopped."""
+    interrupt_exit: int = 0
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return self.interrupt_exit
         if any(e["kind"] in ("unreachable", "unauthorised") for e in self.errors):
             return EXIT_UNREACHABLE
+        if any(e["kind"] == "refused" for e in self.errors):
+            return EXIT_CONFIG
         if self.errors or any(t.get("failed") for t in self.targets.values()):
             return EXIT_FAILED
         return EXIT_OK
@@ -51,6 +65,7 @@ class SyncReport:
                 "started_at": self.started_at, "finished_at": self.finished_at,
                 "targets": self.targets, "batches": self.batches,
                 "resumed_batches": self.resumed_batches, "imports": self.imports,
+                "clears": self.clears, "interrupted": self.interrupted or None,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
                 "errors": self.errors, **({"diff": self.diff} if self.dry_run else {})}
 

@@ -15,6 +15,7 @@ transform installed — run in :func:`shoploop.sync.plan.build_plan`, with the s
     options = { values = { "10" = "retail", "20" = "wholesale" } }
     policy = "master_wins"                  # or "newest_wins", "keep_non_empty"
     targets = ["shop", "woo"]               # or a table per target (key, transform, options)
+    allow_clear = false                     # true: an empty master value may clear the target's
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ class AttributeSpec(_Strict):
     transform: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     policy: Policy = "master_wins"
+    allow_clear: bool = Field(
+        default=False,
+        description="Let empty master values clear what the targets hold, even when no "
+                    "customer of the master has the field (a run refuses such a field as "
+                    "a misspelling otherwise), and leave this attribute's clears out of "
+                    "the mass-clear guard (sync.max_clear_share).")
     targets: dict[str, TargetSpec] | None = Field(
         default=None, description="Target connections; default: every other connection that "
                                   "writes customer attributes.")
@@ -97,6 +104,16 @@ class SyncSettings(_Strict):
         description="Connections whose orders and installed base feed derived attributes; "
                     "default: every connection that reads them. Name only the ERP when the "
                     "shops' orders are transferred into it, so no order counts twice.")
+    max_clear_share: float = Field(
+        default=0.1, ge=0.0, le=1.0,
+        description="The mass-clear guard: a run that would clear more than this share of "
+                    "the values a target holds for the mapped keys (of the customers it "
+                    "compares) is refused before anything is written, unless run with "
+                    "--allow-mass-clear. Attributes with allow_clear = true do not count.")
+    min_mass_clear: int = Field(
+        default=10, ge=1,
+        description="Fewer clears than this in a target are never a mass clear (so one "
+                    "emptied value in a small shop does not block the run).")
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
 
     @field_validator("link_attribute", mode="before")

@@ -66,6 +66,11 @@ def is_empty(value: Any) -> bool:
     return canonical(value) is None
 
 
+def is_clear(new: Any, old: Any) -> bool:
+    """Whether writing ``new`` over ``old`` removes a value the target holds."""
+    return is_empty(new) and not is_empty(old)
+
+
 def as_attribute_value(value: Any) -> AttributeValue:
     """Coerce a transform's result into what ``AttributeChange.new`` accepts."""
     if value is None or isinstance(value, (str, bool, int, float)):

@@ -6,6 +6,8 @@ Each batch is recorded as ``pending`` before it is sent; its outcome, the target
 confirmed state (``sync_target_state``), the mirror patch and the audit rows commit in one
 transaction afterwards (:mod:`._state`). A target that becomes unreachable stops the writer:
 the batch in flight stays pending (the next run re-plans it) and later batches are dropped.
+A requested stop (:class:`shoploop._interrupt.StopToken`, the first Ctrl-C) lets the batch in
+flight settle and drops the later ones the same way: the next run plans them again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from shoploop.hooks import (
     WriteStatus,
 )
 
+from .._interrupt import StopToken
 from ._plan import Change
 from ._state import (
     CONFIRMED,
@@ -38,6 +41,7 @@ from ._state import (
     record_intent,
     settle_batch,
 )
+from ._values import is_clear
 
 log = logging.getLogger("shoploop.sync")
 
@@ -57,10 +61,12 @@ class _Creation:
 
 class TargetWriter(threading.Thread):
     def __init__(self, store: Any, lock: threading.Lock, connector: Any, run_id: str,
-                 target: str, progress: Callable[[str, int, int], None] | None) -> None:
+                 target: str, progress: Callable[[str, int, int], None] | None,
+                 stop: StopToken | None = None) -> None:
         super().__init__(name=f"sync-write-{target}", daemon=True)
         self.store, self.lock, self.connector = store, lock, connector
         self.run_id, self.target, self.progress = run_id, target, progress
+        self.stop = stop
         self.size = max(1, int(connector.attribute_batch_size))
         self.counts: Counter[str] = Counter()
         self.error: BaseException | None = None
@@ -102,8 +108,8 @@ class TargetWriter(threading.Thread):
             if isinstance(batch, _Creation):
                 self._create(batch)
                 continue
-            if self.error is not None:
-                continue  # the target stopped answering: drain so the planner never blocks
+            if self.error is not None or (self.stop is not None and self.stop.requested):
+                continue  # unreachable, or asked to stop: drain so the planner never blocks
             try:
                 self._write(batch)
             except BaseException as exc:  # reported by the job, per target
@@ -165,16 +171,22 @@ class TargetWriter(threading.Thread):
         for change, (status, message) in zip(batch, statuses, strict=True):
             change.status, change.message = status.value, message
             outcome[{"conflict": "conflicts"}.get(status.value, status.value)] += 1
+            if status is WriteStatus.WRITTEN and is_clear(change.new, change.old):
+                outcome["cleared"] += 1
             if status in (WriteStatus.WRITTEN, WriteStatus.UNCHANGED):
                 landed.setdefault(change.customer, {})[change.key] = change.new
             rows.append(change.audit() | {"run_id": self.run_id, "batch_id": batch_id})
-        with self.lock, self.store.session() as session:
-            merge_sent(session, self.target, self.run_id, landed)
-            patch_mirror(session, self.target, landed)
-            record_changes(session, rows)
-            settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
-                         else CONFIRMED)
-        self.counts.update(outcome)
+        with self.lock:
+            if self.stop is not None and self.stop.aborted:
+                return  # the run was recorded without it: it stays pending, as after a kill
+            with self.store.session() as session:
+                merge_sent(session, self.target, self.run_id, landed)
+                patch_mirror(session, self.target, landed)
+                record_changes(session, rows)
+                settle_batch(session, batch_id, FAILED if outcome["failed"] == len(batch)
+                             else CONFIRMED)
+            # under the lock: what an aborted run records is exactly the batches confirmed
+            self.counts.update(outcome)
 
 
 def _refused(message: str) -> WriteResult:

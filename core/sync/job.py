@@ -10,8 +10,16 @@
    target, then the master's customers ``CHUNK`` at a time — identities and values
    (:mod:`._plan`), the chunk's bindings, adopted state and findings committed — and full
    batches handed to the target's writer thread (:mod:`._writer`), which records each as an
-   intent, sends it and settles it in one transaction.
-4. ``after_sync`` / ``on_sync_error``; the run's summary goes into ``sync_runs``.
+   intent, sends it and settles it in one transaction. Before the first attribute write, two
+   guards (:mod:`._guard`): a mapped master field none of the master's customers has is
+   refused as a misspelling, and the writes wait until every target is planned, so a run
+   that would clear a large share of a target's values writes nothing.
+4. ``after_sync`` / ``on_sync_error``; the run's summary goes into ``sync_runs``, with the
+   counts as far as they got also when the run failed or was aborted.
+
+A stop request (``SyncOptions.stop``, the CLI's first Ctrl-C or SIGTERM) is honoured at the
+next safe point — between import pages, between planning chunks, after the batch in flight —
+and the run is recorded ``interrupted``; a later run resumes it.
 """
 
 from __future__ import annotations
@@ -33,17 +41,18 @@ from shoploop.hooks import (
 
 from .._config import Config
 from .._connections import Connections
+from .._interrupt import Aborted, StopToken
 from .._plugins import PluginHost
 from ._create import create_missing
+from ._guard import WriteGate, clears_of
 from ._imports import ImportLanes
 from ._lock import exclusive_run
 from ._mapping import SyncMapping, resolve_mapping
 from ._plan import (
-    NORMALISERS,
+    Change,
     Chunk,
     MasterBindings,
     Planner,
-    TargetPlan,
     build_index,
     derived_target,
     master_values,
@@ -61,6 +70,7 @@ from ._report import (
     phase,
 )
 from ._settings import DERIVED, SyncSettings
+from ._shared import RunShared
 from ._state import (
     MirroredCustomer,
     bind_many,
@@ -101,6 +111,10 @@ class SyncOptions:
     diff_limit: int | None = None
     plan_progress: Progress | None = None
     import_progress: ImportProgress | None = None
+    allow_mass_clear: bool = False
+    """Let the run clear more than ``sync.max_clear_share`` of a target's values."""
+    stop: StopToken | None = None
+    """Checked at the job's safe points; the CLI installs it as the SIGINT/SIGTERM handler."""
 
 
 class SyncJob:
@@ -114,12 +128,16 @@ class SyncJob:
             only_from=options.only_from, only_to=options.only_to)
         self.lock = threading.Lock()  # one writer transaction at a time (SQLite)
         self.now = datetime.now(UTC)
-        self.shared_lock = threading.Lock()  # per-run values the targets' pipelines share
-        self.derived_lock = threading.Lock()
         self.master_bindings = {m: MasterBindings(m) for m in self.mapping.masters
                                 if m != DERIVED}
-        self.shared_values: dict[str, dict[str, dict[str, int]]] = {}
-        self.derived_rows: list[tuple[list[tuple[str, str]], dict[str, Any]]] | None = None
+        self.shared = RunShared(host, store, self.mapping, str(config.path or "<defaults>"),
+                                self.now)
+        self.stop = options.stop or StopToken()
+        self.gate = WriteGate(self.mapping.targets, self.mapping, self.stop,
+                              allow_mass_clear=options.allow_mass_clear)
+        self.live: dict[str, tuple[Planner, TargetWriter | None]] = {}
+        """Each target's planner and writer once started: the counts a failed or aborted run
+        records."""
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -131,14 +149,21 @@ class SyncJob:
         from sqlalchemy import update
 
         from shoploop.store import FAILED as RUN_FAILED
-        from shoploop.store import RUNNING, SUCCEEDED, SyncRunRecord, finish_run, start_run
+        from shoploop.store import (
+            INTERRUPTED,
+            RUNNING,
+            SUCCEEDED,
+            SyncRunRecord,
+            finish_run,
+            start_run,
+        )
 
         mapping = self.mapping
         with self.store.session() as session:
             # We hold the lock, so a run still marked running died (SIGKILL, power loss).
             session.execute(update(SyncRunRecord).where(
                 SyncRunRecord.job == JOB, SyncRunRecord.status == RUNNING).values(
-                status="interrupted"))
+                status=INTERRUPTED))
             run_id = start_run(session, JOB, summary={"dry_run": self.options.dry_run,
                                                       "targets": mapping.targets})
         report = SyncReport(run_id=run_id, dry_run=self.options.dry_run,
@@ -153,18 +178,35 @@ class SyncJob:
             self.host.call("before_sync", isolate=False, context=context, run=run)
             self._run(report, context)
         except BaseException as exc:
-            report.errors.append(error_row(exc, "run"))
+            # Under the writers' lock: an aborted run's writer may be settling a batch. Once
+            # the stop is marked aborted no writer settles another, so the counts recorded
+            # are exactly the batches confirmed; the others stay pending for the next run.
+            with self.lock:
+                if isinstance(exc, Aborted):
+                    self.stop.abort()
+                self._collect(report)
+            if isinstance(exc, Aborted):  # the second Ctrl-C: the counts as far as known
+                report.interrupted, report.interrupt_exit = str(exc), exc.exit_code
+            else:
+                report.errors.append(error_row(exc, "run"))
             report.finished_at = datetime.now(UTC).isoformat()
             with self.store.session() as session:
-                finish_run(session, run_id, status=RUN_FAILED, summary=report.as_dict())
+                finish_run(session, run_id, status=INTERRUPTED if report.interrupted
+                           else RUN_FAILED, summary=report.as_dict())
+            if isinstance(exc, Aborted):
+                exc.summary = report.as_dict()
             self.host.call("on_sync_error", context=context,
                            run=run.model_copy(update={"summary": report.as_dict()}), error=exc)
             raise
+        if self.stop.requested:
+            report.interrupted = self.stop.reason
+            report.interrupt_exit = self.stop.exit_code or 130
         report.finished_at = datetime.now(UTC).isoformat()
         summary = report.as_dict()
+        status = INTERRUPTED if report.interrupted else \
+            SUCCEEDED if report.exit_code == EXIT_OK else RUN_FAILED
         with self.store.session() as session:
-            finish_run(session, run_id, status=SUCCEEDED if report.exit_code == EXIT_OK
-                       else RUN_FAILED, summary={k: v for k, v in summary.items()
+            finish_run(session, run_id, status=status, summary={k: v for k, v in summary.items()
                                                  if k != "diff"})
         self.host.call("after_sync", context=context,
                        run=run.model_copy(update={"summary": summary}))
@@ -183,29 +225,79 @@ class SyncJob:
             self.connections[name]  # build here: a factory error is a config error
         imports = ImportLanes(self, report)
         imports.start()
-        # One pipeline per target, started as soon as its masters and itself are imported:
-        # a rate-limited target writes while the other connections are still being read.
-        with ThreadPoolExecutor(max_workers=max(1, len(mapping.targets)),
-                                thread_name_prefix="sync-target") as pool:
+        # One pipeline per target, started as soon as its masters and itself are imported.
+        # Not `with`: its exit waits for every thread, and an abort (Aborted, the second
+        # Ctrl-C) must return at once.
+        pool = ThreadPoolExecutor(max_workers=max(1, len(mapping.targets)),
+                                  thread_name_prefix="sync-target")
+        try:
             futures = {t: pool.submit(self._target, report, t, forced[t], imports, context)
                        for t in mapping.targets}
             imports.join()
+            for future in futures.values():
+                future.exception()  # wait for every pipeline before reading its counts
+        finally:
+            pool.shutdown(wait=False)
+        self._collect(report)
         for target, future in futures.items():
-            outcome = future.result()  # a planning error fails the run
-            if outcome is None:
-                continue
-            plan, writer = outcome
-            counts = plan.counts + (writer.counts if writer is not None else Counter())
-            report.targets[target] = {k: counts.get(k, 0) for k in SUMMARY_KEYS}
-            report.batches[target] = counts.get("batches", 0)
+            future.result()  # a planning error fails the run
+            if target in self.gate.refusals:
+                report.errors.append({"connection": target, "kind": "refused", "error": (
+                    "a real run would be refused: " if self.options.dry_run else "refused: ")
+                    + self.gate.refusals[target]})
+            writer = self.live.get(target, (None, None))[1]
             if writer is not None and writer.error is not None:
                 report.errors.append(error_row(writer.error, target))
+
+    def _collect(self, report: SyncReport) -> None:
+        """The targets' counts so far into ``report`` (also while their threads still run:
+        each Counter is copied in one step)."""
+        live = dict(self.live)
+        for target in self.mapping.targets:  # the mapping's order, whoever started first
+            if target not in live:
+                continue
+            planner, writer = live[target]
+            counts = Counter(dict(planner.plan.counts))
+            if writer is not None:
+                counts.update(dict(writer.counts))
+            report.targets[target] = {k: counts.get(k, 0) for k in SUMMARY_KEYS}
+            report.batches[target] = counts.get("batches", 0)
+        report.clears = clears_of({t: live[t][0].plan for t in self.mapping.targets
+                                   if t in live})
 
     # -- one target ----------------------------------------------------------------------------
 
     def _target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
-                imports: ImportLanes, context: HookContext,
-                ) -> tuple[TargetPlan, TargetWriter | None] | None:
+                imports: ImportLanes, context: HookContext) -> None:
+        """Plan ``target``, then — once every target is planned and the run may write
+        (:class:`WriteGate`) — hand its changes to its writer and wait until they settle."""
+        try:
+            planned = self._plan_target(report, target, forced, imports, context)
+        except BaseException:
+            self.gate.arrive(target, None, failed=True)  # nothing is written anywhere
+            writer = self.live.get(target, (None, None))[1]
+            if writer is not None:
+                writer.finish()
+            raise
+        if planned is None:
+            self.gate.arrive(target, None)
+            return
+        planner, writer, held = planned
+        started = time.perf_counter()
+        try:
+            if self.gate.arrive(target, planner.plan) and writer is not None:
+                writer.add(held)
+        finally:
+            held.clear()
+            if writer is not None:
+                writer.finish()
+            phase(report, f"write:{target}", started)
+
+    def _plan_target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
+                     imports: ImportLanes, context: HookContext,
+                     ) -> tuple[Planner, TargetWriter | None, list[Change]] | None:
+        """The target's planner, its writer (started: customers are created while planning)
+        and the changes held for it; None if it or a master could not be imported."""
         from shoploop.store import (
             erased_email_hashes,
             erased_external_id_hashes,
@@ -220,6 +312,10 @@ class SyncJob:
         imports.wait(list(mapping.connections) if derived else [*masters, target])
         if imports.failed & {*masters, target}:
             return None  # reported by the import; a target that can't be read is left out
+        if self.stop.requested:
+            return None  # an import ended early: nothing to plan from
+        for master in masters:
+            self.shared.check_fields(master)
         started = phase(report, f"wait:{target}", waited)
         with self.store.session() as session:
             erased = erased_external_id_hashes(session, target)
@@ -234,27 +330,29 @@ class SyncJob:
         writer = None
         if not self.options.dry_run:
             writer = TargetWriter(self.store, self.lock, self.connections[target],
-                                  report.run_id, target, self.options.progress)
+                                  report.run_id, target, self.options.progress, self.stop)
             writer.start()
-        try:
-            for master in masters:
-                shared = self.shared_key_values(master)
-                for records in customer_chunks(self.store, master, CHUNK):
-                    self._plan_master_chunk(planner, writer, master, records, shared)
-                    self._flush(report, planner, writer)
-                    planning.advance(len(records))
-            if derived:
-                rows = self._derived(context)
-                planning.add(len(rows))
-                for start in range(0, len(rows), CHUNK):
-                    self._plan_derived_chunk(planner, rows[start:start + CHUNK])
-                    self._flush(report, planner, writer)
-                    planning.advance(min(CHUNK, len(rows) - start))
-        finally:
-            if writer is not None:
-                writer.finish()
-            phase(report, f"sync:{target}", started)
-        return planner.plan, writer
+        self.live[target] = (planner, writer)
+        held: list[Change] | None = None if self.options.dry_run else []
+        for master in masters:
+            shared = self.shared.shared_key_values(master)
+            for records in customer_chunks(self.store, master, CHUNK):
+                if self.stop.requested:
+                    break
+                self._plan_master_chunk(planner, writer, master, records, shared)
+                self._flush(report, planner, held)
+                planning.advance(len(records))
+        if derived and not self.stop.requested:
+            rows = self.shared.derived(context)
+            planning.add(len(rows))
+            for start in range(0, len(rows), CHUNK):
+                if self.stop.requested:
+                    break
+                self._plan_derived_chunk(planner, rows[start:start + CHUNK])
+                self._flush(report, planner, held)
+                planning.advance(min(CHUNK, len(rows) - start))
+        phase(report, f"plan:{target}", started)
+        return planner, writer, held or []
 
     def _plan_master_chunk(self, planner: Planner, writer: TargetWriter | None, master: str,
                            records: list[MirroredCustomer],
@@ -327,8 +425,9 @@ class SyncJob:
             planner.plan_values(chunk, DERIVED, f"{members[0][0]}/{members[0][1]}", found, None,
                                 [(rule, rule.key, values.get(rule.field)) for rule in rules])
 
-    def _flush(self, report: SyncReport, planner: Planner, writer: TargetWriter | None) -> None:
-        """Commit a chunk's bindings, adopted state and findings; hand its changes on."""
+    def _flush(self, report: SyncReport, planner: Planner, held: list[Change] | None) -> None:
+        """Commit a chunk's bindings, adopted state and findings; hold its changes for the
+        writer (``held``; None in a dry run: into the diff)."""
         plan, dry = planner.plan, self.options.dry_run
         rows = [f.audit() | {"run_id": report.run_id} for f in plan.findings]
         if dry:
@@ -344,8 +443,8 @@ class SyncJob:
         planner.new_bindings.clear()
         plan.adopt.clear()
         plan.findings.clear()
-        if writer is not None:
-            writer.add(plan.changes)
+        if held is not None:
+            held.extend(plan.changes)
         else:
             limit = self.options.diff_limit
             with self.lock:
@@ -354,43 +453,6 @@ class SyncJob:
                                  "old": c.old, "new": c.new, "source": c.source,
                                  "source_id": c.source_id} for c in plan.changes[:room]]
         plan.changes = []
-
-    # -- once per run --------------------------------------------------------------------------
-
-    def shared_key_values(self, master: str) -> dict[str, dict[str, int]]:
-        """Per match key, the master's values held by more than one of its customers (those
-        are ambiguous), from one streamed pass; computed once per run."""
-        with self.shared_lock:
-            if master not in self.shared_values:
-                started = time.perf_counter()
-                counts: dict[str, Counter[str]] = {k: Counter() for k in self.mapping.match_keys}
-                for records in customer_chunks(self.store, master, 5 * CHUNK):
-                    for record in records:
-                        for key, counter in counts.items():
-                            value = NORMALISERS[key](record.data.get(key))
-                            if value is not None:
-                                counter[value] += 1
-                self.shared_values[master] = {key: {v: n for v, n in counter.items() if n > 1}
-                                              for key, counter in counts.items()}
-                log.info("counted %s's match-key values in %.1f s", master,
-                         time.perf_counter() - started)
-            return self.shared_values[master]
-
-    def _derived(self, context: HookContext) -> list[tuple[list[tuple[str, str]],
-                                                           dict[str, Any]]]:
-        from shoploop.attributes.profiles import build_profile_members
-        from shoploop.combine import derive_attributes
-
-        with self.derived_lock:
-            if self.derived_rows is None:
-                rows = []
-                with self.store.session() as session:
-                    for profile, members in build_profile_members(session, as_of=self.now):
-                        if members:
-                            rows.append((members, derive_attributes(self.host, context,
-                                                                    profile)))
-                self.derived_rows = rows
-            return self.derived_rows
 
 
 class _LazyConnectors(Mapping[str, Any]):
