@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from woocommerce import API  # type: ignore[import-untyped]
+from woocommerce.oauth import OAuth  # type: ignore[import-untyped]
 
 from shoploop.hooks import (
     AuthError,
@@ -42,6 +44,18 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "shoploop-woocommerce/0.1"
 
 
+class _OAuth(OAuth):  # type: ignore[misc]
+    """The package's OAuth 1.0a signer with an unpredictable nonce. Its own nonce is 8 digits
+    from the global ``random`` module, so a forked worker (inheriting the parent's random
+    state) or anything that seeds ``random`` sends nonces already used — and WooCommerce
+    refuses a nonce it has seen as a replay ("Invalid nonce - nonce has already been used.",
+    ``WC_REST_Authentication::check_oauth_timestamp_and_nonce``)."""
+
+    @staticmethod
+    def generate_nonce() -> str:
+        return secrets.token_hex(20)
+
+
 class PooledAPI(API):  # type: ignore[misc]
     """``woocommerce.API`` whose requests go through ``session`` (keep-alive pooling)."""
 
@@ -49,6 +63,12 @@ class PooledAPI(API):  # type: ignore[misc]
                  session: requests.Session, **kwargs: Any) -> None:
         super().__init__(url, consumer_key, consumer_secret, **kwargs)
         self.session = session
+
+    def _API__get_oauth_url(self, url: str, method: str) -> str:
+        signer = _OAuth(url=url, consumer_key=self.consumer_key,
+                        consumer_secret=self.consumer_secret, version=self.version,
+                        method=method, oauth_timestamp=int(time.time()))
+        return str(signer.get_oauth_url())
 
     def _API__request(self, method: str, endpoint: str, data: Any,
                       params: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:

@@ -88,6 +88,20 @@ def test_the_adapter_signs_with_oauth_over_http(start_emulator: Start,
     assert seen and all("oauth_signature" in q and "consumer_secret" not in q for q in seen)
 
 
+def test_oauth_nonces_do_not_repeat_when_random_is_reseeded(start_emulator: Start,
+                                                            woo_connect: Connect) -> None:
+    # A forked worker inherits its parent's `random` state (and hypothesis seeds it per
+    # example): the woocommerce package's own nonce then repeats, and WooCommerce refuses a
+    # repeated nonce as a replay. The adapter's nonce does not come from `random`.
+    import random
+
+    emulator = start_emulator(customers=CUSTOMERS)
+    connector = woo_connect(emulator)
+    for _ in range(3):
+        random.seed(1234)
+        assert len(connector.read_customers().items) == 3
+
+
 def test_unauthenticated_writes_get_the_endpoints_refusal(start_emulator: Start) -> None:
     emulator = start_emulator(customers=CUSTOMERS)
     batch = requests.post(f"{emulator.url}/wp-json/wc/v3/customers/batch", json={}, timeout=5)
