@@ -42,8 +42,7 @@ def _print_summary(report: dict[str, Any]) -> None:
     targets = list(report["targets"])
     table = ReadableTable(title, [("", "left"), *((t, "right") for t in targets)])
     for column in SUMMARY_COLUMNS:
-        table.add_row(column.replace("_", " "),
-                      *(f"{report['targets'][t].get(column, 0):,}" for t in targets))
+        table.add_row(column, *(f"{report['targets'][t].get(column, 0):,}" for t in targets))
     console.print(table)
     for target, counts in report["targets"].items():
         if report["dry_run"] and counts.get("to_clear"):
