@@ -97,12 +97,11 @@ def register(app: typer.Typer) -> None:
         """
         state: State = ctx.obj
         config = state.config()
-        if config.raw.get("sync", {}).get("attributes"):
-            from shoploop.sync import SyncSettings, resolve_mapping
+        if config.sync.attributes:
+            from shoploop.sync import resolve_mapping
 
             # Masters, targets and transforms exist: a bad mapping fails here, not at 3 am.
-            resolve_mapping(config, SyncSettings.model_validate(config.raw["sync"]),
-                            state.host.connectors, state.host.transforms)
+            resolve_mapping(config, config.sync, state.host.connectors, state.host.transforms)
         results: dict[str, Any] = {}
         with Connections(config, state.host.connectors) as connections:
             for name, connection in config.connections.items():

@@ -59,7 +59,7 @@ from ._report import (
     error_row,
     phase,
 )
-from ._settings import DERIVED, SyncSettings
+from ._settings import DERIVED
 from ._state import (
     MirroredCustomer,
     bind_many,
@@ -100,9 +100,8 @@ class SyncJob:
                  connections: Connections, options: SyncOptions) -> None:
         self.host, self.config, self.store = host, config, store
         self.connections, self.options = connections, options
-        settings = SyncSettings.model_validate(config.raw.get("sync", {}))
         self.mapping: SyncMapping = resolve_mapping(
-            config, settings, host.connectors, host.transforms,
+            config, config.sync, host.connectors, host.transforms,
             only_from=options.only_from, only_to=options.only_to)
         self.lock = threading.Lock()  # one writer transaction at a time (SQLite)
         self.now = datetime.now(UTC)
