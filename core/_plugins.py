@@ -19,7 +19,7 @@ from typing import Any
 
 import pluggy
 
-from shoploop.hooks import PROJECT_NAME, HookContext, PluginError, specs
+from shoploop.hooks import PROJECT_NAME, PluginError, specs
 
 from ._registry import ConnectorRegistry, EmulatorRegistry, TransformRegistry
 
@@ -177,9 +177,6 @@ class PluginHost:
     def call_first(self, hook: str, **kwargs: Any) -> Any:
         results = self.call(hook, **kwargs)
         return results[0] if results else None
-
-    def context(self, **fields: Any) -> HookContext:
-        return HookContext(**fields)
 
     # -- introspection ------------------------------------------------------------------------
 

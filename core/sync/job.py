@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from shoploop.hooks import (
 
 from .._config import Config
 from .._connections import Connections
+from .._context import hook_context
 from .._plugins import PluginHost
 from ._create import create_missing
 from ._imports import ImportLanes
@@ -134,8 +135,7 @@ class SyncJob:
                                                       "targets": mapping.targets})
         report = SyncReport(run_id=run_id, dry_run=self.options.dry_run,
                             started_at=self.now.isoformat())
-        context = HookContext(config=self.config.raw, connectors=_LazyConnectors(
-            self.connections), store=self.store, now=self.now)
+        context = hook_context(self.config, self.connections, store=self.store, now=self.now)
         # The connection masters ("erp"); "derived" only when no connection is a master.
         sources = [m for m in mapping.masters if m != DERIVED] or [DERIVED]
         run = SyncRun(run_id=run_id, job=JOB, source=",".join(sources),
@@ -378,22 +378,6 @@ class SyncJob:
                                                                     profile)))
                 self.derived_rows = rows
             return self.derived_rows
-
-
-class _LazyConnectors(Mapping[str, Any]):
-    """``HookContext.connectors``: builds a connection's connector when a plugin asks."""
-
-    def __init__(self, connections: Connections) -> None:
-        self._connections = connections
-
-    def __getitem__(self, name: str) -> Any:
-        return self._connections[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._connections)
-
-    def __len__(self) -> int:
-        return len(self._connections.config.connections)
 
 
 def sync_customers(host: PluginHost, config: Config, store: Any, connections: Connections,

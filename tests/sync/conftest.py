@@ -24,9 +24,10 @@ from sqlalchemy import delete, func, select
 from shoploop import load_plugins
 from shoploop._config import Config, load_config
 from shoploop._connections import Connections
+from shoploop._context import hook_context
 from shoploop._plugins import PluginHost
 from shoploop.demo import DERIVED_MAPPING, SYNC_MAPPING
-from shoploop.hooks import EmulatorOptions, HookContext
+from shoploop.hooks import EmulatorOptions
 from shoploop.store import Store
 from shoploop.store._schema import IdentityBinding, SyncBatch
 from shoploop.sync.job import SyncJob, SyncOptions
@@ -204,8 +205,8 @@ class SyncEnv:
         config = self.config()
         now = datetime.now(UTC)
         expected: dict[str, Any] = {}
-        with self.store() as store:
-            context = HookContext(config=config.raw, store=store, now=now)
+        with self.store() as store, Connections(config, self.host.connectors) as connections:
+            context = hook_context(config, connections, store=store, now=now)
             with store.session() as session:
                 for profile, members in build_profile_members(session, as_of=now):
                     numbers = [ext for conn, ext in members if conn == "erp"]
