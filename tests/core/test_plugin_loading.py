@@ -248,3 +248,17 @@ def test_the_core_imports_no_plugin_by_name():
                       for plugin in plugins
                       if module != plugin and (name == plugin or name.startswith(plugin + "."))]
     assert not offenders, offenders
+
+
+def test_nothing_outside_the_store_imports_its_private_modules():
+    """STYLE.md: store access through ``shoploop.store``'s public names only."""
+    core = Path(__file__).resolve().parents[2] / "core"
+    offenders = []
+    for path in core.rglob("*.py"):
+        parts = path.relative_to(core).with_suffix("").parts
+        if "templates" in path.parts or parts[0] == "store":
+            continue
+        module = ".".join(("shoploop", *parts)).removesuffix(".__init__")
+        offenders += [f"{module} imports {name}" for name in sorted(_imports_of(path, module))
+                      if name.startswith("shoploop.store._")]
+    assert not offenders, offenders
