@@ -5,13 +5,14 @@ One line per call on stderr (like ``DATASETTE_TRACE_PLUGINS``)::
     shoploop trace: customer_attributes [vip, attributes] (context=HookContext(…), profile=…)
         -> 2 results in 0.41 ms
 
-The plugins are the hook's implementations in call order; the arguments are shortened
-(``reprlib``), so a profile with 300 orders stays one line.
+The plugins are the hook's implementations in call order. Arguments and results are
+summarised by type (a model with its ``id``, a list with its length, short scalars as
+they are), never printed whole: a context holds the config, whose store URL may carry a
+password, and a profile with 300 orders must stay one line.
 """
 
 from __future__ import annotations
 
-import reprlib
 import sys
 import threading
 import time
@@ -19,16 +20,29 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 import pluggy
+from pydantic import BaseModel
 
 PREFIX = "shoploop trace:"
 
-_short = reprlib.Repr()
-_short.maxstring, _short.maxother, _short.maxlevel = 40, 60, 2
+
+def summary_of(value: object) -> str:
+    """A short, secret-free description of one argument or result."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    name = type(value).__name__
+    if isinstance(value, BaseModel):
+        identity = getattr(value, "id", None) or getattr(value, "run_id", None)
+        return f"{name}(id={identity!r})" if isinstance(identity, str) else f"{name}(…)"
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        return f"{name}[{len(value)}]"
+    return f"{name}(…)"
 
 
 def summarise(kwargs: Mapping[str, object]) -> str:
-    """``name=short repr`` of each argument."""
-    return ", ".join(f"{name}={_short.repr(value)}" for name, value in kwargs.items())
+    """``name=summary`` of each argument."""
+    return ", ".join(f"{name}={summary_of(value)}" for name, value in kwargs.items())
 
 
 def _outcome(result: pluggy.Result[Any]) -> str:
@@ -37,7 +51,7 @@ def _outcome(result: pluggy.Result[Any]) -> str:
     value = result.get_result()
     if isinstance(value, list):
         return f"{len(value)} result{'s' if len(value) != 1 else ''}"
-    return "no result" if value is None else f"result {_short.repr(value)}"
+    return "no result" if value is None else f"result {summary_of(value)}"
 
 
 def trace_hook_calls(pm: pluggy.PluginManager, stream: IO[str] | None = None
