@@ -325,8 +325,17 @@ class KillSwitch:
         """Kill the next run at its ``nth`` request of ``kind`` to ``connection``, held
         ``before`` it is applied or ``after``."""
         assert kind in (READ, CREATE, WRITE) and when in (BEFORE, AFTER) and nth >= 1
+        self.resume()
         with self._cond:
-            self._point, self._seen, self._held = KillPoint(connection, kind, nth, when), 0, False
+            self._point, self._seen = KillPoint(connection, kind, nth, when), 0
+
+    def resume(self) -> None:
+        """Let the next run's requests through (a run that is not to be killed)."""
+        with self._cond:
+            # Anything that arrived since the kill came from the dead run: dropped.
+            self._round += 1
+            self._point, self._frozen, self._held = None, False, False
+            self._cond.notify_all()
 
     def _wrap(self, name: str, handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
         from shoploop.emulation import Response
@@ -388,9 +397,11 @@ class KillSwitch:
             os.kill(process.pid, signal.SIGKILL)
         process.wait()
         with self._cond:
-            # Requests already being applied finish before the next run starts.
+            # Requests already being applied finish before the next run starts; the parked
+            # ones are dropped, and so is any late one of the dead run until the next
+            # arm() or resume().
             self._cond.wait_for(lambda: self._applying == 0)
-            self._point, self._frozen, self._held = None, False, False
+            self._point, self._frozen = None, True
             self._round += 1
             self._cond.notify_all()
         assert settled, f"the run neither reached the kill point nor ended in {timeout} s"

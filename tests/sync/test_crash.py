@@ -237,6 +237,7 @@ def test_sigkill_at_chosen_points_then_resume_reaches_the_reference(
         assert switch.applied[(connection, kind)] - applied == nth - (when == "before")
     world.timings["killed runs"] = time.perf_counter() - started
     started = time.perf_counter()
+    switch.resume()
     process = world.start()
     out, _ = process.communicate()
     world.timings["last run"] = time.perf_counter() - started

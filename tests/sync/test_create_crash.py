@@ -131,6 +131,7 @@ def test_sigkill_between_create_and_bind_never_creates_a_customer_twice(
         if created is not None:
             assert counts[connection]() - before == created, (connection, kind, nth, when)
 
+    switch.resume()
     process, err = start()
     out, _ = process.communicate()
     assert process.returncode == 0, err.read_text()[-3000:]
