@@ -14,7 +14,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -46,10 +47,11 @@ class _TopLevel(BaseModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Thresholds of the built-in derived attributes (docs/attributes.md), validated here so a
-    # typo fails `config check` naming the key; the plugin reads them from the raw mapping.
+    # typo fails `config check` naming the key; the plugin reads them from the raw mapping
+    # (``context.config``), the one way a plugin sees the config.
     attributes: AttributeSettings = Field(default_factory=AttributeSettings)
-    # The sync mapping (docs/sync.md); checked against connections and transforms when a
-    # sync runs or `config check` runs (shoploop.sync.resolve_mapping).
+    # The sync mapping (docs/sync.md), kept as ``Config.sync``; checked against connections
+    # and transforms when a sync runs or `config check` runs (shoploop.sync.resolve_mapping).
     sync: SyncSettings = Field(default_factory=SyncSettings)
 
 
@@ -62,12 +64,17 @@ class Connection:
 
 @dataclass(frozen=True)
 class Config:
-    """A validated configuration. ``path`` is None when running without a config file."""
+    """A validated configuration. ``path`` is None when running without a config file.
+
+    The core reads the typed sections (``sync``, ``connections``, …); ``raw`` is the parsed
+    file as it was, for the hooks' ``context.config`` only — never parse it again.
+    """
 
     path: Path | None
     store_url: str
     logging: LoggingSettings
     connections: dict[str, Connection] = field(default_factory=dict)
+    sync: SyncSettings = field(default_factory=SyncSettings)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,6 +113,26 @@ def _describe(error: Mapping[str, Any]) -> str:
     return message
 
 
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model of the table at ``loc`` below ``model`` (``("sync",)`` → SyncSettings,
+    ``("sync", "attributes", "x")`` → AttributeSpec), or None where ``loc`` is no model's."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                return None
+            current = info.annotation
+        elif get_origin(current) is dict:  # `part` is a key of a dict[str, Model]
+            current = get_args(current)[1]
+        else:
+            return None
+        if get_origin(current) in (Union, UnionType):  # `X | None`
+            options = [a for a in get_args(current) if a is not type(None)]
+            current = options[0] if len(options) == 1 else None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
 def _raise_validation(exc: ValidationError, file: str, prefix: tuple[str | int, ...],
                       model: type[BaseModel]) -> None:
     errors = exc.errors()
@@ -113,9 +140,13 @@ def _raise_validation(exc: ValidationError, file: str, prefix: tuple[str | int, 
     key = _key_path(prefix, tuple(first["loc"]))
     message = _describe(first)
     if first["type"] == "extra_forbidden":
-        known = list(model.model_fields)
-        message += f"; allowed keys: {', '.join(known)}"
-        message += did_you_mean(str(first["loc"][-1]), known)
+        # The table the unknown key is in, not the top level: `sync.match_key` suggests
+        # `match_keys`, among the keys of [sync].
+        table = _model_at(model, tuple(first["loc"])[:-1])
+        if table is not None:
+            known = list(table.model_fields)
+            message += f"; allowed keys: {', '.join(known)}"
+            message += did_you_mean(str(first["loc"][-1]), known)
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     raise ConfigError(message + more, file=file, key=key,
                       remedy="fix the value and run `shoploop config check`") from None
@@ -160,7 +191,7 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
         connections[name] = Connection(name=name, type=type_name, settings=settings)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
-                  logging=top.logging, connections=connections, raw=dict(data))
+                  logging=top.logging, connections=connections, sync=top.sync, raw=dict(data))
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,

@@ -4,6 +4,13 @@ Built-in plugins load through the ``shoploop`` entry-point group exactly like th
 A plugin that fails to import, register or answer a hook is isolated: the failure is logged with
 the plugin and hook name and recorded on the host, and everything else keeps working. Strict
 mode (``--strict`` / ``SHOPLOOP_STRICT_PLUGINS=1``) turns such failures into a ``PluginError``.
+
+Hooks run through pluggy's own call path (``pm.hook.<name>(…)``, its ``_multicall``), so
+pluggy's monitoring — ``add_hookcall_monitoring``, ``SHOPLOOP_TRACE_PLUGINS``, the test
+recorder — sees every call. The isolation sits *inside* that path: each implementation is
+wrapped when its plugin registers, and the wrapper catches a failure of its own plugin when
+the call came through :meth:`PluginHost.call` (a direct ``pm.hook`` call keeps pluggy's
+semantics: the first exception propagates).
 """
 
 from __future__ import annotations
@@ -12,14 +19,15 @@ import difflib
 import importlib.metadata as md
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import pluggy
 
-from shoploop.hooks import PROJECT_NAME, HookContext, PluginError, specs
+from shoploop.hooks import PROJECT_NAME, PluginError, specs
 
 from ._registry import ConnectorRegistry, EmulatorRegistry, TransformRegistry
 
@@ -28,6 +36,7 @@ log = logging.getLogger("shoploop.plugins")
 ENV_DISABLE = "SHOPLOOP_DISABLE_PLUGINS"
 ENV_LOAD = "SHOPLOOP_LOAD_PLUGINS"
 ENV_STRICT = "SHOPLOOP_STRICT_PLUGINS"
+ENV_TRACE = "SHOPLOOP_TRACE_PLUGINS"
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,31 @@ def _csv_env(environ: Mapping[str, str], name: str) -> set[str] | None:
     return {part.strip() for part in environ[name].split(",") if part.strip()}
 
 
-def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
-    value = (environ if environ is not None else os.environ).get(ENV_STRICT, "")
+def _flag(environ: Mapping[str, str] | None, name: str) -> bool:
+    value = (environ if environ is not None else os.environ).get(name, "")
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    return _flag(environ, ENV_STRICT)
+
+
+@dataclass
+class _IsolatedCall:
+    """One :meth:`PluginHost.call` in progress: whether failures are isolated, and the plugin
+    of each non-None result in call order (pluggy returns the results without names)."""
+
+    hook: str
+    isolate: bool
+    plugins: list[str] = field(default_factory=list)
+
+
+_CALL: ContextVar[_IsolatedCall | None] = ContextVar("shoploop_hook_call", default=None)
+
+
+def _inert_wrapper(*_args: object, **_kwargs: object) -> Generator[None, object, object]:
+    """Stands in for a refused hook wrapper: passes the result through unchanged."""
+    return (yield)
 
 
 @dataclass
@@ -81,9 +112,42 @@ class PluginHost:
         """Register a plugin object (module or instance) and run its registration hooks."""
         registered = self.pm.register(plugin, name=name)
         assert registered is not None, f"plugin {name!r} is blocked or already registered"
+        self._isolate(registered)
         self._check_hook_names(registered)
         self._run_registration(registered)
         return registered
+
+    def _isolate(self, plugin_name: str) -> None:
+        """Wrap each hook implementation of the plugin so that, in a :meth:`call`, its failure
+        is its own (see the module docstring)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name == plugin_name and not (impl.hookwrapper or impl.wrapper):
+                    # HookImpl.function is pluggy's Final attribute; replacing it once, at
+                    # registration, is what keeps the call on pluggy's own path.
+                    object.__setattr__(impl, "function", self._isolated(
+                        impl.function, plugin_name, caller.name))
+
+    def _isolated(self, function: Callable[..., object], plugin: str, hook: str
+                  ) -> Callable[..., object]:
+        def isolated(*args: object, **kwargs: object) -> object:
+            call = _CALL.get()
+            if call is None or call.hook != hook:  # pm.hook.<name>(…): pluggy's semantics
+                return function(*args, **kwargs)
+            try:
+                result = function(*args, **kwargs)
+            except Exception as exc:
+                if not call.isolate:
+                    raise
+                self.fail(plugin, hook, exc)
+                return None
+            if result is not None:
+                call.plugins.append(plugin)
+            return result
+
+        isolated.__wrapped__ = function  # type: ignore[attr-defined]
+        return isolated
 
     def unregister(self, name: str) -> None:
         """Remove a plugin and everything it registered (connector types, transforms,
@@ -101,8 +165,10 @@ class PluginHost:
         for caller in self.pm.get_hookcallers(plugin) or []:
             for impl in caller.get_hookimpls():
                 if impl.plugin_name == plugin_name and (impl.hookwrapper or impl.wrapper):
-                    # Isolated calls go implementation by implementation; a wrapper around
-                    # all of them can't be isolated, so it is refused rather than ignored.
+                    # Isolation is per implementation; a wrapper around all of them would see
+                    # (and could swallow or fake) the others' results, so it is refused, and
+                    # when not strict made inert rather than run.
+                    object.__setattr__(impl, "function", _inert_wrapper)
                     self.fail(plugin_name, caller.name,
                               "hook wrappers are not supported; use tryfirst/trylast to order "
                               "your implementation instead")
@@ -125,6 +191,9 @@ class PluginHost:
         def emulators(plugin: str) -> Callable[..., None]:
             return lambda name, fn, **kw: self.emulators.register(plugin, name, fn, **kw)
 
+        # Called directly, one plugin at a time: each gets a `register` that names it. These
+        # start-up calls are not hook calls of a running shoploop, so monitoring (the trace,
+        # the test recorder) sees the runtime hooks only.
         for hook, make_register in (("register_connectors", connectors),
                                     ("register_transforms", transforms),
                                     ("register_emulators", emulators)):
@@ -150,36 +219,21 @@ class PluginHost:
     def call_with_names(
         self, hook: str, *, isolate: bool = True, **kwargs: Any
     ) -> list[tuple[str, Any]]:
+        """:meth:`call`, each result with the name of the plugin that returned it."""
         caller = getattr(self.pm.hook, hook)
-        firstresult = bool(caller.spec and caller.spec.opts.get("firstresult"))
-        results: list[tuple[str, Any]] = []
-        for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
-            if impl.hookwrapper or impl.wrapper:
-                continue  # refused at registration (see _check_hook_names)
-            try:
-                args = [kwargs[name] for name in impl.argnames]
-            except KeyError as exc:
-                self.fail(impl.plugin_name, hook, f"asks for unknown argument {exc}")
-                continue
-            try:
-                result = impl.function(*args)
-            except Exception as exc:
-                if not isolate:
-                    raise
-                self.fail(impl.plugin_name, hook, exc)
-                continue
-            if result is not None:
-                results.append((impl.plugin_name, result))
-                if firstresult:
-                    break
-        return results
+        call = _IsolatedCall(hook, isolate)
+        token = _CALL.set(call)
+        try:
+            outcome = caller(**kwargs)
+        finally:
+            _CALL.reset(token)
+        if caller.spec is not None and caller.spec.opts.get("firstresult"):
+            outcome = [] if outcome is None else [outcome]
+        return list(zip(call.plugins, outcome, strict=True))
 
     def call_first(self, hook: str, **kwargs: Any) -> Any:
         results = self.call(hook, **kwargs)
         return results[0] if results else None
-
-    def context(self, **fields: Any) -> HookContext:
-        return HookContext(**fields)
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -212,10 +266,15 @@ def load_plugins(
 
     ``SHOPLOOP_DISABLE_PLUGINS=a,b`` blocks plugins before they are imported;
     ``SHOPLOOP_LOAD_PLUGINS=a,b`` loads only those (empty: load none);
-    ``SHOPLOOP_STRICT_PLUGINS=1`` (or ``strict=True``) makes any plugin failure an error.
+    ``SHOPLOOP_STRICT_PLUGINS=1`` (or ``strict=True``) makes any plugin failure an error;
+    ``SHOPLOOP_TRACE_PLUGINS=1`` prints every hook call to stderr (:mod:`._trace`).
     """
     env = environ if environ is not None else os.environ
     host = new_host(strict=strict_from_env(env) if strict is None else strict)
+    if _flag(env, ENV_TRACE):
+        from ._trace import trace_hook_calls
+
+        trace_hook_calls(host.pm)
     disabled = _csv_env(env, ENV_DISABLE) or set()
     allowed = _csv_env(env, ENV_LOAD)
     seen: set[str] = set()

@@ -22,12 +22,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from shoploop.hooks import HookContext
+
 from ._config import load_config
 from ._connections import Connections
+from ._context import hook_context
 from ._plugins import PluginHost
-from .attributes import AttributeSettings
-from .attributes.builtin import compute
 from .attributes.profiles import build_profiles
+from .combine import derive_attributes
 from .demo_data import DEFAULT_AS_OF, generate
 from .jobs import MirrorStream, mirror_stream
 from .store import (
@@ -134,7 +136,9 @@ def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: 
                                   stream=stream)
             report.rerun_read[stream] = again.read
         with store.session() as session:
-            report.insights = insights(session, as_of=DEFAULT_AS_OF)
+            report.insights = insights(session, as_of=DEFAULT_AS_OF, lifecycle_stages=(
+                _lifecycle_stages(session, host, hook_context(
+                    config, connections, store=store, now=_day_after(DEFAULT_AS_OF)))))
     started = time.perf_counter()
     report.sync = run_sync_demo(host, directory, customers=min(customers, SYNC_CUSTOMERS),
                                 seed=seed, step=step)
@@ -202,7 +206,8 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
                 os.environ.pop(variable, None)
 
 
-def insights(session: Session, *, as_of: date) -> dict[str, Any]:
+def insights(session: Session, *, as_of: date,
+             lifecycle_stages: dict[str, int]) -> dict[str, Any]:
     """What the store knows now — the raw material of the three capabilities."""
     kinds = dict(session.execute(
         select(CustomerRecord.kind, func.count()).group_by(CustomerRecord.kind)).tuples().all())
@@ -225,16 +230,22 @@ def insights(session: Session, *, as_of: date) -> dict[str, Any]:
         "revenue": f"{Decimal(revenue):,.2f}",
         "bought together": _top_pairs(session, limit=3),
         "service due within 30 days": _service_due(session, as_of=as_of, days=30),
-        "lifecycle stages": _lifecycle_stages(session, as_of=as_of),
+        "lifecycle stages": lifecycle_stages,
     }
 
 
-def _lifecycle_stages(session: Session, *, as_of: date) -> dict[str, int]:
-    """People per lifecycle stage (built-in rules, default thresholds), largest first."""
-    now = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
-    settings = AttributeSettings()
-    stages = Counter(str(compute(profile, now, settings)["lifecycle_stage"])
-                     for profile in build_profiles(session, as_of=now))
+def _day_after(as_of: date) -> datetime:
+    return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def _lifecycle_stages(session: Session, host: PluginHost, context: HookContext
+                      ) -> dict[str, int]:
+    """People per lifecycle stage as of ``context.now``, largest first: whatever the
+    ``customer_attributes`` plugins say (the built-in one unless it is disabled or
+    overridden) — the core never calls a plugin by name."""
+    stages = Counter(str(stage) for profile in build_profiles(session, as_of=context.now)
+                     if (stage := derive_attributes(host, context, profile)
+                         .get("lifecycle_stage")) is not None)
     return dict(stages.most_common())
 
 

@@ -18,10 +18,14 @@ really ran (``shoploop store backends exercised: postgresql, sqlite``), so a CI 
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -109,6 +113,20 @@ def store(store_url: str) -> Iterator[Store]:
     with Store(store_url) as migrated:
         migrated.upgrade()
         yield migrated
+
+
+@pytest.fixture(scope="session")
+def demo_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], str]:
+    """``shoploop demo --customers 300 --dir d --json``, run once for the session (the demo
+    tests and the attributes tests read the same demo): its folder, its report and everything
+    it printed. Read it only; a test that changes the folder works on a copy of it."""
+    work = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLOOP_")}
+    done = subprocess.run([sys.executable, "-m", "shoploop", "demo", "--customers", "300",
+                           "--dir", "d", "--json"], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return work / "d", json.loads(done.stdout), done.stdout + done.stderr
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +21,13 @@ def _shoploop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[Path, dict, str]:
-    """The demo's folder, its --json report, and everything it printed."""
-    work = tmp_path_factory.mktemp("demo")
-    done = _shoploop("demo", "--customers", "300", "--dir", "d", "--json", cwd=work)
-    assert done.returncode == 0, done.stderr
-    return work / "d", json.loads(done.stdout), done.stdout + done.stderr
+def demo(demo_once, tmp_path_factory) -> tuple[Path, dict, str]:
+    """The demo's folder (a copy: the import tests change it), its --json report, and
+    everything it printed."""
+    folder, report, printed = demo_once
+    copy = tmp_path_factory.mktemp("demo-copy") / "d"
+    shutil.copytree(folder, copy)
+    return copy, report, printed
 
 
 def test_demo_loads_everything_the_generator_wrote(demo):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from shoploop.hooks import AttributeValue, Customer, CustomerProfile, InstalledEquipment, Order
-from shoploop.store._schema import table
+from shoploop.store import table
 
 CUSTOMER, ORDER, EQUIPMENT = 0, 1, 2
 BATCH_SIZE = 2000

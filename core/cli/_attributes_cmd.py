@@ -20,6 +20,8 @@ def derived_rows(state: State, customer: str | None, limit: int | None) -> list[
     """One row per person (person key, customer id, attributes), at most ``limit``."""
     from datetime import UTC, datetime
 
+    from shoploop._connections import Connections
+    from shoploop._context import hook_context
     from shoploop.attributes.profiles import build_profiles, normalise_email
     from shoploop.combine import derive_attributes
     from shoploop.store import Store
@@ -28,8 +30,9 @@ def derived_rows(state: State, customer: str | None, limit: int | None) -> list[
     wanted = normalise_email(customer)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    with Store(config.store_url) as store, store.session() as session:
-        context = state.host.context(config=config.raw, store=store, now=now)
+    with Store(config.store_url) as store, store.session() as session, \
+            Connections(config, state.host.connectors) as connections:
+        context = hook_context(config, connections, store=store, now=now)
         for profile in build_profiles(session, as_of=now):
             email = normalise_email(profile.customer.email)
             if wanted is not None and email != wanted:

@@ -105,12 +105,11 @@ def register(app: typer.Typer) -> None:
         """
         state: State = ctx.obj
         config = state.config()
-        if config.raw.get("sync", {}).get("attributes"):
-            from shoploop.sync import SyncSettings, resolve_mapping
+        if config.sync.attributes:
+            from shoploop.sync import resolve_mapping
 
             # Masters, targets and transforms exist: a bad mapping fails here, not at 3 am.
-            resolve_mapping(config, SyncSettings.model_validate(config.raw["sync"]),
-                            state.host.connectors, state.host.transforms)
+            resolve_mapping(config, config.sync, state.host.connectors, state.host.transforms)
         for connection in config.connections.values():
             for key in connection.settings.secret_keys_in_use():
                 connection.settings.secret(key)  # a missing one: exit 2, naming key and variable

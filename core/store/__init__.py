@@ -8,12 +8,17 @@
         result = upsert_customers(session, "erp", customers)
 
 Repository functions take a ``Session`` so a caller can group several of them into one
-transaction (the mirror job writes a page's records and its cursor together).
+transaction (the mirror job writes a page's records and its cursor together). A capability
+with tables of its own (the sync's batches, target state and audit trail) builds its queries
+from the public models and the building blocks ``table``, ``one_of`` (an ``IN`` that stays one
+parameter on PostgreSQL), ``upsert_insert`` (``INSERT … ON CONFLICT`` for either backend) and
+``utcnow``; nothing outside the store imports its private modules.
 """
 
 from __future__ import annotations
 
 from ._cursors import delete_cursor, load_cursor, save_cursor
+from ._dialect import one_of, upsert_insert
 from ._erasure import (
     ErasureResult,
     email_hash,
@@ -33,9 +38,11 @@ from ._errors import (
     StoreUnavailableError,
 )
 from ._identity import (
+    bind_identities,
     bind_identity,
     external_ids_for,
     new_internal_id,
+    resolve_external_ids,
     resolve_internal_id,
     resolve_internal_ids,
 )
@@ -60,10 +67,15 @@ from ._schema import (
     OrderLineRecord,
     OrderRecord,
     ProductRecord,
+    SyncBatch,
+    SyncChangeRecord,
     SyncCursor,
     SyncRunRecord,
+    SyncTargetState,
+    table,
 )
 from ._store import Store
+from ._types import utcnow
 from ._upsert import (
     UpsertResult,
     count_mirrored,
@@ -98,9 +110,13 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailableError",
+    "SyncBatch",
+    "SyncChangeRecord",
     "SyncCursor",
     "SyncRunRecord",
+    "SyncTargetState",
     "UpsertResult",
+    "bind_identities",
     "bind_identity",
     "content_hash",
     "count_mirrored",
@@ -123,15 +139,20 @@ __all__ = [
     "mirrored_orders",
     "mirrored_products",
     "new_internal_id",
+    "one_of",
     "recent_runs",
     "redact_url",
+    "resolve_external_ids",
     "resolve_internal_id",
     "resolve_internal_ids",
     "resolve_store_url",
     "save_cursor",
     "start_run",
+    "table",
     "upsert_customers",
+    "upsert_insert",
     "upsert_installed_base",
     "upsert_orders",
     "upsert_products",
+    "utcnow",
 ]

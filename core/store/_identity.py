@@ -8,7 +8,7 @@ internal id. Both directions are unique in the database, so a binding is never g
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,6 +55,53 @@ def resolve_internal_ids(
         )
         found.update({external: internal for external, internal in rows})
     return found
+
+
+def resolve_external_ids(
+    session: Session, connection: str, entity_type: str, internal_ids: Iterable[str]
+) -> dict[str, str]:
+    """The other direction in bulk: internal id → ``connection``'s external id, for those of
+    the given internal ids that ``connection`` knows."""
+    wanted = list(dict.fromkeys(internal_ids))
+    bindings = table("identity_bindings")
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _BATCH):
+        rows = session.execute(
+            select(IdentityBinding.internal_id, IdentityBinding.external_id).where(
+                IdentityBinding.connection == connection,
+                IdentityBinding.entity_type == entity_type,
+                one_of(session, bindings.c.internal_id, wanted[start : start + _BATCH]),
+            )
+        )
+        found.update({internal: external for internal, external in rows})
+    return found
+
+
+def bind_identities(
+    session: Session, entity_type: str, rows: Sequence[tuple[str, str, str]]
+) -> None:
+    """Bulk :func:`bind_identity` of (connection, external id, internal id) rows the caller
+    checked against the bindings it loaded: a row already stored as given is skipped, so
+    binding the same rows again is a no-op. Anything else that clashes with a stored binding
+    — or with a concurrent writer — fails on the unique constraints and rolls the caller's
+    transaction back: a binding is never changed silently."""
+    by_connection: dict[str, list[str]] = {}
+    for connection, external, _internal in rows:
+        by_connection.setdefault(connection, []).append(external)
+    stored = {(connection, external, internal)
+              for connection, externals in by_connection.items()
+              for external, internal in resolve_internal_ids(
+                  session, connection, entity_type, externals).items()}
+    new = [row for row in dict.fromkeys(rows) if row not in stored]
+    if not new:
+        return
+    now = utcnow()
+    insert = upsert_insert(session, table("identity_bindings"))
+    for start in range(0, len(new), _BATCH):
+        session.execute(insert, [
+            {"connection": connection, "entity_type": entity_type, "external_id": external,
+             "internal_id": internal, "created_at": now}
+            for connection, external, internal in new[start : start + _BATCH]])
 
 
 def external_ids_for(session: Session, entity_type: str, internal_id: str) -> dict[str, str]:

@@ -19,13 +19,17 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from shoploop.store._dialect import one_of, upsert_insert
-from shoploop.store._schema import (
+from shoploop.store import (
     SyncBatch,
     SyncChangeRecord,
+    bind_identities,
+    one_of,
+    resolve_external_ids,
+    resolve_internal_ids,
     table,
+    upsert_insert,
+    utcnow,
 )
-from shoploop.store._types import utcnow
 
 from ._settings import CUSTOMER_FIELDS
 
@@ -59,24 +63,11 @@ def _slim(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def bind_many(session: Session, rows: Sequence[tuple[str, str, str]]) -> None:
-    """Insert (connection, external id, internal id) bindings the planner checked against the
-    loaded bindings; one already stored as given is skipped (the targets' planners each commit
-    the master bindings they rely on). The unique constraints still guard against a concurrent
-    job: a clash raises and rolls the whole transaction back."""
-    by_connection: dict[str, list[str]] = {}
-    for connection, ext, _internal in rows:
-        by_connection.setdefault(connection, []).append(ext)
-    stored = {(connection, ext, internal) for connection, exts in by_connection.items()
-              for ext, internal in bindings_of(session, connection, exts).items()}
-    rows = [row for row in dict.fromkeys(rows) if row not in stored]
-    if not rows:
-        return
-    now = utcnow()
-    insert = upsert_insert(session, table("identity_bindings"))
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(insert, [
-            {"connection": c, "entity_type": CUSTOMER, "external_id": e, "internal_id": i,
-             "created_at": now} for c, e, i in rows[start:start + _CHUNK]])
+    """Store (connection, external id, internal id) customer bindings the planner checked
+    against the loaded bindings (:func:`shoploop.store.bind_identities`: one already stored
+    as given is skipped — the targets' planners each commit the master bindings they rely on;
+    a clash with a concurrent job rolls the whole transaction back)."""
+    bind_identities(session, CUSTOMER, rows)
 
 
 def customer_chunks(store: Any, connection: str, size: int,
@@ -117,24 +108,12 @@ def customers_of(session: Session, connection: str,
 def bindings_of(session: Session, connection: str,
                 external_ids: Iterable[str]) -> dict[str, str]:
     """external id → internal id of the given customers of ``connection`` that are bound."""
-    return _bindings(session, connection, "external_id", "internal_id", external_ids)
+    return resolve_internal_ids(session, connection, CUSTOMER, external_ids)
 
 
 def bound_to(session: Session, connection: str, internal_ids: Iterable[str]) -> dict[str, str]:
     """internal id → external id of ``connection``'s customers bound to the given ids."""
-    return _bindings(session, connection, "internal_id", "external_id", internal_ids)
-
-
-def _bindings(session: Session, connection: str, by: str, to: str,
-              values: Iterable[str]) -> dict[str, str]:
-    bindings = table("identity_bindings")
-    found: dict[str, str] = {}
-    for chunk in _chunks(values):
-        found.update((a, b) for a, b in session.execute(
-            select(bindings.c[by], bindings.c[to]).where(
-                bindings.c.connection == connection, bindings.c.entity_type == CUSTOMER,
-                one_of(session, bindings.c[by], chunk))))
-    return found
+    return resolve_external_ids(session, connection, CUSTOMER, internal_ids)
 
 
 def sent_of(session: Session, connection: str,

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +41,7 @@ from shoploop.hooks import (
 
 from .._config import Config
 from .._connections import Connections
+from .._context import hook_context
 from .._interrupt import Aborted, StopToken
 from .._plugins import PluginHost
 from ._create import create_missing
@@ -69,7 +70,7 @@ from ._report import (
     error_row,
     phase,
 )
-from ._settings import DERIVED, SyncSettings
+from ._settings import DERIVED
 from ._shared import RunShared
 from ._state import (
     MirroredCustomer,
@@ -122,9 +123,8 @@ class SyncJob:
                  connections: Connections, options: SyncOptions) -> None:
         self.host, self.config, self.store = host, config, store
         self.connections, self.options = connections, options
-        settings = SyncSettings.model_validate(config.raw.get("sync", {}))
         self.mapping: SyncMapping = resolve_mapping(
-            config, settings, host.connectors, host.transforms,
+            config, config.sync, host.connectors, host.transforms,
             only_from=options.only_from, only_to=options.only_to)
         self.lock = threading.Lock()  # one writer transaction at a time (SQLite)
         self.now = datetime.now(UTC)
@@ -168,8 +168,7 @@ class SyncJob:
                                                       "targets": mapping.targets})
         report = SyncReport(run_id=run_id, dry_run=self.options.dry_run,
                             started_at=self.now.isoformat())
-        context = HookContext(config=self.config.raw, connectors=_LazyConnectors(
-            self.connections), store=self.store, now=self.now)
+        context = hook_context(self.config, self.connections, store=self.store, now=self.now)
         # The connection masters ("erp"); "derived" only when no connection is a master.
         sources = [m for m in mapping.masters if m != DERIVED] or [DERIVED]
         run = SyncRun(run_id=run_id, job=JOB, source=",".join(sources),
@@ -453,22 +452,6 @@ class SyncJob:
                                  "old": c.old, "new": c.new, "source": c.source,
                                  "source_id": c.source_id} for c in plan.changes[:room]]
         plan.changes = []
-
-
-class _LazyConnectors(Mapping[str, Any]):
-    """``HookContext.connectors``: builds a connection's connector when a plugin asks."""
-
-    def __init__(self, connections: Connections) -> None:
-        self._connections = connections
-
-    def __getitem__(self, name: str) -> Any:
-        return self._connections[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._connections)
-
-    def __len__(self) -> int:
-        return len(self._connections.config.connections)
 
 
 def sync_customers(host: PluginHost, config: Config, store: Any, connections: Connections,

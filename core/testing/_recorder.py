@@ -1,9 +1,8 @@
 """Recording the hook calls a plugin host makes, for assertions in tests.
 
-``PluginHost.call`` walks the hook implementations itself (so that one failing plugin is
-isolated), which means pluggy's own call monitoring never sees those calls. The recorder
-therefore wraps the host's ``call_with_names`` *and* installs pluggy monitoring for code that
-calls ``host.pm.hook.<name>(...)`` directly; each call is recorded exactly once either way.
+Every hook call — through ``PluginHost.call`` or ``host.pm.hook.<name>(...)`` directly — runs
+through pluggy's call path, so the recorder is pluggy call monitoring and nothing else; each
+call is recorded exactly once.
 """
 
 from __future__ import annotations
@@ -40,38 +39,13 @@ class HookCallRecorder(Sequence[HookCall]):
 
     def attach(self, host: PluginHost) -> None:
         """Start recording the calls made through ``host``; ``detach()`` undoes it."""
-        original = host.call_with_names
-        shadowed = "call_with_names" in vars(host)  # already patched by someone else
-        depth = 0
-
-        def call_with_names(
-            hook: str, *, isolate: bool = True, **kwargs: Any
-        ) -> list[tuple[str, Any]]:
-            nonlocal depth
-            self.record(hook, kwargs)  # the hook's arguments, not the host's call options
-            depth += 1  # pluggy monitoring must not record the same call a second time
-            try:
-                return original(hook, isolate=isolate, **kwargs)
-            finally:
-                depth -= 1
-
         def before(hook_name: str, _impls: Sequence[HookImpl], kwargs: Mapping[str, Any]) -> None:
-            if depth == 0:
-                self.record(hook_name, kwargs)
+            self.record(hook_name, kwargs)
 
         def after(*_args: object) -> None:
             return None
 
-        host.call_with_names = call_with_names  # type: ignore[method-assign]
-        undo_monitoring = host.pm.add_hookcall_monitoring(before, after)
-
-        def undo() -> None:
-            undo_monitoring()
-            if shadowed:
-                host.call_with_names = original  # type: ignore[method-assign]
-            else:
-                del host.call_with_names
-
+        undo = host.pm.add_hookcall_monitoring(before, after)
         self._undo.append(undo)
 
     def detach(self) -> None:

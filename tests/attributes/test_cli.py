@@ -22,12 +22,9 @@ def _shoploop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("attributes-demo")
-    done = _shoploop("demo", "--customers", "300", "--dir", str(folder / "d"), "--json",
-                     cwd=folder)
-    assert done.returncode == 0, done.stderr
-    return folder / "d", json.loads(done.stdout)
+def demo_run(demo_once: tuple[Path, dict[str, Any], str]) -> tuple[Path, dict[str, Any]]:
+    """The session's demo (read only here)."""
+    return demo_once[0], demo_once[1]
 
 
 @pytest.fixture(scope="module")

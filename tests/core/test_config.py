@@ -57,6 +57,39 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
     assert caught.value.key == "connections.w.verify_ssl"
 
 
+@pytest.mark.parametrize(("toml", "key", "suggestion", "table_key"), [
+    ('[sync]\nmatch_key = ["email"]\n', "sync.match_key", "match_keys", "link_attribute"),
+    ('[sync.attributes.group]\nmaster = "erp"\nfeild = "x"\n', "sync.attributes.group.feild",
+     "field", "policy"),
+    ('[sync.attributes.group]\nmaster = "erp"\n[sync.attributes.group.targets.shop]\n'
+     'kee = "x"\n', "sync.attributes.group.targets.shop.kee", "key", "transform"),
+    ('[attributes]\nloyal_min_order = 3\n', "attributes.loyal_min_order", "loyal_min_orders",
+     "monetary"),
+])
+def test_unknown_key_in_a_nested_table_suggests_a_key_of_that_table(tmp_path, toml, key,
+                                                                     suggestion, table_key):
+    """The suggestion and the allowed keys come from the table the key is in, not the top
+    level (an unknown key under [sync] used to list store, logging, connections, …)."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, toml), REGISTRY)
+    assert caught.value.key == key
+    message = str(caught.value)
+    assert f"did you mean {suggestion!r}" in message
+    assert table_key in message and "connections" not in message.split("allowed keys")[1]
+
+
+def test_the_sync_table_is_validated_once_into_typed_settings(tmp_path):
+    from shoploop.sync import SyncSettings
+
+    config = load_config(_write(tmp_path, '[sync]\nmatch_keys = ["vat_id", "email"]\n'
+                                          '[sync.attributes.group]\nmaster = "erp"\n'),
+                         REGISTRY)
+    assert isinstance(config.sync, SyncSettings)
+    assert config.sync.match_keys == ["vat_id", "email"]
+    assert config.sync.attributes["group"].master == "erp"
+    assert load_config(None, REGISTRY, required=False).sync == SyncSettings()
+
+
 def test_inline_secret_is_rejected_without_echoing_it(tmp_path):
     path = _write(tmp_path, '[connections.shop]\ntype = "shopify"\nshop = "a.myshopify.com"\n'
                             'access_token = "shpat_supersecret"\n')

@@ -210,3 +210,55 @@ def test_loading_plugins_imports_no_client_stack():
     loaded, types = done.stdout.splitlines()
     assert loaded == "[]"
     assert types == "['erp_soap', 'files', 'shopify', 'woocommerce']"
+
+
+def _imports_of(path: Path, module: str) -> set[str]:
+    """The absolute names of the modules ``path`` (module ``module``) imports."""
+    import ast
+
+    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]) \
+                if node.level else ""
+            name = ".".join(filter(None, [base, node.module or ""]))
+            found.add(name)
+            found.update(f"{name}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_core_imports_no_plugin_by_name():
+    """DESIGN.md: built-in plugins come through the entry-point group like third-party ones;
+    the core reaches them through the host (hooks, registries), never by import."""
+    import importlib.metadata as md
+
+    core = Path(__file__).resolve().parents[2] / "core"
+    plugins = {ep.value.split(":")[0] for ep in md.entry_points(group="shoploop")}
+    assert "shoploop.attributes.builtin" in plugins
+    offenders = []
+    for path in core.rglob("*.py"):
+        if "templates" in path.parts:
+            continue
+        parts = path.relative_to(core).with_suffix("").parts
+        module = ".".join(("shoploop", *parts)).removesuffix(".__init__")
+        offenders += [f"{module} imports {name}" for name in sorted(_imports_of(path, module))
+                      for plugin in plugins
+                      if module != plugin and (name == plugin or name.startswith(plugin + "."))]
+    assert not offenders, offenders
+
+
+def test_nothing_outside_the_store_imports_its_private_modules():
+    """STYLE.md: store access through ``shoploop.store``'s public names only."""
+    core = Path(__file__).resolve().parents[2] / "core"
+    offenders = []
+    for path in core.rglob("*.py"):
+        parts = path.relative_to(core).with_suffix("").parts
+        if "templates" in path.parts or parts[0] == "store":
+            continue
+        module = ".".join(("shoploop", *parts)).removesuffix(".__init__")
+        offenders += [f"{module} imports {name}" for name in sorted(_imports_of(path, module))
+                      if name.startswith("shoploop.store._")]
+    assert not offenders, offenders

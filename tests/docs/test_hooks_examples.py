@@ -361,7 +361,7 @@ def test_recommendation_candidates_from_two_strategies(
     caplog.set_level(logging.DEBUG, logger="shoploop.plugin")
     request = RecommendationRequest(product_id="ESP-PRO-2", placement="product_page")
     results = host.call_with_names("recommendation_candidates", context=context(),
-                                   request=request)
+                                   request=request, profile=None)
     # One list per strategy, last registered first; the core merges and ranks them.
     assert [plugin for plugin, _ in results] == ["shoploop_upgrades", "shoploop_bundles"]
     candidates = [c for _, found in results for c in found]
@@ -377,12 +377,13 @@ def test_recommendation_candidates_from_two_strategies(
     assert "upsell ESP-PRO-2 → ESP-PRO-3" in caplog.text
 
     cart = request.model_copy(update={"placement": "cart"})
-    in_cart = host.call_with_names("recommendation_candidates", context=context(), request=cart)
+    in_cart = host.call_with_names("recommendation_candidates", context=context(), request=cart,
+                                   profile=None)
     assert [plugin for plugin, _ in in_cart] == ["shoploop_bundles"]
 
     # A customer-only request is not for either strategy.
     assert host.call("recommendation_candidates", context=context(),
-                     request=RecommendationRequest(customer_id="C-1")) == []
+                     request=RecommendationRequest(customer_id="C-1"), profile=None) == []
 
 
 def test_filter_recommendations_patches(host_with: Callable[..., PluginHost]) -> None:
@@ -404,7 +405,7 @@ def test_filter_recommendations_patches(host_with: Callable[..., PluginHost]) ->
                      else 5)
         for pid in ("ESP-PRO-2", "DESC-500", "MILK-JUG-600", "GRINDER-S", "ESP-PRO-3")}
     [patches] = host.call("filter_recommendations", context=context(), request=cart,
-                          candidates=candidates, products=products)
+                          candidates=candidates, products=products, profile=None)
     assert all(isinstance(p, RecommendationPatch) and p.reason for p in patches)
     assert [(p.product_id, p.action, p.factor) for p in patches] == [
         ("DESC-500", "pin", 1.0),
@@ -415,7 +416,7 @@ def test_filter_recommendations_patches(host_with: Callable[..., PluginHost]) ->
 
     page = cart.model_copy(update={"placement": "product_page"})
     [patches] = host.call("filter_recommendations", context=context(), request=page,
-                          candidates=candidates, products=products)
+                          candidates=candidates, products=products, profile=None)
     assert [(p.product_id, p.action) for p in patches] == [("MILK-JUG-600", "veto"),
                                                            ("GRINDER-S", "boost")]
 

@@ -10,8 +10,10 @@ from shoploop.store import (
     IdentityBinding,
     IdentityConflictError,
     Store,
+    bind_identities,
     bind_identity,
     external_ids_for,
+    resolve_external_ids,
     resolve_internal_id,
     resolve_internal_ids,
 )
@@ -83,3 +85,23 @@ def test_bulk_resolution(store: Store):
     with store.session() as session:
         wanted = [*bound, "K-unknown", "K-1"]
         assert resolve_internal_ids(session, "erp", "customer", wanted) == bound
+
+
+def test_bulk_binding_skips_what_is_stored_and_never_rebinds(store: Store):
+    rows = [("shop", "customer", f"S-{i}", f"person-{i}") for i in range(1200)]
+    with store.session() as session:
+        bind_identities(session, "customer", [(c, e, i) for c, _t, e, i in rows[:700]])
+    with store.session() as session:  # again, with more: the stored ones are skipped
+        bind_identities(session, "customer", [(c, e, i) for c, _t, e, i in rows])
+    with store.session() as session:
+        assert resolve_internal_ids(session, "shop", "customer", [e for *_, e, _ in rows]) \
+            == {e: i for _c, _t, e, i in rows}
+        assert resolve_external_ids(session, "shop", "customer",
+                                    ["person-5", "person-1100", "nobody"]) == {
+            "person-5": "S-5", "person-1100": "S-1100"}
+        assert resolve_external_ids(session, "erp", "customer", ["person-5"]) == {}
+    with pytest.raises(IntegrityError), store.session() as session:
+        bind_identities(session, "customer", [("shop", "S-new", "person-1"),
+                                              ("shop", "S-newer", "person-new")])
+    with store.session() as session:  # the clash rolled the whole call back
+        assert resolve_internal_ids(session, "shop", "customer", ["S-newer"]) == {}

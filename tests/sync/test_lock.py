@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import text
 
 from shoploop.store import Store
-from shoploop.sync._lock import SyncAlreadyRunning, exclusive_run
+from shoploop.sync._lock import _PG_SYNC_LOCK, SyncAlreadyRunning, exclusive_run
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(store: Store) -> None:
@@ -41,5 +42,16 @@ def test_a_killed_holder_leaves_no_stale_lock(store: Store) -> None:
     finally:
         child.kill()
         child.wait()
+    if store.backend == "postgresql":
+        # The server ends the dead client's session when it sees the socket close, a moment
+        # after the kill (later on a loaded machine): wait for that with a blocking lock call —
+        # it returns once the dead session's lock is gone, and times out if it never is.
+        with store.engine.connect() as connection:
+            connection.execute(text("SET lock_timeout = '60s'"))
+            connection.execute(text("SELECT pg_advisory_lock(:k, hashtext(current_schema()))"),
+                               {"k": _PG_SYNC_LOCK})
+            connection.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"),
+                               {"k": _PG_SYNC_LOCK})
+            connection.commit()
     with exclusive_run(store):
         pass

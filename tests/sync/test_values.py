@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from shoploop._plugins import PluginHost
 from shoploop.hooks import ConfigError
-from shoploop.sync import SyncMapping, SyncSettings, resolve_mapping
+from shoploop.sync import SyncMapping, resolve_mapping
 from shoploop.sync._values import (
     as_attribute_value,
     canonical,
@@ -129,8 +129,7 @@ def resolve(host: PluginHost, sync: dict[str, Any], **narrow: Any) -> SyncMappin
 
     config = parse_config({"connections": CONNECTIONS, "sync": sync}, host.connectors,
                           file="shoploop.toml", base_dir=Path("/nonexistent"))
-    return resolve_mapping(config, SyncSettings.model_validate(sync), host.connectors,
-                           host.transforms, **narrow)
+    return resolve_mapping(config, config.sync, host.connectors, host.transforms, **narrow)
 
 
 def refused(host: PluginHost, sync: dict[str, Any], **narrow: Any) -> ConfigError:
