@@ -414,6 +414,27 @@ def kill_switch() -> type[KillSwitch]:
     return KillSwitch
 
 
+WaitUntil = Callable[[Callable[[], bool], "subprocess.Popen[bytes]"], bool]
+
+
+def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> bool:
+    """Poll ``condition`` (an observable event or counter, no fixed sleep) until it holds;
+    False if the process ended first."""
+    pause = threading.Event()
+    while not condition():
+        if process.poll() is not None:
+            return False
+        pause.wait(0.002)
+    return True
+
+
+@pytest.fixture
+def wait_until() -> WaitUntil:
+    """``wait_until(condition, process)``: wait for a point a run in a subprocess reaches
+    (the interrupt tests)."""
+    return _wait_until
+
+
 MakeEnv = Callable[..., SyncEnv]
 
 
