@@ -49,6 +49,7 @@ from ._errors import (
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from ._lookup import ProductLookup
 from ._markers import PROJECT_NAME, hookimpl, hookspec
 from ._models import (
     Address,
@@ -66,6 +67,7 @@ from ._models import (
     Order,
     Page,
     Product,
+    PublishResult,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
@@ -87,7 +89,8 @@ __all__ = [
     "EmulatorOptions", "Event",
     "HookContext", "InstalledEquipment", "IssuedReward",
     "IssuesRewards", "LineItem", "NotSupportedError", "Order", "Page", "PluginError", "Product",
-    "PublishesRecommendations", "RateLimitedError", "ReadsCustomers", "ReadsInstalledBase",
+    "ProductLookup", "PublishResult", "PublishesRecommendations", "RateLimitedError",
+    "ReadsCustomers", "ReadsInstalledBase",
     "ReadsOrders", "ReadsProducts", "Recommendation", "RecommendationPatch",
     "RecommendationRequest", "Referral", "ReferralFinding", "RegisterConnector",
     "RegisterEmulator",
