@@ -12,6 +12,7 @@ Pure pydantic (the config loader imports it at start-up and validates it once in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -76,3 +77,20 @@ class RecoSettings(BaseModel):
                 self.order_sources):
             raise ValueError("order_sources lists a connection twice")
         return self
+
+
+def check_against_connections(settings: RecoSettings, connections: Iterable[str], *,
+                              file: str | None = None) -> None:
+    """Raise a ``ConfigError`` naming ``reco.order_sources`` when it lists a connection the
+    config does not have (the one check that needs the connections)."""
+    from shoploop._registry import did_you_mean
+    from shoploop.hooks import ConfigError
+
+    known = list(connections)
+    for index, name in enumerate(settings.order_sources or ()):
+        if name not in known:
+            raise ConfigError(
+                f"no connection named {name!r}" + did_you_mean(name, known)
+                + f"; configured: {', '.join(known) or 'none'}",
+                file=file, key=f"reco.order_sources.{index}",
+                remedy="name a [connections.<name>] table, or remove the entry")

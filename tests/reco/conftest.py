@@ -94,6 +94,30 @@ def build(host: PluginHost) -> Callable[..., BuildResult]:
     return run
 
 
+def b2b_merchant(store: Store) -> None:
+    """A machine dealer: the ERP holds the business customers' orders (phone, EDI), the shop
+    a few web orders. K-1001 is the shop's customer 9001 (bound by the sync)."""
+    shop = Orders("shop", SHOP_IDS)
+    erp = Orders("erp", {sku: sku for sku in SHOP_IDS})
+    # K-1001 buys filter cartridges every 30 days (last 28 days ago), beans irregularly.
+    for days in (208, 178, 148, 118, 88, 58, 28):
+        erp.add("K-1001", days, ["FILTER-10"])
+    for days in (200, 90):
+        erp.add("K-1001", days, ["BEANS-1KG"])
+    # Machines go out with descaler (ERP order history); grinders are bought on their own.
+    for n in range(12):
+        erp.add(f"K-{2000 + n}", 300 - n, ["ESP-PRO-2", "DESC-500"] +
+                (["MILK-JUG"] if n % 3 == 0 else []))
+    for n in range(20):
+        erp.add(f"K-{3000 + n}", 250 - n, ["GRINDER-S"] if n % 2 else ["BEANS-1KG"])
+    shop.add("9001", 400, ["GRINDER-S"])
+    shop.add("9002", 10, ["ESP-PRO-2"])
+    shop.add(None, 5, ["DESC-500", "BEANS-1KG"])  # a guest
+    seed(store, products={"shop": shop_products(), "erp": erp_products()},
+             orders=[shop, erp], bindings=[("erp", "K-1001", "person-1"),
+                                           ("shop", "9001", "person-1")])
+
+
 @dataclass(frozen=True)
 class Kit:
     """The helpers above, for test modules (they cannot import this file)."""
@@ -104,6 +128,7 @@ class Kit:
     seed: Callable[..., None] = seed
     shop_products: Callable[[], list[Product]] = shop_products
     erp_products: Callable[..., list[Product]] = erp_products
+    b2b_merchant: Callable[[Store], None] = b2b_merchant
 
 
 @pytest.fixture

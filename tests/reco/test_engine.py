@@ -23,32 +23,8 @@ def ids(recommendations: list[Any]) -> list[str]:
     return [r.product_id for r in recommendations]
 
 
-def b2b_merchant(store: Store, kit: Any) -> None:
-    """A machine dealer: the ERP holds the business customers' orders (phone, EDI), the shop
-    a few web orders. K-1001 is the shop's customer 9001 (bound by the sync)."""
-    shop = kit.orders("shop", kit.shop_ids)
-    erp = kit.orders("erp", {sku: sku for sku in kit.shop_ids})
-    # K-1001 buys filter cartridges every 30 days (last 28 days ago), beans irregularly.
-    for days in (208, 178, 148, 118, 88, 58, 28):
-        erp.add("K-1001", days, ["FILTER-10"])
-    for days in (200, 90):
-        erp.add("K-1001", days, ["BEANS-1KG"])
-    # Machines go out with descaler (ERP order history); grinders are bought on their own.
-    for n in range(12):
-        erp.add(f"K-{2000 + n}", 300 - n, ["ESP-PRO-2", "DESC-500"] +
-                (["MILK-JUG"] if n % 3 == 0 else []))
-    for n in range(20):
-        erp.add(f"K-{3000 + n}", 250 - n, ["GRINDER-S"] if n % 2 else ["BEANS-1KG"])
-    shop.add("9001", 400, ["GRINDER-S"])
-    shop.add("9002", 10, ["ESP-PRO-2"])
-    shop.add(None, 5, ["DESC-500", "BEANS-1KG"])  # a guest
-    kit.seed(store, products={"shop": kit.shop_products(), "erp": kit.erp_products()},
-             orders=[shop, erp], bindings=[("erp", "K-1001", "person-1"),
-                                           ("shop", "9001", "person-1")])
-
-
 def test_pool_unifies_products_customers_and_orders(store: Store, kit: Any) -> None:
-    b2b_merchant(store, kit)
+    kit.b2b_merchant(store)
     pool = load_pool(store, RecoSettings())
     report = pool.report
     assert report.products == 6 and report.products_by_connection == {"erp": 6, "shop": 6}
@@ -111,7 +87,7 @@ def test_product_key_can_be_an_attribute(store: Store, kit: Any) -> None:
 
 def test_b2b_erp_history_drives_the_shops_recommendations(
         store: Store, kit: Any, host: Any, build: Any) -> None:
-    b2b_merchant(store, kit)
+    kit.b2b_merchant(store)
     result = build(store, min_support=3)
     assert result.version == 1
     model = load_model(store)
@@ -154,7 +130,7 @@ def test_request_time_decides_what_is_due(store: Store, kit: Any, host: Any,
                                           build: Any) -> None:
     from datetime import timedelta
 
-    b2b_merchant(store, kit)
+    kit.b2b_merchant(store)
     build(store)
     model = load_model(store)
     request = RecommendationRequest(connection="shop", customer_id="9001")
@@ -171,7 +147,7 @@ def test_request_time_decides_what_is_due(store: Store, kit: Any, host: Any,
 
 def test_cart_merges_anchors_and_never_recommends_the_cart(
         store: Store, kit: Any, host: Any, build: Any) -> None:
-    b2b_merchant(store, kit)
+    kit.b2b_merchant(store)
     build(store)
     model = load_model(store)
     cart = [kit.shop_ids["ESP-PRO-2"], kit.shop_ids["DESC-500"]]
@@ -194,7 +170,7 @@ def test_rules_patch_the_built_in_strategies(store: Store, kit: Any, host: Any,
                                         reason="descaler campaign is over")
                     for c in candidates if products.get(c.product_id).sku == "DESC-500"]
 
-    b2b_merchant(store, kit)
+    kit.b2b_merchant(store)
     build(store)
     host.register(NoDescaler(), name="no_descaler")
     model = load_model(store)
@@ -210,7 +186,7 @@ def test_versions_are_kept_and_errors_name_the_remedy(store: Store, kit: Any, ho
     with pytest.raises(ModelMissingError) as missing:
         load_model(store)
     assert "shoploop reco build" in missing.value.remedy
-    b2b_merchant(store, kit)
+    kit.b2b_merchant(store)
     for _ in range(4):
         last = build(store, keep_models=2)
     assert last.version == 4
@@ -228,7 +204,7 @@ def test_versions_are_kept_and_errors_name_the_remedy(store: Store, kit: Any, ho
 def test_model_round_trips_through_its_blob(store: Store, kit: Any, build: Any) -> None:
     import numpy as np
 
-    b2b_merchant(store, kit)
+    kit.b2b_merchant(store)
     built = build(store).model
     loaded = load_model(store)
     assert loaded.product_keys == built.product_keys

@@ -1,0 +1,207 @@
+"""``shoploop reco build | show``: build a recommendation model, look recommendations up.
+
+Exit codes (docs/cli.md): 0 ok · 2 configuration or usage error (no model yet, an unknown
+connection or product, a store without schema). Heavy imports (numpy, scipy, SQLAlchemy)
+stay inside the commands so ``shoploop --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import typer
+from rich.markup import escape
+
+from ._state import State, console, console_err, print_json
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str, remedy: str, as_json: bool) -> NoReturn:
+    if as_json:
+        print_json({"ok": False, "error": message, "remedy": remedy})
+    console_err.print(f"[bold red]error:[/] {escape(message)}"
+                      + (f"\n[dim]{escape(remedy)}[/]" if remedy else ""))
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _print_build(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    pool = summary["pool"]
+    table = Table(title=f"reco build · model version {summary['version']}")
+    table.add_column("")
+    table.add_column("", justify="right")
+    rows = [
+        ("orders", pool["orders"]),
+        *((f"  from {c}", n) for c, n in sorted(pool["orders_by_connection"].items())),
+        ("order lines", pool["lines"]),
+        ("  without a known product", pool["lines_unmatched"]),
+        ("customers", pool["customers"]),
+        ("  in several connections", pool["customers_unified"]),
+        (f"products (by {pool['product_key']})", pool["products"]),
+        ("  without a key", pool["unkeyed"]),
+        ("  in one connection only", pool["unmatched"]),
+        ("  key held by several products", pool["ambiguous"]),
+        ("bought-together pairs", summary["bought_together"]["pairs"]),
+        ("repeat purchases with an interval", summary["intervals"]["repeat_purchases"]),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    console.print(table)
+    for name, examples in (("without a key", pool["unkeyed_examples"]),
+                           ("key held by several products", pool["ambiguous_examples"])):
+        for example in examples[:5]:
+            console.print(f"[yellow]product {name}:[/] {escape(str(example))}")
+    console.print(f"strategies: {', '.join(summary['strategies']) or 'none'} · "
+                  f"{summary['bytes']:,} bytes · {summary['seconds']} s")
+
+
+def _store(state: State) -> Any:
+    from shoploop.store import Store
+
+    return Store(state.config().store_url)
+
+
+def register(app: typer.Typer) -> None:
+    reco = typer.Typer(help="Cross- and upselling recommendations from the order history of "
+                            "the shops and the ERP.", no_args_is_help=True)
+    app.add_typer(reco, name="reco")
+
+    @reco.command("build")
+    def build(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+    ) -> None:
+        """Build a recommendation model from the store's mirror and store it as the next
+        version (run `shoploop import orders` and `import products` first)."""
+        from datetime import UTC, datetime
+
+        from shoploop.reco import build_model
+        from shoploop.reco._settings import check_against_connections
+        from shoploop.store import SchemaOutdatedError
+
+        from ._progress import interactive
+
+        state: State = ctx.obj
+        config = state.config()
+        check_against_connections(config.reco, config.connections,
+                                  file=str(config.path) if config.path else None)
+
+        def clock() -> datetime:
+            return datetime.now(UTC)
+
+        with _store(state) as store:
+            try:
+                if interactive() and not as_json:
+                    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+                    from shoploop.reco._build import STEPS
+
+                    with Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), console=console_err,
+                                  transient=True) as bar:
+                        task = bar.add_task(STEPS[0], total=len(STEPS))
+
+                        def advance(step: str, done: int, total: int) -> None:
+                            bar.update(task, completed=done,
+                                       description=STEPS[min(done, total - 1)])
+
+                        result = build_model(state.host, store, config.reco, clock,
+                                             progress=advance)
+                else:
+                    result = build_model(state.host, store, config.reco, clock)
+            except SchemaOutdatedError as exc:
+                _fail(str(exc), exc.remedy, as_json)
+        summary = {"ok": True, **result.summary}
+        if as_json:
+            print_json(summary)
+        else:
+            _print_build(summary)
+
+    @reco.command("show")
+    def show(
+        ctx: typer.Context,
+        product: str | None = typer.Option(None, "--product", help="The anchor product's id "
+                                           "(in --connection)."),
+        customer: str | None = typer.Option(None, "--customer", help="The customer's id "
+                                            "(in --connection)."),
+        cart: str | None = typer.Option(None, "--cart", help="The cart's product ids, "
+                                        "comma-separated."),
+        placement: str | None = typer.Option(
+            None, "--placement", help="Default: cart with --cart, product_page with "
+                                      "--product, email for a customer alone."),
+        k: int = typer.Option(10, "--k", min=1, max=1000, help="How many at most."),
+        connection: str | None = typer.Option(
+            None, "--connection", help="Whose ids the request uses; default: the only "
+                                       "connection with products."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Show the recommendations for a product, a customer or a cart, with their reasons
+        (from the newest built model; every installed strategy and rule takes part)."""
+        from shoploop.hooks import RecommendationRequest
+        from shoploop.reco import ModelMissingError, UnknownConnectionError, load_model, rank
+        from shoploop.store import SchemaOutdatedError
+
+        state: State = ctx.obj
+        cart_ids = [part.strip() for part in (cart or "").split(",") if part.strip()]
+        if product is None and customer is None and not cart_ids:
+            _fail("say what to recommend for", "pass --product ID, --customer ID or "
+                  "--cart ID,ID", as_json)
+        config = state.config()
+        with _store(state) as store:
+            try:
+                model = load_model(store)
+            except (ModelMissingError, SchemaOutdatedError) as exc:
+                _fail(str(exc), exc.remedy, as_json)
+            context = state.host.context(config=config.raw, store=store)
+        if connection is None:
+            if len(model.connections) != 1:
+                _fail(f"model version {model.version} has products of "
+                      f"{len(model.connections)} connections "
+                      f"({', '.join(model.connections) or 'none'})",
+                      "pass --connection NAME: ids are per connection", as_json)
+            connection = model.connections[0]
+        products = model.products(connection)
+        unknown = [p for p in ([product] if product else []) + cart_ids if p not in products]
+        if connection in model.connections and unknown:
+            _fail(f"no product {', '.join(map(repr, unknown))} in connection {connection!r} "
+                  f"(model version {model.version})",
+                  "use the connection's own product ids; `shoploop import products` and "
+                  "`shoploop reco build` pick up new ones", as_json)
+        request = RecommendationRequest(
+            connection=connection, product_id=product, customer_id=customer, cart=cart_ids,
+            placement=placement or ("cart" if cart_ids else "product_page" if product
+                                    else "email"), k=k)
+        try:
+            ranked = rank(state.host, model, request, context=context)
+        except UnknownConnectionError as exc:
+            _fail(str(exc), exc.remedy, as_json)
+        found = products.many(r.product_id for r in ranked.recommendations)
+        rows: list[dict[str, Any]] = [
+            {"product_id": r.product_id,
+             "name": found[r.product_id].name if r.product_id in found else None,
+             "score": round(r.score, 4), "kind": r.kind, "strategy": r.strategy,
+             "reason": r.reason, "reasons": r.reasons, "evidence": r.evidence}
+            for r in ranked.recommendations]
+        if as_json:
+            print_json({"ok": True, "model_version": model.version,
+                        "request": request.model_dump(mode="json"), "recommendations": rows,
+                        "vetoed": ranked.vetoed})
+            return
+        from rich.table import Table
+
+        anchor = ", ".join(request.anchors) or f"customer {customer}"
+        table = Table(title=f"recommendations for {anchor} · {connection} · "
+                            f"{request.placement} · model {model.version}")
+        for column in ("#", "product", "name", "kind", "score", "reason"):
+            table.add_column(column, justify="right" if column in ("#", "score") else "left")
+        for rank_number, row in enumerate(rows, start=1):
+            table.add_row(str(rank_number), row["product_id"], row["name"] or "", row["kind"],
+                          f"{row['score']:.3f}", escape(row["reason"]))
+        console.print(table)
+        if not rows:
+            console.print("no recommendations: no strategy had evidence for this request")
+        for product_id, reasons in ranked.vetoed.items():
+            console.print(f"[dim]vetoed {escape(product_id)}: "
+                          f"{escape('; '.join(reasons))}[/]")
