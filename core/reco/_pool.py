@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -32,20 +31,15 @@ from shoploop.store import (
     resolve_internal_ids,
 )
 
+from ._days import day_of
 from ._settings import RecoSettings
 
 CUSTOMER = "customer"
 """The identity bindings' entity type for customers (the sync's)."""
-DAY_SECONDS = 86_400
 REPORT_LIMIT = 100
 """Entries kept per list of the report (the counts are always complete)."""
 
 IntArray = npt.NDArray[np.int32]
-
-
-def day_of(moment: datetime) -> int:
-    """Days since 1970-01-01 (UTC): the unit of purchase intervals."""
-    return int(moment.timestamp() // DAY_SECONDS)
 
 
 def product_key_of(data: Mapping[str, Any], product_key: str) -> str | None:

@@ -14,8 +14,6 @@ from typing import Any
 from shoploop.hooks import Recommendation, RecommendationRequest, hookimpl
 
 from . import _reasons
-from ._cooccurrence import llr_score
-from ._model import Model
 
 STRATEGY = "bought_together"
 
@@ -23,6 +21,9 @@ STRATEGY = "bought_together"
 @hookimpl
 def recommendation_candidates(request: RecommendationRequest,
                               model: Any) -> list[Recommendation] | None:
+    # Imported here: loading plugins (every `shoploop` call) must not import numpy.
+    from ._model import Model
+
     if not isinstance(model, Model) or not request.anchors:
         return None
     table = model.bought_together
@@ -41,7 +42,7 @@ def recommendation_candidates(request: RecommendationRequest,
             product_id = model.product_id(partner, request.connection)
             if product_id is None:
                 continue
-            score = float(llr_score(g2, half))
+            score = g2 / (g2 + half)  # _cooccurrence.llr_score for one value
             if product_id in best and best[product_id].score >= score:
                 continue
             reasons = _reasons.bought_together(anchor_name, together, orders_with)

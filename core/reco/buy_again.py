@@ -13,9 +13,7 @@ from typing import Any
 from shoploop.hooks import HookContext, Recommendation, RecommendationRequest, hookimpl
 
 from . import _reasons
-from ._intervals import due_score
-from ._model import Model
-from ._pool import day_of
+from ._days import day_of
 
 STRATEGY = "buy_again"
 
@@ -23,6 +21,10 @@ STRATEGY = "buy_again"
 @hookimpl
 def recommendation_candidates(context: HookContext, request: RecommendationRequest,
                               model: Any) -> list[Recommendation] | None:
+    # Imported here: loading plugins (every `shoploop` call) must not import numpy.
+    from ._intervals import due_score
+    from ._model import Model
+
     if not isinstance(model, Model) or request.customer_id is None:
         return None
     customer = model.customer_index(request.connection, request.customer_id)
