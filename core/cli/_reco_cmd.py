@@ -189,19 +189,23 @@ def register(app: typer.Typer) -> None:
                         "request": request.model_dump(mode="json"), "recommendations": rows,
                         "vetoed": ranked.vetoed})
             return
-        from rich.table import Table
-
         anchor = ", ".join(request.anchors) or f"customer {customer}"
-        table = Table(title=f"recommendations for {anchor} · {connection} · "
-                            f"{request.placement} · model {model.version}")
-        for column in ("#", "product", "name", "kind", "score", "reason"):
-            table.add_column(column, justify="right" if column in ("#", "score") else "left")
-        for rank_number, row in enumerate(rows, start=1):
-            table.add_row(str(rank_number), row["product_id"], row["name"] or "", row["kind"],
-                          f"{row['score']:.3f}", escape(row["reason"]))
-        console.print(table)
-        if not rows:
-            console.print("no recommendations: no strategy had evidence for this request")
+        title = (f"recommendations for {anchor} · {connection} · {request.placement} · "
+                 f"model {model.version}")
+        if rows:
+            from rich.table import Table
+
+            table = Table(title=title)
+            for column in ("#", "product", "name", "kind", "score", "reason"):
+                table.add_column(column, justify="right" if column in ("#", "score")
+                                 else "left")
+            for number, row in enumerate(rows, start=1):
+                table.add_row(str(number), row["product_id"], row["name"] or "",
+                              row["kind"], f"{row['score']:.3f}", escape(row["reason"]))
+            console.print(table)
+        else:
+            console.print(f"{title}: none — no strategy has evidence for this request",
+                          soft_wrap=True)
         for product_id, reasons in ranked.vetoed.items():
             console.print(f"[dim]vetoed {escape(product_id)}: "
                           f"{escape('; '.join(reasons))}[/]")

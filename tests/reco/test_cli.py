@@ -61,6 +61,10 @@ def test_build_then_show_product_customer_and_cart(cli: Any, store: Store, kit: 
     customer = cli("reco", "show", "--customer", "K-1001", "--connection", "erp", "--json")
     assert customer.exit_code == 0, customer.output
     assert json.loads(customer.stdout)["request"]["customer_id"] == "K-1001"
+    new = cli("reco", "show", "--customer", "never-seen", "--connection", "shop")
+    assert new.exit_code == 0, new.output
+    assert "customer never-seen · shop · email" in new.output
+    assert "none — no strategy has evidence" in new.output
 
 
 def test_show_errors_name_the_remedy(cli: Any, store: Store, kit: Any) -> None:
