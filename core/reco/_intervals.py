@@ -33,11 +33,13 @@ class Intervals:
         return slice(int(self.indptr[customer]), int(self.indptr[customer + 1]))
 
 
-def _group_starts(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Start positions of the runs of equal values in a sorted array."""
+def _runs(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Start positions and lengths of the runs of equal values in a sorted array."""
     if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))).astype(np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))).astype(np.int64)
+    return starts, np.diff(np.concatenate((starts, [len(keys)])))
 
 
 def fit_intervals(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[np.int32],
@@ -45,51 +47,40 @@ def fit_intervals(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[
                   n_customers: int, n_products: int, *, min_repeats: int) -> Intervals:
     customer = order_customer[line_order].astype(np.int64)
     known = customer >= 0  # guest orders have no customer to remind
-    customer, product = customer[known], line_product[known].astype(np.int64)
+    product = line_product[known].astype(np.int64)
     day = order_day[line_order][known].astype(np.int64)
-    # One purchase per (customer, product, day), sorted by customer, product, day.
-    pair = customer * n_products + product
-    span = int(day.max() - day.min() + 1) if len(day) else 1
-    unique = np.unique(pair * span + (day - (day.min() if len(day) else 0)))
-    pair, day_offset = unique // span, unique % span
-    starts = _group_starts(pair)
-    counts = np.diff(np.concatenate((starts, [len(pair)])))
-    repeated = counts >= min_repeats
-    # Intervals between consecutive days of the same pair.
-    gaps = np.diff(day_offset)
-    same = pair[1:] == pair[:-1]
-    gap_pair, gaps = pair[1:][same], gaps[same]
-    # Sort gaps by (pair, gap) for grouped medians.
-    order = np.lexsort((gaps, gap_pair))
-    gap_pair, gaps = gap_pair[order], gaps[order].astype(np.float64)
-    gap_starts = _group_starts(gap_pair)
-    gap_counts = np.diff(np.concatenate((gap_starts, [len(gap_pair)])))
-    low = gap_starts + (gap_counts - 1) // 2
-    high = gap_starts + gap_counts // 2
-    median = (gaps[low] + gaps[high]) / 2 if len(gaps) else np.zeros(0)
-    deviation = np.abs(gaps - np.repeat(median, gap_counts))
-    mad = np.add.reduceat(deviation, gap_starts) / gap_counts if len(gaps) else np.zeros(0)
-    # Pairs with gaps are exactly the pairs with >= 2 days, in the same (sorted) order.
-    with_gaps = counts >= 2
-    last = np.concatenate((starts[1:], [len(pair)])) - 1
-    last_day = day_offset[last] + (day.min() if len(day) else 0)
-    keep_in_gapped = repeated[with_gaps]
-    group_pair = pair[starts][with_gaps][keep_in_gapped]
-    median = median[keep_in_gapped]
-    mad = mad[keep_in_gapped]
-    last_day = last_day[with_gaps][keep_in_gapped]
-    orders = counts[with_gaps][keep_in_gapped]
-    positive = median > 0
-    group_pair, median, mad = group_pair[positive], median[positive], mad[positive]
-    last_day, orders = last_day[positive], orders[positive]
-    group_customer = group_pair // n_products
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(group_customer,
+    first_day = int(day.min()) if len(day) else 0
+    span = int(day.max()) - first_day + 1 if len(day) else 1
+
+    # 1. One purchase per (customer, product, day), sorted by pair, then day: one sort.
+    purchases = np.unique((customer[known] * n_products + product) * span + (day - first_day))
+    pair, day = purchases // span, purchases % span + first_day
+    starts, days_bought = _runs(pair)
+    wanted = days_bought >= min_repeats
+    last_day = day[(starts + days_bought - 1)[wanted]]
+    pairs, days_bought = pair[starts][wanted], days_bought[wanted]
+
+    # 2. The gaps between consecutive purchase days of the wanted pairs, sorted within each
+    #    pair, so each pair's median is the middle of its run (grouped median by one sort).
+    consecutive = pair[1:] == pair[:-1]
+    gap_pair, gap = pair[1:][consecutive], np.diff(day)[consecutive]
+    keep = np.isin(gap_pair, pairs)
+    gap_pair, gap = gap_pair[keep], gap[keep].astype(np.float64)
+    order = np.lexsort((gap, gap_pair))
+    gap_pair, gap = gap_pair[order], gap[order]
+    gap_starts, gap_counts = _runs(gap_pair)  # one run per wanted pair, in the same order
+    median = (gap[gap_starts + (gap_counts - 1) // 2] + gap[gap_starts + gap_counts // 2]) / 2
+    deviation = np.abs(gap - np.repeat(median, gap_counts))
+    spread = (np.add.reduceat(deviation, gap_starts) / gap_counts if len(gap)
+              else np.zeros(0))
+
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(pairs // n_products,
                                                         minlength=n_customers))))
     return Intervals(indptr=indptr.astype(np.int64),
-                     product=(group_pair % n_products).astype(np.int32),
+                     product=(pairs % n_products).astype(np.int32),
                      median_days=median.astype(np.float32), last_day=last_day.astype(np.int32),
-                     orders=orders.astype(np.int32),
-                     regularity=(1.0 / (1.0 + mad / median)).astype(np.float32))
+                     orders=days_bought.astype(np.int32),
+                     regularity=(1.0 / (1.0 + spread / median)).astype(np.float32))
 
 
 def due_score(since: float, median: float, regularity: float, *, due_window: float,
