@@ -49,10 +49,13 @@ def _print_build(summary: dict[str, Any]) -> None:
     for label, value in rows:
         table.add_row(label, str(value))
     console.print(table)
-    for name, examples in (("without a key", pool["unkeyed_examples"]),
-                           ("key held by several products", pool["ambiguous_examples"])):
+    for name, examples in (("product without a key", pool["unkeyed_examples"]),
+                           ("product key held by several products",
+                            pool["ambiguous_examples"]),
+                           ("order line without a known product",
+                            pool["lines_unmatched_examples"])):
         for example in examples[:5]:
-            console.print(f"[yellow]product {name}:[/] {escape(str(example))}")
+            console.print(f"[yellow]{name}:[/] {escape(str(example))}")
     console.print(f"strategies: {', '.join(summary['strategies']) or 'none'} · "
                   f"{summary['bytes']:,} bytes · {summary['seconds']} s")
 

@@ -81,6 +81,8 @@ class PoolReport:
     lines_unmatched: int = 0
     """Order lines whose product is in no connection's products (not mirrored, or custom
     items); left out of the history."""
+    lines_unmatched_examples: list[dict[str, str | None]] = field(default_factory=list)
+    """Distinct (connection, product id, SKU) of such lines."""
     customers: int = 0
     customers_unified: int = 0
     """Customers known in more than one connection (bound by the sync)."""
@@ -214,6 +216,10 @@ def load_pool(store: Store, settings: RecoSettings) -> Pool:
                 product = by_key.get(sku.strip(), -1)
             if product < 0:
                 report.lines_unmatched += 1
+                example = {"connection": connection, "product_id": product_id, "sku": sku}
+                if len(report.lines_unmatched_examples) < REPORT_LIMIT and \
+                        example not in report.lines_unmatched_examples:
+                    report.lines_unmatched_examples.append(example)
                 continue
             order = order_of.get(row_id)
             if order is None:

@@ -67,6 +67,28 @@ def test_pool_reports_unmatched_unkeyed_and_ambiguous_products(store: Store, kit
     assert report.lines == 2 and report.lines_unmatched == 0  # both lines found their product
 
 
+def test_pool_reports_order_lines_of_unknown_products(store: Any, kit: Any) -> None:
+    from decimal import Decimal
+
+    from shoploop.hooks import LineItem
+
+    orders = kit.orders("shop", kit.shop_ids)
+    orders.add("1", 3, ["DESC-500"])
+    orders.orders[-1].lines.append(LineItem(product_id="999", sku="GONE", name="Old kettle",
+                                            quantity=1, unit_price=Decimal(5)))
+    orders.orders[-1].lines.append(LineItem(product_id=None, sku=None, name="Custom engraving",
+                                            quantity=1, unit_price=Decimal(5)))
+    orders.add("1", 2, ["DESC-500"], status="cancelled")  # not a purchase: not read
+    kit.seed(store, products={"shop": kit.shop_products()}, orders=[orders])
+    pool = load_pool(store, RecoSettings())
+    assert pool.report.lines == 3 and pool.report.lines_unmatched == 2
+    assert pool.report.lines_unmatched_examples == [
+        {"connection": "shop", "product_id": "999", "sku": "GONE"},
+        {"connection": "shop", "product_id": None, "sku": None}]
+    assert pool.n_orders == 1 and pool.line_product.tolist() == [
+        pool.product_keys.index("DESC-500")]
+
+
 def test_product_key_can_be_an_attribute(store: Store, kit: Any) -> None:
     from decimal import Decimal
 
