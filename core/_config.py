@@ -160,6 +160,7 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
         except ValidationError as exc:
             _raise_validation(exc, file, ("connections", name), model)
             raise
+        settings.locate(name, file if file != "<defaults>" else None)
         connections[name] = Connection(name=name, type=type_name, settings=settings)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,

@@ -103,9 +103,13 @@ def configure_logging(
         handler = logging.StreamHandler(out)
         handler.setFormatter(JsonFormatter())
     elif fmt == "auto" and stream is None and out.isatty():
+        from rich.console import Console
         from rich.logging import RichHandler
 
-        handler = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
+        # On stderr like every log line (Rich's default console is stdout, which must hold
+        # only the command's result — one JSON document with --json).
+        handler = RichHandler(console=Console(stderr=True), show_path=False,
+                              rich_tracebacks=False, markup=False)
         handler.setFormatter(RedactingFormatter("%(message)s"))
     else:
         handler = logging.StreamHandler(out)

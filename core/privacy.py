@@ -1,9 +1,9 @@
 """Privacy requests from the platforms, applied to the store.
 
 ``handle_privacy_event`` takes a verified, parsed webhook :class:`~shoploop.hooks.Event` and
-applies it. The web server (``shoploop serve``, a later issue) routes every verified webhook
-whose type starts with ``privacy.`` here; until then ``shoploop privacy erase`` does the same
-for one customer by hand. What erasure deletes and keeps: docs/privacy.md.
+applies it. An application that receives webhooks routes every verified one whose type starts
+with ``privacy.`` here (shoploop has no web server yet); ``shoploop privacy erase`` does the
+same for one customer by hand. What erasure deletes and keeps: docs/privacy.md.
 """
 
 from __future__ import annotations

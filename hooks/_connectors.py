@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
-from ._errors import ConfigError
+from ._errors import ConfigError, MissingSecretError
 from ._models import (
     AttributeChange,
     ConnectionCheck,
@@ -46,6 +46,7 @@ class Capability(StrEnum):
     PUBLISH_RECOMMENDATIONS = "publish_recommendations"
     ISSUE_REWARDS = "issue_rewards"
     VERIFY_WEBHOOKS = "verify_webhooks"
+    COUNT_RECORDS = "count_records"
 
 
 _secret_listeners: list[Callable[[str], None]] = []
@@ -72,6 +73,18 @@ class ConnectionConfig(BaseModel):
     secret_keys: ClassVar[tuple[str, ...]] = ()
 
     type: str
+    # Where this table is (set by the config loader): a missing secret names its key path.
+    _connection: str = PrivateAttr(default="")
+    _file: str | None = PrivateAttr(default=None)
+
+    def locate(self, connection: str, file: str | None = None) -> None:
+        """Remember which ``[connections.<name>]`` table (of which file) this is."""
+        self._connection, self._file = connection, file
+
+    def secret_keys_in_use(self) -> list[str]:
+        """Every ``<key>`` whose ``<key>_env`` is set: the secrets this connection needs."""
+        return [name.removesuffix("_env") for name in type(self).model_fields
+                if name.endswith("_env") and getattr(self, name)]
 
     @model_validator(mode="before")
     @classmethod
@@ -94,13 +107,17 @@ class ConnectionConfig(BaseModel):
                               remedy=f"set {key}_env = \"VARIABLE\" in the connection's table")
         value = (environ if environ is not None else os.environ).get(variable)
         if not value:
-            raise ConfigError(
-                f"environment variable {variable} (from {key}_env) is empty or not set",
-                key=f"{key}_env", remedy=f"export {variable}=… before running shoploop",
-            )
+            raise MissingSecretError(variable=variable, key=key, connection=self._connection,
+                                     file=self._file)
         for listener in _secret_listeners:
             listener(value)
         return value
+
+    def config_warnings(self) -> list[str]:
+        """Problems of this table that do not make it invalid (an API version past its
+        platform's support, say): ``shoploop config check`` shows them, with ``--offline``
+        too, without failing. Override in a connector type's config model; default none."""
+        return []
 
 
 class Connector(Protocol):
@@ -146,6 +163,20 @@ class ReadsInstalledBase(Protocol):
     page_size: int
 
     def read_installed_base(self, cursor: Cursor | None = None) -> Page[InstalledEquipment]: ...
+
+
+@runtime_checkable
+class CountsRecords(Protocol):
+    """Optional: how many items a read will deliver, so progress can show a total and an ETA."""
+
+    def count_records(self, stream: str, cursor: Cursor | None = None) -> int | None:
+        """About how many items ``read_<stream>(cursor)`` and the pages after it will deliver,
+        or None when that is unknown or not cheap to learn. It must be *cheap* — one count
+        query or one header, never a read of the records — and is called once before a read.
+        It is an estimate for display only: records may appear meanwhile, and a connector
+        that cannot filter its count like its incremental read may count the whole stream.
+        A failure is logged and ignored (progress is not worth failing a run for)."""
+        ...
 
 
 @runtime_checkable
@@ -218,6 +249,7 @@ CAPABILITY_PROTOCOLS: dict[Capability, type] = {
     Capability.PUBLISH_RECOMMENDATIONS: PublishesRecommendations,
     Capability.ISSUE_REWARDS: IssuesRewards,
     Capability.VERIFY_WEBHOOKS: VerifiesWebhooks,
+    Capability.COUNT_RECORDS: CountsRecords,
 }
 
 

@@ -304,6 +304,10 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     cursor: Cursor
     has_more: bool
+    warnings: list[str] = Field(default_factory=list)
+    """Problems with single records of this page that the connector worked around (e.g. a
+    record kept without its invalid e-mail), one line each naming where (file:line, record
+    id). The core logs each at warning level and counts them in the import summary."""
 
 
 class Event(_Model):

@@ -217,6 +217,9 @@ def test_generated_plugin_installs_and_passes_the_conformance_kit(tmp_path: Path
     assert not [f for f in data["failures"] if f["plugin"] == "acme_erp"]
 
     # Its example config works end to end: config loader → registered type → factory → check().
+    upgraded = _run([sys.executable, "-m", "shoploop", "--config",
+                     str(root / "examples" / "shoploop.toml"), "db", "upgrade"], tmp_path, env)
+    assert upgraded.returncode == 0, upgraded.stderr
     check = _run([sys.executable, "-m", "shoploop", "--config",
                   str(root / "examples" / "shoploop.toml"), "config", "check", "--json"],
                  tmp_path, env)

@@ -19,9 +19,21 @@ ROOT = Path(__file__).resolve().parent.parent
 MAPPING = {"core": "shoploop", "hooks": "shoploop.hooks", "plugins": "shoploop.plugins"}
 
 
+TEMPLATES = "shoploop.templates"
+"""The plugin template: data folders declared as packages (each owns its files)."""
+
+
 def _declared_packages() -> set[str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     return set(data["tool"]["setuptools"]["packages"])
+
+
+def _template_folders_on_disk() -> set[str]:
+    root = ROOT / "core" / "templates"
+    return {".".join([TEMPLATES, *folder.relative_to(root).parts])
+            for folder in [root, *root.rglob("*")]
+            if folder.is_dir() and folder.name.isidentifier() and all(
+                part.isidentifier() for part in folder.relative_to(root).parts)}
 
 
 def _packages_on_disk() -> set[str]:
@@ -37,15 +49,35 @@ def _packages_on_disk() -> set[str]:
 
 
 def test_every_package_folder_is_declared():
-    assert _packages_on_disk() == _declared_packages()
+    declared = _declared_packages()
+    assert _packages_on_disk() == {p for p in declared if not p.startswith(TEMPLATES)}
+    # Every importable-looking template folder too, or setuptools warns about each one.
+    assert _template_folders_on_disk() == {p for p in declared if p.startswith(TEMPLATES)}
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel, and everything the build printed (verbose: the backend's warnings too)."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-w", str(out), str(ROOT)], check=True)
-    return next(out.glob("shoploop-*.whl"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps",
+                           "--no-build-isolation", "-w", str(out), str(ROOT)],
+                          capture_output=True, text=True, check=True)
+    return next(out.glob("shoploop-*.whl")), done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(built: tuple[Path, str]) -> Path:
+    return built[0]
+
+
+@pytest.mark.slow
+def test_the_build_prints_no_setuptools_warnings(built: tuple[Path, str]) -> None:
+    # A first `make install` printed ~250 lines of these: data folders seen as undeclared
+    # packages, and the deprecated license table.
+    _, log = built
+    for warning in ("Package would be ignored", "is absent from the `packages` configuration",
+                    "as data is deprecated", "deprecated", "SetuptoolsDeprecationWarning"):
+        assert warning not in log, [line for line in log.splitlines() if warning in line][:5]
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """Builds the Typer app: global options, built-in command modules, plugin commands.
 
 Exit codes (docs/cli.md): 0 ok · 1 some records failed · 2 configuration or usage error (also a
-plugin that fails to load in strict mode) · 3 a system unreachable or unauthorised.
+plugin that fails to load in strict mode, a store without the current schema) · 3 a system
+unreachable or unauthorised. Every command runs inside the one error path of ``._errors``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import sys
 from collections.abc import Sequence
 
 import typer
-from rich.markup import escape
+from typer._click.exceptions import ClickException  # Typer vendors click; no public alias
 
 from shoploop._logging import configure_logging
 from shoploop._plugins import PluginHost, load_plugins, strict_from_env
-from shoploop.hooks import ConfigError, PluginError
+from shoploop.hooks import PluginError, ShoploopError
 
-from ._state import State, console_err
+from ._errors import UsageError, guard_commands, report
+from ._state import State
 
 # Each module defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -46,8 +48,6 @@ def build_app(host: PluginHost) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    state = State(host=host)
-
     @app.callback()
     def _global(
         ctx: typer.Context,
@@ -65,7 +65,8 @@ def build_app(host: PluginHost) -> typer.Typer:
             help="auto (readable on a terminal), text or json (one JSON object per line).",
         ),
     ) -> None:
-        state.config_path = config
+        # A fresh state per invocation: an embedding (or a test) may run the app many times.
+        state = State(host=host, config_path=config)
         state.configure_logging(log_level, log_format)
         ctx.obj = state
 
@@ -73,6 +74,7 @@ def build_app(host: PluginHost) -> typer.Typer:
         importlib.import_module(module_name).register(app)
 
     host.call("register_commands", cli=app)
+    guard_commands(app)  # plugin commands too: one error path for every command
     return app
 
 
@@ -82,19 +84,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Plugin loading logs before the CLI options are parsed; honour the environment meanwhile.
     configure_logging(os.environ.get("SHOPLOOP_LOG_LEVEL", "WARNING"),
                       os.environ.get("SHOPLOOP_LOG_FORMAT", "auto"))
+    # Before a command runs there is no parsed --json option yet; the word on the line decides.
+    as_json = "--json" in args
     try:
         host = load_plugins(strict=strict)
     except PluginError as exc:
-        console_err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise SystemExit(2) from None
+        raise SystemExit(report(exc, as_json=as_json)) from None
     app = build_app(host)
     try:
-        app(args=args, prog_name="shoploop", standalone_mode=True)
-    except ConfigError as exc:
-        console_err.print(f"[bold red]config error:[/] {escape(str(exc))}")
-        raise SystemExit(2) from None
-    except PluginError as exc:
-        console_err.print(f"[bold red]plugin error:[/] {escape(str(exc))}")
-        raise SystemExit(2) from None
+        if not as_json:
+            app(args=args, prog_name="shoploop", standalone_mode=True)
+            return
+        # Not standalone: a usage error (unknown option, missing argument) must become the one
+        # JSON document too, instead of Typer's boxed message alone.
+        status = app(args=args, prog_name="shoploop", standalone_mode=False)
+    except ClickException as exc:
+        exc.show()  # the usage line and the message, on stderr
+        usage = UsageError(exc.format_message(), remedy="see `shoploop COMMAND --help`")
+        raise SystemExit(report(usage, as_json=True)) from None
+    except ShoploopError as exc:  # raised outside a command (the global options' callback)
+        raise SystemExit(report(exc, as_json=as_json)) from None
+    raise SystemExit(status if isinstance(status, int) else 0)
 
 

@@ -1,7 +1,8 @@
 """``shoploop db upgrade|current``: create, migrate and inspect the store's schema.
 
-Exit codes: 0 ok · 2 the store URL or schema is unusable · 3 the database is unreachable.
-The URL is always printed with its password redacted.
+Exit codes: 0 ok · 2 the store URL or schema is unusable · 3 the database is unreachable (the
+store's errors carry them; the CLI's one error path prints them). The URL is always printed
+with its password redacted.
 """
 
 from __future__ import annotations
@@ -12,29 +13,19 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
-from ._state import State, console, console_err, print_json
+from ._state import State, console, print_json
 
 if TYPE_CHECKING:
     from shoploop.store import Store
 
-EXIT_STORE, EXIT_UNREACHABLE = 2, 3
-
 
 def _with_store(ctx: typer.Context, action: Callable[[Store], dict[str, Any]]) -> dict[str, Any]:
     # Imported here: SQLAlchemy and Alembic are not needed for `--help`.
-    from shoploop.store import Store, StoreError, StoreUnavailableError
+    from shoploop.store import Store
 
     state: State = ctx.obj
-    url = state.config(required=False).store_url
-    try:
-        with Store(url) as store:
-            return action(store)
-    except StoreUnavailableError as exc:
-        console_err.print(f"[bold red]store unreachable:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_UNREACHABLE) from None
-    except StoreError as exc:
-        console_err.print(f"[bold red]store error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_STORE) from None
+    with Store(state.config(required=False).store_url) as store:
+        return action(store)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from ._invocation import shoploop_command
 from ._state import State, console, print_json
 
 SYNC_COLUMNS = ("read", "matched", "created", "changed", "written", "failed")
@@ -39,8 +40,9 @@ def _print_sync(sync: dict[str, Any]) -> None:
     console.print(f"(the Shopify emulator ran with a {limits['bucket']}-point bucket restoring "
                   f"{limits['restore_rate']}/s so the demo is quick; real shops allow 1000 and "
                   "100/s, and the adapter waits as needed)")
-    console.print(f"audit trail: `shoploop -c {sync['config']} sync history`, then "
-                  f"`shoploop -c {sync['config']} sync show {first['run_id'][:8]}`")
+    program = shoploop_command()
+    console.print(f"audit trail: `{program} -c {sync['config']} sync history`, then "
+                  f"`{program} -c {sync['config']} sync show {first['run_id'][:8]}`")
 
 
 def _exit_if_sync_failed(sync: dict[str, Any]) -> None:
@@ -97,10 +99,11 @@ def register(app: typer.Typer) -> None:
         console.print(facts)
         _print_sync(report.sync)
         seconds = report.seconds
+        program = shoploop_command()
         console.print(Panel.fit(
             f"generated in {seconds['generate']:.1f}s, loaded in {seconds['load']:.1f}s into "
             f"{redact_url(report.store_url)}; synced in {seconds['sync']:.1f}s\n"
             f"config: {report.directory / 'shoploop.toml'} — try "
-            f"`shoploop -c {report.directory / 'shoploop.toml'} import orders` (reads nothing "
-            f"new) or `shoploop plugins`", title="shoploop demo"))
+            f"`{program} -c {report.directory / 'shoploop.toml'} import orders` (reads nothing "
+            f"new) or `{program} plugins`", title="shoploop demo"))
         _exit_if_sync_failed(report.sync)

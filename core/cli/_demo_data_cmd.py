@@ -10,7 +10,8 @@ from rich.table import Table
 
 from shoploop.demo_data import DEFAULT_AS_OF, generate
 
-from ._state import console, console_err, print_json
+from ._errors import UsageError
+from ._state import console, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -42,8 +43,8 @@ def register(app: typer.Typer) -> None:
             summary = generate(out, seed=seed, customers=customers, products=products,
                                years=years, as_of=as_of.date() if as_of else DEFAULT_AS_OF)
         except (ValueError, OSError) as exc:
-            console_err.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(2) from None
+            raise UsageError(str(exc), remedy="check --out (a writable folder) and the "
+                                              "sizes given") from None
         if as_json:
             print_json(summary.to_dict())
             return

@@ -12,7 +12,8 @@ import typer
 
 from shoploop.hooks import EmulatorOptions
 
-from ._state import State, console_err
+from ._errors import UsageError
+from ._state import State
 
 
 def _parse_options(pairs: list[str]) -> dict[str, str]:
@@ -20,8 +21,8 @@ def _parse_options(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            console_err.print(f"[red]error:[/] --option expects key=value, got {pair!r}")
-            raise typer.Exit(2)
+            raise UsageError(f"--option expects key=value, got {pair!r}",
+                             remedy="pass each emulator option as --option key=value")
         options[key.strip()] = value.strip()
     return options
 
@@ -49,8 +50,8 @@ def register(app: typer.Typer) -> None:
         registry = state.host.emulators.emulators
         if name not in registry:
             known = ", ".join(sorted(registry)) or "none installed"
-            console_err.print(f"[red]error:[/] no emulator named {name!r} (available: {known})")
-            raise typer.Exit(2)
+            raise UsageError(f"no emulator named {name!r}",
+                             remedy=f"choose one of: {known} (see `shoploop plugins`)")
         options = EmulatorOptions(host=host, port=port, seed=seed, customers=customers,
                                   faults=faults, extra=_parse_options(option))
         emulator = registry[name].factory(options)

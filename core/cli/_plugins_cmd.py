@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from shoploop._plugins import PluginHost
 
 from ._state import State, console, print_json
+from ._tables import ReadableTable
 
 
 def describe_plugins(host: PluginHost) -> dict[str, Any]:
@@ -56,16 +56,14 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(data)
             return
-        table = Table(title="shoploop plugins", show_lines=False)
-        for column in ("plugin", "version", "hooks", "connector types"):
-            table.add_column(column)
+        table = ReadableTable("shoploop plugins", [
+            ("plugin", "left"), ("version", "left"), ("hooks", "left"), ("types", "left")])
         for p in data["plugins"]:
             table.add_row(p["name"], p["version"] or "-", ", ".join(p["hooks"]),
                           ", ".join(p["connector_types"]) or "-")
         console.print(table)
-        types = Table(title="connector types")
-        for column in ("type", "plugin", "capabilities"):
-            types.add_column(column)
+        types = ReadableTable("connector types", [
+            ("type", "left"), ("plugin", "left"), ("capabilities", "left")])
         for t in data["connector_types"]:
             types.add_row(t["name"], t["plugin"], ", ".join(t["capabilities"]) or "(none yet)")
         console.print(types)

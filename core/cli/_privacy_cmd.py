@@ -12,9 +12,8 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from ._state import State, console, console_err, print_json
+from ._state import State, console, print_json
 
-EXIT_CONFIG, EXIT_UNREACHABLE = 2, 3
 _COUNTS = ("customers", "orders", "order_lines", "installed_base", "bindings", "sync_state",
            "audit_rows")
 
@@ -23,7 +22,7 @@ def erase(state: State, connection: str, customer_id: str, reason: str) -> dict[
     """Erase one customer of a configured connection; the result as a JSON-ready dict."""
     # Imported here: SQLAlchemy is not needed for `--help` or plugin loading.
     from shoploop.hooks import ConfigError
-    from shoploop.store import Store, StoreError, StoreUnavailableError, erase_customer
+    from shoploop.store import Store, erase_customer
 
     config = state.config()
     if connection not in config.connections:
@@ -33,15 +32,8 @@ def erase(state: State, connection: str, customer_id: str, reason: str) -> dict[
             file=str(config.path) if config.path else None, key=f"connections.{connection}",
             remedy="name a connection of the config file (`shoploop config check` lists them)",
         )
-    try:
-        with Store(config.store_url) as store, store.session() as session:
-            result = erase_customer(session, connection, customer_id, reason=reason)
-    except StoreUnavailableError as exc:
-        console_err.print(f"[bold red]store unreachable:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_UNREACHABLE) from None
-    except StoreError as exc:
-        console_err.print(f"[bold red]store error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_CONFIG) from None
+    with Store(config.store_url) as store, store.session() as session:
+        result = erase_customer(session, connection, customer_id, reason=reason)
     return result.as_dict()
 
 

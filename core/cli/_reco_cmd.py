@@ -1,28 +1,21 @@
 """``shoploop reco build | show``: build a recommendation model, look recommendations up.
 
 Exit codes (docs/cli.md): 0 ok · 2 configuration or usage error (no model yet, an unknown
-connection or product, a store without schema). Heavy imports (numpy, scipy, SQLAlchemy)
-stay inside the commands so ``shoploop --help`` stays fast.
+connection or product, a store without schema). Failures are raised as ``ShoploopError``s
+and reported by the CLI's one error path (``_errors.guarded``: a message and its remedy, or
+one JSON document under ``--json``). Heavy imports (numpy, scipy, SQLAlchemy) stay inside the
+commands so ``shoploop --help`` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from rich.markup import escape
 
-from ._state import State, console, console_err, print_json
-
-EXIT_USAGE = 2
-
-
-def _fail(message: str, remedy: str, as_json: bool) -> NoReturn:
-    if as_json:
-        print_json({"ok": False, "error": message, "remedy": remedy})
-    console_err.print(f"[bold red]error:[/] {escape(message)}"
-                      + (f"\n[dim]{escape(remedy)}[/]" if remedy else ""))
-    raise typer.Exit(EXIT_USAGE)
+from ._errors import UsageError
+from ._state import State, console, print_json
 
 
 def _print_build(summary: dict[str, Any]) -> None:
@@ -81,10 +74,10 @@ def register(app: typer.Typer) -> None:
         from datetime import UTC, datetime
 
         from shoploop.reco import build_model
+        from shoploop.reco._build import STEPS
         from shoploop.reco._settings import check_against_connections
-        from shoploop.store import SchemaOutdatedError
 
-        from ._progress import interactive
+        from ._progress import progress
 
         state: State = ctx.obj
         config = state.config()
@@ -94,28 +87,10 @@ def register(app: typer.Typer) -> None:
         def clock() -> datetime:
             return datetime.now(UTC)
 
-        with _store(state) as store:
-            try:
-                if interactive() and not as_json:
-                    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-                    from shoploop.reco._build import STEPS
-
-                    with Progress(TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), console=console_err,
-                                  transient=True) as bar:
-                        task = bar.add_task(STEPS[0], total=len(STEPS))
-
-                        def advance(step: str, done: int, total: int) -> None:
-                            bar.update(task, completed=done,
-                                       description=STEPS[min(done, total - 1)])
-
-                        result = build_model(state.host, store, config.reco, clock,
-                                             progress=advance)
-                else:
-                    result = build_model(state.host, store, config.reco, clock)
-            except SchemaOutdatedError as exc:
-                _fail(str(exc), exc.remedy, as_json)
+        # The shared progress (stderr only): a bar on a terminal, lines when piped.
+        with _store(state) as store, progress("reco build", total=len(STEPS)) as tracker:
+            result = build_model(state.host, store, config.reco, clock,
+                                 progress=lambda _step, _done, _total: tracker.advance(1))
         summary = {"ok": True, **result.summary}
         if as_json:
             print_json(summary)
@@ -143,43 +118,36 @@ def register(app: typer.Typer) -> None:
         """Show the recommendations for a product, a customer or a cart, with their reasons
         (from the newest built model; every installed strategy and rule takes part)."""
         from shoploop.hooks import RecommendationRequest
-        from shoploop.reco import ModelMissingError, UnknownConnectionError, load_model, rank
-        from shoploop.store import SchemaOutdatedError
+        from shoploop.reco import load_model, rank
 
         state: State = ctx.obj
         cart_ids = [part.strip() for part in (cart or "").split(",") if part.strip()]
         if product is None and customer is None and not cart_ids:
-            _fail("say what to recommend for", "pass --product ID, --customer ID or "
-                  "--cart ID,ID", as_json)
+            raise UsageError("say what to recommend for",
+                             remedy="pass --product ID, --customer ID or --cart ID,ID")
         config = state.config()
         with _store(state) as store:
-            try:
-                model = load_model(store)
-            except (ModelMissingError, SchemaOutdatedError) as exc:
-                _fail(str(exc), exc.remedy, as_json)
+            model = load_model(store)
             context = state.host.context(config=config.raw, store=store)
         if connection is None:
             if len(model.connections) != 1:
-                _fail(f"model version {model.version} has products of "
-                      f"{len(model.connections)} connections "
-                      f"({', '.join(model.connections) or 'none'})",
-                      "pass --connection NAME: ids are per connection", as_json)
+                raise UsageError(f"model version {model.version} has products of "
+                                 f"{len(model.connections)} connections "
+                                 f"({', '.join(model.connections) or 'none'})",
+                                 remedy="pass --connection NAME: ids are per connection")
             connection = model.connections[0]
         products = model.products(connection)
         unknown = [p for p in ([product] if product else []) + cart_ids if p not in products]
         if connection in model.connections and unknown:
-            _fail(f"no product {', '.join(map(repr, unknown))} in connection {connection!r} "
-                  f"(model version {model.version})",
-                  "use the connection's own product ids; `shoploop import products` and "
-                  "`shoploop reco build` pick up new ones", as_json)
+            raise UsageError(f"no product {', '.join(map(repr, unknown))} in connection "
+                             f"{connection!r} (model version {model.version})",
+                             remedy="use the connection's own product ids; `shoploop import "
+                                    "products` and `shoploop reco build` pick up new ones")
         request = RecommendationRequest(
             connection=connection, product_id=product, customer_id=customer, cart=cart_ids,
             placement=placement or ("cart" if cart_ids else "product_page" if product
                                     else "email"), k=k)
-        try:
-            ranked = rank(state.host, model, request, context=context)
-        except UnknownConnectionError as exc:
-            _fail(str(exc), exc.remedy, as_json)
+        ranked = rank(state.host, model, request, context=context)
         found = products.many(r.product_id for r in ranked.recommendations)
         rows: list[dict[str, Any]] = [
             {"product_id": r.product_id,

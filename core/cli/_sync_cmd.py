@@ -13,8 +13,11 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from ._progress import interactive
+from ._errors import JobFailedError, UsageError
+from ._invocation import shoploop_command
+from ._progress import board
 from ._state import State, console, console_err, print_json
+from ._tables import ReadableTable
 
 SUMMARY_COLUMNS = ("read", "matched", "created", "changed", "written", "skipped", "conflicts",
                    "failed", "unmatched", "ambiguous")
@@ -27,31 +30,26 @@ def _show(value: Any) -> str:
 
 
 def _print_summary(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
     title = "sync customers" + (" (dry run: nothing written)" if report["dry_run"] else "")
-    table = Table(title=title)
-    table.add_column("target")
+    # One row per count, one column per target: a handful of targets fits 80 columns, where
+    # ten count columns did not.
+    targets = list(report["targets"])
+    table = ReadableTable(title, [("", "left"), *((t, "right") for t in targets)])
     for column in SUMMARY_COLUMNS:
-        table.add_column(column, justify="right")
-    for target, counts in report["targets"].items():
-        table.add_row(target, *(str(counts.get(c, 0)) for c in SUMMARY_COLUMNS))
+        table.add_row(column, *(f"{report['targets'][t].get(column, 0):,}" for t in targets))
     console.print(table)
     for error in report["errors"]:
         console_err.print(f"[red]{error['kind']}:[/] {error['connection']}: "
                           f"{escape(error['error'])}")
     batches = ", ".join(f"{t} {n}" for t, n in report["batches"].items()) or "none"
     console.print(f"run {report['run_id']} · batches: {batches} · "
-                  f"resumed {report['resumed_batches']} · `shoploop sync show "
+                  f"resumed {report['resumed_batches']} · `{shoploop_command()} sync show "
                   f"{report['run_id'][:8]}` lists every change")
 
 
 def _print_diff(diff: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
-    table = Table(title="would change")
-    for column in ("target", "customer", "attribute", "old", "new", "from"):
-        table.add_column(column)
+    table = ReadableTable("would change", [(c, "left") for c in (
+        "target", "customer", "attribute", "old", "new", "from")])
     for row in diff:
         table.add_row(row["target"], row["customer"], row["key"], _show(row["old"]),
                       _show(row["new"]), f"{row['source']}/{row['source_id'] or '-'}")
@@ -72,9 +70,8 @@ def _find_run(session: Any, prefix: str) -> Any:
     runs = list(session.scalars(select(SyncRunRecord).where(
         SyncRunRecord.id.startswith(prefix)).limit(2)))
     if len(runs) != 1:
-        console_err.print(f"[red]error:[/] {'no' if not runs else 'more than one'} run "
-                          f"starting with {prefix!r}; see `shoploop sync history`")
-        raise typer.Exit(2)
+        raise UsageError(f"{'no' if not runs else 'more than one'} run starting with {prefix!r}",
+                         remedy="pick a run id (or a longer prefix) from `shoploop sync history`")
     return runs[0]
 
 
@@ -99,53 +96,43 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sync the mapped customer attributes from their masters into every target."""
         from shoploop._connections import Connections
-        from shoploop.hooks import AuthError, ConfigError, PluginError, UnreachableError
-        from shoploop.store import SchemaOutdatedError
-        from shoploop.sync.job import (
-            EXIT_CONFIG,
-            EXIT_FAILED,
-            EXIT_UNREACHABLE,
-            SyncJob,
-            SyncOptions,
-        )
+        from shoploop.hooks import ShoploopError
+        from shoploop.sync.job import SyncJob, SyncOptions
 
         state: State = ctx.obj
         config = state.config()
         targets = [t.strip() for t in to.split(",") if t.strip()] if to else None
-        bars: dict[str, Any] = {}
+        shown = board()
 
-        def progress(target: str, done: int, total: int) -> None:
-            bar = bars.get(target)
-            if bar is not None:
-                bar[0].update(bar[1], completed=done, total=total)
+        def imported(connection: str, stream: str, read: int, expected: int | None,
+                     outcome: str | None) -> None:
+            key = f"import {connection} {stream}"
+            shown.update(key, description=key, completed=read, total=expected)
+            if outcome is not None:
+                shown.finish(key, failed=outcome == "failed")
+
+        def planned(target: str, done: int, total: int) -> None:
+            key = f"plan → {target}"
+            shown.update(key, description=f"{key} (customers)", completed=done, total=total)
+            if done >= total:
+                shown.finish(key)
+
+        def written(target: str, done: int, total: int) -> None:
+            key = f"write → {target}"
+            shown.update(key, description=f"{key} (changes)", completed=done, total=total)
 
         options = SyncOptions(only_from=source, only_to=targets, dry_run=dry_run, full=full,
-                              diff_limit=None if as_json else limit, progress=progress)
+                              diff_limit=None if as_json else limit, progress=written,
+                              plan_progress=planned, import_progress=imported)
         with Connections(config, state.host.connectors) as connections, _store(state) as store:
             job = SyncJob(state.host, config, store, connections, options)
             try:
-                if interactive() and not as_json:
-                    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-                    with Progress(TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), console=console_err,
-                                  transient=True) as bar:
-                        for target in job.mapping.targets:
-                            bars[target] = (bar, bar.add_task(f"→ {target}", total=None))
-                        report = job.run()
-                else:
+                with shown:
                     report = job.run()
-            except (ConfigError, PluginError):
-                raise  # exit 2 with the key or plugin named (shoploop.cli._app.main)
-            except SchemaOutdatedError as exc:
-                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
-                raise typer.Exit(EXIT_CONFIG) from None
-            except (UnreachableError, AuthError) as exc:
-                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
-                raise typer.Exit(EXIT_UNREACHABLE) from None
+            except ShoploopError:
+                raise  # the CLI's error path: its message, remedy and exit code (._errors)
             except Exception as exc:  # a plugin's before_sync veto, a store failure, …
-                console_err.print(f"[bold red]sync failed:[/] {escape(str(exc))}")
-                raise typer.Exit(EXIT_FAILED) from None
+                raise JobFailedError(f"sync failed: {type(exc).__name__}: {exc}") from exc
         summary = report.as_dict()
         if as_json:
             print_json(summary)
@@ -162,8 +149,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """The latest sync runs, newest first."""
-        from rich.table import Table
-
         from shoploop.store import recent_runs
         from shoploop.sync.job import JOB
 
@@ -176,9 +161,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({"runs": runs})
             return
-        table = Table(title="sync runs")
-        for column in ("run", "started", "status", "dry", "written", "failed"):
-            table.add_column(column)
+        table = ReadableTable("sync runs", [
+            ("run", "left"), ("started", "left"), ("status", "left"), ("dry", "left"),
+            ("written", "right"), ("failed", "right")])
         for run in runs:
             targets = run["targets"] if isinstance(run["targets"], dict) else {}
             table.add_row(run["run_id"][:8], run["started_at"][:19], run["status"],
@@ -197,8 +182,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """One run's summary and its changes (customer, attribute, target, old → new)."""
-        from rich.table import Table
-
         from shoploop.sync._state import batches_of_run, changes_of_run
 
         with _store(ctx.obj) as store, store.session() as session:
@@ -221,9 +204,8 @@ def register(app: typer.Typer) -> None:
             return
         console.print(f"run {data['run_id']} · {data['status']} · started "
                       f"{data['started_at'][:19]} · {len(batches)} batches")
-        table = Table(title="changes")
-        for column in ("target", "customer", "attribute", "old", "new", "status", "note"):
-            table.add_column(column)
+        table = ReadableTable("changes", [(c, "left") for c in (
+            "target", "customer", "attribute", "old", "new", "status", "note")])
         for c in changes:
             table.add_row(str(c["target"]), str(c["customer"] or
                                                 f"({c['source']}/{c['source_id']})"),

@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy.orm import Session
 
-from shoploop.hooks import ConnectorError, Cursor, NotSupportedError, Page
+from shoploop.hooks import ConnectorError, CountsRecords, Cursor, NotSupportedError, Page
 from shoploop.store import (
     FAILED,
     SUCCEEDED,
@@ -74,6 +74,10 @@ class MirrorResult:
     unchanged: int = 0
     erased: int = 0
     """Items dropped because their customer was erased (privacy); included in ``read``."""
+    warnings: int = 0
+    """Records the connector kept with a problem worked around (``Page.warnings``)."""
+    expected: int | None = None
+    """The connector's estimate of the items this run reads (``CountsRecords``), if any."""
     pages: int = 0
     cursor: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -97,12 +101,15 @@ def mirror_stream(
     full: bool = False,
     on_page: Callable[[int], None] | None = None,
     checkpoint_seconds: float | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> MirrorResult:
     """Mirror ``stream`` of ``connector`` (the connection named ``connection``) into ``store``.
 
     Starts from the stored cursor (from the beginning with ``full=True`` or on the first
     run), calls ``connector.read_<stream>(cursor)`` until a page says ``has_more=False``.
-    ``on_page(n)`` is called after each committed page with its number of items (progress).
+    ``on_page(n)`` is called after each committed page with its number of items (progress);
+    ``on_total(n)`` once before the first page when the connector can count the read
+    (:class:`~shoploop.hooks.CountsRecords`). Each of a page's ``warnings`` is logged.
     Connector errors propagate after the run is recorded as failed; the next run resumes.
 
     ``checkpoint_seconds`` (default: the connector's ``cursor_checkpoint_seconds``, else 0):
@@ -137,6 +144,9 @@ def mirror_stream(
              "the beginning" if cursor is None else "the stored cursor")
     last_checkpoint = time.monotonic()
     try:
+        result.expected = _expected(connector, connection, stream, cursor)
+        if result.expected is not None and on_total is not None:
+            on_total(result.expected)
         while True:
             page = reader(cursor)
             due = not page.has_more or \
@@ -151,6 +161,9 @@ def mirror_stream(
                 last_checkpoint = time.monotonic()
             result.add_page(len(page.items), upserted)
             result.cursor = page.cursor.position
+            result.warnings += len(page.warnings)
+            for warning in page.warnings:
+                log.warning("[%s] %s: %s", connection, stream, warning)
             log.debug("%s %s page %d: %d items, %s", connection, stream, result.pages,
                       len(page.items), upserted)
             if on_page is not None:
@@ -170,6 +183,20 @@ def mirror_stream(
     _record_end(store, result, SUCCEEDED)
     log.info("mirrored %s of %s: %s", stream, connection, result)
     return result
+
+
+def _expected(connector: Any, connection: str, stream: str,
+              cursor: Cursor | None) -> int | None:
+    """The connector's count of what this read delivers, or None; never fails the run."""
+    if not isinstance(connector, CountsRecords):
+        return None
+    try:
+        count = connector.count_records(stream, cursor)
+    except Exception as exc:  # an estimate for the progress display only
+        log.warning("[%s] counting %s failed, progress shows no total: %s", connection,
+                    stream, exc)
+        return None
+    return count if isinstance(count, int) and count >= 0 else None
 
 
 def _without_erased(

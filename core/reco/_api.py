@@ -20,9 +20,15 @@ from ._model import FORMAT, Model
 class ModelMissingError(ShoploopError):
     """No (usable) recommendation model in the store."""
 
+    error_code = "reco_model_missing"
+    exit_code = 2
+
 
 class UnknownConnectionError(ShoploopError):
     """A request names a connection the model has no products of."""
+
+    error_code = "reco_unknown_connection"
+    exit_code = 2
 
 
 def load_model(store: Store, version: int | None = None) -> Model:

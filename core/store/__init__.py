@@ -67,6 +67,7 @@ from ._schema import (
 from ._store import Store
 from ._upsert import (
     UpsertResult,
+    count_mirrored,
     mirrored_customers,
     mirrored_installed_base,
     mirrored_orders,
@@ -104,6 +105,7 @@ __all__ = [
     "UpsertResult",
     "bind_identity",
     "content_hash",
+    "count_mirrored",
     "counts",
     "delete_cursor",
     "email_hash",

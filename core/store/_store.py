@@ -122,7 +122,9 @@ class Store:
         return self._url.query.get("uri") is None and not Path(database).exists()
 
     @contextmanager
-    def _connect(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[Connection]:
+        """A raw connection (no schema check); a database that cannot be reached or opened
+        raises :class:`StoreUnavailableError`, never a driver's exception."""
         try:
             connection = self.engine.connect()
         except DBAPIError as exc:
@@ -136,7 +138,7 @@ class Store:
         """The schema revision the database is at; None for an empty (or missing) database."""
         if self._sqlite_file_missing():
             return None
-        with self._connect() as connection:
+        with self.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     def upgrade(self) -> str:
@@ -145,7 +147,7 @@ class Store:
         if self.backend == "sqlite" and self._url.database not in (None, "", ":memory:"):
             assert self._url.database is not None
             Path(self._url.database).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
+        with self.connect() as connection:
             try:
                 if self.backend == "sqlite":
                     # Batch migrations copy tables: foreign keys must be off while they run

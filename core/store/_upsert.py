@@ -18,7 +18,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from shoploop.hooks import Customer, InstalledEquipment, Order, Product
@@ -203,6 +203,14 @@ def _records(session: Session, target: Table, connection: str | None) -> Iterato
     if connection is not None:
         query = query.where(target.c.connection == connection)
     yield from session.scalars(query.execution_options(yield_per=BATCH_SIZE))
+
+
+def count_mirrored(session: Session, stream: str, connections: Iterable[str]) -> int:
+    """How many records of ``stream`` (customers, orders, products, installed_base) the
+    mirror holds for these connections (for progress totals)."""
+    records = table(stream)
+    return int(session.scalar(select(func.count()).select_from(records).where(
+        records.c.connection.in_(list(connections)))) or 0)
 
 
 def mirrored_customers(session: Session, connection: str | None = None) -> Iterator[Customer]:

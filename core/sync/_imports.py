@@ -16,7 +16,7 @@ from ._settings import DERIVED
 if TYPE_CHECKING:
     from shoploop.jobs import MirrorStream
 
-    from .job import SyncJob
+    from .job import ImportProgress, SyncJob
 
 
 class ImportLanes:
@@ -89,14 +89,18 @@ class ImportLanes:
             for stream in self.streams[name]:
                 row: dict[str, Any] = {"connection": name, "stream": stream}
                 started = time.perf_counter()
+                shown = _Shown(self.job.options.import_progress, name, stream)
                 try:
                     result = mirror_stream(self.job.connections[name], self.job.store,
                                            connection=name, stream=stream,
-                                           full=self.job.options.full)
+                                           full=self.job.options.full, on_page=shown.page,
+                                           on_total=shown.total)
                     row.update(ok=True, read=result.read, inserted=result.inserted,
                                updated=result.updated)
                 except ConnectorError as exc:
                     row.update(ok=False, error=str(exc), kind=error_row(exc, name)["kind"])
+                finally:
+                    shown.finish(row.get("ok", False))
                 row["seconds"] = round(time.perf_counter() - started, 3)
                 rows.append(row)
                 if not row["ok"]:
@@ -109,3 +113,28 @@ class ImportLanes:
             self.crash = exc
         finally:
             self.done[name].set()
+
+
+class _Shown:
+    """One import's calls of ``SyncOptions.import_progress`` (none when it is not set)."""
+
+    def __init__(self, report: ImportProgress | None, connection: str, stream: str) -> None:
+        self.report, self.connection, self.stream = report, connection, stream
+        self.read = 0
+        self.expected: int | None = None
+        self._send(None)
+
+    def total(self, expected: int) -> None:
+        self.expected = expected
+        self._send(None)
+
+    def page(self, items: int) -> None:
+        self.read += items
+        self._send(None)
+
+    def finish(self, ok: bool) -> None:
+        self._send("done" if ok else "failed")
+
+    def _send(self, outcome: str | None) -> None:
+        if self.report is not None:
+            self.report(self.connection, self.stream, self.read, self.expected, outcome)

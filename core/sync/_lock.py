@@ -25,11 +25,13 @@ _PG_SYNC_LOCK = 0x5B05C01  # int4: the two-key form of the advisory lock
 class SyncAlreadyRunning(ShoploopError):
     """Another sync run holds the store's lock."""
 
+    error_code = "sync_running"
+
 
 @contextmanager
 def exclusive_run(store: Any) -> Iterator[None]:
     if store.backend == "postgresql":
-        with store.engine.connect() as connection:
+        with store.connect() as connection:
             # Keyed by schema too: several stores may share one database.
             held = connection.execute(text(
                 "SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"),

@@ -37,7 +37,7 @@ class SyncReport:
 
     @property
     def exit_code(self) -> int:
-        if any(e["kind"] == "unreachable" for e in self.errors):
+        if any(e["kind"] in ("unreachable", "unauthorised") for e in self.errors):
             return EXIT_UNREACHABLE
         if self.errors or any(t.get("failed") for t in self.targets.values()):
             return EXIT_FAILED
@@ -56,7 +56,9 @@ class SyncReport:
 
 
 def error_row(exc: BaseException, where: str) -> dict[str, str]:
-    kind = "unreachable" if isinstance(exc, (UnreachableError, AuthError)) else "failed"
+    # A system that answers 401/403 is reachable: say what is wrong (both exit 3).
+    kind = ("unauthorised" if isinstance(exc, AuthError) else
+            "unreachable" if isinstance(exc, UnreachableError) else "failed")
     return {"connection": where, "kind": kind, "error": str(exc) or type(exc).__name__}
 
 

@@ -48,6 +48,7 @@ from ._plan import (
     derived_target,
     master_values,
 )
+from ._progress import PlanProgress
 from ._report import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -82,7 +83,12 @@ log = logging.getLogger("shoploop.sync")
 CHUNK = 1000
 """Master customers planned at a time (memory: a chunk's records, not the run's)."""
 Progress = Callable[[str, int, int], None]
-"""``progress(target, done, total)`` after each batch."""
+"""``progress(target, done, total)`` after each batch; ``plan_progress(target, planned,
+total)`` after each planned chunk (master customers, then derived rows)."""
+ImportProgress = Callable[[str, str, int, "int | None", "str | None"], None]
+"""``import_progress(connection, stream, read, expected, outcome)`` when an import starts
+(read 0), after each page (outcome None) and when it ends (outcome ``"done"`` or
+``"failed"``); ``expected`` is the connector's count, or None."""
 
 
 @dataclass
@@ -93,6 +99,8 @@ class SyncOptions:
     full: bool = False
     progress: Progress | None = None
     diff_limit: int | None = None
+    plan_progress: Progress | None = None
+    import_progress: ImportProgress | None = None
 
 
 class SyncJob:
@@ -222,6 +230,7 @@ class SyncJob:
         log.info("indexed %s's %d customers in %.1f s", target, len(index.exists),
                  time.perf_counter() - started)
         planner = Planner(mapping, index, forced, create=target in mapping.create_missing)
+        planning = PlanProgress(self.options.plan_progress, target, self.store, masters)
         writer = None
         if not self.options.dry_run:
             writer = TargetWriter(self.store, self.lock, self.connections[target],
@@ -233,11 +242,14 @@ class SyncJob:
                 for records in customer_chunks(self.store, master, CHUNK):
                     self._plan_master_chunk(planner, writer, master, records, shared)
                     self._flush(report, planner, writer)
+                    planning.advance(len(records))
             if derived:
                 rows = self._derived(context)
+                planning.add(len(rows))
                 for start in range(0, len(rows), CHUNK):
                     self._plan_derived_chunk(planner, rows[start:start + CHUNK])
                     self._flush(report, planner, writer)
+                    planning.advance(min(CHUNK, len(rows) - start))
         finally:
             if writer is not None:
                 writer.finish()

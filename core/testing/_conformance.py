@@ -42,12 +42,14 @@ _READS = frozenset(spec.capability for spec in STREAMS.values())
 _WRITES = frozenset({Capability.WRITE_CUSTOMER_ATTRIBUTES})
 _CREATES = frozenset({Capability.CREATE_CUSTOMERS})
 _REWARDS = frozenset({Capability.ISSUE_REWARDS})
+_COUNTS = frozenset({Capability.COUNT_RECORDS})
 _NEEDS: dict[str, _Needs] = {
     "test_check_reports_reachable_and_authorised": _Needs(),
     "test_declared_capabilities_are_implemented": _Needs(declared=True),
     "test_full_read_returns_every_record_once": _Needs(_READS),
     "test_resume_with_stored_cursor_on_new_instance": _Needs(_READS),
     "test_incremental_read_from_checkpoint": _Needs(_READS),
+    "test_count_matches_a_full_read": _Needs(_COUNTS),
     "test_write_exactly_batch_size": _Needs(_WRITES),
     "test_write_over_batch_limit_writes_nothing": _Needs(_WRITES),
     "test_write_is_idempotent": _Needs(_WRITES),

@@ -15,6 +15,7 @@ from shoploop.hooks import (
     BatchLimitError,
     Capability,
     ConnectionCheck,
+    CountsRecords,
     CustomerDraft,
     UnreachableError,
     WriteResult,
@@ -128,6 +129,23 @@ class ReadConformance(ConformanceBase):
         assert not settled.records, (
             f"after the incremental read, its own checkpoint returned {len(settled.records)} "
             f"{stream} again; the checkpoint must move past what was returned")
+
+
+    def test_count_matches_a_full_read(
+        self, make_connector: MakeConnector, conformance_dataset: ConformanceDataset,
+        _opened: list[Any], stream: str,
+    ) -> None:
+        """``count_records(stream)`` before a full read is the number of records it returns
+        (or None: unknown), and the count of a stream the connector does not read is None."""
+        connector = self._make(_opened, make_connector, conformance_dataset)
+        self._require(connector, Capability.COUNT_RECORDS)
+        self._stream(connector, stream)
+        counter: CountsRecords = connector
+        counted = counter.count_records(stream, None)
+        size = len(conformance_dataset.records(stream))
+        assert counted is None or counted == size, (
+            f"count_records({stream!r}) said {counted} before a full read of {size} records")
+        assert counter.count_records("no_such_stream", None) is None
 
 
 class WriteConformance(ConformanceBase):

@@ -21,7 +21,8 @@ import zeep
 import zeep.exceptions
 from zeep.transports import Transport
 
-from shoploop.hooks import ConfigError, UnreachableError
+from shoploop.hooks import ConfigError, ConnectorError, UnreachableError, WrongEndpointError
+from shoploop.retrying import announce_retry
 
 from ._config import ErpSoapConfig
 from ._errors import (
@@ -176,8 +177,10 @@ def _http_error(status: int | None, content: bytes | None, *, connection: str,
         return SoapThrottledError(f"HTTP {status}: the ERP is throttling requests", **where)
     html = b"<html" in body[:500].lower() or b"<!doctype html" in body[:500].lower()
     if html and (status is None or status < 500):
-        return UnreachableError(f"HTTP {status} with an HTML page instead of a SOAP answer"
-                                f"{_title(body)}; is the endpoint address right?", **where)
+        return WrongEndpointError(
+            f"HTTP {status} with an HTML page instead of a SOAP answer{_title(body)}", **where,
+            remedy="check `wsdl` (and `endpoint`, if set): they must point at the ERP's SOAP "
+                   "web service, not at a web page")
     if html:
         return HtmlErrorPageError(f"HTTP {status} with an HTML error page instead of a SOAP "
                                   f"answer{_title(body)}", **where)
@@ -194,16 +197,23 @@ def with_retries(attempts: int, call: Callable[[], T], *, reads: bool) -> T:
     for attempt in range(attempts + 1):
         try:
             return call()
-        except SoapThrottledError:
+        except SoapThrottledError as exc:
             if attempt >= attempts:
                 raise
+            failed: ConnectorError = exc
         except UnreachableError as exc:
             dropped = not isinstance(exc, SoapTimeoutError | SoapServerError) \
                 and "cannot connect" in exc.message and "refused" not in exc.message.lower()
             retryable = reads and (dropped or isinstance(exc, SoapServerError))
             if not retryable or attempt >= attempts:
                 raise
-        time.sleep(min(2.0, 0.2 * 2 ** attempt))  # backoff between attempts, not test sync
+            failed = exc
+        wait = min(2.0, 0.2 * 2 ** attempt)
+        where = f"[{failed.connection}] {failed.operation}: "  # the notice names them itself
+        announce_retry(connection=failed.connection, operation=failed.operation,
+                       failure=failed.message.removeprefix(where), wait=wait,
+                       attempt=attempt + 2, attempts=attempts + 1)
+        time.sleep(wait)  # backoff between attempts, not test sync
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -63,7 +63,11 @@ class SoapTimeoutError(UnreachableError):
 
 
 class SoapAuthError(AuthError):
-    """HTTP 401/403 or a WS-Security authentication fault."""
+    """HTTP 401/403 or a WS-Security authentication fault: the ERP is reachable and refused
+    the credentials. (No scopes: those are Shopify's; an ERP has users and permissions.)"""
+
+    remedy = ("Check the connection's `auth`, `username` and the password in the variable "
+              "`password_env` names; the ERP user must be allowed to use the web services.")
 
 
 class SoapThrottledError(RateLimitedError):

@@ -40,6 +40,15 @@ class FilesConfig(ConnectionConfig):
                           description="Text encoding of the data files, e.g. cp1252 for older "
                                       "ERP exports; must be ASCII-compatible.")
 
+    max_line_bytes: int = Field(
+        default=1 << 20, ge=1024, le=1 << 30,
+        description="Longest line a data file may have (bytes, default 1 MiB); a longer one "
+                    "is refused naming file and line, never read into memory.")
+    max_record_bytes: int = Field(
+        default=1 << 20, ge=1024, le=1 << 30,
+        description="Longest CSV record (bytes, default 1 MiB; a quoted cell may span lines, "
+                    "so a record can be longer than a line).")
+
     @field_validator("path", mode="after")
     @classmethod
     def _resolve_against_config_dir(cls, value: Path, info: ValidationInfo) -> Path:

@@ -34,9 +34,19 @@ from shoploop.hooks import (
 
 from ._changes import ChangesFile, Clock
 from ._config import FilesConfig
+from ._errors import FileEncodingError, FileHeaderError
 from ._paging import Source, read_page
 from ._position import Position
-from ._records import STREAMS, AmbiguousFormat, Format, MalformedRecord, locate
+from ._records import (
+    STREAMS,
+    AmbiguousFormat,
+    Format,
+    Limits,
+    MalformedHeader,
+    MalformedRecord,
+    UndecodableLine,
+    locate,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -132,17 +142,37 @@ class FilesConnector:
         try:
             result = read_page(source, position, self.page_size)
         except MalformedRecord as exc:
-            raise RemoteValidationError(
-                f"{source.path}, line {exc.line}: {exc.reason}", connection=self.name,
-                operation=operation,
-                remedy=f"fix or remove line {exc.line}; the read resumes from its last cursor",
-            ) from None
+            raise self._unreadable(exc, source.path, operation) from None
         except OSError as exc:
             self._raise_os_error(exc, operation, source.path or self.data_dir)
         page: Page[M] = Page(
             items=cast(list[M], result.items), has_more=result.has_more,
+            warnings=list(result.warnings),
             cursor=Cursor(stream=stream, position=result.position.model_dump(mode="json")))
         return page
+
+    def _unreadable(self, exc: MalformedRecord, path: Path | None,
+                    operation: str) -> ConnectorError:
+        """The domain error for what made a file unreadable, with the remedy that fits it."""
+        message = f"{path}, line {exc.line}: {exc.reason}"
+        where = {"connection": self.name, "operation": operation}
+        if isinstance(exc, UndecodableLine):
+            return FileEncodingError(
+                message, **where,
+                remedy=f"the file is not {exc.encoding} text: set `encoding` in "
+                       f"[connections.{self.name}] to the encoding the export uses (e.g. "
+                       '"cp1252" for many Windows ERPs); only if this one line is damaged, '
+                       "fix it")
+        if isinstance(exc, MalformedHeader):
+            return FileHeaderError(
+                message, **where,
+                remedy="fix the header row (line 1): columns are named after the record's "
+                       "fields (docs/connectors/files.md); no record of this file is read "
+                       "until it is right")
+        return RemoteValidationError(
+            message, **where,
+            remedy=exc.remedy
+            or f"fix or remove line {exc.line}; the read resumes from its last cursor")
 
     def _position(self, stream: str, cursor: Cursor | None, operation: str) -> Position | None:
         if cursor is None:
@@ -172,7 +202,8 @@ class FilesConnector:
         if located is not None:
             path, fmt = located
         return Source(label=f"[{self.name}] {stream}", model=model, path=path, format=fmt,
-                      encoding=self.config.encoding, delimiter=self.config.csv_delimiter)
+                      encoding=self.config.encoding, delimiter=self.config.csv_delimiter,
+                      limits=Limits(self.config.max_line_bytes, self.config.max_record_bytes))
 
     def _raise_os_error(self, exc: OSError, operation: str, path: Path) -> NoReturn:
         reason = exc.strerror or str(exc)

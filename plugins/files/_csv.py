@@ -32,7 +32,16 @@ from pydantic import BaseModel, ValidationError
 
 from shoploop.hooks import Address, AttributeValue, LineItem
 
-from ._records import Located, MalformedRecord, Mark, describe, physical_lines
+from ._records import (
+    Limits,
+    Located,
+    MalformedHeader,
+    MalformedRecord,
+    Mark,
+    UndecodableLine,
+    describe,
+    physical_lines,
+)
 
 LIST_SEPARATOR = ";"
 ATTR = "attr."
@@ -125,22 +134,22 @@ def row_fields(shape: Shape, header: Sequence[str], cells: Sequence[str]) -> dic
 
 
 def read_csv(fh: BinaryIO, model: type[BaseModel], start: Mark, encoding: str,
-             delimiter: str) -> Iterator[Located]:
+             delimiter: str, limits: Limits) -> Iterator[Located]:
     """Records of a CSV file from ``start`` (offset 0: just after the header)."""
     shape = Shape.of(model)
-    rows = _rows(fh, Mark(), encoding, delimiter)
+    rows = _rows(fh, Mark(), encoding, delimiter, limits)
     header, header_end = next(((cells, end) for cells, _, end in rows), ([], Mark()))
     rows.close()
     if not header:
         return
     problem = shape.header_problem(header)
     if problem:
-        raise MalformedRecord(1, f"{problem} (header)", Mark())
+        raise MalformedHeader(problem)
     begin = Mark(header_end.offset, header_end.line, 0) if start.offset == 0 else start
     grouped = "lines" in shape.nested
     group: list[tuple[dict[str, Any], Mark]] = []
     row = begin.row
-    for cells, here, end in _rows(fh, begin, encoding, delimiter):
+    for cells, here, end in _rows(fh, begin, encoding, delimiter, limits):
         here = Mark(here.offset, here.line, row)
         if len(cells) != len(header):
             raise MalformedRecord(here.line, f"{len(cells)} fields, but the header has "
@@ -177,18 +186,31 @@ def _record(model: type[BaseModel], group: list[tuple[dict[str, Any], Mark]],
     return Located(record, start, end)
 
 
-def _rows(fh: BinaryIO, begin: Mark, encoding: str,
-          delimiter: str) -> Generator[tuple[list[str], Mark, Mark], None, None]:
+def _rows(fh: BinaryIO, begin: Mark, encoding: str, delimiter: str,
+          limits: Limits) -> Generator[tuple[list[str], Mark, Mark], None, None]:
     """``(cells, start, end)`` per CSV row; a quoted cell may span physical lines. The csv
-    module pulls one line at a time, so after each row the line source knows where it ends."""
+    module pulls one line at a time, so after each row the line source knows where it ends,
+    and a row (its lines so far) longer than ``max_record_bytes`` is refused as it grows."""
     at = {"offset": begin.offset, "line": begin.line}
+    # The csv module's own cap on a field (131,072 characters, process-wide) would refuse a
+    # long field before our limit with a message naming no key; a field is never longer than
+    # its record, so our record limit is the one that applies.
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_record_bytes))
 
     def lines() -> Iterator[str]:
-        for raw, _, end, line in physical_lines(fh, begin):
+        for raw, _, end, line in physical_lines(fh, begin, limits.max_line_bytes):
+            if end - at["start"] > limits.max_record_bytes:
+                first = at["first_line"]
+                raise MalformedRecord(
+                    first, f"the record starting on line {first} is more than "
+                    f"max_record_bytes ({limits.max_record_bytes:,}) long (an unclosed quote?)",
+                    Mark(at["start"], first),
+                    remedy="if it is a real record, raise max_record_bytes in the "
+                           "connection's config; otherwise fix the export")
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise MalformedRecord(line, f"not valid {encoding}: {exc.reason}",
+                raise UndecodableLine(line, encoding, exc,
                                       Mark(at["offset"], at["line"])) from None
             at["offset"], at["line"] = end, line + 1
             yield text
@@ -196,6 +218,7 @@ def _rows(fh: BinaryIO, begin: Mark, encoding: str,
     reader = csv.reader(lines(), delimiter=delimiter, strict=True)
     while True:
         start = Mark(at["offset"], at["line"])
+        at["start"], at["first_line"] = start.offset, start.line
         try:
             cells = next(reader)
         except StopIteration:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -18,8 +18,9 @@ from typing import BinaryIO, Literal
 from pydantic import BaseModel
 
 from ._csv import read_csv
+from ._emails import without_invalid_email
 from ._position import EMPTY_SHA, Position, guard_sha, later, prefix_sha, start_from
-from ._records import Located, MalformedRecord, Mark, read_jsonl
+from ._records import Limits, Located, MalformedRecord, Mark, read_jsonl
 
 log = logging.getLogger("shoploop.plugins.files")
 
@@ -34,11 +35,12 @@ class Source:
     format: Literal["jsonl", "csv"]
     encoding: str
     delimiter: str
+    limits: Limits = field(default_factory=Limits)
 
     def records(self, fh: BinaryIO, start: Mark) -> Iterator[Located]:
         if self.format == "csv":
-            return read_csv(fh, self.model, start, self.encoding, self.delimiter)
-        return read_jsonl(fh, self.model, start, self.encoding)
+            return read_csv(fh, self.model, start, self.encoding, self.delimiter, self.limits)
+        return read_jsonl(fh, self.model, start, self.encoding, self.limits)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class PageResult:
     items: list[BaseModel]
     position: Position
     has_more: bool
+    warnings: tuple[str, ...] = ()
+    """Per kept record with a value left out: ``<file>:<line>: record <id>: why``."""
 
 
 def read_page(source: Source, position: Position | None, page_size: int) -> PageResult:
@@ -71,6 +75,7 @@ def read_page(source: Source, position: Position | None, page_size: int) -> Page
 
 def _scan(source: Source, fh: BinaryIO, start: Position, page_size: int) -> PageResult:
     items: list[BaseModel] = []
+    warnings: list[str] = []
     seen = start.seen
     end = start.mark
     records = source.records(fh, start.mark)
@@ -80,20 +85,26 @@ def _scan(source: Source, fh: BinaryIO, start: Position, page_size: int) -> Page
         except MalformedRecord as exc:
             if not items:
                 raise
-            return PageResult(items, _resume_at(fh, start, exc.start, seen), True)
+            return PageResult(items, _resume_at(fh, start, exc.start, seen), True,
+                              tuple(warnings))
         if located is None:
             break
         stamp = getattr(located.record, "updated_at", None)
         if start.wants(stamp, located.start.row):
             if len(items) == page_size:  # the next wanted record exists: stop before it
-                return PageResult(items, _resume_at(fh, start, located.start, seen), True)
-            items.append(located.record)
+                return PageResult(items, _resume_at(fh, start, located.start, seen), True,
+                                  tuple(warnings))
+            record, problem = without_invalid_email(located.record)
+            if problem is not None:
+                warnings.append(f"{source.path}:{located.start.line}: record "
+                                f"{getattr(record, 'id', '?')!r}: {problem}; kept without it")
+            items.append(record)
         seen = later(seen, stamp)
         end = located.end
     checkpoint = Position(format=start.format, checkpoint=True, offset=end.offset,
                           line=end.line, row=end.row, seen=seen,
                           prefix=prefix_sha(fh, end.offset))
-    return PageResult(items, checkpoint, False)
+    return PageResult(items, checkpoint, False, tuple(warnings))
 
 
 def _resume_at(fh: BinaryIO, start: Position, mark: Mark,

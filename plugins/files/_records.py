@@ -48,14 +48,43 @@ class Located:
     end: Mark
 
 
-class MalformedRecord(Exception):
-    """A record could not be read; ``start`` is where it begins, ``line`` the line to fix."""
+@dataclass(frozen=True)
+class Limits:
+    """The largest line and record a read accepts (``max_line_bytes`` / ``max_record_bytes``
+    of the connection): an export with a runaway line must fail with a clear error, not make
+    the reader hold hundreds of megabytes."""
 
-    def __init__(self, line: int, reason: str, start: Mark) -> None:
+    max_line_bytes: int = 1 << 20
+    max_record_bytes: int = 1 << 20
+
+
+class MalformedRecord(Exception):
+    """A record could not be read; ``start`` is where it begins, ``line`` the line to fix.
+    ``remedy`` says what to do when it is not "fix or remove the line"."""
+
+    def __init__(self, line: int, reason: str, start: Mark, remedy: str = "") -> None:
         super().__init__(f"line {line}: {reason}")
         self.line = line
         self.reason = reason
         self.start = start
+        self.remedy = remedy
+
+
+class UndecodableLine(MalformedRecord):
+    """A line's bytes are not text in the configured ``encoding``: nearly always the whole
+    file is in another encoding (a cp1252 export read as utf-8), rarely one damaged line."""
+
+    def __init__(self, line: int, encoding: str, error: UnicodeDecodeError, start: Mark) -> None:
+        super().__init__(line, f"not valid {encoding}: {error.reason}", start)
+        self.encoding = encoding
+
+
+class MalformedHeader(MalformedRecord):
+    """A CSV header names unknown or duplicate columns, or no ``id``: no record of the file
+    can be read until the header is fixed (removing it would not help)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(1, f"{problem} (header)", Mark())
 
 
 class AmbiguousFormat(Exception):
@@ -83,25 +112,48 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
 
 
-def physical_lines(fh: BinaryIO, start: Mark) -> Iterator[tuple[bytes, int, int, int]]:
+def physical_lines(fh: BinaryIO, start: Mark, max_line_bytes: int
+                   ) -> Iterator[tuple[bytes, int, int, int]]:
     """``(line, start offset, end offset, line number)`` from ``start`` to the end of the file;
-    a UTF-8 byte-order mark at the very start is dropped from the text but counted in offsets."""
+    a UTF-8 byte-order mark at the very start is dropped from the text but counted in offsets.
+
+    A line longer than ``max_line_bytes`` raises ``MalformedRecord`` without being held in
+    memory: ``readline`` is bounded, and the rest of the line is only counted."""
     fh.seek(start.offset)
     offset, line = start.offset, start.line
-    for raw in fh:
+    while raw := fh.readline(max_line_bytes + 1):
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            size = len(raw) + _rest_of_line(fh)
+            raise MalformedRecord(
+                line, f"the line is {size:,} bytes long, more than max_line_bytes "
+                f"({max_line_bytes:,})", Mark(offset, line),
+                remedy=f"if line {line} is a real record, raise max_line_bytes in the "
+                       "connection's config; otherwise fix the export")
         end = offset + len(raw)
         yield (raw[len(BOM):] if offset == 0 and raw.startswith(BOM) else raw), offset, end, line
         offset, line = end, line + 1
 
 
-def read_jsonl(fh: BinaryIO, model: type[BaseModel], start: Mark,
-               encoding: str) -> Iterator[Located]:
+def _rest_of_line(fh: BinaryIO, chunk: int = 1 << 16) -> int:
+    """Bytes up to and including the next newline (or the end of the file), counted in
+    bounded chunks."""
+    count = 0
+    while piece := fh.read(chunk):
+        newline = piece.find(b"\n")
+        if newline >= 0:
+            return count + newline + 1
+        count += len(piece)
+    return count
+
+
+def read_jsonl(fh: BinaryIO, model: type[BaseModel], start: Mark, encoding: str,
+               limits: Limits) -> Iterator[Located]:
     """Records of a JSON Lines file: one ``model.model_dump(mode="json")`` object per line
     (parsed and validated in one step by pydantic's JSON parser); blank lines are skipped.
     A last line without a newline is accepted only if it is complete JSON (an exporter that
     was cut off leaves invalid JSON, which is reported)."""
     row = start.row
-    for raw, offset, end, line in physical_lines(fh, start):
+    for raw, offset, end, line in physical_lines(fh, start, limits.max_line_bytes):
         text = raw.strip()
         if not text:
             continue
@@ -109,7 +161,7 @@ def read_jsonl(fh: BinaryIO, model: type[BaseModel], start: Mark,
         try:
             record = model.model_validate_json(text.decode(encoding))
         except UnicodeDecodeError as exc:
-            raise MalformedRecord(line, f"not valid {encoding}: {exc.reason}", here) from None
+            raise UndecodableLine(line, encoding, exc, here) from None
         except ValidationError as exc:
             first = exc.errors()[0]
             if first["type"] == "json_invalid":

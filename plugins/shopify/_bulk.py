@@ -1,16 +1,17 @@
 """First full loads through a bulk operation (``bulk_threshold``).
 
-Paging a large store through the cost-limited API takes hours (a page asks for ≤ 400 points);
-a bulk operation exports everything server-side instead: ``bulkOperationRunQuery`` with the
-same fields as the paged query → poll ``currentBulkOperation`` → download the JSON Lines file
-(nested connections arrive as lines of their own with ``__parentId``, after their parent).
-The file is downloaded to a temporary file and read one node at a time, so memory holds a page,
-not the export (100k customers with their metafields are ~1 GB as dicts): the query asks for
+Paging a large store through the cost-limited API takes hours (a page asks for ≤ 400 points); a
+bulk operation exports everything server-side instead: ``bulkOperationRunQuery`` with the same
+fields as the paged query → poll ``bulkOperation(id:)`` (``currentBulkOperation`` is deprecated:
+"Use `bulkOperations` with status filter instead", Admin schema 2026-01) → download the JSON Lines
+file (nested connections arrive as lines of their own with ``__parentId``, after their parent). The
+file is downloaded to a temporary file and read one node at a time, so memory holds a page, not the
+export (100k customers with their metafields are ~1 GB as dicts): the query asks for
 ``groupObjects: true`` (API 2025-07 and later; the default until 2026-01), which puts children
-right after their parent. The pages of the contract are cut from that stream; the cursor holds
-the file's URL and a node offset, so a stored cursor resumes on a new instance (the file is
-fetched again — Shopify keeps it for a week). The final checkpoint is the usual ``updated_at``
-watermark, so the next run continues incrementally with normal paging.
+right after their parent. The pages of the contract are cut from that stream; the cursor holds the
+file's URL and a node offset, so a stored cursor resumes on a new instance (the file is fetched
+again — Shopify keeps it for a week). The final checkpoint is the usual ``updated_at`` watermark,
+so the next run continues incrementally with normal paging.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ from . import _queries
 from ._client import GraphQLClient
 
 POLL_SECONDS = 1.0
-_COUNT = "query Count($query: String) {{ {stream}Count(query: $query) {{ count }} }}"
-_RUN = """mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query%s) {
+RUN = """mutation Bulk($query: String!) { bulkOperationRunQuery(query: $query%s) {
   bulkOperation { id status } userErrors { field message code } } }"""
 GROUPED_SINCE = "2025-07"  # groupObjects arrived in 2025-07 (grouping was the only output before)
-_POLL = "query Poll { currentBulkOperation { id status errorCode objectCount url } }"
+_OPERATION = "id status errorCode objectCount url"
+POLL = f"query Poll($id: ID!) {{ bulkOperation(id: $id) {{ {_OPERATION} }} }}"
+NEWEST = ("query Newest { bulkOperations(first: 1, sortKey: CREATED_AT, query: "
+          f"\"operation_type:query\") {{ nodes {{ {_OPERATION} }} }} }}")
+"""The app's newest bulk query (the list is newest first by default,
+https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperations): polled when a start
+was refused as "in progress" — our own earlier start whose answer was lost — so it has no id."""
 _FIELDS = {"customers": _queries.CUSTOMER_FIELDS, "products": _queries.PRODUCT_FIELDS,
            "orders": _queries.ORDER_FIELDS}
 
@@ -123,8 +129,9 @@ class BulkReader:
         if self.threshold <= 0:
             return None
         search = f"updated_at:>='{window}'" if window else None
-        data = self.client.execute(_COUNT.format(stream=stream), {"query": search},
-                                   operation=f"count_{stream}")
+        data = self.client.execute(
+            _queries.count_query(stream, self.client.settings.api_version), {"query": search},
+            operation=f"count_{stream}")
         if int((data.get(f"{stream}Count") or {}).get("count") or 0) <= self.threshold:
             return None
         operation = f"bulk_{stream}"
@@ -139,9 +146,9 @@ class BulkReader:
                                         "set bulk_threshold = 0")
         waited = 0.0
         while True:
-            current = self.client.execute(_POLL, operation=operation)["currentBulkOperation"]
+            current = self._poll(result, operation)
             status = (current or {}).get("status")
-            if status == "COMPLETED":
+            if current is not None and status == "COMPLETED":
                 if in_progress:  # our own start whose answer was lost (timeout): poll again
                     in_progress = False
                     result = self.client.execute(
@@ -166,11 +173,21 @@ class BulkReader:
             self.client._sleep(POLL_SECONDS)
             waited += POLL_SECONDS
 
+    def _poll(self, started: dict[str, Any], operation: str) -> dict[str, Any] | None:
+        """The started operation by its id, or the newest one when the start gave none."""
+        known = (started.get("bulkOperation") or {}).get("id")
+        if known:
+            polled: dict[str, Any] | None = self.client.execute(
+                POLL, {"id": known}, operation=operation)["bulkOperation"]
+            return polled
+        nodes = self.client.execute(NEWEST, operation=operation)["bulkOperations"]["nodes"]
+        return nodes[0] if nodes else None
+
     @property
     def _run(self) -> str:
         version = self.client.settings.api_version
         grouped = version == "unstable" or version >= GROUPED_SINCE
-        return _RUN % (", groupObjects: true" if grouped else "")
+        return RUN % (", groupObjects: true" if grouped else "")
 
     def export(self, url: str) -> _Export:
         """The export at ``url``, downloaded to a temporary file once per reader."""

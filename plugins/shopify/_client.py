@@ -15,6 +15,7 @@ or a dropped connection cannot write twice.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -25,16 +26,19 @@ import httpx
 from shoploop.hooks import (
     AuthError,
     ConfigError,
-    ConnectorError,
     RateLimitedError,
     RemoteValidationError,
     UnreachableError,
+    WrongEndpointError,
 )
+from shoploop.retrying import announce_retry
 
 from ._config import ShopifyConfig
 from ._throttle import CostThrottle, backoff
+from ._versions import newest_stable, today_utc
 
 _TRANSIENT_STATUS = {500, 502, 503, 504, 520, 522, 524}
+log = logging.getLogger("shoploop.plugins.shopify")
 
 
 class GraphQLClient:
@@ -57,6 +61,8 @@ class GraphQLClient:
         self.throttle = CostThrottle(settings.max_cost_share, sleep=sleep)
         self.counts: Counter[str] = Counter()
         """requests, throttled (THROTTLED + 429), retries, cost — for logs and benchmarks."""
+        self.served_version: str | None = None
+        """The API version Shopify last answered with (``X-Shopify-API-Version``)."""
 
     def close(self) -> None:
         self._http.close()
@@ -74,6 +80,14 @@ class GraphQLClient:
                                   "client_secret_env", key="access_token_env")
         return self._token
 
+    def _credentials_remedy(self) -> str:
+        if self.settings.access_token_env:
+            return (f"check the Admin API access token in {self.settings.access_token_env} "
+                    "(the variable access_token_env names): it must belong to an app "
+                    "installed on this shop and not be revoked")
+        return ("check client_id and the secret client_secret_env names: they must be the "
+                "app's credentials from the Dev Dashboard, for an app installed on this shop")
+
     def _client_credentials(self) -> str:
         """The client-credentials grant (apps owned by the merchant's organisation)."""
         secret = self.settings.secret("client_secret")
@@ -87,7 +101,7 @@ class GraphQLClient:
         if answer.status_code != 200:
             raise AuthError(f"the client-credentials grant was refused (HTTP "
                             f"{answer.status_code})", connection=self.name,
-                            operation="access token")
+                            operation="access token", remedy=self._credentials_remedy())
         token = answer.json().get("access_token")
         if not isinstance(token, str) or not token:
             raise AuthError("the token answer holds no access_token", connection=self.name,
@@ -113,7 +127,8 @@ class GraphQLClient:
         """Run one query or mutation; waits for budget, retries transient failures."""
         limit = self.settings.max_retries if retries is None else retries
         deadline = time.monotonic() + self.settings.max_wait
-        attempt = 0
+        attempt = 0  # back-offs after transient failures, at most `limit`
+        retried = 0  # every repeat, THROTTLED and 429 included (for the notice)
         payload = {"query": query, "variables": dict(variables or {})}
         while True:
             self.throttle.before(operation)
@@ -132,6 +147,7 @@ class GraphQLClient:
                 if isinstance(outcome, dict):
                     return outcome
                 failure, delay = outcome
+            number, attempts = retried + 2, None  # THROTTLED, 429: bounded by max_wait
             if delay < 0:  # transient transport or server error: back off with jitter
                 if attempt >= limit:
                     raise UnreachableError(f"{failure} (gave up after {attempt + 1} "
@@ -139,16 +155,21 @@ class GraphQLClient:
                                            operation=operation)
                 delay = backoff(attempt)
                 attempt += 1
+                number, attempts = attempt + 1, limit + 1
                 self.counts["retries"] += 1
             if time.monotonic() + delay > deadline:
                 raise RateLimitedError(
                     f"{failure}; still failing after {self.settings.max_wait:g}s",
                     connection=self.name, operation=operation)
+            retried += 1
+            announce_retry(connection=self.name, operation=operation, failure=failure,
+                           wait=delay, attempt=number, attempts=attempts)
             self._sleep(delay)
 
     def _interpret(self, answer: httpx.Response, operation: str
                    ) -> dict[str, Any] | tuple[str, float]:
         """``data`` on success; ``(reason, delay)`` to retry (delay < 0: back off)."""
+        self._note_version(answer.headers.get("X-Shopify-API-Version"))
         status = answer.status_code
         if status == 401 and self._token is not None and not self.settings.access_token_env:
             # Client-credentials tokens expire (24 h): fetch a new one and send again.
@@ -156,9 +177,18 @@ class GraphQLClient:
             self.counts["token_refreshes"] += 1
             if self.counts["token_refreshes"] <= 3:
                 return "HTTP 401 with an expired token", 0.0
-        if status in (401, 403):
-            raise AuthError(f"Shopify refused the access token (HTTP {status})",
-                            connection=self.name, operation=operation)
+        if status == 401:
+            raise AuthError("Shopify refused the access token (HTTP 401): the shop is "
+                            "reachable but did not accept the credentials",
+                            connection=self.name, operation=operation,
+                            remedy=self._credentials_remedy())
+        if status == 403:
+            # Shopify answers 403 to a valid token that lacks the scope (or when the shop
+            # is unavailable to the app): scopes are Shopify's, so they are named here.
+            raise AuthError("Shopify refused the request (HTTP 403): the token was accepted "
+                            "but may not do this", connection=self.name, operation=operation,
+                            remedy="grant the app the scopes listed in docs/shopify.md, and "
+                                   "check that the app is still installed on the shop")
         if status == 429:
             # Retry-After may be fractional ("0.5"); honour it as given.
             self.counts["throttled"] += 1
@@ -169,10 +199,16 @@ class GraphQLClient:
             return "HTTP 429 Too Many Requests", max(0.0, wait)
         if status in _TRANSIENT_STATUS:
             return f"HTTP {status}", -1.0
-        if status == 404:
-            raise ConnectorError(
-                f"HTTP 404 from {self.url}", connection=self.name, operation=operation,
-                remedy="check `shop` and `api_version` (a retired API version answers 404)")
+        html = "html" in answer.headers.get("content-type", "")
+        if status == 404 or (status != 200 and html):
+            # Shopify's own errors are JSON; a 404 or an HTML page is some other server.
+            raise WrongEndpointError(
+                f"this address does not serve the Shopify Admin GraphQL API ({self.url} "
+                f"answered {status})", connection=self.name, operation=operation,
+                # Not the API version: Shopify answers an unsupported one with the oldest
+                # supported version instead (https://shopify.dev/docs/api/usage/versioning).
+                remedy="check `shop`: it must be the shop's myshopify.com domain (its admin "
+                       "address), not the storefront's own domain")
         if status != 200:
             raise RemoteValidationError(f"HTTP {status}: {answer.text[:300]}",
                                         connection=self.name, operation=operation)
@@ -206,6 +242,20 @@ class GraphQLClient:
             raise RemoteValidationError("the answer holds no data", connection=self.name,
                                         operation=operation)
         return data
+
+
+    def _note_version(self, served: str | None) -> None:
+        """Shopify answers a request for an expired version with the oldest supported one and
+        says so only in ``X-Shopify-API-Version`` (help.shopify.com/en/api/versioning/
+        migration-guide): remember the version, and warn once per client when it differs."""
+        if not served:
+            return
+        self.served_version = served
+        if served != self.settings.api_version and not self.counts["version_warnings"]:
+            self.counts["version_warnings"] += 1
+            log.warning("%s: asked for Shopify API version %s, answered by %s: the configured "
+                        "version is past support; set api_version = \"%s\"", self.name,
+                        self.settings.api_version, served, newest_stable(today_utc()))
 
 
 def _messages(errors: list[Any]) -> str:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from shoploop.hooks import ConnectionConfig
+
+from ._versions import today_utc, version_warning
+
+DEFAULT_API_VERSION = "2026-10"
+"""The newest stable version on 2026-12-03 (supported until 2027-10-01); ``config check``
+warns once a configured version is past support (``_versions.py``)."""
 
 
 class ShopifyConfig(ConnectionConfig):
@@ -20,7 +27,9 @@ class ShopifyConfig(ConnectionConfig):
         description="The shop's myshopify.com domain, e.g. acme.myshopify.com")
     scheme: Literal["https", "http"] = Field(
         default="https", description="http only for the emulator on localhost/127.0.0.1")
-    api_version: str = Field(default="2025-10", pattern=r"^\d{4}-(01|04|07|10)$|^unstable$")
+    api_version: str = Field(
+        default=DEFAULT_API_VERSION, pattern=r"^\d{4}-(01|04|07|10)$|^unstable$",
+        description="Shopify supports a stable version for 12 months; move it forward")
     access_token_env: str | None = None
     client_id: str | None = Field(
         default=None, description="With client_secret_env: fetch the token by the "
@@ -55,6 +64,12 @@ class ShopifyConfig(ConnectionConfig):
         description="A first full read of a stream with more records than this, or an "
                     "incremental pass with more changes than this, runs as a bulk operation "
                     "(0: never)")
+
+    def config_warnings(self, today: date | None = None) -> list[str]:
+        """An ``api_version`` past Shopify's support (or ``unstable``), with the version to
+        set; ``today`` is for tests (default: today in UTC)."""
+        warning = version_warning(self.api_version, today or today_utc())
+        return [warning] if warning else []
 
     @model_validator(mode="after")
     def _http_only_locally(self) -> ShopifyConfig:

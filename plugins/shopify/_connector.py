@@ -106,6 +106,12 @@ class ShopifyConnector:
             convert=_reads.order_converter(self.client), bulk=self._bulk)
         return page
 
+    def count_records(self, stream: str, cursor: Cursor | None = None) -> int | None:
+        """``CountsRecords``: one ``<stream>Count`` query, filtered like the incremental read."""
+        if stream not in ("customers", "products", "orders"):
+            return None
+        return _reads.count_records(self.client, stream, cursor)
+
     # -- writes -------------------------------------------------------------------------------
 
     def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:

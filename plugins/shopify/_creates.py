@@ -1,23 +1,24 @@
 """Customers created with ``customerCreate``, once per e-mail.
 
-A batch goes out as aliased ``customerCreate`` fields (``c0: customerCreate(input: $c0) …``),
-as many to a request as the cost budget allows (10 points each, ``client.read_budget``): the
-e-mail, first and last name, phone, and the company as the company of the customer's first
-address — a Shopify customer has no company field of its own outside B2B, and the reads take it
-from ``defaultAddress.company``. Values are sent as they are (no phone reformatting). Shopify
-also keeps customer phones unique, and ERPs often give several customers one switchboard
-number: a draft refused only for its phone is created again without it (its result says so),
-rather than leaving the customer missing for a secondary field. Marketing consent is never
+A batch goes out as aliased ``customerCreate`` fields (``c0: customerCreate(input: $c0) …``), as
+many to a request as the cost budget allows (10 points each, ``client.read_budget``): the e-mail,
+first and last name and phone. The company follows as the customer's default address (aliased
+``customerAddressCreate``, 10 points each) — a Shopify customer has no company field of its own
+outside B2B, the reads take it from ``defaultAddress.company``, and the current ``CustomerInput``
+no longer takes ``addresses`` (Admin schema 2026-01). Values are sent as they are (no phone
+reformatting). Shopify also keeps customer phones unique, and ERPs often give several customers one
+switchboard number: a draft refused only for its phone is created again without it (its result says
+so), rather than leaving the customer missing for a secondary field. Marketing consent is never
 sent: it is the shop's to collect.
 
 Shopify keeps customer e-mails unique: a taken e-mail is refused with the user error "Email has
-already been taken" (field ``["email"]``) and nothing is created. That refusal makes creating
-safe to repeat: the adapter then looks the customer up by its e-mail and answers ``unchanged``
-with its id — after a retried request whose first answer was lost, a crash between create and
-bind, or a customer someone else created. The create comes first and the lookup only on that
-error, not "search, then create": Shopify's customer search index can lag behind writes, so a
-search could miss a customer created moments ago, while the uniqueness check of the create
-itself cannot — and new customers, the common case, cost one request instead of two.
+already been taken" (field ``["email"]``) and nothing is created. That refusal makes creating safe
+to repeat: the adapter then looks the customer up by its e-mail and answers ``unchanged`` with its
+id — after a retried request whose first answer was lost, a crash between create and bind, or a
+customer someone else created. The create comes first and the lookup only on that error, not
+"search, then create": Shopify's customer search index can lag behind writes, so a search could
+miss a customer created moments ago, while the uniqueness check of the create itself cannot — and
+new customers, the common case, cost one request instead of two.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shoploop.hooks import CustomerDraft, WriteResult, WriteStatus
+from shoploop.hooks import ConnectorError, CustomerDraft, WriteResult, WriteStatus
 
 from . import _queries
 from ._client import GraphQLClient
 from ._mapping import from_gid
 
 OPERATION = "create_customers"
-LOOKUP_COST = {True: 1, False: 4}
-"""Points per looked-up e-mail: ``customerByIdentifier`` (an object) or a search connection of
-``first: 2`` (2 + 2 * 1)."""
+LOOKUP_COST = {True: 2, False: 6}
+"""Points per looked-up e-mail: ``customerByIdentifier`` (the customer and its e-mail object)
+or a search connection of ``first: 2`` (2 + 2 * 2)."""
 
 
 def draft_input(draft: CustomerDraft) -> dict[str, Any]:
@@ -44,11 +45,14 @@ def draft_input(draft: CustomerDraft) -> dict[str, Any]:
                        ("phone", draft.phone)):
         if value:
             values[key] = value
-    if draft.company:
-        address = {"company": draft.company, "firstName": draft.first_name,
-                   "lastName": draft.last_name}
-        values["addresses"] = [{k: v for k, v in address.items() if v}]
     return values
+
+
+def address_input(draft: CustomerDraft) -> dict[str, Any]:
+    """The ``MailingAddressInput`` that carries a draft's company."""
+    address = {"company": draft.company, "firstName": draft.first_name,
+               "lastName": draft.last_name}
+    return {k: v for k, v in address.items() if v}
 
 
 def email_taken(error: dict[str, Any]) -> bool:
@@ -70,6 +74,7 @@ def create(client: GraphQLClient, drafts: Sequence[CustomerDraft], *,
     results: list[WriteResult | None] = [None] * len(drafts)
     taken: list[int] = []
     phoneless: dict[int, str] = {}  # index → why the phone was refused
+    companies: dict[int, str] = {}  # index → gid of a created customer with a company
     step = max(1, client.read_budget(OPERATION) // _queries.MUTATION_COST)
     for start in range(0, len(drafts), step):
         chunk = range(start, min(len(drafts), start + step))
@@ -89,8 +94,12 @@ def create(client: GraphQLClient, drafts: Sequence[CustomerDraft], *,
             elif isinstance(customer, dict) and customer.get("id"):
                 results[index] = WriteResult(customer_id=_numeric(customer),
                                              status=WriteStatus.WRITTEN)
+                if drafts[index].company:
+                    companies[index] = str(customer["id"])
             else:
                 results[index] = _failed("Shopify created no customer and gave no reason")
+    if companies:
+        _add_companies(client, drafts, companies, results, step)
     if phoneless:
         again = create(client, [drafts[i].model_copy(update={"phone": None}) for i in phoneless],
                        api_version=api_version)
@@ -107,6 +116,33 @@ def create(client: GraphQLClient, drafts: Sequence[CustomerDraft], *,
                 _failed("Email has already been taken, but no customer with this e-mail was "
                         "found (Shopify's customer index may lag); the next run retries")
     return [r if r is not None else _failed("no answer for this draft") for r in results]
+
+
+def _add_companies(client: GraphQLClient, drafts: Sequence[CustomerDraft],
+                   companies: dict[int, str], results: list[WriteResult | None], step: int
+                   ) -> None:
+    """Give the new customers their company as their default address (aliased
+    ``customerAddressCreate``). The customers exist whatever happens here: a refused address
+    or a failed request is reported in the result's message, never as a failed create (which
+    would make the next run create them again)."""
+    pending = list(companies.items())
+    for start in range(0, len(pending), step):
+        chunk = pending[start:start + step]
+        variables: dict[str, Any] = {}
+        for n, (index, customer_id) in enumerate(chunk):
+            variables[f"a{n}id"], variables[f"a{n}"] = customer_id, address_input(drafts[index])
+        try:
+            data = client.execute(_queries.addresses_create(len(chunk)), variables,
+                                  operation=OPERATION)
+        except ConnectorError as exc:
+            data = {f"a{n}": {"userErrors": [{"message": str(exc)}]} for n in range(len(chunk))}
+        for n, (index, _) in enumerate(chunk):
+            errors = (data.get(f"a{n}") or {}).get("userErrors") or []
+            result = results[index]
+            if errors and result is not None:
+                why = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+                results[index] = result.model_copy(
+                    update={"message": f"created without its company: {why}"})
 
 
 def lookup(client: GraphQLClient, emails: Sequence[str], *, api_version: str
@@ -128,8 +164,11 @@ def lookup(client: GraphQLClient, emails: Sequence[str], *, api_version: str
             answer = data.get(f"e{n}")
             nodes = [answer] if by_identifier else (answer or {}).get("nodes") or []
             for node in nodes:
+                if not isinstance(node, dict):
+                    continue
                 # A search matches loosely; only the exact address counts.
-                if isinstance(node, dict) and str(node.get("email") or "").lower() == email:
+                held = (node.get("defaultEmailAddress") or {}).get("emailAddress")
+                if str(held or "").lower() == email:
                     found[email] = _numeric(node)
                     break
     return found

@@ -31,6 +31,11 @@ def from_gid(value: str) -> str:
     return value.rsplit("/", 1)[-1]
 
 
+def _numeric_id(node: dict[str, Any]) -> str:
+    """``legacyResourceId``, or the number of the gid when a document did not select it."""
+    return str(node.get("legacyResourceId") or from_gid(str(node["id"])))
+
+
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
@@ -83,10 +88,13 @@ def customer(node: dict[str, Any]) -> Customer:
                          line1=address.get("address1"), line2=address.get("address2"),
                          postal_code=address.get("zip"), city=address.get("city"),
                          country=address.get("countryCodeV2"))] if address else []
-    consent = (node.get("emailMarketingConsent") or {}).get("marketingState")
+    email = node.get("defaultEmailAddress") or {}
+    phone = node.get("defaultPhoneNumber") or {}
+    consent = email.get("marketingState")
     return Customer(
-        id=node["legacyResourceId"], email=node.get("email"), first_name=node.get("firstName"),
-        last_name=node.get("lastName"), phone=node.get("phone"),
+        id=_numeric_id(node), email=email.get("emailAddress"),
+        first_name=node.get("firstName"), last_name=node.get("lastName"),
+        phone=phone.get("phoneNumber"),
         company=address.get("company") if address else None,
         accepts_marketing=_CONSENT.get(str(consent)), addresses=addresses,
         tags=list(node.get("tags") or []), attributes=_attributes(node),

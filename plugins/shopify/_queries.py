@@ -15,17 +15,36 @@ LINE_ITEMS_PAGE = 10
 SHOP = """query Shop { shop { name myshopifyDomain currencyCode }
   currentAppInstallation { accessScopes { handle } } }"""
 
+COUNT_LIMIT_SINCE = "2025-07"
+"""Counts take ``limit`` (default 10,000; ``null``: uncapped) since 2025-07; before, they took
+none (https://shopify.dev/changelog/uncapped-graphql-counts)."""
+
+
+def count_query(stream: str, api_version: str) -> str:
+    """``customersCount`` / ``ordersCount`` / ``productsCount`` (one point), uncapped where the
+    API version allows it."""
+    uncapped = api_version == "unstable" or api_version >= COUNT_LIMIT_SINCE
+    limit = ", limit: null" if uncapped else ""
+    return (f"query Count($query: String) {{ {stream}Count(query: $query{limit}) "
+            "{ count precision } }")
+
+
 READ_COST_BUDGET = 400
-NODE_COST = {"customers": 25, "products": 26, "orders": 47}
-"""Worst-case points per node of the documents below (customers: object + address + consent +
-metafields(first: 20); orders: + lineItems(first: 10) of 4 points each)."""
+NODE_COST = {"customers": 26, "products": 26, "orders": 47}
+"""Worst-case points per node of the documents below (customers: object + address + e-mail +
+phone + metafields(first: 20); orders: + lineItems(first: 10) of 4 points each)."""
 
 _PAGE = "pageInfo { hasNextPage endCursor }"
 
-CUSTOMER_FIELDS = """id legacyResourceId email firstName lastName phone tags createdAt updatedAt
+CUSTOMER_FIELDS = """id legacyResourceId firstName lastName tags createdAt updatedAt
+  defaultEmailAddress { emailAddress marketingState }
+  defaultPhoneNumber { phoneNumber }
   defaultAddress { company address1 address2 zip city countryCodeV2 }
-  emailMarketingConsent { marketingState }
   metafields(first: 20, namespace: $namespace) { nodes { key type value } }"""
+"""``defaultEmailAddress`` / ``defaultPhoneNumber`` replace the deprecated ``email``, ``phone``
+and ``emailMarketingConsent`` (Admin schema 2026-01: "Use `defaultEmailAddress.emailAddress`
+instead", …; https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer). They
+exist from 2025-04; an older configured version is past support and served by a newer one."""
 
 CUSTOMERS = f"""query Customers($first: Int!, $after: String, $query: String,
   $namespace: String) {{
@@ -59,12 +78,14 @@ ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
   order(id: $id) {{ lineItems(first: 100, after: $after) {{
     {_PAGE} nodes {{ {LINE_ITEM_FIELDS} }} }} }} }}"""
 
-CURRENT_VALUES = """query CurrentValues($ids: [ID!]!, $keys: [String!]) {
-  nodes(ids: $ids) {
-    ... on Customer { id tags metafields(first: 25, keys: $keys) { nodes { namespace key type
-      value compareDigest } } }
-    ... on Product { id tags metafields(first: 25, keys: $keys) { nodes { namespace key type
-      value compareDigest } } } } }"""
+def current_values(keys: int = 25) -> str:
+    """Tags and up to ``keys`` metafields (by ``$keys``) of customers or products by id."""
+    metafields = (f"metafields(first: {keys}, keys: $keys) {{ nodes {{ namespace key type "
+                  "value compareDigest } }")
+    return (f"query CurrentValues($ids: [ID!]!, $keys: [String!]) {{ nodes(ids: $ids) {{ "
+            f"... on Customer {{ id tags {metafields} }} "
+            f"... on Product {{ id tags {metafields} }} }} }}")
+
 
 METAFIELDS_SET = """mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
   metafieldsSet(metafields: $metafields) {
@@ -116,16 +137,31 @@ def customers_create(count: int) -> str:
     return f"mutation CustomersCreate({params}) {{ {fields} }}"
 
 
+def addresses_create(count: int) -> str:
+    """``count`` aliased ``customerAddressCreate`` fields (``a0`` … with ``$a0id`` and the
+    address ``$a0`` …), each made the default address: ``CustomerInput`` has no addresses in
+    the current schema, so a new customer's company arrives this way, 10 points each."""
+    params = ", ".join(f"$a{i}id: ID!, $a{i}: MailingAddressInput!" for i in range(count))
+    fields = " ".join(f"a{i}: customerAddressCreate(customerId: $a{i}id, address: $a{i}, "
+                      "setAsDefault: true) { address { company } userErrors { field message } }"
+                      for i in range(count))
+    return f"mutation AddressesCreate({params}) {{ {fields} }}"
+
+
+_LOOKUP_FIELDS = "id legacyResourceId defaultEmailAddress { emailAddress }"
+
+
 def customers_by_email(count: int, *, by_identifier: bool) -> str:
     """Look up ``count`` customers by e-mail (variables ``$e0`` …), aliased ``e0`` …:
-    ``customerByIdentifier(identifier: {emailAddress:})`` (1 point each), or on API versions
-    before it a search ``customers(first: 2, query: "email:…")`` (4 points each)."""
+    ``customerByIdentifier(identifier: {emailAddress:})`` (2 points each: the customer and its
+    e-mail object), or on API versions before it a search ``customers(first: 2,
+    query: "email:…")`` (2 + 2 * 2 = 6 points each)."""
     if by_identifier:
         params = ", ".join(f"$e{i}: String!" for i in range(count))
         fields = " ".join(f"e{i}: customerByIdentifier(identifier: {{emailAddress: $e{i}}}) "
-                          "{ id legacyResourceId email }" for i in range(count))
+                          f"{{ {_LOOKUP_FIELDS} }}" for i in range(count))
     else:
         params = ", ".join(f"$e{i}: String" for i in range(count))
         fields = " ".join(f"e{i}: customers(first: 2, query: $e{i}) "
-                          "{ nodes { id legacyResourceId email } }" for i in range(count))
+                          f"{{ nodes {{ {_LOOKUP_FIELDS} }} }}" for i in range(count))
     return f"query CustomersByEmail({params}) {{ {fields} }}"

@@ -96,6 +96,24 @@ def read_page(client: GraphQLClient, stream: str, cursor: Cursor | None, *, page
     return Page[M](items=items, cursor=Cursor(stream=stream, position=position), has_more=more)
 
 
+def count_records(client: GraphQLClient, stream: str, cursor: Cursor | None) -> int | None:
+    """What a read from ``cursor`` will deliver, from one count query (1 point): the stream,
+    or its changes since the cursor's window. None in the middle of a pass (what is left of it
+    cannot be counted) and for a count Shopify only gives as a lower bound."""
+    position = dict(cursor.position) if cursor is not None else {}
+    if position.get("after") or "bulk" in position:
+        return None
+    window = position.get("window")
+    data = client.execute(_queries.count_query(stream, client.settings.api_version),
+                          {"query": f"updated_at:>='{window}'" if window else None},
+                          operation=f"count_{stream}")
+    found = data.get(f"{stream}Count") or {}
+    if found.get("precision") not in (None, "EXACT"):
+        return None
+    count = found.get("count")
+    return int(count) if isinstance(count, int) else None
+
+
 def order_converter(client: GraphQLClient) -> Callable[[dict[str, Any]], Any]:
     """Orders with more line items than the first page are completed per order."""
     def convert(node: dict[str, Any]) -> Any:

@@ -44,7 +44,7 @@ def read_current(client: GraphQLClient, owners: Sequence[str], keys: Sequence[st
     for group in groups:
         per_node = 1 + 2 + max(1, len(group))
         step = max(1, min(250, client.read_budget(operation) // per_node))
-        query = _queries.CURRENT_VALUES.replace("first: 25", f"first: {max(1, len(group))}")
+        query = _queries.current_values(max(1, len(group)))
         for start in range(0, len(owners), step):
             chunk = list(owners[start:start + step])
             data = client.execute(query, {"ids": chunk, "keys": group}, operation=operation)

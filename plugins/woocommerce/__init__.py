@@ -65,6 +65,7 @@ CAPABILITIES = (
     Capability.PUBLISH_RECOMMENDATIONS,
     Capability.ISSUE_REWARDS,
     Capability.VERIFY_WEBHOOKS,
+    Capability.COUNT_RECORDS,
 )
 
 

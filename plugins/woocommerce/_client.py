@@ -34,7 +34,9 @@ from shoploop.hooks import (
     RateLimitedError,
     RemoteValidationError,
     UnreachableError,
+    WrongEndpointError,
 )
+from shoploop.retrying import announce_retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "shoploop-woocommerce/0.1"
@@ -97,6 +99,7 @@ class WooClient:
                  verify_tls: bool, query_string_auth: bool, pool_size: int,
                  retry: RetryPolicy | None = None) -> None:
         self.name = name
+        self.api_root = f"{url.rstrip('/')}/wp-json/wc/v3"  # for messages: no query, no keys
         self.retry = retry or RetryPolicy()
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
@@ -129,7 +132,11 @@ class WooClient:
         last_retry_after: float | None = None
         for attempt in range(self.retry.attempts):
             if attempt:
-                time.sleep(self._delay(attempt, last_retry_after))
+                wait = self._delay(attempt, last_retry_after)
+                announce_retry(connection=self.name, operation=operation,
+                               failure=f"{method} {endpoint}: {last}", wait=wait,
+                               attempt=attempt + 1, attempts=self.retry.attempts)
+                time.sleep(wait)
             last_retry_after = None
             try:
                 self.requests_sent += 1
@@ -180,12 +187,23 @@ class WooClient:
                     remedy="check that `url` points at the WordPress site root, not a page")
             return Answer(status, data, response.headers)
         message = f"{method} {endpoint}: HTTP {status} {_error_text(response)}"
-        if status in (401, 403):
-            raise AuthError(message, connection=self.name, operation=operation)
-        if status == 404 and isinstance(data, dict) and data.get("code") == "rest_no_route":
-            raise ConnectorError(message, connection=self.name, operation=operation,
-                                 remedy="WooCommerce's REST API (wc/v3) is not available at "
-                                        "`url`; check the URL and that WooCommerce is active")
+        if status == 401:
+            raise AuthError(
+                f"{message}: the store is reachable but did not accept the key pair",
+                connection=self.name, operation=operation, remedy=_CREDENTIALS_REMEDY)
+        if status == 403:
+            raise AuthError(
+                f"{message}: the store accepted the key pair but it may not do this",
+                connection=self.name, operation=operation,
+                remedy="give the key Read/Write permission (WooCommerce → Settings → Advanced "
+                       "→ REST API), or use a key of a user who may manage customers")
+        if status == 404 and not _record_not_found(data):
+            raise WrongEndpointError(
+                f"{message}: this URL does not serve the WooCommerce REST API ("
+                f"{self.api_root}/{endpoint} answered 404)", connection=self.name,
+                operation=operation,
+                remedy="check `url`: it must be the WordPress site's root (where /wp-json/ "
+                       "lives), with WooCommerce active and pretty permalinks on")
         if status == 413:  # nothing of the batch was applied (WC_REST_Controller)
             raise BatchLimitError(
                 message, connection=self.name, operation=operation,
@@ -195,6 +213,23 @@ class WooClient:
         if status in (400, 404, 409):
             raise RemoteValidationError(message, connection=self.name, operation=operation)
         raise ConnectorError(message, connection=self.name, operation=operation)
+
+
+_CREDENTIALS_REMEDY = (
+    "check the key pair the connection's consumer_key_env and consumer_secret_env name "
+    "(WooCommerce → Settings → Advanced → REST API): the key must exist and not be revoked; "
+    "over plain HTTP set query_string_auth only if the server drops the Authorization header")
+
+
+def _record_not_found(data: Any) -> bool:
+    """A 404 with which WooCommerce (or WordPress) says "this record does not exist": a WP_Error
+    body such as ``woocommerce_rest_invalid_id``, ``woocommerce_rest_invalid_shop_coupon_id`` or
+    ``woocommerce_rest_term_invalid`` (the controllers' get/update/delete_item; e.g.
+    https://gist.github.com/peterfabian/324e656855fa1cf00277f2694f4d282b lists them). WordPress
+    answers ``rest_no_route`` when the route itself is missing; a server that is no WordPress
+    answers without such a body at all."""
+    code = error_code(data)
+    return code.startswith(("woocommerce_rest_", "rest_")) and code != "rest_no_route"
 
 
 def error_code(data: Any) -> str:

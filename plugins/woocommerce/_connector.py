@@ -177,6 +177,26 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
                 return self._page(stream, kept, position, has_more=not last)
         return self._page(stream, [], position, has_more=True)
 
+    def count_records(self, stream: str, cursor: Cursor | None = None) -> int | None:
+        """``CountsRecords``: ``X-WP-Total`` of a one-item page under the read's filter. None
+        in the middle of a scan, and for an incremental customers read (a full scan that
+        delivers only the customers whose hash changed: how many is unknown)."""
+        operation = f"count_{stream}"
+        if stream == "customers":
+            if cursor is not None:
+                return None
+            query: dict[str, Any] = {"role": "all"}
+        elif stream in ("orders", "products"):
+            position = self._position(stream, cursor, WatermarkPosition, operation)
+            if position.page != 1:
+                return None
+            query = position.query(self.config.modified_after_margin)
+        else:
+            return None
+        answer = self.client.get(stream, {**query, "per_page": 1}, operation=operation)
+        total = answer.headers.get("X-WP-Total", "")
+        return int(total) if total.isdigit() else None
+
     def _list(self, endpoint: str, query: dict[str, Any], page: int,
               operation: str) -> tuple[list[dict[str, Any]], bool, datetime, int | None]:
         """One list page: items, whether it is the last, the server's time, X-WP-Total."""

@@ -106,6 +106,7 @@ def test_init_writes_a_config_that_validates(tmp_path, run_cli):
     assert done.returncode == 0, done.stderr
     again = run_cli("init", cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
+    assert run_cli("db", "upgrade", cwd=tmp_path).returncode == 0
     checked = run_cli("config", "check", "--offline", "--json", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     data = json.loads(checked.stdout)
@@ -114,6 +115,7 @@ def test_init_writes_a_config_that_validates(tmp_path, run_cli):
 
 def test_check_reports_unreachable_connection_with_exit_3(tmp_path, run_cli):
     _write(tmp_path, '[connections.shop]\ntype = "shopify"\nshop = "a.myshopify.com"\n')
+    assert run_cli("db", "upgrade", cwd=tmp_path).returncode == 0
     done = run_cli("config", "check", "--json", cwd=tmp_path)
     assert done.returncode == 3, done.stderr
     result = json.loads(done.stdout)["connections"]["shop"]

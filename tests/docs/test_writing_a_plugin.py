@@ -27,6 +27,7 @@ from shoploop.hooks import (
     RateLimitedError,
     RemoteValidationError,
     UnreachableError,
+    WrongEndpointError,
 )
 from shoploop.testing import HookCallRecorder
 
@@ -102,14 +103,18 @@ def test_config_model_and_secrets(load: Loader, monkeypatch: pytest.MonkeyPatch)
                                      "api_token_env": "ACME_TOKEN", "attribute_batch_size": 26})
 
 
-def http_error(code: int, reason: str) -> HTTPError:
-    return HTTPError("https://erp.example.com/api/v2/customers", code, reason, Message(), None)
+def http_error(code: int, reason: str, content_type: str = "application/json") -> HTTPError:
+    headers = Message()
+    headers["Content-Type"] = content_type
+    return HTTPError("https://erp.example.com/api/v2/customers", code, reason, headers, None)
 
 
 @pytest.mark.parametrize(("raised", "expected"), [
     (http_error(401, "Unauthorized"), AuthError),
     (http_error(429, "Too Many Requests"), RateLimitedError),
     (http_error(422, "Unprocessable Entity"), RemoteValidationError),
+    (http_error(404, "Not Found"), RemoteValidationError),  # the API's own 404: a record
+    (http_error(404, "Not Found", "text/html"), WrongEndpointError),
     (URLError("[Errno 111] Connection refused"), UnreachableError),
     (TimeoutError("timed out"), UnreachableError),
 ])

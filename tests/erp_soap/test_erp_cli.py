@@ -37,6 +37,7 @@ def served(tmp_path):
 
 def test_config_check_lists_found_and_missing_operations(served):
     _, cwd, env = served
+    assert _shoploop("db", "upgrade", cwd=cwd, env=env).returncode == 0
     done = _shoploop("config", "check", "--json", cwd=cwd, env=env)
     result = json.loads(done.stdout)["connections"]["erp"]
     assert result["reachable"] and result["authorised"], result

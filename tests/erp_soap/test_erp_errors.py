@@ -69,8 +69,12 @@ def test_refused_credentials_are_an_auth_error(emulator, make_erp, monkeypatch):
         erp.read_customers()
     assert isinstance(caught.value, AuthError)
     assert "HTTP 401" in str(caught.value) and "wrong" not in str(caught.value)
+    # Basic auth has a user and a password, no scopes (those are Shopify's).
+    assert "scope" not in str(caught.value)
+    assert "`username`" in caught.value.remedy and "`password_env`" in caught.value.remedy
     check = erp.check()
     assert check.reachable and not check.authorised
+    assert "scope" not in check.detail
 
 
 def test_ws_security_username_token(monkeypatch):
@@ -108,6 +112,19 @@ def test_throttling_is_retried_then_reported(erp, emulator):
     emulator.force("throttle", 3)  # retries=2: three answers of 429 exhaust them
     with pytest.raises(SoapThrottledError):
         erp.read_customers()
+
+
+def test_each_retry_is_announced_with_the_wait_and_the_attempt(erp, emulator, caplog):
+    emulator.force("html500", 2)  # retries=2: the third answer is a good one
+    with caplog.at_level("WARNING", logger="shoploop.retry"):
+        assert erp.read_products().items
+    notices = [r.getMessage() for r in caplog.records if r.name == "shoploop.retry"]
+    assert len(notices) == 2
+    for notice, tail in zip(notices, ["in 0.2 s (attempt 2 of 3)", "in 0.4 s (attempt 3 of 3)"],
+                            strict=True):
+        assert notice.startswith("erp-test: Item_Service.ReadMultiple failed (HTTP 500 with "
+                                 "an HTML error page")
+        assert notice.endswith(f"); retrying {tail}")
 
 
 def test_unreachable_and_missing_wsdl_file(tmp_path):
@@ -201,3 +218,30 @@ def test_reads_survive_a_faulty_erp():
     finally:
         erp.close()
         server.stop()
+
+
+def test_a_web_page_where_the_wsdl_belongs_is_the_wrong_endpoint(tmp_path):
+    import http.server
+    import threading
+
+    from shoploop.hooks import WrongEndpointError
+    from shoploop.plugins.erp_soap import ErpSoapConfig, connector
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)  # an HTML error page: a web server, no SOAP service
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        erp = connector("erp-web", ErpSoapConfig(
+            type="erp_soap", wsdl=f"http://127.0.0.1:{server.server_address[1]}/WS/{{page}}",
+            preset="nav_page", operation_timeout=5, retries=0))
+        with pytest.raises(WrongEndpointError) as caught:
+            erp.read_customers()
+        assert "HTTP 404 with an HTML page instead of a SOAP answer" in caught.value.message
+        assert "check `wsdl`" in caught.value.remedy
+        erp.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -255,3 +255,52 @@ def test_a_connector_with_a_large_cursor_is_checkpointed_less_often(
     mirror_stream(ListConnector("x", customers=make_customers(12), page_size=5), store,
                   connection="x", stream="customers")
     assert saved == [{"offset": 5}, {"offset": 10}, {"offset": 12}]
+
+
+class CountingConnector(ListConnector):
+    """A ``CountsRecords`` connector: what is left after the cursor, or a failing count."""
+
+    def __init__(self, *args: Any, count_fails: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.count_fails = count_fails
+        self.counted: list[tuple[str, Cursor | None]] = []
+
+    def count_records(self, stream: str, cursor: Cursor | None = None) -> int | None:
+        self.counted.append((stream, cursor))
+        if self.count_fails:
+            raise UnreachableError("count refused", connection=self.name, operation="count")
+        offset = int(cursor.position["offset"]) if cursor else 0
+        return len(self.records[stream]) - offset
+
+
+def test_a_counting_connector_gives_the_total_once_before_the_first_page(store: Store):
+    connector = CountingConnector("erp", customers=make_customers(12), page_size=5)
+    events: list[tuple[str, int]] = []
+    result = mirror_stream(connector, store, connection="erp", stream="customers",
+                           on_page=lambda n: events.append(("page", n)),
+                           on_total=lambda n: events.append(("total", n)))
+    assert events == [("total", 12), ("page", 5), ("page", 5), ("page", 2)]
+    assert result.expected == 12 and connector.counted == [("customers", None)]
+    connector.records["customers"] += make_customers(15)[12:]
+    again = mirror_stream(connector, store, connection="erp", stream="customers")
+    assert again.expected == 3 == again.read  # counted from the stored cursor
+    assert connector.counted[-1] == ("customers", Cursor(stream="customers",
+                                                         position={"offset": 12}))
+
+
+def test_a_failing_count_is_logged_and_the_import_goes_on(store: Store, caplog):
+    connector = CountingConnector("erp", customers=make_customers(7), count_fails=True)
+    totals: list[int] = []
+    result = mirror_stream(connector, store, connection="erp", stream="customers",
+                           on_total=totals.append)
+    assert (result.read, result.expected, totals) == (7, None, [])
+    assert any("counting customers failed" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+    assert result.run_id and get_run_status(store, result.run_id) == SUCCEEDED
+
+
+def get_run_status(store: Store, run_id: str) -> str:
+    with store.session() as session:
+        run = get_run(session, run_id)
+        assert run is not None
+        return run.status

@@ -70,7 +70,9 @@ def test_build_then_show_product_customer_and_cart(cli: Any, store: Store, kit: 
 def test_show_errors_name_the_remedy(cli: Any, store: Store, kit: Any) -> None:
     missing = cli("reco", "show", "--product", "1", "--json")
     assert missing.exit_code == 2
-    assert json.loads(missing.stdout)["remedy"] == "run `shoploop reco build`"
+    error = json.loads(missing.stdout)["error"]  # the CLI's one JSON error document
+    assert (error["code"], error["remedy"], error["exit"]) == (
+        "reco_model_missing", "run `shoploop reco build`", 2)
 
     kit.b2b_merchant(store)
     assert cli("reco", "build").exit_code == 0

@@ -35,10 +35,10 @@ def test_shoploop_emulate_shopify_and_import(tmp_path: Path) -> None:
                                   env=env, capture_output=True, text=True, timeout=120,
                                   check=False)
 
+        assert cli("db", "upgrade").returncode == 0
         checked = cli("config", "check", "--json")
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert json.loads(checked.stdout)["connections"]["shop"]["authorised"] is True
-        assert cli("db", "upgrade").returncode == 0
         done = cli("import", "customers", "--from", "shop", "--json")
         assert done.returncode == 0, done.stderr
         assert '"inserted": 120' in done.stdout

@@ -10,6 +10,7 @@ from shoploop.plugins.shopify._client import GraphQLClient
 from shoploop.plugins.shopify._queries import SHOP
 from shoploop.plugins.shopify._throttle import CostThrottle, backoff
 from shoploop.plugins.shopify.emulator import ShopifyEmulator
+from shoploop.plugins.shopify.emulator._cost import LeakyBucket
 
 
 @pytest.fixture
@@ -70,8 +71,17 @@ def test_slow_answers_time_out_and_are_retried(emulator, connect, sleeps):
 
 def test_throttled_answer_waits_for_the_reported_refill(start_emulator, connect, sleeps):
     emulator = start_emulator(bucket=100, restore_rate=50)
+    # The bucket refills only while the client sleeps: a slow machine refilling it in real time
+    # between the drain and the query would skip the THROTTLED this test waits for.
+    now = [0.0]
+    emulator.bucket = LeakyBucket(100, 50, clock=lambda: now[0])
     connector = connect(emulator)
-    connector.client._sleep = sleeps.append
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    connector.client._sleep = sleep
     assert emulator.bucket.take(99)  # another app drained the bucket
     data = connector.client.execute(SHOP, operation="check")
     assert data["shop"] and emulator.stats.get("graphql_throttled") >= 1
@@ -188,3 +198,53 @@ def test_faults_and_throttling_on_demand_over_http(start_emulator, connect, slee
     assert connector.client.counts["retries"] == 2
     assert httpx.post(f"{emulator.url}/_emulator/control",
                       params={"force": "teapot"}).status_code == 400
+
+
+def test_every_retry_is_announced_with_connection_failure_wait_and_attempt(
+        client, emulator, sleeps, caplog):
+    emulator.faults.force("503", 2)
+    with caplog.at_level("WARNING", logger="shoploop.retry"):
+        assert client.execute(SHOP, operation="check")["shop"]
+    notices = [r.getMessage() for r in caplog.records if r.name == "shoploop.retry"]
+    assert len(notices) == 2 == len(sleeps)
+    for number, (notice, wait) in enumerate(zip(notices, sleeps, strict=True), start=2):
+        assert notice.startswith("shop-test: check failed (HTTP 503); retrying in ")
+        assert f"in {wait:.1f} s (attempt {number} of {client.settings.max_retries + 1})" \
+            in notice
+
+
+def test_a_wrong_token_names_access_token_env_and_a_403_names_scopes(emulator, connect,
+                                                                     monkeypatch):
+    monkeypatch.setenv("SHOPLOOP_TEST_SHOPIFY_TOKEN", "shpat_wrong")
+    connector = connect(emulator)
+    with pytest.raises(AuthError) as caught:
+        connector.client.execute(SHOP, operation="check")
+    assert "HTTP 401" in caught.value.message and "reachable" in caught.value.message
+    assert "access_token_env" in caught.value.remedy and "scope" not in caught.value.remedy
+
+
+def test_an_address_that_is_no_shopify_admin_is_the_wrong_endpoint(connect):
+    import http.server
+    import threading
+
+    from shoploop.hooks import WrongEndpointError
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_error(404)  # an HTML error page, like most web servers
+
+    # A real web server that is no Shopify admin (a storefront's own domain, say).
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connector = connect(None, shop=f"127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(WrongEndpointError) as caught:
+            connector.client.execute(SHOP, operation="check", retries=0)
+        assert "does not serve the Shopify Admin GraphQL API" in caught.value.message
+        assert "answered 404" in caught.value.message
+        assert "check `shop`" in caught.value.remedy and caught.value.exit_code == 3
+        check = connector.check()
+        assert not check.reachable and "answered 404" in check.detail
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -51,7 +51,10 @@ def test_new_customers_are_created_in_one_request_with_their_contact_fields(
     drafts[0] = drafts[0].model_copy(update={"phone": "+49 711 123456"})
     results = connector.create_customers(drafts)
     assert [r.status for r in results] == [WriteStatus.WRITTEN] * 3
-    assert emulator.stats.get("writes") == 1 and emulator.stats.get("calls.customerCreate") == 3
+    # One request creates them, one more gives them their company (CustomerInput has no
+    # addresses in the current schema).
+    assert emulator.stats.get("writes") == 2 and emulator.stats.get("calls.customerCreate") == 3
+    assert emulator.stats.get("calls.customerAddressCreate") == 3
     customers = _by_email(emulator)
     for draft, result in zip(drafts, results, strict=True):
         node = customers[draft.email]
@@ -189,7 +192,9 @@ def test_a_batch_is_split_into_requests_whose_cost_fits_the_budget(
     results = connector.create_customers(_drafts(10, "split"))
     assert {r.status for r in results} == {WriteStatus.WRITTEN}
     assert emulator.stats.get("calls.customerCreate") == 10 + 3
-    assert emulator.stats.get("writes") == 1 + 3  # ceil(10 / 4) requests
+    # ceil(10 / 4) create requests, and as many giving the customers their company
+    assert emulator.stats.get("writes") == 1 + 3 + 3
+    assert emulator.stats.get("calls.customerAddressCreate") == 10
     assert emulator.stats.get("graphql_throttled") == 0
 
 
@@ -262,8 +267,10 @@ def test_the_emulator_announces_a_created_customer_as_customers_create(
     emulator.webhooks.deliver = lambda topic, payload: delivered.append(  # type: ignore
         (topic, payload)) or (b"", {})
     result = connect(emulator).create_customers(_drafts(1, "hook"))[0]
+    # Created, then updated by its company's address (customerAddressCreate).
     assert [(topic, payload["id"]) for topic, payload in delivered] == [
-        ("customers/create", int(result.customer_id))]
+        ("customers/create", int(result.customer_id)),
+        ("customers/update", int(result.customer_id))]
 
 
 def _read_all(connector: ShopifyConnector, cursor: Any) -> tuple[list[Any], Any]:
@@ -274,3 +281,16 @@ def _read_all(connector: ShopifyConnector, cursor: Any) -> tuple[list[Any], Any]
         cursor = page.cursor
         if not page.has_more:
             return items, cursor
+
+
+def test_a_refused_company_address_keeps_the_created_customer(
+        emulator: ShopifyEmulator, connect: Connect, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The customer exists once customerCreate answered: a refused address must not turn it
+    # into a failed create (the next run would then look it up, not create it; the company
+    # would be lost silently) — it is written, and the message says what is missing.
+    monkeypatch.setattr(emulator.data, "add_address", lambda *_a: (None, [
+        {"field": ["address", "company"], "message": "Company is too long"}]))
+    [result] = connect(emulator).create_customers(_drafts(1, "refused"))
+    assert result.status is WriteStatus.WRITTEN and result.customer_id
+    assert result.message == "created without its company: Company is too long"
+    assert _by_email(emulator)["refused-0@example.com"]["defaultAddress"] is None

@@ -134,3 +134,32 @@ def test_an_ungrouped_export_is_refused_with_the_remedy():
         assert "not grouped" in str(exc) and "2025-07" in exc.remedy
     else:
         raise AssertionError("an ungrouped export must be refused")
+
+
+def test_count_records_counts_the_read_ahead_from_its_cursor(emulator, connect):
+    dataset = make_dataset(customers=14, products=3, orders=5)
+    emulator.data.load(customers=dataset.customers, products=dataset.products,
+                       orders=dataset.orders)
+    connector = connect(emulator, page_size=5)
+    assert [connector.count_records(s) for s in ("customers", "products", "orders")] == \
+        [14, 3, 5]
+    first = connector.read_customers()
+    assert first.has_more and connector.count_records("customers", first.cursor) is None
+    _, checkpoint = _read_all(connector.read_customers, first.cursor)
+    connector.write_customer_attributes([AttributeChange(
+        customer_id=first.items[0].id, key="customer_group", new="wholesale")])
+    # From a checkpoint: what changed since its window (the window's own records included:
+    # an estimate, the read skips them).
+    counted = connector.count_records("customers", checkpoint)
+    changed, _ = _read_all(connector.read_customers, checkpoint)
+    assert counted is not None and len(changed) <= counted < 14
+    assert connector.count_records("installed_base") is None
+
+
+def test_counts_are_capped_at_their_limit_like_shopifys(emulator):
+    dataset = make_dataset(customers=5, products=1, orders=0)
+    emulator.data.load(customers=dataset.customers, products=dataset.products, orders=[])
+    capped = emulator.run("{ customersCount(limit: 3) { count precision } }", {})
+    assert capped["data"]["customersCount"] == {"count": 3, "precision": "AT_LEAST"}
+    uncapped = emulator.run("{ customersCount(limit: null) { count precision } }", {})
+    assert uncapped["data"]["customersCount"] == {"count": 5, "precision": "EXACT"}

@@ -90,6 +90,13 @@ def test_dry_run_prints_the_diff_and_writes_nothing(make_env: Callable[..., Any]
     assert any(f" {woo_id} " in line and " customer_number " in line and number in line
                for line in lines)
     assert "dry run: nothing written" in done.stdout
+    # Piped, the phases are told on stderr: each import with its count, then the planning.
+    progress = done.stderr.splitlines()
+    assert "import erp customers: started" in progress
+    assert any(line.startswith("import woo customers: 100/100 (100 %) · done in ")
+               for line in progress), done.stderr
+    assert any(line.startswith("plan → shop (customers): 100/100 (100 %) · done in ")
+               for line in progress), done.stderr
     assert env.writes() == before
     assert env.batch_count() == 0
     assert env.shop_values("customer_number") == dict.fromkeys(env.shop_values(
@@ -134,6 +141,12 @@ def test_cli_exit_codes_json_history_and_show(make_env: Callable[..., Any]) -> N
     done = env.cli("sync", "customers", "--json")
     assert done.returncode == 3, done.stdout + done.stderr
     broken = json.loads(done.stdout)  # one object, nothing else on stdout
+    # Each retry of the unreachable store was announced on stderr, not waited in silence.
+    notices = [line for line in done.stderr.splitlines() if "woo: read_customers failed" in line]
+    assert len(notices) == 5 and "retrying in" in notices[0], done.stderr
+    assert [n.rsplit("(attempt ", 1)[1] for n in notices] == [f"{n} of 6)" for n in range(2, 7)]
+    assert any(line.startswith("import woo customers: 0 · failed after ")
+               for line in done.stderr.splitlines()), done.stderr
     for counts in broken["targets"].values():
         assert {"read", "matched", "changed", "written", "skipped", "conflicts",
                 "failed"} <= set(counts)

@@ -211,7 +211,7 @@ def test_two_attributes_to_one_key_of_a_target_are_refused(host: PluginHost) -> 
 def test_create_missing_needs_a_creating_target_and_email_matching(
         host: PluginHost, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(CONNECTIONS, "store", {
-        "type": "shopify", "shop": "example.myshopify.com", "api_version": "2025-10",
+        "type": "shopify", "shop": "example.myshopify.com", "api_version": "2026-10",
         "access_token_env": "SHOPLOOP_TEST_TOKEN"})
     mapping = resolve(host, {"attributes": {"a": {"master": "erp", "targets": ["store"]}},
                              "create_missing": ["store"]})

@@ -12,7 +12,13 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from shoploop.hooks import AuthError, RateLimitedError, RemoteValidationError, UnreachableError
+from shoploop.hooks import (
+    AuthError,
+    RateLimitedError,
+    RemoteValidationError,
+    UnreachableError,
+    WrongEndpointError,
+)
 from shoploop.plugins.woocommerce import RetryPolicy, WooCommerceConnector
 from shoploop.plugins.woocommerce.emulator import WooCommerceEmulator
 
@@ -202,3 +208,90 @@ def test_check_without_credentials_reports_instead_of_raising(start_emulator: St
     connector._environ = {}  # type: ignore[attr-defined]
     check = connector.check()
     assert not check.authorised and "WOO_KEY" in check.detail
+
+
+def test_retries_on_an_unreachable_port_are_announced(woo_connect: Connect,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    class Nowhere:
+        url = "http://127.0.0.1:9"  # discard port: connection refused
+        key, secret, webhook_secret = "ck_supersecretkey", "cs_supersecretvalue", "w"
+
+    connector = woo_connect(Nowhere, retry=RetryPolicy(attempts=3, base_delay=0.01,
+                                                       max_delay=0.02))
+    with caplog.at_level("WARNING", logger="shoploop.retry"), \
+            pytest.raises(UnreachableError, match="after 3 tries"):
+        connector.read_customers()
+    notices = [r.getMessage() for r in caplog.records if r.name == "shoploop.retry"]
+    assert [n.rsplit("(attempt ", 1)[1] for n in notices] == ["2 of 3)", "3 of 3)"]
+    for notice in notices:
+        assert notice.startswith("woo-test: read_customers failed (GET customers: connection "
+                                 "failed: ")
+        assert "retrying in 0.0 s" in notice and "supersecret" not in notice
+
+
+class _AnyUrl:
+    """An ``emulator``-shaped object for ``woo_connect`` pointing at another address."""
+
+    def __init__(self, url: str, emulator: WooCommerceEmulator) -> None:
+        self.url, self.key, self.secret = url, emulator.key, emulator.secret
+        self.webhook_secret = "x"
+
+
+@pytest.fixture
+def not_wordpress(tmp_path: Any) -> Any:
+    """A real web server on loopback that is no WordPress: every path answers an HTML 404."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("where", ["no wordpress", "no woocommerce route"])
+def test_a_url_that_answers_404_is_the_wrong_url_not_a_bad_record(
+        start_emulator: Start, woo_connect: Connect, not_wordpress: str, where: str) -> None:
+    emulator = start_emulator(customers=CUSTOMERS)
+    # A WordPress without WooCommerce answers rest_no_route; the emulator does so below its
+    # root, e.g. for a URL that names a page of the site instead of the site itself.
+    url = not_wordpress if where == "no wordpress" else f"{emulator.url}/wp-json/wc/v3/shop"
+    connector = woo_connect(_AnyUrl(url, emulator))
+    with pytest.raises(WrongEndpointError) as raised:
+        connector.read_customers()
+    error = raised.value
+    assert isinstance(error, UnreachableError) and not isinstance(error, RemoteValidationError)
+    assert "this URL does not serve the WooCommerce REST API" in error.message
+    assert f"{url}/wp-json/wc/v3/customers answered 404" in error.message
+    assert "check `url`" in error.remedy and "record" not in error.remedy
+    check = connector.check()
+    assert not check.reachable and "does not serve the WooCommerce REST API" in check.detail
+
+
+def test_a_404_for_one_record_stays_that_records_error(start_emulator: Start,
+                                                       woo_connect: Connect) -> None:
+    connector = woo_connect(start_emulator(customers=CUSTOMERS))
+    with pytest.raises(RemoteValidationError, match="woocommerce_rest_invalid_customer_id"):
+        connector.client.get("customers/999999", operation="read_customer")
+
+
+def test_a_401_is_reachable_but_unauthorised_naming_the_key_settings(
+        start_emulator: Start, woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=CUSTOMERS)
+    wrong = woo_connect(emulator)
+    wrong._environ = {"WOO_KEY": "ck_nobody", "WOO_SECRET": "cs_wrong"}  # type: ignore[attr-defined]
+    with pytest.raises(AuthError) as raised:
+        wrong.read_customers()
+    error = raised.value
+    assert "HTTP 401" in error.message
+    assert "reachable but did not accept the key pair" in error.message
+    assert "consumer_key_env" in error.remedy and "consumer_secret_env" in error.remedy
+    assert "scope" not in str(error)
+    assert error.error_code == "unauthorised"
+    from shoploop.sync._report import error_row
+
+    assert error_row(error, "woo")["kind"] == "unauthorised"  # not "unreachable"

@@ -113,6 +113,30 @@ def test_foreign_cursor_is_refused(start_emulator: Start, woo_connect: Connect) 
         connector.read_orders(Cursor(stream="orders", position={"page": "x"}))
 
 
+def test_count_records_is_the_x_wp_total_of_the_reads_filter(start_emulator: Start,
+                                                             woo_connect: Connect) -> None:
+    orders = [{**ORDERS[1], "id": f"O{i}", "updated_at": f"2026-01-{i + 1:02d}T00:00:00Z"}
+              for i in range(1, 8)]
+    emulator = start_emulator(customers=CUSTOMERS, products=PRODUCTS, orders=orders)
+    connector = woo_connect(emulator, page_size=5)
+    assert [connector.count_records(s) for s in ("customers", "orders", "products")] == \
+        [12, 7, 3]
+    first = connector.read_customers()
+    assert connector.count_records("customers", first.cursor) is None  # mid-scan
+    _, customers_done = read_all(connector.read_customers, first.cursor)
+    assert connector.count_records("customers", customers_done) is None  # only changes come
+    first_orders = connector.read_orders()
+    assert connector.count_records("orders", first_orders.cursor) is None
+    delivered, checkpoint = read_all(connector.read_orders, first_orders.cursor)
+    assert len(first_orders.items) + len(delivered) == 7
+    emulator.app._update("orders", {"id": 3, "status": "cancelled"})
+    # From the checkpoint: the records modified since its watermark (less a margin).
+    counted = connector.count_records("orders", checkpoint)
+    changed, _ = read_all(connector.read_orders, checkpoint)
+    assert counted is not None and 1 == len(changed) <= counted < 7
+    assert connector.count_records("installed_base") is None
+
+
 class Receiver:
     """A real HTTP server receiving webhooks; answers ``status``."""
 
@@ -184,7 +208,10 @@ def test_shoploop_emulate_woocommerce_and_import(tmp_path: Path) -> None:
         assert cli("db", "upgrade").returncode == 0
         done = cli("import", "customers", "--from", "woo", "--json")
         assert done.returncode == 0, done.stderr
-        assert '"inserted": 120' in done.stdout
+        assert json.loads(done.stdout)["connections"][0]["inserted"] == 120  # one document
+        # Piped: progress lines on stderr, with the total the connector counted.
+        assert "woo customers: 0/120 (0 %)\n" in done.stderr
+        assert "woo customers: 120/120 (100 %) · done in 0:00:0" in done.stderr
         again = cli("import", "customers", "--from", "woo", "--json")
         assert again.returncode == 0 and '"read": 0' in again.stdout
         url = first.split(" at ")[1].split()[0]
@@ -192,7 +219,8 @@ def test_shoploop_emulate_woocommerce_and_import(tmp_path: Path) -> None:
             [sys.executable, "-c", f"import urllib.request;print(urllib.request.urlopen("
                                    f"'{url}/_emulator/stats').read().decode())"],
             capture_output=True, text=True, timeout=30, check=True).stdout)
-        assert stats["requests"] == 2 * 2 and stats["connections"] <= 4
+        # two pages per import, and the first (full) import's count (per_page=1)
+        assert stats["requests"] == 2 * 2 + 1 and stats["connections"] <= 4
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -17,7 +17,14 @@ In-process (tests, benchmarks)::
 ``access_token``, ``api_secret`` (signs webhooks), ``shop``, ``scopes`` (comma-separated),
 ``webhook_url`` (deliveries are POSTed there), ``webhook_repeats`` (extra copies of each
 delivery, as Shopify's retries produce), ``bulk_polls`` (how often a bulk operation reports
-``RUNNING`` before ``COMPLETED``, default 1).
+``RUNNING`` before ``COMPLETED``, default 1), ``today`` (``YYYY-MM-DD``: the day the version
+calendar is judged by, default today in UTC).
+
+API versions as Shopify serves them: a request for a stable version past its 12 months of
+support is answered by the oldest supported version, and every answer names the version that
+served it in ``X-Shopify-API-Version`` (shopify.dev/docs/api/usage/versioning; the header:
+help.shopify.com/en/api/versioning/migration-guide). :attr:`ShopifyEmulator.versions` records
+``(requested, served)`` per GraphQL request, and ``stats`` counts ``version_fallbacks``.
 
 Faults on demand while it runs: ``POST /_emulator/control?force=429&times=3`` (also 500, 502,
 503, slow, drop), ``POST /_emulator/control?drain=1`` (empty bucket: ``THROTTLED`` next) and
@@ -28,6 +35,9 @@ answered 502: a lost answer, which a retry must not turn into a second write).
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -47,6 +57,8 @@ from graphql import (
 from shoploop.emulation import ALL_KINDS, EmulatorServer, FaultPlan, Request, Response
 from shoploop.hooks import EmulatorOptions
 
+from .._config import DEFAULT_API_VERSION
+from .._versions import served_version, today_utc
 from ._bulk import BulkOperations
 from ._cost import MAX_QUERY_COST, CostCalculator, LeakyBucket
 from ._paging import BULK, SearchError
@@ -79,6 +91,10 @@ class ShopifyEmulator(EmulatorServer):
         self.access_token = extra.get("access_token", TOKEN)
         self.api_secret = extra.get("api_secret", SECRET)
         self.shop = extra.get("shop", "shoploop-emulator.myshopify.com")
+        self.today = date.fromisoformat(extra["today"]) if extra.get("today") else None
+        self.versions: Counter[tuple[str, str]] = Counter()
+        """``(requested, served)`` API versions, one count per GraphQL request."""
+        self._versions_lock = threading.Lock()
         self.bucket = LeakyBucket(float(extra.get("bucket", 1000)),
                                   float(extra.get("restore_rate", 100)))
         self.data = ShopData()
@@ -101,7 +117,7 @@ class ShopifyEmulator(EmulatorServer):
     def connection_block(self, name: str) -> str:
         return (f'[connections.{name}]\ntype = "shopify"\nshop = "{self.host}:{self.port}"\n'
                 'scheme = "http"  # the emulator speaks plain HTTP on loopback\n'
-                'api_version = "2025-10"\n'
+                f'api_version = "{DEFAULT_API_VERSION}"\n'
                 'access_token_env = "SHOPLOOP_SHOPIFY_TOKEN"\n'
                 'client_secret_env = "SHOPLOOP_SHOPIFY_SECRET"\n')
 
@@ -139,12 +155,26 @@ class ShopifyEmulator(EmulatorServer):
         if request.headers.get("x-shopify-access-token") != self.access_token:
             return Response.json({"errors": "[API] Invalid API key or access token "
                                             "(unrecognized login or wrong password)"}, 401)
+        served = self._serve_version(match.group(1))
+        header = {"X-Shopify-API-Version": served}
         try:
             body = request.json()
             query, variables = body["query"], body.get("variables") or {}
         except (ValueError, KeyError, TypeError):
-            return Response.json({"errors": "Bad Request: body must be JSON with a query"}, 400)
-        return Response.json(self.run(query, variables, body.get("operationName")))
+            return Response.json({"errors": "Bad Request: body must be JSON with a query"}, 400,
+                                 header)
+        return Response.json(self.run(query, variables, body.get("operationName")),
+                             headers=header)
+
+    def _serve_version(self, requested: str) -> str:
+        """The version that answers a request for ``requested``: an expired one falls
+        forward to the oldest supported version, silently but for the header."""
+        served = served_version(requested, self.today or today_utc())
+        with self._versions_lock:
+            self.versions[(requested, served)] += 1
+        if served != requested:
+            self.stats.incr("version_fallbacks")
+        return served
 
     def _control(self, request: Request) -> Response:
         """Faults on demand for a running emulator: ``?force=429&times=3`` queues exact faults

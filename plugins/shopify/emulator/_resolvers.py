@@ -9,6 +9,8 @@ Behaviour copied from the real API (and documented there):
 * ``tagsAdd`` / ``tagsRemove`` change only the named tags (unlike ``customerUpdate(tags:)``).
 * ``discountCodeBasicCreate`` refuses a code that exists (``TAKEN``); codes are
   case-insensitive, and ``codeDiscountNodeByCode`` finds them.
+* ``customerAddressCreate`` adds an address to an existing customer (``setAsDefault`` makes it
+  the default address); ``CustomerInput`` has no ``addresses`` in the current schema.
 * ``customerCreate`` gives the customer a new id and ``createdAt``/``updatedAt`` of now (so
   paged, incremental and bulk reads see it) and refuses an invalid or taken e-mail or phone
   with ``userErrors`` ("Email has already been taken", field ``["email"]``; e-mails compare
@@ -29,6 +31,7 @@ from ._paging import connection, matcher
 from ._store import ShopData, gid, metafield_for, now
 
 MAX_METAFIELDS = 25
+COUNT_LIMIT = 10_000
 Resolver = Callable[..., Any]
 
 
@@ -91,13 +94,25 @@ class Resolvers:
             "codeDiscountNodeByCode": lambda _r, _i, code: self.data.discounts.get(
                 self.data.codes.get(code.upper(), "")),
             "codeDiscountNodes": self._discounts,
-            "currentBulkOperation": lambda *_: self.bulk.poll(),
+            "currentBulkOperation": lambda *_a, **_k: self.bulk.newest(),
+            "bulkOperation": lambda _r, _i, id: self.bulk.poll(id),
+            "bulkOperations": lambda _r, _i, first=None, after=None, query=None,
+            sortKey="CREATED_AT", reverse=False: self.bulk.listed(first, query, sortKey,
+                                                                  reverse),
             "customersCount": self._count(lambda: self.data.customers),
             "ordersCount": self._count(lambda: self.data.orders),
             "productsCount": self._count(lambda: self.data.products),
         }
         for name, resolver in query.items():
             field("Query", name, resolver)
+        # The current contact fields, derived from the record the deprecated ones read.
+        field("Customer", "defaultEmailAddress", lambda r, _i: {
+            "emailAddress": r["email"], "marketingUpdatedAt": None,
+            "marketingState": r["emailMarketingConsent"]["marketingState"]}
+            if r.get("email") else None)
+        field("Customer", "defaultPhoneNumber", lambda r, _i: {
+            "phoneNumber": r["phone"], "marketingState": "NOT_SUBSCRIBED",
+            "marketingCollectedFrom": None} if r.get("phone") else None)
         for owner in ("Customer", "Product"):
             field(owner, "metafields", self._metafields)
             field(owner, "metafield", self._metafield)
@@ -109,6 +124,7 @@ class Resolvers:
         field("DiscountCodeBasic", "codes", lambda r, _i, first=None, after=None: _plain(
             r["_codes"], first))
         mutations: dict[str, Resolver] = {"customerCreate": self._customer_create,
+                     "customerAddressCreate": self._customer_address_create,
                      "metafieldsSet": self._metafields_set,
                      "metafieldsDelete": self._metafields_delete,
                      "tagsAdd": self._tags(add=True), "tagsRemove": self._tags(add=False),
@@ -147,12 +163,18 @@ class Resolvers:
 
     @staticmethod
     def _count(table: Callable[[], dict[str, dict[str, Any]]]) -> Resolver:
-        def resolve(_root: Any, _info: Any, query: str | None = None) -> Any:
+        def resolve(_root: Any, _info: Any, query: str | None = None,
+                    limit: int | None = COUNT_LIMIT) -> Any:
+            # Counts stop at `limit` (default 10,000; null: uncapped) and then say AT_LEAST
+            # (https://shopify.dev/docs/api/admin-graphql/latest/queries/customersCount).
             try:
                 keep = matcher(query)
             except ValueError as exc:
                 raise GraphQLError(str(exc)) from exc
-            return {"count": sum(1 for r in table().values() if keep(r)), "precision": "EXACT"}
+            count = sum(1 for r in table().values() if keep(r))
+            if limit is not None and count > limit:
+                return {"count": limit, "precision": "AT_LEAST"}
+            return {"count": count, "precision": "EXACT"}
         return resolve
 
     def _discounts(self, _root: Any, _info: Any, first: int | None = None,
@@ -195,6 +217,15 @@ class Resolvers:
         if node is not None:
             self.on_write("created", node)
         return {"customer": node, "userErrors": errors}
+
+    def _customer_address_create(self, _root: Any, _info: Any, customerId: str,
+                                 address: dict[str, Any], setAsDefault: bool | None = None
+                                 ) -> Any:
+        node, errors = self.data.add_address(customerId, address, bool(setAsDefault))
+        if node is None:
+            return {"address": None, "userErrors": errors}
+        self.on_write("address", node)
+        return {"address": node["addresses"][-1], "userErrors": []}
 
     def _owner(self, owner_id: str) -> dict[str, Any] | None:
         owner = self.data.customers.get(owner_id) or self.data.products.get(owner_id)

@@ -264,9 +264,7 @@ class ShopData:
             number = _BASE["Customer"] + _CREATED_BLOCK + self._next_customer
             self._next_customer += 1
             node_id, stamp = gid("Customer", number), now()
-            addresses = [{key: address.get(key) for key in (
-                "firstName", "lastName", "company", "address1", "address2", "zip", "city",
-                "phone")} | {"countryCodeV2": None} for address in values.get("addresses") or []]
+            addresses: list[dict[str, Any]] = []
             node: dict[str, Any] = {
                 "__typename": "Customer", "id": node_id, "legacyResourceId": str(number),
                 "email": email, "firstName": values.get("firstName"),
@@ -277,6 +275,23 @@ class ShopData:
                 "emailMarketingConsent": {"marketingState": "NOT_SUBSCRIBED"},
                 "_metafields": {}}
             self.customers[node_id] = node
+        return node, []
+
+    def add_address(self, customer_id: str, values: Mapping[str, Any], default: bool
+                    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """``customerAddressCreate``: the customer with the address added (the default one
+        when asked, or when it is the first), or ``None`` and the user errors."""
+        with self.lock:
+            node = self.customers.get(customer_id)
+            if node is None:
+                return None, [{"field": ["customerId"], "message": "Customer does not exist"}]
+            address = {key: values.get(key) for key in (
+                "firstName", "lastName", "company", "address1", "address2", "zip", "city",
+                "phone")} | {"countryCodeV2": values.get("countryCode")}
+            node["addresses"].append(address)
+            if default or node["defaultAddress"] is None:
+                node["defaultAddress"] = address
+            node["updatedAt"] = now()
         return node, []
 
     def new_discount_id(self) -> str:

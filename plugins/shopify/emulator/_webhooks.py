@@ -19,6 +19,7 @@ from typing import Any
 
 from shoploop.emulation import EmulatorStats
 
+from .._config import DEFAULT_API_VERSION
 from ._store import NAMESPACE, now
 
 _TOPICS = {"Customer": "customers/update", "Product": "products/update",
@@ -32,8 +33,11 @@ def sign(body: bytes, secret: str) -> str:
 def rest_payload(record: dict[str, Any]) -> dict[str, Any]:
     """The REST shape webhook bodies have (snake_case, numeric ``id``)."""
     payload = {"id": int(record["legacyResourceId"]), "admin_graphql_api_id": record["id"],
-               "updated_at": record.get("updatedAt"), "created_at": record.get("createdAt"),
-               "tags": ", ".join(record.get("tags", []))}
+               "updated_at": record.get("updatedAt"), "created_at": record.get("createdAt")}
+    if record.get("__typename") != "Customer":
+        # Customer payloads carry no tags since 2025-01 (customer.tags_added/_removed instead;
+        # https://shopify.dev/changelog/new-customer-s-webhook-and-changes-to-existing-customer-s-webhooks-payload).
+        payload["tags"] = ", ".join(record.get("tags", []))
     if record.get("__typename") == "Customer":
         payload.update(email=record.get("email"), first_name=record.get("firstName"),
                        last_name=record.get("lastName"))
@@ -67,7 +71,7 @@ class WebhookSender:
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Shopify-Topic": topic,
                    "X-Shopify-Hmac-Sha256": sign(body, self.secret),
-                   "X-Shopify-Shop-Domain": self.shop, "X-Shopify-API-Version": "2025-10",
+                   "X-Shopify-Shop-Domain": self.shop, "X-Shopify-API-Version": DEFAULT_API_VERSION,
                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
                    "X-Shopify-Event-Id": str(uuid.uuid4()),
                    "X-Shopify-Triggered-At": now()}
