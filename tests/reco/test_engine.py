@@ -237,3 +237,19 @@ def test_model_round_trips_through_its_blob(store: Store, kit: Any, build: Any) 
                               getattr(built.bought_together, name))
     assert loaded.summary["pool"]["orders"] == 44
     assert loaded.summary["strategies"] == ["bought_together", "buy_again"]
+
+
+def test_a_disabled_strategy_does_not_answer(store: Store, kit: Any, build: Any) -> None:
+    from shoploop import load_plugins
+
+    kit.b2b_merchant(store)
+    build(store)
+    model = load_model(store)
+    only_pairs = load_plugins(strict=True, environ={"SHOPLOOP_DISABLE_PLUGINS": "buy_again",
+                                                    "SHOPLOOP_LOAD_PLUGINS":
+                                                        "bought_together,buy_again"})
+    request = RecommendationRequest(connection="shop", customer_id="9001")
+    context = HookContext(now=kit.now)
+    assert recommend(only_pairs, model, request, context=context) == []
+    page = RecommendationRequest(connection="shop", product_id=kit.shop_ids["ESP-PRO-2"])
+    assert {r.strategy for r in recommend(only_pairs, model, page)} == {"bought_together"}
