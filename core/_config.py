@@ -23,6 +23,7 @@ from shoploop.hooks import ConfigError, ConnectionConfig
 
 from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
+from .reco._settings import RecoSettings
 from .sync._settings import SyncSettings
 
 DEFAULT_CONFIG_NAME = "shoploop.toml"
@@ -53,6 +54,8 @@ class _TopLevel(BaseModel):
     # The sync mapping (docs/sync.md), kept as ``Config.sync``; checked against connections
     # and transforms when a sync runs or `config check` runs (shoploop.sync.resolve_mapping).
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    # Recommendations (docs/recommendations.md), validated once into Config.reco.
+    reco: RecoSettings = Field(default_factory=RecoSettings)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Config:
     connections: dict[str, Connection] = field(default_factory=dict)
     sync: SyncSettings = field(default_factory=SyncSettings)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    reco: RecoSettings = field(default_factory=RecoSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -191,7 +195,8 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
         connections[name] = Connection(name=name, type=type_name, settings=settings)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
-                  logging=top.logging, connections=connections, sync=top.sync, raw=dict(data))
+                  logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
+                  reco=top.reco)
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,

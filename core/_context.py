@@ -46,8 +46,12 @@ class LazyConnectors(Mapping[str, Any]):
     __hash__ = None  # type: ignore[assignment]  # like dict
 
 
-def hook_context(config: Config, connections: Connections, *, store: Any = None,
+def hook_context(config: Config | None, connections: Connections | None, *, store: Any = None,
                  now: datetime | None = None) -> HookContext:
-    """The context of the hooks one caller calls (see the module docstring)."""
-    return HookContext(config=config.raw, connectors=LazyConnectors(connections), store=store,
-                       logger=logging.getLogger(PLUGIN_LOGGER), now=now or datetime.now(UTC))
+    """The context of the hooks one caller calls (see the module docstring). A caller without
+    a config file or connections (a lookup in a built recommendation model, say) passes None:
+    the hooks then see an empty config and no connectors."""
+    return HookContext(config=config.raw if config is not None else {},
+                       connectors=LazyConnectors(connections) if connections is not None else {},
+                       store=store, logger=logging.getLogger(PLUGIN_LOGGER),
+                       now=now or datetime.now(UTC))

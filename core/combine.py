@@ -13,7 +13,7 @@ and the hook, never a crash further down), and applies the documented rule:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from shoploop.hooks import (
     AttributeValue,
     CustomerProfile,
     HookContext,
-    Product,
+    ProductLookup,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
@@ -59,13 +59,14 @@ def _checked(host: PluginHost, hook: str, adapter: TypeAdapter[T],
 def merge_candidates(results: Sequence[tuple[str, list[Recommendation]]]
                      ) -> list[Recommendation]:
     """One candidate per product: the highest score wins (ties: first strategy called), and
-    every strategy's score and reason are kept in ``evidence["strategies"]``."""
+    every strategy's score, reason and evidence are kept in ``evidence["strategies"]``."""
     best: dict[str, Recommendation] = {}
     voices: dict[str, dict[str, dict[str, Any]]] = {}
     for _plugin, candidates in results:
         for candidate in candidates:
             voices.setdefault(candidate.product_id, {})[candidate.strategy] = {
-                "score": candidate.score, "reason": candidate.reason}
+                "score": candidate.score, "reason": candidate.reason,
+                "evidence": candidate.evidence}
             current = best.get(candidate.product_id)
             if current is None or candidate.score > current.score:
                 best[candidate.product_id] = candidate
@@ -114,18 +115,21 @@ def apply_patches(candidates: Sequence[Recommendation],
 
 
 def recommend(host: PluginHost, context: HookContext, request: RecommendationRequest, *,
-              products: Mapping[str, Product], profile: CustomerProfile | None = None) -> Ranked:
-    """Strategies propose, rules veto/boost/pin, the core ranks. Never recommends the anchor."""
-    raw = host.call_with_names("recommendation_candidates", context=context, request=request,
-                               profile=profile)
+              products: ProductLookup, profile: CustomerProfile | None = None,
+              model: Any = None) -> Ranked:
+    """Strategies propose, rules veto/boost/pin, the core ranks and cuts to ``request.k``.
+    Never recommends the request's own products (the anchor and the cart's items)."""
+    arguments: dict[str, Any] = {"context": context, "request": request, "products": products,
+                                 "profile": profile, "model": model}
+    raw = host.call_with_names("recommendation_candidates", **arguments)
+    anchors = set(request.anchors)
     candidates = [c for c in merge_candidates(
         _checked(host, "recommendation_candidates", _RECOMMENDATIONS, raw))
-        if c.product_id != request.product_id]
-    raw_patches = host.call_with_names("filter_recommendations", context=context,
-                                       request=request, candidates=tuple(candidates),
-                                       products=products, profile=profile)
-    patches = _checked(host, "filter_recommendations", _PATCHES, raw_patches)
-    return apply_patches(candidates, patches, request.limit)
+        if c.product_id not in anchors]
+    raw_patches = host.call_with_names("recommendation_patches", candidates=tuple(candidates),
+                                       **arguments)
+    patches = _checked(host, "recommendation_patches", _PATCHES, raw_patches)
+    return apply_patches(candidates, patches, request.k)
 
 
 def derive_attributes(host: PluginHost, context: HookContext,

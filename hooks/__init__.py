@@ -52,6 +52,7 @@ from ._errors import (
     WebhookSignatureError,
     WrongEndpointError,
 )
+from ._lookup import ProductLookup
 from ._markers import PROJECT_NAME, hookimpl, hookspec
 from ._models import (
     Address,
@@ -69,6 +70,7 @@ from ._models import (
     Order,
     Page,
     Product,
+    PublishResult,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
@@ -91,7 +93,7 @@ __all__ = [
     "EmulatorOptions", "Event",
     "HookContext", "InstalledEquipment", "IssuedReward",
     "IssuesRewards", "LineItem", "MissingSecretError", "NotSupportedError", "Order", "Page",
-    "PluginError", "Product",
+    "PluginError", "Product", "ProductLookup", "PublishResult",
     "PublishesRecommendations", "RateLimitedError", "ReadsCustomers", "ReadsInstalledBase",
     "ReadsOrders", "ReadsProducts", "Recommendation", "RecommendationPatch",
     "RecommendationRequest", "Referral", "ReferralFinding", "RegisterConnector",

@@ -29,6 +29,7 @@ from ._models import (
     Order,
     Page,
     Product,
+    PublishResult,
     Recommendation,
     RewardSpec,
     WriteResult,
@@ -214,8 +215,10 @@ class CreatesCustomers(Protocol):
 class PublishesRecommendations(Protocol):
     def publish_recommendations(
         self, product_id: str, recommendations: Sequence[Recommendation]
-    ) -> WriteResult:
-        """Write the recommendations into the platform's native fields of ``product_id``."""
+    ) -> PublishResult:
+        """Write the recommendations into the platform's native fields of ``product_id`` (ids
+        are this connection's). Only lists that differ from what the product holds are
+        written; an unchanged product is ``unchanged``, so a repeated call writes nothing."""
         ...
 
 

@@ -177,26 +177,51 @@ class WriteResult(_Model):
 
 
 RecommendationKind = Literal[
-    "cross_sell", "upsell", "complementary", "related", "replacement", "spare_part", "service"
+    "cross_sell", "upsell", "complementary", "related", "replacement", "spare_part", "service",
+    "replenishment",
 ]
 
 
 class RecommendationRequest(_Model):
-    """What recommendations are asked for: for a customer, an anchor product, or both."""
+    """What recommendations are asked for, in the ids of one connection.
 
-    customer_id: str | None = None
-    product_id: str | None = None
+    A product page names ``product_id``; a cart names its items in ``cart``; a customer's
+    e-mail or account page names ``customer_id``; any combination works (a logged-in cart
+    names the customer and the cart)."""
+
+    connection: str = Field(min_length=1, description="The connection whose external ids the "
+                                                      "request and the answers use.")
+    customer_id: str | None = Field(default=None, description="The customer's id in "
+                                                              "``connection``.")
+    product_id: str | None = Field(default=None, description="The anchor product (a product "
+                                                             "page).")
+    cart: list[str] = Field(default_factory=list, description="The product ids in the cart.")
     placement: str = Field(default="product_page", description="product_page, cart, email, …")
-    limit: int = Field(default=10, gt=0)
+    k: int = Field(default=10, gt=0, le=1000, description="How many recommendations at most.")
+
+    @property
+    def anchors(self) -> list[str]:
+        """The products the request is about: the anchor product, then the cart's items, each
+        once. Never recommended back."""
+        return list(dict.fromkeys([*([self.product_id] if self.product_id else []),
+                                   *self.cart]))
 
 
 class Recommendation(_Model):
-    product_id: str
-    score: float = Field(ge=0)
+    product_id: str = Field(description="The product's id in the request's connection.")
+    score: float = Field(ge=0, description="Comparable across strategies: 0 (weak) to 1.")
     kind: RecommendationKind = "cross_sell"
     strategy: str = Field(description="Name of the strategy that proposed it.")
-    reason: str = Field(min_length=1, description="A reason a customer can understand.")
+    reason: str = Field(min_length=1, description="A reason a customer can understand "
+                                                  "(English).")
+    reasons: dict[str, str] = Field(
+        default_factory=dict, description="The reason per language code (``en``, ``de``, …), "
+                                          "built from the same evidence numbers.")
     evidence: dict[str, JSONValue] = Field(default_factory=dict)
+
+    def reason_in(self, language: str) -> str:
+        """The reason in ``language``, else the default (English) one."""
+        return self.reasons.get(language, self.reason)
 
 
 class RecommendationPatch(_Model):
@@ -206,6 +231,17 @@ class RecommendationPatch(_Model):
     action: Literal["veto", "boost", "pin"]
     factor: float = Field(default=1.0, ge=0, description="Score multiplier for 'boost'.")
     reason: str = Field(min_length=1)
+
+
+class PublishResult(_Model):
+    """The outcome of publishing one product's recommendation lists into a platform's native
+    fields (``PublishesRecommendations``); not a customer write."""
+
+    product_id: str = Field(description="The product whose lists were written.")
+    status: WriteStatus
+    fields: list[str] = Field(default_factory=list, description="The native fields written "
+                                                                "(e.g. ``upsell_ids``).")
+    message: str = ""
 
 
 class Referral(_Model):

@@ -9,18 +9,18 @@ core logs the plugin and hook name and carries on, unless strict mode (``--stric
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._connectors import RegisterConnector, RegisterTransform
 from ._context import HookContext
 from ._emulators import RegisterEmulator
+from ._lookup import ProductLookup
 from ._markers import hookspec
 from ._models import (
     AttributeValue,
     CustomerProfile,
     Event,
-    Product,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
@@ -75,35 +75,49 @@ def register_transforms(register: RegisterTransform) -> None:
 # --- recommendations --------------------------------------------------------------------------
 
 
+# Runtime hooks that answer something are named after what they return (noun phrases):
+# ``customer_attributes`` → attributes, ``referral_reward`` → a reward,
+# ``recommendation_candidates`` → candidates, ``recommendation_patches`` → patches. Both
+# recommendation hooks take the same arguments, so a plugin can move between them.
+
+
 @hookspec
 def recommendation_candidates(
-    context: HookContext, request: RecommendationRequest, profile: CustomerProfile | None
+    context: HookContext,
+    request: RecommendationRequest,
+    products: ProductLookup,
+    profile: CustomerProfile | None,
+    model: Any,
 ) -> list[Recommendation] | None:
     """Propose candidate products for ``request`` (a strategy).
 
-    ``profile`` is the customer's profile (orders, installed base, attributes) when the request
-    names a customer, else ``None``. Fires each time recommendations are computed. Every plugin
-    is called; the results are **merged**: candidates for the same product are combined (the
-    highest-scoring one is kept, every strategy's score and reason are kept in
-    ``evidence["strategies"]``) and ranked by the core. Return ``None`` or ``[]`` to abstain.
+    ``request`` names its connection; every product id in it, in ``products`` and in the
+    answer is that connection's own id. ``products`` looks products up by id (read-only, no
+    store round trip). ``profile`` is the customer's profile when the caller has one, else
+    ``None``. ``model`` is the built model (``shoploop.reco.Model``) or ``None``; the built-in
+    strategies read their statistics from it. Fires each time recommendations are computed.
+    Every plugin is called; the results are **merged**: candidates for the same product are
+    combined (the highest-scoring one is kept; every strategy's score, reason and evidence are
+    kept in ``evidence["strategies"]``) and ranked by the core. The request's own products are
+    never recommended. Return ``None`` or ``[]`` to abstain.
     """
 
 
 @hookspec
-def filter_recommendations(
+def recommendation_patches(
     context: HookContext,
     request: RecommendationRequest,
     candidates: Sequence[Recommendation],
-    products: Mapping[str, Product],
+    products: ProductLookup,
     profile: CustomerProfile | None,
+    model: Any,
 ) -> list[RecommendationPatch] | None:
     """Veto, boost/damp or pin candidates (a rule: out of stock, already bought, price band…).
 
-    ``products`` maps each candidate's (and the anchor product's) id to its ``Product`` (stock,
-    price, status, category); ``profile`` is the customer's profile or ``None``. Fires after
+    Same arguments as ``recommendation_candidates`` plus the merged ``candidates``. Fires after
     candidates are merged. Every plugin is called and the **patches are merged**: any ``veto``
-    removes the product; ``boost`` factors multiply; ``pin`` moves it to the top (pinned products
-    keep their relative score order). Do not mutate ``candidates``; return patches.
+    removes the product; ``boost`` factors multiply; ``pin`` moves it to the top (pinned
+    products keep their relative score order). Do not mutate ``candidates``; return patches.
     """
 
 

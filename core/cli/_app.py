@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._attributes_cmd",
     "shoploop.cli._sync_cmd",
     "shoploop.cli._privacy_cmd",
+    "shoploop.cli._reco_cmd",
 )
 
 

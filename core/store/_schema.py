@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -265,3 +266,22 @@ class ErasedCustomer(Base):
     creates the person in this connection again (even one never bound to a master)."""
     reason: Mapped[str] = mapped_column(String(100))
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- recommendation models (migration 0004) ------------------------------------------------------
+
+class RecoModelRecord(Base):
+    """One built recommendation model: its version, when and from what it was built, and the
+    model itself as one compact blob (``shoploop.reco``'s format). A blob, not tables: the
+    model is always read whole into memory for in-process lookups, written once per build in
+    one transaction (a reader sees the old version or the new one, never half of it), and a
+    50k-product model would otherwise be millions of rows to insert per build."""
+
+    __tablename__ = "reco_models"
+    __table_args__ = (Index(None, "built_at"),)
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    built_at: Mapped[datetime]
+    format: Mapped[int]
+    summary: Mapped[dict[str, Any]]
+    payload: Mapped[bytes] = mapped_column(LargeBinary)

@@ -25,6 +25,7 @@ from shoploop.hooks import (
     Order,
     Page,
     Product,
+    PublishResult,
     Recommendation,
     RewardSpec,
     WriteResult,
@@ -139,7 +140,7 @@ class ShopifyConnector:
         return _creates.create(self.client, drafts, api_version=self.settings.api_version)
 
     def publish_recommendations(self, product_id: str,
-                                recommendations: Sequence[Recommendation]) -> WriteResult:
+                                recommendations: Sequence[Recommendation]) -> PublishResult:
         """Complementary kinds (cross-sell, service, spare parts) and related kinds (upsell,
         replacement, related) into Search & Discovery's two metafields, best first, only when
         they differ from what the product holds."""
@@ -153,7 +154,7 @@ class ShopifyConnector:
         keys = [f"{RECOMMENDATION_NAMESPACE}.{key}" for key in lists]
         current = read_current(self.client, [owner], keys, "publish_recommendations")
         if owner not in current:
-            return WriteResult(customer_id=product_id, status=WriteStatus.FAILED,
+            return PublishResult(product_id=product_id, status=WriteStatus.FAILED,
                                message=f"no product {product_id}")
         sets: list[dict[str, Any]] = []
         for key, ids in lists.items():
@@ -165,14 +166,14 @@ class ShopifyConnector:
             sets.append({"ownerId": owner, "namespace": RECOMMENDATION_NAMESPACE, "key": key,
                          "type": "list.product_reference", "value": value})
         if not sets:
-            return WriteResult(customer_id=product_id, status=WriteStatus.UNCHANGED)
+            return PublishResult(product_id=product_id, status=WriteStatus.UNCHANGED)
         data = self.client.execute(_queries.METAFIELDS_SET, {"metafields": sets},
                                    operation="publish_recommendations")
         errors = data["metafieldsSet"]["userErrors"]
         if errors:
-            return WriteResult(customer_id=product_id, status=WriteStatus.FAILED,
+            return PublishResult(product_id=product_id, status=WriteStatus.FAILED,
                                message="; ".join(str(e["message"]) for e in errors))
-        return WriteResult(customer_id=product_id, status=WriteStatus.WRITTEN)
+        return PublishResult(product_id=product_id, status=WriteStatus.WRITTEN)
 
     def issue_reward(self, spec: RewardSpec) -> IssuedReward:
         return _rewards.issue(self.client, spec)

@@ -28,6 +28,7 @@ from shoploop.hooks import (
     Order,
     Page,
     Product,
+    PublishResult,
     Recommendation,
     WriteResult,
     WriteStatus,
@@ -303,14 +304,14 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
     # -- recommendations ----------------------------------------------------------------------
 
     def publish_recommendations(self, product_id: str,
-                                recommendations: Sequence[Recommendation]) -> WriteResult:
+                                recommendations: Sequence[Recommendation]) -> PublishResult:
         """``upsell``/``replacement`` → ``upsell_ids`` (product page), every other kind →
         ``cross_sell_ids`` (cart page), in score order; unchanged lists are not written."""
         return self.publish_recommendations_batch({product_id: recommendations})[0]
 
     def publish_recommendations_batch(
         self, recommendations: Mapping[str, Sequence[Recommendation]],
-    ) -> list[WriteResult]:
+    ) -> list[PublishResult]:
         """Publish for up to 100 products: one ``GET /products?include=…`` and one
         ``POST /products/batch`` with only the products whose lists change; one result per
         product, failures per item."""
@@ -320,11 +321,11 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
                 f"{len(recommendations)} products in one batch; WooCommerce batch endpoints "
                 f"accept at most {self.attribute_batch_size}", connection=self.name,
                 operation=operation)
-        results: dict[str, WriteResult] = {}
+        results: dict[str, PublishResult] = {}
         wanted: dict[str, dict[str, list[int]]] = {}
         for product_id, recs in recommendations.items():
             if not product_id.isdigit():
-                results[product_id] = WriteResult(customer_id=product_id,
+                results[product_id] = PublishResult(product_id=product_id,
                                                   status=WriteStatus.FAILED,
                                                   message="WooCommerce product ids are integers")
                 continue
@@ -343,11 +344,11 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         for product_id, lists in wanted.items():
             product = current.get(product_id)
             if product is None:
-                results[product_id] = WriteResult(customer_id=product_id,
+                results[product_id] = PublishResult(product_id=product_id,
                                                   status=WriteStatus.FAILED,
                                                   message="no such product in WooCommerce")
             elif all(list(product.get(k) or []) == v for k, v in lists.items()):
-                results[product_id] = WriteResult(customer_id=product_id,
+                results[product_id] = PublishResult(product_id=product_id,
                                                   status=WriteStatus.UNCHANGED)
             else:
                 updates.append({"id": int(product_id), **lists})
@@ -360,8 +361,8 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
                 product_id = str(update["id"])
                 error = (answered.get(product_id) or {"error": {
                     "code": "no_answer", "message": "no answer for this item"}}).get("error")
-                results[product_id] = WriteResult(
-                    customer_id=product_id,
+                results[product_id] = PublishResult(
+                    product_id=product_id,
                     status=WriteStatus.FAILED if error else WriteStatus.WRITTEN,
                     message=f"{error.get('code')}: {error.get('message')}" if error else "")
         return [results[product_id] for product_id in recommendations]

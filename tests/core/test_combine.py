@@ -32,22 +32,23 @@ from shoploop.hooks import (
     SyncRun,
     hookimpl,
 )
+from shoploop.reco import ProductTable
 
 CTX = HookContext()
-PRODUCTS = {f"P{i}": Product(id=f"P{i}", name=f"Product {i}", price=Decimal(10 * i), stock=i % 3)
-            for i in range(1, 8)}
+PRODUCTS = ProductTable("shop", [Product(id=f"P{i}", name=f"Product {i}", price=Decimal(10 * i),
+                                         stock=i % 3) for i in range(1, 8)])
 
 
 def rec(product: str, score: float, strategy: str = "s") -> Recommendation:
     return Recommendation(product_id=product, score=score, strategy=strategy,
-                          reason=f"{strategy} likes {product}")
+                          reason=f"{strategy} likes {product}", evidence={"by": strategy})
 
 
 class BoughtTogether:
     @hookimpl
     def recommendation_candidates(self, request):
         return [rec("P2", 0.9, "bought_together"), rec("P3", 0.4, "bought_together"),
-                rec(request.product_id, 1.0, "bought_together")]
+                rec(request.product_id, 1.0, "bought_together"), rec("P6", 0.8, "bt")]
 
 
 class SameCategory:
@@ -58,14 +59,14 @@ class SameCategory:
 
 class OutOfStock:
     @hookimpl
-    def filter_recommendations(self, candidates, products):
+    def recommendation_patches(self, candidates, products):
         return [RecommendationPatch(product_id=c.product_id, action="veto", reason="out of stock")
-                for c in candidates if products[c.product_id].stock == 0]
+                for c in candidates if products.get(c.product_id).stock == 0]
 
 
 class PinP4:
     @hookimpl
-    def filter_recommendations(self, candidates):
+    def recommendation_patches(self, candidates):
         return [RecommendationPatch(product_id="P4", action="pin", reason="campaign")]
 
 
@@ -73,9 +74,10 @@ def test_recommend_merges_filters_and_ranks():
     host = new_host(strict=True)
     for plugin in (BoughtTogether(), SameCategory(), OutOfStock(), PinP4()):
         host.register(plugin, name=type(plugin).__name__)
-    ranked = recommend(host, CTX, RecommendationRequest(product_id="P1", limit=5),
-                       products=PRODUCTS)
-    # P3 (stock 0) is vetoed, the anchor P1 is never recommended, P4 is pinned above P2.
+    request = RecommendationRequest(connection="shop", product_id="P1", cart=["P6"], k=5)
+    ranked = recommend(host, CTX, request, products=PRODUCTS)
+    # P3 (stock 0) is vetoed, the anchor P1 and the cart's P6 are never recommended, P4 is
+    # pinned above P2.
     assert [r.product_id for r in ranked.recommendations] == ["P4", "P2"]
     assert ranked.vetoed == {"P3": ["OutOfStock: out of stock"]}
     assert ranked.recommendations[0].evidence["rules"] == ["PinP4: campaign"]
@@ -85,7 +87,8 @@ def test_merge_keeps_best_score_and_every_reason():
     merged = merge_candidates([("a", [rec("P3", 0.4, "a")]), ("b", [rec("P3", 0.7, "b")])])
     assert len(merged) == 1 and merged[0].strategy == "b" and merged[0].score == 0.7
     assert merged[0].evidence["strategies"] == {
-        "a": {"score": 0.4, "reason": "a likes P3"}, "b": {"score": 0.7, "reason": "b likes P3"}}
+        "a": {"score": 0.4, "reason": "a likes P3", "evidence": {"by": "a"}},
+        "b": {"score": 0.7, "reason": "b likes P3", "evidence": {"by": "b"}}}
 
 
 def test_wrong_return_type_is_the_plugins_failure():
@@ -98,7 +101,7 @@ def test_wrong_return_type_is_the_plugins_failure():
 
     host.register(Sloppy(), name="sloppy")
     host.register(SameCategory(), name="same")
-    ranked = recommend(host, CTX, RecommendationRequest(limit=3), products=PRODUCTS)
+    ranked = recommend(host, CTX, RecommendationRequest(connection="shop", k=3), products=PRODUCTS)
     assert [r.product_id for r in ranked.recommendations] == ["P3", "P4"]
     assert [(f.plugin, f.hook) for f in host.failures] == [
         ("sloppy", "recommendation_candidates")]

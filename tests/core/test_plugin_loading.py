@@ -201,7 +201,7 @@ def test_loading_plugins_imports_no_client_stack():
     """Every `shoploop` call loads all plugins; clients, drivers and parsers must load only when
     a connector, store or emulator is actually built (keeps `--help` and `plugins` fast)."""
     heavy = ("zeep", "lxml", "httpx", "requests", "woocommerce", "graphql", "sqlalchemy",
-             "alembic")
+             "alembic", "numpy", "scipy")
     code = ("import sys, shoploop; host = shoploop.load_plugins(); "
             f"print([m for m in {heavy!r} if m in sys.modules]); "
             "print(sorted(host.connectors.types))")

@@ -55,6 +55,7 @@ from shoploop.hooks import (
     WriteStatus,
     specs,
 )
+from shoploop.reco import ProductTable
 from shoploop.testing import ConformanceDataset, ConnectorConformance
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
@@ -354,14 +355,23 @@ def test_register_emulators_acme(host_with: Callable[..., PluginHost]) -> None:
 # -- recommendations -----------------------------------------------------------------------
 
 
+SHOP_PRODUCTS = ProductTable("shop", [
+    Product(id=pid, name=pid, price=Decimal(price), stock=0 if pid == "MILK-JUG-600" else 5,
+            status="draft" if pid == "OLD-1" else "active")
+    for pid, price in (("ESP-PRO-2", "899.00"), ("ESP-PRO-3", "1149.00"), ("DESC-500", "12.90"),
+                       ("MILK-JUG-600", "24.90"), ("GRINDER-S", "199.00"), ("OLD-1", "5.00"))])
+
+
 def test_recommendation_candidates_from_two_strategies(
     host_with: Callable[..., PluginHost], caplog: pytest.LogCaptureFixture,
 ) -> None:
     host = host_with("shoploop_bundles", "shoploop_upgrades")
     caplog.set_level(logging.DEBUG, logger="shoploop.plugin")
-    request = RecommendationRequest(product_id="ESP-PRO-2", placement="product_page")
-    results = host.call_with_names("recommendation_candidates", context=context(),
-                                   request=request, profile=None)
+    request = RecommendationRequest(connection="shop", product_id="ESP-PRO-2",
+                                    placement="product_page")
+    arguments = {"context": context(), "products": SHOP_PRODUCTS, "profile": None,
+                 "model": None}
+    results = host.call_with_names("recommendation_candidates", request=request, **arguments)
     # One list per strategy, last registered first; the core merges and ranks them.
     assert [plugin for plugin, _ in results] == ["shoploop_upgrades", "shoploop_bundles"]
     candidates = [c for _, found in results for c in found]
@@ -372,21 +382,47 @@ def test_recommendation_candidates_from_two_strategies(
         ("ESP-PRO-3", "upgrades", "upsell"),
     }
     descaler = next(c for c in candidates if c.product_id == "DESC-500")
-    assert descaler.reason == "Bought together by 34% of buyers of this product"
+    assert descaler.reason == "Bought together in 34% of the orders with this product"
+    assert descaler.reason_in("de") == "In 34% der Bestellungen mit diesem Produkt mitgekauft"
     assert descaler.evidence == {"share": 0.34, "anchor": "ESP-PRO-2"}
+    premium = next(c for c in candidates if c.product_id == "ESP-PRO-3")
+    assert premium.reason.startswith("For 250.00 € more: dual boiler")
+    assert premium.reason_in("de") == premium.reason  # no German text: the default
     assert "upsell ESP-PRO-2 → ESP-PRO-3" in caplog.text
 
     cart = request.model_copy(update={"placement": "cart"})
-    in_cart = host.call_with_names("recommendation_candidates", context=context(), request=cart,
-                                   profile=None)
+    in_cart = host.call_with_names("recommendation_candidates", request=cart, **arguments)
     assert [plugin for plugin, _ in in_cart] == ["shoploop_bundles"]
 
+    # The premium model missing from this connection: no upsell, nothing made up.
+    elsewhere = ProductTable("other_shop", [p for p in SHOP_PRODUCTS.many(["ESP-PRO-2"]).values()])
+    assert host.call_with_names("recommendation_candidates", request=request,
+                                **{**arguments, "products": elsewhere})[0][0] == \
+        "shoploop_bundles"
+
     # A customer-only request is not for either strategy.
-    assert host.call("recommendation_candidates", context=context(),
-                     request=RecommendationRequest(customer_id="C-1"), profile=None) == []
+    assert host.call("recommendation_candidates",
+                     request=RecommendationRequest(connection="shop", customer_id="C-1"),
+                     **arguments) == []
 
 
-def test_filter_recommendations_patches(host_with: Callable[..., PluginHost]) -> None:
+def test_recommendation_candidates_merge_in_the_core(
+    host_with: Callable[..., PluginHost],
+) -> None:
+    from shoploop.combine import recommend
+
+    host = host_with("shoploop_bundles", "shoploop_upgrades", "shoploop_merchandising")
+    request = RecommendationRequest(connection="shop", product_id="ESP-PRO-2", k=5)
+    ranked = recommend(host, context(), request, products=SHOP_PRODUCTS)
+    # MILK-JUG-600 is out of stock (vetoed by the rule); the upsell's 0.5 beats 0.34.
+    assert [r.product_id for r in ranked.recommendations] == ["ESP-PRO-3", "DESC-500"]
+    assert ranked.vetoed == {"MILK-JUG-600": ["shoploop_merchandising: not available to buy "
+                                              "right now"]}
+    strategies = ranked.recommendations[1].evidence["strategies"]
+    assert strategies["bundles"]["evidence"] == {"share": 0.34, "anchor": "ESP-PRO-2"}
+
+
+def test_recommendation_patches(host_with: Callable[..., PluginHost]) -> None:
     host = host_with("shoploop_merchandising")
     candidates = [
         Recommendation(product_id="DESC-500", score=0.34, kind="complementary",
@@ -397,28 +433,28 @@ def test_filter_recommendations_patches(host_with: Callable[..., PluginHost]) ->
                        reason="Popular this month"),
         Recommendation(product_id="ESP-PRO-3", score=0.5, kind="upsell", strategy="upgrades",
                        reason="Dual boiler"),
+        Recommendation(product_id="OLD-1", score=0.5, strategy="bestsellers", reason="Old"),
+        Recommendation(product_id="GONE-9", score=0.5, strategy="bundles", reason="Gone"),
     ]
     before = [c.model_copy() for c in candidates]
-    cart = RecommendationRequest(product_id="ESP-PRO-2", placement="cart")
-    products = {
-        pid: Product(id=pid, name=pid, price=Decimal("10.00"), stock=0 if pid == "MILK-JUG-600"
-                     else 5)
-        for pid in ("ESP-PRO-2", "DESC-500", "MILK-JUG-600", "GRINDER-S", "ESP-PRO-3")}
-    [patches] = host.call("filter_recommendations", context=context(), request=cart,
-                          candidates=candidates, products=products, profile=None)
+    cart = RecommendationRequest(connection="shop", product_id="ESP-PRO-2", placement="cart")
+    arguments = {"context": context(), "candidates": candidates, "products": SHOP_PRODUCTS,
+                 "profile": None, "model": None}
+    [patches] = host.call("recommendation_patches", request=cart, **arguments)
     assert all(isinstance(p, RecommendationPatch) and p.reason for p in patches)
     assert [(p.product_id, p.action, p.factor) for p in patches] == [
         ("DESC-500", "pin", 1.0),
         ("MILK-JUG-600", "veto", 1.0),
         ("GRINDER-S", "boost", 0.5),
+        ("OLD-1", "veto", 1.0),
+        ("GONE-9", "veto", 1.0),
     ]
     assert candidates == before  # patches, not mutations
 
     page = cart.model_copy(update={"placement": "product_page"})
-    [patches] = host.call("filter_recommendations", context=context(), request=page,
-                          candidates=candidates, products=products, profile=None)
-    assert [(p.product_id, p.action) for p in patches] == [("MILK-JUG-600", "veto"),
-                                                           ("GRINDER-S", "boost")]
+    [patches] = host.call("recommendation_patches", request=page, **arguments)
+    assert [(p.product_id, p.action) for p in patches] == [
+        ("MILK-JUG-600", "veto"), ("GRINDER-S", "boost"), ("OLD-1", "veto"), ("GONE-9", "veto")]
 
 
 # -- referrals -----------------------------------------------------------------------------

@@ -1,0 +1,48 @@
+"""Cross- and upselling recommendations (docs/recommendations.md).
+
+    from shoploop.reco import load_model, recommend
+    from shoploop.hooks import RecommendationRequest
+
+    model = load_model(store)                       # once: one store read
+    recommend(host, model, RecommendationRequest(connection="shop", product_id="4711"))
+
+``build_model(host, store, settings, clock)`` builds and stores a new version (``shoploop reco
+build``). The heavy parts (numpy, scipy) load on first use, so reading the config — which
+validates ``[reco]`` with :class:`RecoSettings` — stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._lookup import ProductTable
+from ._settings import RecoSettings
+
+if TYPE_CHECKING:
+    from ._api import ModelMissingError, UnknownConnectionError, load_model, rank, recommend
+    from ._build import BuildResult, build_model
+    from ._model import Model
+    from ._pool import Pool, PoolReport, load_pool
+
+_LAZY = {
+    "ModelMissingError": "._api", "UnknownConnectionError": "._api", "load_model": "._api",
+    "rank": "._api", "recommend": "._api", "BuildResult": "._build", "build_model": "._build",
+    "Model": "._model", "Pool": "._pool", "PoolReport": "._pool", "load_pool": "._pool",
+}
+
+__all__ = [
+    "BuildResult", "Model", "ModelMissingError", "Pool", "PoolReport", "ProductTable",
+    "RecoSettings", "UnknownConnectionError", "build_model", "load_model", "load_pool", "rank",
+    "recommend",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value

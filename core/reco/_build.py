@@ -1,0 +1,99 @@
+"""The model build: a plain function over (host, store, settings, clock).
+
+The CLI (``shoploop reco build``), a scheduler or a Celery task call the same function: read
+the mirror into one pool, fit the built-in strategies' statistics, store the model as the next
+version (keeping the newest ``keep_models``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shoploop._plugins import PluginHost
+from shoploop.store import Store, save_reco_model
+
+from ._cooccurrence import fit_bought_together
+from ._intervals import fit_intervals
+from ._model import FORMAT, Model
+from ._pool import load_pool
+from ._settings import RecoSettings
+
+log = logging.getLogger("shoploop.reco")
+
+Clock = Callable[[], datetime]
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: called as each of the build's steps finishes."""
+
+STEPS = ("read the order history", "bought together", "purchase intervals", "store the model")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    version: int
+    model: Model
+    summary: dict[str, Any]
+
+
+def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: Clock, *,
+                progress: Progress | None = None) -> BuildResult:
+    """Build a model from the store's mirror and store it as the next version.
+
+    ``host`` names the strategies that will answer from it (in the summary); ``clock`` gives
+    the build's time (tests pass a fixed one)."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def done(step: int, began: float) -> None:
+        timings[STEPS[step]] = round(time.perf_counter() - began, 3)
+        if progress is not None:
+            progress(STEPS[step], step + 1, len(STEPS))
+
+    began = time.perf_counter()
+    pool = load_pool(store, settings)
+    done(0, began)
+    began = time.perf_counter()
+    neighbours = fit_bought_together(pool.line_order, pool.line_product, pool.n_products,
+                                     min_support=settings.min_support,
+                                     min_llr=settings.min_llr,
+                                     neighbours=settings.neighbours)
+    done(1, began)
+    began = time.perf_counter()
+    intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
+                              pool.line_product, len(pool.customer_ids), pool.n_products,
+                              min_repeats=settings.min_repeats)
+    done(2, began)
+    strategies = sorted({impl.plugin_name for impl in
+                         host.pm.hook.recommendation_candidates.get_hookimpls()})
+    summary: dict[str, Any] = {
+        "pool": pool.report.as_dict(),
+        "bought_together": {"orders": neighbours.orders, "pairs": len(neighbours.partner),
+                            "products_with_partners": int(
+                                (neighbours.indptr[1:] > neighbours.indptr[:-1]).sum())},
+        "intervals": {"repeat_purchases": len(intervals.product),
+                      "customers": int((intervals.indptr[1:] > intervals.indptr[:-1]).sum())},
+        "strategies": strategies,
+    }
+    model = Model(built_at=clock(), product_keys=pool.product_keys,
+                  product_members=pool.product_members, product_records=pool.product_records,
+                  customer_ids=pool.customer_ids, customer_members=pool.customer_members,
+                  bought_together=neighbours, intervals=intervals,
+                  settings=settings.model_dump(mode="json"), summary=summary)
+    began = time.perf_counter()
+    payload = model.to_bytes()
+    with store.session() as session:
+        model.version = save_reco_model(session, payload=payload, built_at=model.built_at,
+                                        format=FORMAT, summary=summary,
+                                        keep=settings.keep_models)
+    done(3, began)
+    summary.update(version=model.version, built_at=model.built_at.isoformat(),
+                   bytes=len(payload), seconds=round(time.perf_counter() - started, 3),
+                   timings=timings)
+    model.summary = summary
+    log.info("built recommendation model %d: %d products, %d orders, %d pairs",
+             model.version, pool.n_products, pool.n_orders, len(neighbours.partner))
+    return BuildResult(version=model.version, model=model, summary=summary)

@@ -1,0 +1,96 @@
+"""The ``[reco]`` table: how the data pool is unified and the model built.
+
+Pure pydantic (the config loader imports it at start-up and validates it once into
+``Config.reco``); checks that need the connections run when a model is built.
+
+    [reco]
+    product_key = "sku"                 # or "id", or "attributes.<name>" (an ERP item number)
+    order_sources = ["erp", "shop"]     # default: every connection with mirrored orders
+    min_support = 3                     # bought together in at least 3 orders
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_KEY = re.compile(r"^(sku|id|attributes\.[A-Za-z0-9_.-]+)$")
+
+OrderStatus = Literal["pending", "paid", "fulfilled", "cancelled", "refunded",
+                      "partially_refunded"]
+COUNTED_STATUSES: tuple[OrderStatus, ...] = ("paid", "fulfilled", "partially_refunded")
+
+
+class RecoSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_key: str = Field(
+        default="sku",
+        description='What makes products of different connections the same product: "sku", '
+                    '"id" (the external id; for connections that share ids) or '
+                    '"attributes.<name>" (e.g. the ERP item number a shop keeps in an '
+                    "attribute).")
+    order_sources: list[str] | None = Field(
+        default=None,
+        description="Connections whose mirrored orders form the history; default: all. Name "
+                    "only the ERP when the shops' orders are transferred into it, so no "
+                    "order counts twice.")
+    statuses: list[OrderStatus] = Field(
+        default_factory=lambda: list[OrderStatus](COUNTED_STATUSES),
+        description="Order statuses that count as a purchase.")
+    min_support: int = Field(
+        default=3, ge=1, description="Bought together in at least this many orders before "
+                                     "the pair is scored at all.")
+    min_llr: float = Field(
+        default=3.84, ge=0, description="Least log-likelihood ratio (G²) a pair needs; 3.84 "
+                                        "is significance at 5 % for one degree of freedom.")
+    llr_half: float = Field(
+        default=20.0, gt=0, description="The G² that scores 0.5: score = G² / (G² + llr_half), "
+                                        "so scores are comparable with other strategies'.")
+    neighbours: int = Field(
+        default=50, ge=1, le=1000, description="Products kept per product (the best by G²).")
+    min_repeats: int = Field(
+        default=3, ge=3, description="Orders of one product by one customer (on separate "
+                                     "days) before its purchase interval is trusted.")
+    due_window: float = Field(
+        default=0.2, ge=0, lt=1,
+        description="Due when the days since the last order reach (1 - due_window) times the "
+                    "customer's median interval.")
+    lapsed_after: float = Field(
+        default=3.0, gt=1, description="No longer due after this many median intervals "
+                                       "without an order: the customer stopped buying it.")
+    keep_models: int = Field(default=3, ge=1, description="Model versions kept in the store.")
+
+    @field_validator("product_key")
+    @classmethod
+    def _known_key(cls, value: str) -> str:
+        if not _KEY.match(value):
+            raise ValueError('expected "sku", "id" or "attributes.<name>"')
+        return value
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> RecoSettings:
+        if self.order_sources is not None and len(set(self.order_sources)) != len(
+                self.order_sources):
+            raise ValueError("order_sources lists a connection twice")
+        return self
+
+
+def check_against_connections(settings: RecoSettings, connections: Iterable[str], *,
+                              file: str | None = None) -> None:
+    """Raise a ``ConfigError`` naming ``reco.order_sources`` when it lists a connection the
+    config does not have (the one check that needs the connections)."""
+    from shoploop._registry import did_you_mean
+    from shoploop.hooks import ConfigError
+
+    known = list(connections)
+    for index, name in enumerate(settings.order_sources or ()):
+        if name not in known:
+            raise ConfigError(
+                f"no connection named {name!r}" + did_you_mean(name, known)
+                + f"; configured: {', '.join(known) or 'none'}",
+                file=file, key=f"reco.order_sources.{index}",
+                remedy="name a [connections.<name>] table, or remove the entry")
