@@ -86,9 +86,13 @@ def test_config_check_warns_offline_and_stays_green(tmp_path: Path) -> None:
     (tmp_path / "shoploop.toml").write_text(
         '[connections.shop]\ntype = "shopify"\nshop = "a.myshopify.com"\n'
         'api_version = "2024-01"\n', encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "shoploop", "config", "check", "--offline",
-                           "--json"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120, check=False)
+
+    def shoploop(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "shoploop", *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    assert shoploop("db", "upgrade").returncode == 0  # config check checks the store too
+    done = shoploop("config", "check", "--offline", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     [warning] = json.loads(done.stdout)["connections"]["shop"]["warnings"]
     assert '"2024-01" is past' in warning and "set api_version" in warning
