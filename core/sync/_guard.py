@@ -7,11 +7,13 @@ Two checks, one idea — a run must not empty the targets' values by mistake:
   the attribute in every target. The run is refused as a mapping error naming the attribute,
   the master, the field and the closest fields the master's customers do have — in a dry run
   too — unless the attribute sets ``allow_clear = true``.
-- **Mass clears** (:class:`WriteGate`): every target's attribute changes are held until all
-  targets are planned; a run that would clear more than ``sync.max_clear_share`` of the values
-  a target holds for the mapped keys (and at least ``sync.min_mass_clear`` of them) writes
-  nothing and is refused (exit 2), unless run with ``--allow-mass-clear``. The clears of
-  ``allow_clear`` attributes do not count.
+- **Mass clears** (:class:`WriteGate`): every target's clears are held until all targets are
+  planned; a run that would clear more than ``sync.max_clear_share`` of the values a target
+  holds for the mapped keys (and at least ``sync.min_mass_clear`` of them) clears nothing and
+  is refused (exit 2), unless run with ``--allow-mass-clear``. The clears of ``allow_clear``
+  attributes do not count. Only the clears wait: the other changes are written while the run
+  plans, so the pipeline's overlap and its bounded memory stay (a value that replaces another
+  is what the mapping asks for; a value that disappears is what a mistake looks like).
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def _held_fields(chunks: Iterable[Sequence[MirroredCustomer]]) -> set[str]:
 
 
 class WriteGate:
-    """Holds every target's attribute writes until all targets are planned, then decides once
-    for the run: the writes go out unless a planning failed, a stop was requested, or the
+    """Holds every target's guarded clears until all targets are planned, then decides once
+    for the run: the clears go out unless a planning failed, a stop was requested, or the
     mass-clear guard refuses the run (:attr:`refusals`, one message per target)."""
 
     def __init__(self, targets: Iterable[str], mapping: SyncMapping, stop: StopToken, *,
@@ -96,7 +98,7 @@ class WriteGate:
 
     def arrive(self, target: str, plan: TargetPlan | None, *, failed: bool = False) -> bool:
         """``target`` is planned (``plan``), left out (None) or failed; waits until every
-        target has arrived and returns whether its writes may go out."""
+        target has arrived and returns whether its held clears may go out."""
         with self._decided:
             if plan is not None:
                 self._plans[target] = plan
@@ -120,7 +122,8 @@ class WriteGate:
                                  in plan.guarded_clears.most_common())
         return (f"{plan.target!r}: the run would clear {clears} of the {plan.held} values it "
                 f"holds for the mapped keys ({clears / max(plan.held, 1):.0%}, more than "
-                f"sync.max_clear_share = {share:g}) — {by_attribute}; no value was written. "
+                f"sync.max_clear_share = {share:g}) — {by_attribute}; no value was cleared "
+                "(the run's other changes were written). "
                 "If these clears are intended, run again with --allow-mass-clear (or set "
                 "allow_clear = true on the attribute); otherwise fix the mapping or the "
                 "master's data (`--dry-run` lists every change)")

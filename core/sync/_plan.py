@@ -147,6 +147,8 @@ class Change:
     source_id: str | None
     status: str = "planned"
     message: str = ""
+    guarded: bool = False
+    """A clear the mass-clear guard counts: held back until every target is planned."""
 
     def audit(self) -> dict[str, Any]:
         return {"connection": self.target, "customer_external_id": self.customer,
@@ -369,12 +371,14 @@ class Planner:
                                "the master (policy newest_wins)", customer, key, new, old)
                 continue
             self.plan.counts["changed"] += 1
+            guarded = False
             if is_clear(new, old):
                 self.plan.counts["to_clear"] += 1
                 if rule is not None and not rule.allow_clear:
                     self.plan.guarded_clears[rule.attribute] += 1
+                    guarded = True
             self.plan.changes.append(Change(self.target.name, customer, key, new, old, source,
-                                            source_id))
+                                            source_id, guarded=guarded))
 
 
 def master_values(mapping: SyncMapping, master: str, target: str, ext: str,

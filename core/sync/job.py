@@ -10,10 +10,11 @@
    target, then the master's customers ``CHUNK`` at a time — identities and values
    (:mod:`._plan`), the chunk's bindings, adopted state and findings committed — and full
    batches handed to the target's writer thread (:mod:`._writer`), which records each as an
-   intent, sends it and settles it in one transaction. Before the first attribute write, two
-   guards (:mod:`._guard`): a mapped master field none of the master's customers has is
-   refused as a misspelling, and the writes wait until every target is planned, so a run
-   that would clear a large share of a target's values writes nothing.
+   intent, sends it and settles it in one transaction. Two guards (:mod:`._guard`): before
+   planning, a mapped master field none of the master's customers has is refused as a
+   misspelling; and the clears are held until every target is planned, so a run that would
+   clear a large share of a target's values clears nothing (its other changes go out as
+   planned, the pipeline keeps writing while it plans).
 4. ``after_sync`` / ``on_sync_error``; the run's summary goes into ``sync_runs``, with the
    counts as far as they got also when the run failed or was aborted.
 
@@ -268,12 +269,13 @@ class SyncJob:
 
     def _target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
                 imports: ImportLanes, context: HookContext) -> None:
-        """Plan ``target``, then — once every target is planned and the run may write
-        (:class:`WriteGate`) — hand its changes to its writer and wait until they settle."""
+        """Plan ``target`` (its writer sending the changes while planning goes on), then — once
+        every target is planned and the mass-clear guard lets them (:class:`WriteGate`) —
+        hand the held clears to its writer too and wait until everything settles."""
         try:
             planned = self._plan_target(report, target, forced, imports, context)
         except BaseException:
-            self.gate.arrive(target, None, failed=True)  # nothing is written anywhere
+            self.gate.arrive(target, None, failed=True)  # no held clear is written anywhere
             writer = self.live.get(target, (None, None))[1]
             if writer is not None:
                 writer.finish()
@@ -295,8 +297,9 @@ class SyncJob:
     def _plan_target(self, report: SyncReport, target: str, forced: set[tuple[str, str]],
                      imports: ImportLanes, context: HookContext,
                      ) -> tuple[Planner, TargetWriter | None, list[Change]] | None:
-        """The target's planner, its writer (started: customers are created while planning)
-        and the changes held for it; None if it or a master could not be imported."""
+        """The target's planner, its writer (started: it creates customers and writes
+        changes while planning goes on) and the clears held for the guard; None if it or a
+        master could not be imported."""
         from shoploop.store import (
             erased_email_hashes,
             erased_external_id_hashes,
@@ -339,7 +342,7 @@ class SyncJob:
                 if self.stop.requested:
                     break
                 self._plan_master_chunk(planner, writer, master, records, shared)
-                self._flush(report, planner, held)
+                self._flush(report, planner, writer, held)
                 planning.advance(len(records))
         if derived and not self.stop.requested:
             rows = self.shared.derived(context)
@@ -348,7 +351,7 @@ class SyncJob:
                 if self.stop.requested:
                     break
                 self._plan_derived_chunk(planner, rows[start:start + CHUNK])
-                self._flush(report, planner, held)
+                self._flush(report, planner, writer, held)
                 planning.advance(min(CHUNK, len(rows) - start))
         phase(report, f"plan:{target}", started)
         return planner, writer, held or []
@@ -424,9 +427,11 @@ class SyncJob:
             planner.plan_values(chunk, DERIVED, f"{members[0][0]}/{members[0][1]}", found, None,
                                 [(rule, rule.key, values.get(rule.field)) for rule in rules])
 
-    def _flush(self, report: SyncReport, planner: Planner, held: list[Change] | None) -> None:
-        """Commit a chunk's bindings, adopted state and findings; hold its changes for the
-        writer (``held``; None in a dry run: into the diff)."""
+    def _flush(self, report: SyncReport, planner: Planner, writer: TargetWriter | None,
+               held: list[Change] | None) -> None:
+        """Commit a chunk's bindings, adopted state and findings; hand its changes to the
+        writer, except the clears the guard counts, which wait in ``held`` until every target
+        is planned (a dry run has neither: its changes go into the diff)."""
         plan, dry = planner.plan, self.options.dry_run
         rows = [f.audit() | {"run_id": report.run_id} for f in plan.findings]
         if dry:
@@ -442,8 +447,9 @@ class SyncJob:
         planner.new_bindings.clear()
         plan.adopt.clear()
         plan.findings.clear()
-        if held is not None:
-            held.extend(plan.changes)
+        if writer is not None and held is not None:
+            held.extend(c for c in plan.changes if c.guarded)
+            writer.add([c for c in plan.changes if not c.guarded])
         else:
             limit = self.options.diff_limit
             with self.lock:

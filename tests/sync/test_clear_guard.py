@@ -99,15 +99,15 @@ def _empty_groups(env: Any, how_many: int) -> list[str]:
     return numbers
 
 
-def test_a_mass_clear_is_refused_before_anything_is_written_unless_allowed(
+def test_a_mass_clear_clears_nothing_unless_allowed_and_the_other_changes_go_out(
         make_env: Callable[..., Any]) -> None:
     env = make_env(customers=120)
     assert env.run()["ok"]  # in sync: both shops hold the ERP's groups and numbers
     emptied = _empty_groups(env, 100)
-    # Something else to write, too: the refusal must hold back every write, not only clears.
-    env.edit_erp(next(n for n in env.erp_rows() if n not in emptied),
-                 {"Salesperson_Code": "NEW REP"})
-    before, writes, batches = _held(env), env.writes(), env.batch_count()
+    # Something else to write, too: the refusal holds back the clears, not this change.
+    moved = next(n for n in env.erp_rows() if n not in emptied)
+    env.edit_erp(moved, {"Salesperson_Code": "NEW REP"})
+    before, batches = _held(env), env.batch_count()
 
     dry = env.cli("sync", "customers", "--dry-run", "--json")
     assert dry.returncode == 2, dry.stderr
@@ -122,18 +122,26 @@ def test_a_mass_clear_is_refused_before_anything_is_written_unless_allowed(
     assert {e["kind"] for e in refused["errors"]} == {"refused"}
     message = next(e["error"] for e in refused["errors"] if e["connection"] == "shop")
     for part in ("'shop'", "clear 100 of the", "customer_group 100", "max_clear_share = 0.1",
-                 "--allow-mass-clear", "allow_clear = true", "no value was written"):
+                 "--allow-mass-clear", "allow_clear = true", "no value was cleared"):
         assert part in message, (part, message)
-    assert refused["written"] == 0 and env.writes() == writes and _held(env) == before
-    assert env.batch_count() == batches
+    assert refused["cleared"] == 0 and _cleared(before, _held(env)) == 0
+    # The one replaced value went out in each shop, in one batch each; nothing else changed.
+    assert refused["written"] == 2 and env.batch_count() == batches + 2
+    after = _held(env)
+    assert env.shop_values("sales_rep")[moved] == "new rep"
+    assert {where: {c: v for c, v in values.items() if before[where].get(c) != v}
+            for where, values in after.items()} == {
+        "shop/customer_group": {}, "shop/sales_rep": {moved: "new rep"},
+        "shop/customer_number": {}, "woo/customer_group": {}, "woo/rep": {moved: "new rep"},
+        "woo/customer_number": {}}
 
     allowed = env.cli("sync", "customers", "--json", "--allow-mass-clear")
     assert allowed.returncode == 0, allowed.stderr
     report = json.loads(allowed.stdout)
     assert report["targets"]["shop"]["cleared"] == report["targets"]["woo"]["cleared"] == 100
     assert _cleared(before, _held(env)) == 200
-    assert env.shop_values("sales_rep")[next(n for n in env.erp_rows()
-                                             if n not in emptied)] == "new rep"
+    # The replaced value went out with the refused run, and is not written again.
+    assert report["targets"]["shop"]["written"] == report["targets"]["shop"]["cleared"]
 
 
 def test_a_few_clears_are_not_a_mass_clear(make_env: Callable[..., Any]) -> None:
