@@ -20,7 +20,7 @@ from shoploop.store import Store, save_reco_model
 from ._cooccurrence import fit_bought_together
 from ._intervals import fit_intervals
 from ._model import FORMAT, Model
-from ._pool import load_pool
+from ._pool import Pool, load_pool
 from ._settings import RecoSettings
 
 log = logging.getLogger("shoploop.reco")
@@ -37,6 +37,39 @@ class BuildResult:
     version: int
     model: Model
     summary: dict[str, Any]
+
+
+def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
+              done: Callable[[int, float], None] | None = None) -> Model:
+    """Fit every statistic of the model on ``pool`` — a pure function of its arguments, no
+    store: ``build_model`` calls it on the whole mirror, the evaluation on a training part
+    of it. ``done(step, began)`` is told as each of the fitting :data:`STEPS` finishes."""
+    began = time.perf_counter()
+    neighbours = fit_bought_together(pool.line_order, pool.line_product, pool.n_products,
+                                     min_support=settings.min_support,
+                                     min_llr=settings.min_llr,
+                                     neighbours=settings.neighbours)
+    if done is not None:
+        done(1, began)
+    began = time.perf_counter()
+    intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
+                              pool.line_product, len(pool.customer_ids), pool.n_products,
+                              min_repeats=settings.min_repeats)
+    if done is not None:
+        done(2, began)
+    summary: dict[str, Any] = {
+        "pool": pool.report.as_dict(),
+        "bought_together": {"orders": neighbours.orders, "pairs": len(neighbours.partner),
+                            "products_with_partners": int(
+                                (neighbours.indptr[1:] > neighbours.indptr[:-1]).sum())},
+        "intervals": {"repeat_purchases": len(intervals.product),
+                      "customers": int((intervals.indptr[1:] > intervals.indptr[:-1]).sum())},
+    }
+    return Model(built_at=clock(), product_keys=pool.product_keys,
+                 product_members=pool.product_members, product_records=pool.product_records,
+                 customer_ids=pool.customer_ids, customer_members=pool.customer_members,
+                 bought_together=neighbours, intervals=intervals,
+                 settings=settings.model_dump(mode="json"), summary=summary)
 
 
 def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: Clock, *,
@@ -56,33 +89,10 @@ def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: C
     began = time.perf_counter()
     pool = load_pool(store, settings)
     done(0, began)
-    began = time.perf_counter()
-    neighbours = fit_bought_together(pool.line_order, pool.line_product, pool.n_products,
-                                     min_support=settings.min_support,
-                                     min_llr=settings.min_llr,
-                                     neighbours=settings.neighbours)
-    done(1, began)
-    began = time.perf_counter()
-    intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
-                              pool.line_product, len(pool.customer_ids), pool.n_products,
-                              min_repeats=settings.min_repeats)
-    done(2, began)
-    strategies = sorted({impl.plugin_name for impl in
-                         host.pm.hook.recommendation_candidates.get_hookimpls()})
-    summary: dict[str, Any] = {
-        "pool": pool.report.as_dict(),
-        "bought_together": {"orders": neighbours.orders, "pairs": len(neighbours.partner),
-                            "products_with_partners": int(
-                                (neighbours.indptr[1:] > neighbours.indptr[:-1]).sum())},
-        "intervals": {"repeat_purchases": len(intervals.product),
-                      "customers": int((intervals.indptr[1:] > intervals.indptr[:-1]).sum())},
-        "strategies": strategies,
-    }
-    model = Model(built_at=clock(), product_keys=pool.product_keys,
-                  product_members=pool.product_members, product_records=pool.product_records,
-                  customer_ids=pool.customer_ids, customer_members=pool.customer_members,
-                  bought_together=neighbours, intervals=intervals,
-                  settings=settings.model_dump(mode="json"), summary=summary)
+    model = fit_model(pool, settings, clock, done=done)
+    summary = model.summary
+    summary["strategies"] = sorted({impl.plugin_name for impl in
+                                    host.pm.hook.recommendation_candidates.get_hookimpls()})
     began = time.perf_counter()
     payload = model.to_bytes()
     with store.session() as session:
@@ -93,7 +103,6 @@ def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: C
     summary.update(version=model.version, built_at=model.built_at.isoformat(),
                    bytes=len(payload), seconds=round(time.perf_counter() - started, 3),
                    timings=timings)
-    model.summary = summary
     log.info("built recommendation model %d: %d products, %d orders, %d pairs",
-             model.version, pool.n_products, pool.n_orders, len(neighbours.partner))
+             model.version, pool.n_products, pool.n_orders, len(model.bought_together.partner))
     return BuildResult(version=model.version, model=model, summary=summary)
