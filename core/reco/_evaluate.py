@@ -36,6 +36,7 @@ from shoploop.hooks import RecommendationRequest
 from shoploop.store import Store
 
 from ._api import rank
+from ._arrays import unique_sorted
 from ._build import Clock, fit_model
 from ._days import DAY_SECONDS
 from ._metrics import Means
@@ -63,8 +64,8 @@ class _Baskets:
 
     @classmethod
     def of(cls, pool: Pool) -> _Baskets:
-        pairs = np.unique(pool.line_order.astype(np.int64) * pool.n_products
-                          + pool.line_product)
+        pairs = unique_sorted(pool.line_order.astype(np.int64) * pool.n_products
+                              + pool.line_product)
         order, product = pairs // max(pool.n_products, 1), pairs % max(pool.n_products, 1)
         indptr = np.concatenate(([0], np.cumsum(np.bincount(order, minlength=pool.n_orders))))
         return cls(indptr=indptr.astype(np.int64), products=product)
@@ -80,7 +81,8 @@ class _History:
         from scipy import sparse
 
         n_products = max(train.n_products, 1)
-        pairs = np.unique(train.line_order.astype(np.int64) * n_products + train.line_product)
+        pairs = unique_sorted(train.line_order.astype(np.int64) * n_products
+                              + train.line_product)
         order, product = pairs // n_products, pairs % n_products
         self.baskets = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int32), (order, product)),
                                          shape=(train.n_orders, train.n_products))

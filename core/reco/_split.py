@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
+from ._arrays import unique_sorted
 from ._pool import Pool
 
 IndexArray = npt.NDArray[np.int64]
@@ -23,7 +24,7 @@ IndexArray = npt.NDArray[np.int64]
 def last_baskets(pool: Pool) -> IndexArray:
     """The order index of each customer's last basket, for customers with two or more
     baskets; ascending by customer. Orders without a line in the pool do not count."""
-    orders = np.unique(pool.line_order).astype(np.int64)
+    orders = unique_sorted(pool.line_order.astype(np.int64))
     customer = pool.order_customer[orders].astype(np.int64)
     known = customer >= 0
     orders, customer = orders[known], customer[known]
