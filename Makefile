@@ -31,7 +31,9 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest
 
+# bench_reco.py's baseline, implicit's CosineRecommender: a bench-only dependency (CPU wheels).
 bench: $(STAMP)
+	$(PY) -m pip install --quiet "implicit>=0.7,<0.8"
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
