@@ -42,14 +42,17 @@ def _print(report: dict[str, Any]) -> None:
                           *(f"{row[name]:.4f}" if name in row else "-" for name, _ in metrics),
                           f"{row['answered']:,}")
         console.print(table)
+    def verdict(met: bool | None) -> str:
+        return "no held-out baskets" if met is None else "met" if met else "NOT met"
+
     goals = report["goals"]
     nb, ib = goals["next_basket_recall"], goals["in_basket_hit_rate"]
     console.print(f"next basket: blend Recall@{k} {nb['blend']:.4f} vs purchase frequency "
-                  f"{nb['purchase_frequency']:.4f} — {'met' if nb['met'] else 'NOT met'}",
+                  f"{nb['purchase_frequency']:.4f} — {verdict(nb['met'])}",
                   soft_wrap=True)
     console.print(f"in basket: blend HR@{k} {ib['blend']:.4f} vs best baseline "
                   f"({ib['best_baseline']}) {ib['baseline']:.4f} — "
-                  f"{'met' if ib['met'] else 'NOT met'}", soft_wrap=True)
+                  f"{verdict(ib['met'])}", soft_wrap=True)
 
 
 def register_evaluate(reco: typer.Typer) -> None:

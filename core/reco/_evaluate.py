@@ -278,11 +278,14 @@ def evaluate_pool(host: PluginHost, pool: Pool, settings: RecoSettings, clock: C
                         "results": _rows(next_means, kinds)},
         "in_basket": {"cases": len(in_candidates), "evaluated": len(in_cases),
                       "results": _rows(in_means, kinds)},
+        # Without a case there is nothing to meet or miss: ``met`` is None then.
         "goals": {
             "next_basket_recall": {"blend": blend_recall, "purchase_frequency": frequency_recall,
-                                   "met": blend_recall >= frequency_recall},
+                                   "met": blend_recall >= frequency_recall
+                                   if len(next_cases) else None},
             "in_basket_hit_rate": {"blend": blend_hit, "best_baseline": best_name,
-                                   "baseline": best_hit, "met": blend_hit >= best_hit},
+                                   "baseline": best_hit,
+                                   "met": blend_hit >= best_hit if len(in_cases) else None},
         },
         "seconds": {"fit": round(fitted - started, 3),
                     "total": round(time.perf_counter() - started, 3)},

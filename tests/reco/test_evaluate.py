@@ -156,3 +156,17 @@ def test_reco_evaluate_command_prints_a_table_or_one_json_document(
     assert table.exit_code == 0, table.output
     assert "purchase_frequency" in table.output and "Recall@10" in table.output
     assert "basket_cosine" in table.output
+
+
+def test_a_store_without_repeat_customers_has_nothing_to_meet(
+        store: Store, kit: Any, host: Any) -> None:
+    shop = kit.orders("shop", kit.shop_ids)
+    shop.add("c1", 10, ["ESP-PRO-2", "DESC-500"])  # one basket each: nothing held out
+    shop.add(None, 5, ["DESC-500"])
+    kit.seed(store, products={"shop": kit.shop_products()}, orders=[shop])
+    report = evaluate(host, store, RecoSettings(), lambda: kit.now)
+    assert report["split"]["held_out_baskets"] == 0
+    assert report["split"]["training_orders"] == 2
+    assert report["next_basket"]["evaluated"] == report["in_basket"]["evaluated"] == 0
+    assert report["goals"]["next_basket_recall"]["met"] is None
+    assert report["goals"]["in_basket_hit_rate"]["met"] is None
