@@ -72,6 +72,21 @@ def test_metrics_at_k_by_hand() -> None:
     assert at_k([1, 2], {1, 2}, 10) == (1.0, 1.0, 1.0)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 15), unique=True, max_size=12),
+       st.sets(st.integers(0, 15), min_size=1), st.integers(1, 12))
+def test_metrics_stay_in_range_and_agree(ranked: list[int], truth: set[int], k: int) -> None:
+    recall, ndcg, hit = at_k(ranked, truth, k)
+    assert 0 <= recall <= 1 and 0 <= ndcg <= 1 + 1e-12 and hit in (0.0, 1.0)
+    assert (hit == 1.0) == (recall > 0) == (ndcg > 0)
+    best = min(k, len(truth))
+    perfect = all(product in truth for product in ranked[:best]) and len(ranked) >= best
+    assert (ndcg == pytest.approx(1.0)) == perfect
+    # Moving a hit up never lowers NDCG.
+    hits = sorted(ranked[:k], key=lambda product: product not in truth)
+    assert at_k(hits + ranked[k:], truth, k)[1] >= ndcg - 1e-12
+
+
 # -- both protocols over a store -------------------------------------------------------------
 
 def replenishing_merchant(store: Store, kit: Any) -> None:
