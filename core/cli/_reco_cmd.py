@@ -183,3 +183,7 @@ def register(app: typer.Typer) -> None:
         for product_id, reasons in ranked.vetoed.items():
             console.print(f"[dim]vetoed {escape(product_id)}: "
                           f"{escape('; '.join(reasons))}[/]")
+
+    from ._reco_evaluate_cmd import register_evaluate
+
+    register_evaluate(reco)
