@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Each bootstraps .venv when missing
-# or when pyproject.toml changed, so a fresh clone needs nothing else.
+# or when pyproject.toml or this Makefile changed, so a fresh clone needs nothing else.
 VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
@@ -8,7 +8,7 @@ DEMO_CUSTOMERS ?= 5000
 
 .PHONY: demo test lint bench install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
