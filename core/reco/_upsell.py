@@ -66,28 +66,33 @@ def _words(key: str) -> str:
 def gains(anchor: Mapping[str, Any], alternative: Mapping[str, Any],
           ignore: Sequence[str]) -> list[str]:
     """What ``alternative``'s attributes add over ``anchor``'s, in words: list entries the
-    anchor's list lacks ("dual boiler"), a true flag the anchor lacks ("pid"), a number that
-    is higher ("boiler litres 1.8 (0.8)"), a value the anchor has none for ("warranty: 3
-    years"). Attributes that only differ (a colour) add nothing."""
-    found: list[str] = []
-    for key, value in alternative.items():
+    anchor's list lacks ("dual boiler"), a true flag the anchor lacks ("steam wand"), a higher
+    number ("boiler litres 1.8 (0.8)"), a value the anchor has none for ("warranty: 3
+    years") — in that order, each by key (stored records keep no key order: PostgreSQL's
+    JSONB sorts them). Attributes that only differ (a colour) add nothing."""
+    entries: list[str] = []
+    flags: list[str] = []
+    higher: list[str] = []
+    new: list[str] = []
+    for key in sorted(alternative):
+        value = alternative[key]
         if key in ignore or value is None:
             continue
         own = anchor.get(key)
         if isinstance(value, list):
             mine = {str(v).casefold() for v in own} if isinstance(own, list) else set()
-            found += [str(v) for v in value if str(v).casefold() not in mine]
+            entries += [str(v) for v in value if str(v).casefold() not in mine]
         elif isinstance(value, bool):
             if value and own is not True:
-                found.append(_words(key))
+                flags.append(_words(key))
         elif own is None or own == "":
             if str(value).strip():
-                found.append(f"{_words(key)}: {value}")
+                new.append(f"{_words(key)}: {value}")
         else:
-            higher, lower = _number(value), _number(own)
-            if higher is not None and lower is not None and higher > lower:
-                found.append(f"{_words(key)} {value} ({own})")
-    return list(dict.fromkeys(found))
+            more, less = _number(value), _number(own)
+            if more is not None and less is not None and more > less:
+                higher.append(f"{_words(key)} {value} ({own})")
+    return list(dict.fromkeys([*entries, *flags, *higher, *new]))
 
 
 def _active(record: Mapping[str, Any]) -> bool:
