@@ -61,7 +61,8 @@ def segment_values(record: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
 
 
 def load_segments(session: Session, keys: Sequence[str]) -> CustomerSegments:
-    """Every mirrored customer's segments, people unified through the identity bindings."""
+    """Every mirrored customer's segments, people unified through the identity bindings: a
+    shop account without attributes has the segments of the ERP customer it is bound to."""
     segments = CustomerSegments()
     if not keys:
         return segments
@@ -70,9 +71,7 @@ def load_segments(session: Session, keys: Sequence[str]) -> CustomerSegments:
             select(CustomerRecord.connection, CustomerRecord.external_id, CustomerRecord.data)
             .order_by(CustomerRecord.connection, CustomerRecord.external_id)
             .execution_options(yield_per=2000)):
-        values = segment_values(data, keys)
-        if values:
-            rows.append((connection, external_id, values))
+        rows.append((connection, external_id, segment_values(data, keys)))
     bound: dict[tuple[str, str], str] = {}
     for connection in sorted({row[0] for row in rows}):
         ids = [external for c, external, _ in rows if c == connection]
@@ -84,6 +83,8 @@ def load_segments(session: Session, keys: Sequence[str]) -> CustomerSegments:
     for connection, external_id, values in rows:
         person = bound.get((connection, external_id)) or f"{connection}:{external_id}"
         person_of[(connection, external_id)] = person
+        if not values:
+            continue
         held = segments.people.setdefault(person, [])
         for label in values:
             number = index.setdefault(label, len(index))
@@ -91,7 +92,9 @@ def load_segments(session: Session, keys: Sequence[str]) -> CustomerSegments:
                 held.append(number)
     segments.labels = list(index)
     for (connection, external_id), person in person_of.items():
-        segments.by_external.setdefault(connection, {})[external_id] = segments.people[person]
+        if person in segments.people:
+            segments.by_external.setdefault(connection, {})[external_id] = \
+                segments.people[person]
     return segments
 
 
@@ -123,6 +126,7 @@ class SegmentPopularity:
 
 
 def fit_segments(segments: CustomerSegments, customer_ids: Sequence[str],
+                 customer_members: Sequence[Mapping[str, str]],
                  order_customer: npt.NDArray[np.int32], line_order: npt.NDArray[np.int32],
                  line_product: npt.NDArray[np.int32], n_products: int, *, prior: float,
                  min_buyers: int, keep: int) -> SegmentPopularity:
@@ -161,11 +165,17 @@ def fit_segments(segments: CustomerSegments, customer_ids: Sequence[str],
     kept = rank < keep
     seg, prod, together = seg[kept], prod[kept], together[kept]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(seg, minlength=n_segments))))
+    # A customer's accounts without a mirrored record (known from their orders, bound by the
+    # sync) have the person's segments too.
+    by_external = {connection: dict(ids) for connection, ids in segments.by_external.items()}
+    for held, members in zip(of_customer, customer_members, strict=True):
+        for connection, external_id in members.items() if held else ():
+            by_external.setdefault(connection, {}).setdefault(external_id, held)
     return SegmentPopularity(
         labels=list(segments.labels), segment_customers=sizes,
         indptr=indptr.astype(np.int64), product=prod.astype(np.int32),
         buyers=together.astype(np.int32), product_buyers=product_buyers, customers=customers,
-        top=top, by_external=segments.by_external)
+        top=top, by_external=by_external)
 
 
 def _ranges(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
