@@ -18,6 +18,7 @@ from shoploop._plugins import PluginHost
 from shoploop.store import Store, save_reco_model
 
 from ._cooccurrence import fit_bought_together
+from ._installed import fit_installed_base
 from ._intervals import fit_intervals
 from ._model import FORMAT, Model
 from ._pool import Pool, load_pool
@@ -70,6 +71,10 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                             prior=settings.segment_prior,
                             min_buyers=settings.segment_min_buyers,
                             keep=settings.segment_products)
+    installed = fit_installed_base(pool.equipment, pool.product_keys, pool.product_members,
+                                   pool.product_records, fits=settings.spare_part_fits,
+                                   service_categories=settings.service_categories,
+                                   interval_attribute=settings.service_interval_attribute)
     summary: dict[str, Any] = {
         "pool": pool.report.as_dict(),
         "bought_together": {"orders": neighbours.orders, "pairs": len(neighbours.partner),
@@ -82,13 +87,17 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                      "segments_with_products": int(
                          (segments.indptr[1:] > segments.indptr[:-1]).sum()),
                      "customers": segments.customers},
+        "installed_base": {"equipment": len(installed.product),
+                           "with_interval": int((installed.interval_days > 0).sum()),
+                           "machines_with_parts": int(
+                               (installed.parts_indptr[1:] > installed.parts_indptr[:-1]).sum())},
     }
     return Model(built_at=clock(), product_keys=pool.product_keys,
                  product_members=pool.product_members, product_records=pool.product_records,
                  customer_ids=pool.customer_ids, customer_members=pool.customer_members,
                  bought_together=neighbours, intervals=intervals,
                  settings=settings.model_dump(mode="json"), summary=summary,
-                 upsell=upsell, segments=segments)
+                 upsell=upsell, segments=segments, installed_base=installed)
 
 
 def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: Clock, *,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._cooccurrence import Neighbours
+from ._installed import InstalledBase
 from ._intervals import Intervals
 from ._lookup import ProductTable
 from ._segments import SegmentPopularity
@@ -46,6 +47,8 @@ class Model:
     """connection → product id → premium alternatives (``_upsell``)."""
     segments: SegmentPopularity | None = None
     """What each customer segment buys (``_segments``); None in models built before it."""
+    installed_base: InstalledBase | None = None
+    """The ERP's installed base and the parts fitting each machine (``_installed``)."""
     _by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _customer_by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _tables: dict[str, ProductTable] = field(default_factory=dict, repr=False)
@@ -110,12 +113,16 @@ class Model:
             maps["segments"] = {"labels": self.segments.labels,
                                 "customers": self.segments.customers,
                                 "by_external": self.segments.by_external}
+        if self.installed_base is not None:
+            maps["installed_base"] = {"by_external": self.installed_base.by_external}
         arrays: dict[str, Any] = {
             "maps": np.frombuffer(json.dumps(maps, separators=(",", ":"), default=str)
                                   .encode(), dtype=np.uint8)}
         tables: list[tuple[str, Any]] = [("bt", self.bought_together), ("iv", self.intervals)]
         if self.segments is not None:
             tables.append(("sg", self.segments))
+        if self.installed_base is not None:
+            tables.append(("ib", self.installed_base))
         for prefix, table in tables:
             for name, value in vars(table).items():
                 if isinstance(value, np.ndarray):
@@ -135,6 +142,7 @@ class Model:
                     if name.startswith(prefix)}
 
         segments = maps.get("segments")
+        installed = maps.get("installed_base")
         return cls(
             built_at=datetime.fromisoformat(maps["built_at"]),
             product_keys=maps["product_keys"], product_members=maps["product_members"],
@@ -146,4 +154,6 @@ class Model:
             summary=maps["summary"], version=version, upsell=maps.get("upsell", {}),
             segments=None if segments is None else SegmentPopularity(**segments,
                                                                      **table("sg_")),
+            installed_base=None if installed is None else InstalledBase(**installed,
+                                                                        **table("ib_")),
         )

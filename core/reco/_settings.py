@@ -101,6 +101,28 @@ class RecoSettings(BaseModel):
     segment_returning_weight: float = Field(
         default=0.5, ge=0, le=1, description="Score factor for customers with an order "
                                              "history: the fallback gives way to their own.")
+    # -- spare parts and services due (_installed.py) -------------------------------------------
+    spare_part_fits: str = Field(
+        default="fits", min_length=1,
+        description="Product attribute listing the machines a spare part or service fits: "
+                    "their product ids in the same connection or their product keys.")
+    service_categories: list[str] = Field(
+        default_factory=lambda: ["services"],
+        description="Categories whose fitting products are services (kind service); the "
+                    "others are spare parts (kind spare_part).")
+    service_interval_attribute: str = Field(
+        default="service_interval_days", min_length=1,
+        description="Machine product attribute with the service interval in days, for "
+                    "equipment the ERP names no interval for.")
+    service_window: float = Field(
+        default=0.1, ge=0, lt=1, description="Due from (1 - service_window) of the service "
+                                             "interval since the last service or install.")
+    service_lapsed_after: float = Field(
+        default=3.0, gt=1, description="No longer offered after this many intervals without "
+                                       "a service: the machine is likely gone.")
+    service_weight: float = Field(
+        default=0.9, gt=0, le=1, description="The score of a part for equipment that is due "
+                                             "now (less while it is only nearly due).")
 
     @field_validator("product_key")
     @classmethod
