@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoploop import load_plugins
@@ -155,6 +155,7 @@ def histories(draw: st.DrawFn) -> tuple[CustomerSegments, list[str], Any, Any, A
             line_order, line_product, n_products)
 
 
+@settings(deadline=None)  # no timing: the machine is shared
 @given(histories(), st.integers(1, 3), st.integers(1, 4))
 def test_segment_popularity_is_the_smoothed_share_over_a_counting_loop(
         history: tuple[Any, ...], min_buyers: int, keep: int) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -133,6 +133,7 @@ def catalogues(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
     return records
 
 
+@settings(deadline=None)  # no timing: the machine is shared
 @given(catalogues(), st.floats(1.01, 2.0), st.floats(0.1, 2.0), st.integers(1, 4))
 def test_an_upsell_is_always_a_pricier_active_family_member_that_adds_something(
         records: dict[str, dict[str, Any]], low: float, width: float, keep: int) -> None:
