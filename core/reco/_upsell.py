@@ -20,6 +20,8 @@ from typing import Any
 SCAN_LIMIT = 500
 """Alternatives in the price band looked at per product (the nearest first); bounds the fit
 on huge families without changing the answer for any realistic one."""
+REASON_GAINS = 3
+"""Additions named in a reason; a customer reads three, not twelve."""
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 Upsells = dict[str, dict[str, list[str]]]
@@ -147,7 +149,10 @@ def _money(amount: Decimal, currency: str, language: str) -> str:
 
 def reasons(name: str, added: Sequence[str], difference: Decimal,
             currency: str) -> dict[str, str]:
-    """"Espresso machine Pro 3: dual boiler, PID; +€200" (the attributes' own words)."""
-    what = ", ".join(added)
-    return {"en": f"{name}: {what}; +{_money(difference, currency, 'en')}",
-            "de": f"{name}: {what}; {_money(difference, currency, 'de')} mehr"}
+    """"Espresso machine Pro 3: dual boiler, PID; +€200" (the attributes' own words; the
+    first ``REASON_GAINS``, then how many more — the evidence lists them all)."""
+    shown, more = ", ".join(added[:REASON_GAINS]), len(added) - REASON_GAINS
+    what_en = shown + (f" and {more} more" if more > 0 else "")
+    what_de = shown + (f" und {more} weitere" if more > 0 else "")
+    return {"en": f"{name}: {what_en}; +{_money(difference, currency, 'en')}",
+            "de": f"{name}: {what_de}; {_money(difference, currency, 'de')} mehr"}

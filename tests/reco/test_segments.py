@@ -189,3 +189,23 @@ def test_segment_popularity_is_the_smoothed_share_over_a_counting_loop(
                                                    if segments.people.get(c)}
     top = sorted(range(n_products), key=lambda p: (-overall[p], p))[:keep]
     assert fitted.top.tolist() == [p for p in top if overall[p] > 0]
+
+
+def test_a_model_stored_before_these_strategies_still_loads_and_they_abstain(
+        store: Store, kit: Any, strategies: PluginHost) -> None:
+    import dataclasses
+
+    from shoploop.reco import Model
+
+    b2b_with_segments(store, kit)
+    built = build_model(strategies, store, RecoSettings(), lambda: kit.now).model
+    old = dataclasses.replace(built, upsell={}, segments=None, installed_base=None)
+    loaded = Model.from_bytes(old.to_bytes())
+    assert (loaded.upsell, loaded.segments, loaded.installed_base) == ({}, None, None)
+    assert segment_answers(strategies, loaded, customer_id="9100") == []
+    # The new statistics survive the stored form.
+    again = Model.from_bytes(built.to_bytes())
+    assert again.segments is not None and built.segments is not None
+    assert again.segments.labels == built.segments.labels
+    assert again.segments.by_external == built.segments.by_external
+    assert again.segments.top.tolist() == built.segments.top.tolist()

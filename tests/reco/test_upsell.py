@@ -15,7 +15,7 @@ from shoploop import load_plugins
 from shoploop._plugins import PluginHost
 from shoploop.hooks import Product, RecommendationRequest
 from shoploop.reco import RecoSettings, build_model, load_model, rank
-from shoploop.reco._upsell import family_of, fit_upsells, gains, price_of
+from shoploop.reco._upsell import family_of, fit_upsells, gains, price_of, reasons
 from shoploop.store import Store, upsert_products
 
 STRATEGIES = "bought_together,buy_again,upsell,popular_in_segment"
@@ -109,6 +109,13 @@ def test_gains_are_additions_not_differences() -> None:
                                  "warranty: 3 years"]
     assert gains({"litres": 2, "steam_wand": True}, {"litres": 1, "steam_wand": True},
                  []) == []
+
+
+def test_a_reason_names_three_additions_and_counts_the_rest() -> None:
+    assert reasons("Pro 3", ["a", "b", "c", "d", "e"], Decimal("1234.50"), "EUR") == {
+        "en": "Pro 3: a, b, c and 2 more; +€1234.50",
+        "de": "Pro 3: a, b, c und 2 weitere; 1234,50 € mehr"}
+    assert reasons("Pro 3", ["a"], Decimal("20"), "CHF")["en"] == "Pro 3: a; +20 CHF"
 
 
 # -- any catalogue ---------------------------------------------------------------------------
