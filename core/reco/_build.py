@@ -21,6 +21,7 @@ from ._cooccurrence import fit_bought_together
 from ._intervals import fit_intervals
 from ._model import FORMAT, Model
 from ._pool import Pool, load_pool
+from ._purchases import fit_purchases
 from ._settings import RecoSettings
 
 log = logging.getLogger("shoploop.reco")
@@ -55,6 +56,9 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
     intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
                               pool.line_product, len(pool.customer_ids), pool.n_products,
                               min_repeats=settings.min_repeats)
+    # Who bought what (the already-bought rule): one sort, timed with the intervals.
+    purchases = fit_purchases(pool.order_customer, pool.order_day, pool.line_order,
+                              pool.line_product, len(pool.customer_ids), pool.n_products)
     if done is not None:
         done(2, began)
     summary: dict[str, Any] = {
@@ -69,7 +73,8 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                  product_members=pool.product_members, product_records=pool.product_records,
                  customer_ids=pool.customer_ids, customer_members=pool.customer_members,
                  bought_together=neighbours, intervals=intervals,
-                 settings=settings.model_dump(mode="json"), summary=summary)
+                 settings=settings.model_dump(mode="json"), summary=summary,
+                 purchases=purchases)
 
 
 def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: Clock, *,

@@ -20,6 +20,7 @@ import numpy as np
 from ._cooccurrence import Neighbours
 from ._intervals import Intervals
 from ._lookup import ProductTable
+from ._purchases import Purchases
 
 FORMAT = 1
 """The blob's format; a model of another format is rebuilt, never misread."""
@@ -40,6 +41,8 @@ class Model:
     settings: dict[str, Any]
     summary: dict[str, Any] = field(default_factory=dict)
     version: int = 0
+    purchases: Purchases | None = None
+    """Who bought what (the *already bought* rule); None in a model stored without it."""
     _by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _customer_by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _tables: dict[str, ProductTable] = field(default_factory=dict, repr=False)
@@ -102,7 +105,10 @@ class Model:
         arrays: dict[str, Any] = {
             "maps": np.frombuffer(json.dumps(maps, separators=(",", ":"), default=str)
                                   .encode(), dtype=np.uint8)}
-        for prefix, table in (("bt", self.bought_together), ("iv", self.intervals)):
+        tables: list[tuple[str, Any]] = [("bt", self.bought_together), ("iv", self.intervals)]
+        if self.purchases is not None:
+            tables.append(("pu", self.purchases))
+        for prefix, table in tables:
             for name, value in vars(table).items():
                 if isinstance(value, np.ndarray):
                     arrays[f"{prefix}_{name}"] = value
@@ -129,4 +135,5 @@ class Model:
                                        **table("bt_")),
             intervals=Intervals(**table("iv_")), settings=maps["settings"],
             summary=maps["summary"], version=version,
+            purchases=Purchases(**table("pu_")) if "pu_indptr" in arrays else None,
         )

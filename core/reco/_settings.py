@@ -7,6 +7,9 @@ Pure pydantic (the config loader imports it at start-up and validates it once in
     product_key = "sku"                 # or "id", or "attributes.<name>" (an ERP item number)
     order_sources = ["erp", "shop"]     # default: every connection with mirrored orders
     min_support = 3                     # bought together in at least 3 orders
+
+    [reco.placements.product_page]      # the rules per placement (_rules_settings)
+    rules = { price_band = 1.5 }
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._rules_settings import PlacementSettings, RuleSettings, placements_with_defaults
 
 _KEY = re.compile(r"^(sku|id|attributes\.[A-Za-z0-9_.-]+)$")
 
@@ -63,6 +68,15 @@ class RecoSettings(BaseModel):
         default=3.0, gt=1, description="No longer due after this many median intervals "
                                        "without an order: the customer stopped buying it.")
     keep_models: int = Field(default=3, ge=1, description="Model versions kept in the store.")
+    placements: dict[str, PlacementSettings] = Field(
+        default_factory=dict, validate_default=True,  # the defaults merged in, validated
+        description="The rules per placement (product_page, cart, email, …); see "
+                    "``_rules_settings``.")
+
+    @field_validator("placements", mode="before")
+    @classmethod
+    def _placement_defaults(cls, value: object) -> object:
+        return placements_with_defaults(value)
 
     @field_validator("product_key")
     @classmethod
@@ -70,6 +84,11 @@ class RecoSettings(BaseModel):
         if not _KEY.match(value):
             raise ValueError('expected "sku", "id" or "attributes.<name>"')
         return value
+
+    def rules_for(self, placement: str) -> RuleSettings:
+        """The rules of ``placement``; a placement never configured gets the defaults."""
+        found = self.placements.get(placement)
+        return found.rules if found is not None else RuleSettings()
 
     @model_validator(mode="after")
     def _no_repeats(self) -> RecoSettings:
