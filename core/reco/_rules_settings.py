@@ -193,6 +193,8 @@ def read_manual_file(path: Path) -> list[ManualRule]:
             rules.append(ManualRule.model_validate({**row, "source": f"{path.name}:{number}"}))
         except ValidationError as exc:
             error = exc.errors()[0]
-            key = ".".join(str(part) for part in error["loc"]) or "row"
-            raise ManualFileError(f"{path}:{number}: {key}: {error['msg']}") from None
+            key = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            raise ManualFileError(f"{path}:{number}: " + (f"{key}: " if key else "")
+                                  + message) from None
     return rules
