@@ -7,6 +7,7 @@ this product?" with a binary search in memory, never a store round trip.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,22 @@ class Purchases:
         if at < end and int(self.product[at]) == product:
             return int(self.last_day[at])
         return None
+
+
+    def last_bought_many(self, customer: int, products: Sequence[int]) -> list[int | None]:
+        """:meth:`last_bought` of each of ``products`` (-1: no product) in one search."""
+        if not products or not 0 <= customer < len(self.indptr) - 1:
+            return [None] * len(products)
+        start, end = int(self.indptr[customer]), int(self.indptr[customer + 1])
+        bought = self.product[start:end]
+        wanted = np.asarray(products, dtype=np.int64)
+        at = np.minimum(np.searchsorted(bought, wanted), max(end - start - 1, 0))
+        if end == start:
+            return [None] * len(products)
+        hit = bought[at] == wanted
+        days = self.last_day[start:end][at]
+        return [int(day) if found else None
+                for day, found in zip(days.tolist(), hit.tolist(), strict=True)]
 
 
 def fit_purchases(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[np.int32],

@@ -11,8 +11,8 @@ model): a lookup needs no config file, and a changed rule takes effect with ``re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -61,15 +61,36 @@ class Case:
     products: ProductLookup
     model: Any
     rules: RuleSettings
+    verdicts: dict[str, list[RecommendationPatch]] = field(default_factory=dict, repr=False)
+    """Each rule's patches once computed (the diversity rule reuses the others')."""
 
     @classmethod
     def of(cls, request: RecommendationRequest, candidates: Sequence[Recommendation],
            products: ProductLookup, model: Any) -> Case:
-        return cls(request, candidates, products, model,
+        """The case of one hook call; the rules of one call share it (the core passes every
+        plugin the same objects), so no rule's verdicts are computed twice."""
+        global _last_case
+        last = _last_case
+        if last is not None and last.candidates is candidates and last.request is request \
+                and last.products is products and last.model is model:
+            return last
+        case = cls(request, candidates, products, model,
                    settings_of(model).rules_for(request.placement))
+        _last_case = case
+        return case
 
     def product(self, product_id: str) -> Product | None:
         return self.products.get(product_id)
+
+    def verdict(self, rule: Callable[[Case], list[RecommendationPatch]]
+                ) -> list[RecommendationPatch]:
+        found = self.verdicts.get(rule.__name__)
+        if found is None:
+            found = self.verdicts[rule.__name__] = rule(self)
+        return found
+
+
+_last_case: Case | None = None
 
 
 def _veto(product_id: str, reason: str) -> RecommendationPatch:
@@ -89,7 +110,8 @@ def _labels(product: Product) -> set[str]:
 
 
 def _truthy(value: Any) -> bool:
-    return value is True or str(value).strip().casefold() in _BACKORDER_YES
+    return value is True or (isinstance(value, str) and value.strip().casefold() in
+                             _BACKORDER_YES)
 
 
 def _gift_card_marks(product: Product, rules: RuleSettings) -> str:
@@ -97,7 +119,8 @@ def _gift_card_marks(product: Product, rules: RuleSettings) -> str:
     labels = sorted(_labels(product) & set(rules.gift_card_markers))
     if labels:
         return f"category/tag {', '.join(map(repr, labels))}"
-    flags = [key for key in _GIFT_CARD_ATTRIBUTES if _truthy(product.attributes.get(key))]
+    attributes = product.attributes
+    flags = [key for key in _GIFT_CARD_ATTRIBUTES if attributes and _truthy(attributes.get(key))]
     return f"attribute {flags[0]}" if flags else ""
 
 
@@ -133,12 +156,11 @@ def already_bought(case: Case) -> list[RecommendationPatch]:
     if customer is None:
         return []
     consumables = set(case.rules.consumables)
+    asked = [c for c in case.candidates if c.kind != "replenishment"]
+    indices = [model.product_index(request.connection, c.product_id) for c in asked]
+    days = purchases.last_bought_many(customer, [-1 if i is None else i for i in indices])
     patches = []
-    for candidate in case.candidates:
-        if candidate.kind == "replenishment":
-            continue
-        index = model.product_index(request.connection, candidate.product_id)
-        day = purchases.last_bought(customer, index) if index is not None else None
+    for candidate, day in zip(asked, days, strict=True):
         if day is None:
             continue
         product = case.product(candidate.product_id)
@@ -234,7 +256,7 @@ def diversity(case: Case) -> list[RecommendationPatch]:
     pinned: set[str] = set()
     factor: dict[str, float] = {}
     for rule in (product_state, already_bought, price_band, categories, manual):
-        for patch in rule(case):
+        for patch in case.verdict(rule):
             if patch.action == "veto":
                 vetoed.add(patch.product_id)
             elif patch.action == "pin":

@@ -415,3 +415,52 @@ def test_the_price_band_never_passes_a_complement_above_it(
     for product_id, reasons in ranked.vetoed.items():
         if any(r.startswith("price_band") for r in reasons):
             assert price[product_id] > limit
+
+
+def test_already_bought_in_the_erp_is_vetoed_in_the_shop(store: Store, kit: Any,
+                                                         rules_host: PluginHost) -> None:
+    """B2B: K-1001 (the shop's 9001, bound by the sync) bought the milk jug by phone — the
+    ERP's order — so the shop does not offer it again on the machine's page."""
+    kit.b2b_merchant(store)
+    erp = kit.orders("erp", {sku: sku for sku in kit.shop_ids})
+    erp.add("K-1001", 40, ["MILK-JUG"]).id = "erp-jug"  # not the merchant's erp-1
+    with store.session() as session:
+        upsert_orders(session, "erp", erp.orders)
+    build_model(rules_host, store, RecoSettings(), lambda: NOW)
+    model = load_model(store)
+    machine, jug = kit.shop_ids["ESP-PRO-2"], kit.shop_ids["MILK-JUG"]
+
+    def ask_for(customer: str | None) -> Ranked:
+        return rank(rules_host, model, RecommendationRequest(
+            connection="shop", product_id=machine, customer_id=customer),
+            context=HookContext(now=NOW))
+
+    assert jug in shown(ask_for(None))
+    vetoed = ask_for("9001").vetoed
+    assert vetoed == {jug: ["already_bought: the customer already bought it (last on "
+                            "2026-10-22) and it is not a consumable"]}
+
+
+@given(st.lists(st.tuples(st.integers(-1, 5), st.integers(0, 30), st.integers(0, 6)),
+                max_size=60))
+def test_purchases_answer_like_a_scan_of_the_history(
+        history: list[tuple[int, int, int]]) -> None:
+    """(customer or -1 for a guest, day, product) per order line: the CSR finds the last day
+    each customer bought each product, and nothing for what they never bought."""
+    import numpy as np
+
+    from shoploop.reco._purchases import fit_purchases
+
+    purchases = fit_purchases(
+        np.asarray([c for c, _, _ in history], dtype=np.int32),
+        np.asarray([d for _, d, _ in history], dtype=np.int32),
+        np.arange(len(history), dtype=np.int32),
+        np.asarray([p for _, _, p in history], dtype=np.int32), 6, 7)
+    for customer in range(6):
+        expected: dict[int, int | None] = {
+            product: max((d for c, d, p in history if c == customer and p == product),
+                         default=None) for product in range(7)}
+        assert [purchases.last_bought(customer, p) for p in range(7)] == list(
+            expected.values())
+        assert purchases.last_bought_many(customer, [*range(7), -1]) == [
+            *expected.values(), None]
