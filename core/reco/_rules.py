@@ -145,6 +145,17 @@ def product_state(case: Case) -> list[RecommendationPatch]:
     return patches
 
 
+def _replenishment(candidate: Recommendation) -> bool:
+    """Proposed as a replenishment — by the winning strategy or any other (the merge keeps
+    every strategy's kind in ``evidence["strategies"]``)."""
+    if candidate.kind == "replenishment":
+        return True
+    voices = candidate.evidence.get("strategies")
+    return isinstance(voices, dict) and any(
+        isinstance(voice, dict) and voice.get("kind") == "replenishment"
+        for voice in voices.values())
+
+
 def already_bought(case: Case) -> list[RecommendationPatch]:
     """Products the request's customer bought before, except replenishment candidates (due
     again) and consumables (``consumables`` categories/tags)."""
@@ -156,7 +167,7 @@ def already_bought(case: Case) -> list[RecommendationPatch]:
     if customer is None:
         return []
     consumables = set(case.rules.consumables)
-    asked = [c for c in case.candidates if c.kind != "replenishment"]
+    asked = [c for c in case.candidates if not _replenishment(c)]
     indices = [model.product_index(request.connection, c.product_id) for c in asked]
     days = purchases.last_bought_many(customer, [-1 if i is None else i for i in indices])
     patches = []

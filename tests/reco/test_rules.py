@@ -464,3 +464,25 @@ def test_purchases_answer_like_a_scan_of_the_history(
             expected.values())
         assert purchases.last_bought_many(customer, [*range(7), -1]) == [
             *expected.values(), None]
+
+
+class Eager:
+    """A strategy that wins the merge on the beans (kind complementary): it scores them as
+    high as buy again's due-now 1.0 and, registered last, is called first (ties: first)."""
+
+    @hookimpl
+    def recommendation_candidates(self, request: RecommendationRequest
+                                  ) -> list[Recommendation] | None:
+        return [Recommendation(product_id=p, score=1.0, kind="complementary",
+                               strategy="eager", reason="goes with everything")
+                for p in ("11", "3")]
+
+
+def test_a_replenishment_that_lost_the_merge_still_passes(ask: Callable[..., Ranked],
+                                                          rules_host: PluginHost) -> None:
+    rules_host.register(Eager(), name="eager")
+    ranked = ask(customer_id="c1", placement="email")
+    beans = {r.product_id: r for r in ranked.recommendations}["11"]
+    assert (beans.kind, beans.strategy) == ("complementary", "eager")
+    assert beans.evidence["strategies"]["buy_again"]["kind"] == "replenishment"  # type: ignore[index]
+    assert "3" in ranked.vetoed  # the jug: bought, and nobody's replenishment
