@@ -98,6 +98,8 @@ def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: C
     summary = model.summary
     summary["strategies"] = sorted({impl.plugin_name for impl in
                                     host.pm.hook.recommendation_candidates.get_hookimpls()})
+    summary["rules"] = sorted({impl.plugin_name for impl in
+                               host.pm.hook.recommendation_patches.get_hookimpls()})
     began = time.perf_counter()
     payload = model.to_bytes()
     with store.session() as session:

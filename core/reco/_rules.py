@@ -30,9 +30,12 @@ from ._settings import RecoSettings
 
 _BACKORDER_ATTRIBUTES = ("backorders", "allow_backorder", "allow_backorders",
                          "inventory_policy")
-"""Product attributes that may say the product sells while out of stock: WooCommerce's
-``backorders`` ("no" | "notify" | "yes"), Shopify's ``inventoryPolicy`` ("DENY" |
-"CONTINUE"), or a plain flag."""
+"""Product attributes that may say the product sells while out of stock (no adapter maps them
+yet; a merchant's attribute or a future mapping does): WooCommerce's ``backorders``
+("no" | "notify" | "yes", https://woocommerce.github.io/woocommerce-rest-api-docs/#product-properties),
+Shopify's variant ``inventoryPolicy`` ("DENY" | "CONTINUE",
+https://shopify.dev/docs/api/admin-graphql/latest/enums/ProductVariantInventoryPolicy), or a
+plain flag."""
 _BACKORDER_YES = {"yes", "notify", "true", "1", "continue"}
 _GIFT_CARD_ATTRIBUTES = ("gift_card", "is_gift_card", "isGiftCard")
 

@@ -318,8 +318,9 @@ def test_show_json_names_each_veto_and_its_reason(store: Store, rules_host: Plug
     config.write_text(f'[store]\nurl = "{store.url}"\n\n[reco]\nmin_support = 2\n'
                       "min_llr = 0\n", encoding="utf-8")
     runner = CliRunner()
-    assert runner.invoke(build_app(rules_host), ["-c", str(config), "reco", "build"]
-                         ).exit_code == 0
+    built = runner.invoke(build_app(rules_host), ["-c", str(config), "reco", "build", "--json"])
+    assert built.exit_code == 0, built.output
+    assert json.loads(built.stdout)["rules"] == sorted(RULES)
     result = runner.invoke(build_app(rules_host), ["-c", str(config), "reco", "show",
                                                    "--product", "2", "--json"])
     assert result.exit_code == 0, result.output
