@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -383,6 +383,7 @@ def run_rules(products: list[Product], candidates: list[Recommendation], rules: 
     return apply_patches(candidates, patches, request.k)
 
 
+@settings(deadline=None)  # a slow example under load is no failure
 @given(cases(), st.integers(1, 4), st.integers(1, 2000))
 def test_the_diversity_cap_never_exceeds_n_per_category(
         case: tuple[list[Product], list[Recommendation]], cap: int, anchor_cents: int) -> None:
@@ -401,6 +402,7 @@ def test_the_diversity_cap_never_exceeds_n_per_category(
             assert counts[category[product_id]] == cap  # type: ignore[index]
 
 
+@settings(deadline=None)  # a slow example under load is no failure
 @given(cases(), st.floats(0.1, 5), st.integers(1, 2000))
 def test_the_price_band_never_passes_a_complement_above_it(
         case: tuple[list[Product], list[Recommendation]], factor: float,
@@ -442,6 +444,7 @@ def test_already_bought_in_the_erp_is_vetoed_in_the_shop(store: Store, kit: Any,
                             "2026-10-22) and it is not a consumable"]}
 
 
+@settings(deadline=None)  # a slow example under load is no failure
 @given(st.lists(st.tuples(st.integers(-1, 5), st.integers(0, 30), st.integers(0, 6)),
                 max_size=60))
 def test_purchases_answer_like_a_scan_of_the_history(
