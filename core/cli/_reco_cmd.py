@@ -51,6 +51,7 @@ def _print_build(summary: dict[str, Any]) -> None:
         for example in examples[:5]:
             console.print(f"[yellow]{name}:[/] {escape(str(example))}")
     console.print(f"strategies: {', '.join(summary['strategies']) or 'none'} · "
+                  f"rules: {', '.join(summary.get('rules', ())) or 'none'} · "
                   f"{summary['bytes']:,} bytes · {summary['seconds']} s")
 
 

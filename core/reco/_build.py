@@ -22,6 +22,7 @@ from ._installed import fit_installed_base
 from ._intervals import fit_intervals
 from ._model import FORMAT, Model
 from ._pool import Pool, load_pool
+from ._purchases import fit_purchases
 from ._segments import fit_segments
 from ._settings import RecoSettings
 from ._upsell import fit_upsells
@@ -58,6 +59,9 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
     intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
                               pool.line_product, len(pool.customer_ids), pool.n_products,
                               min_repeats=settings.min_repeats)
+    # Who bought what (the already-bought rule): one sort, timed with the intervals.
+    purchases = fit_purchases(pool.order_customer, pool.order_day, pool.line_order,
+                              pool.line_product, len(pool.customer_ids), pool.n_products)
     if done is not None:
         done(2, began)
     upsell = fit_upsells(pool.product_records, family=settings.upsell_family,
@@ -97,7 +101,8 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                  customer_ids=pool.customer_ids, customer_members=pool.customer_members,
                  bought_together=neighbours, intervals=intervals,
                  settings=settings.model_dump(mode="json"), summary=summary,
-                 upsell=upsell, segments=segments, installed_base=installed)
+                 upsell=upsell, segments=segments, installed_base=installed,
+                 purchases=purchases)
 
 
 def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: Clock, *,
@@ -121,6 +126,8 @@ def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: C
     summary = model.summary
     summary["strategies"] = sorted({impl.plugin_name for impl in
                                     host.pm.hook.recommendation_candidates.get_hookimpls()})
+    summary["rules"] = sorted({impl.plugin_name for impl in
+                               host.pm.hook.recommendation_patches.get_hookimpls()})
     began = time.perf_counter()
     payload = model.to_bytes()
     with store.session() as session:

@@ -21,6 +21,7 @@ from ._cooccurrence import Neighbours
 from ._installed import InstalledBase
 from ._intervals import Intervals
 from ._lookup import ProductTable
+from ._purchases import Purchases
 from ._segments import SegmentPopularity
 from ._upsell import Upsells
 
@@ -49,6 +50,8 @@ class Model:
     """What each customer segment buys (``_segments``); None in models built before it."""
     installed_base: InstalledBase | None = None
     """The ERP's installed base and the parts fitting each machine (``_installed``)."""
+    purchases: Purchases | None = None
+    """Who bought what (the *already bought* rule); None in a model stored without it."""
     _by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _customer_by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _tables: dict[str, ProductTable] = field(default_factory=dict, repr=False)
@@ -123,6 +126,8 @@ class Model:
             tables.append(("sg", self.segments))
         if self.installed_base is not None:
             tables.append(("ib", self.installed_base))
+        if self.purchases is not None:
+            tables.append(("pu", self.purchases))
         for prefix, table in tables:
             for name, value in vars(table).items():
                 if isinstance(value, np.ndarray):
@@ -156,4 +161,5 @@ class Model:
                                                                      **table("sg_")),
             installed_base=None if installed is None else InstalledBase(**installed,
                                                                         **table("ib_")),
+            purchases=Purchases(**table("pu_")) if "pu_indptr" in arrays else None,
         )

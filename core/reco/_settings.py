@@ -7,6 +7,9 @@ Pure pydantic (the config loader imports it at start-up and validates it once in
     product_key = "sku"                 # or "id", or "attributes.<name>" (an ERP item number)
     order_sources = ["erp", "shop"]     # default: every connection with mirrored orders
     min_support = 3                     # bought together in at least 3 orders
+
+    [reco.placements.product_page]      # the rules per placement (_rules_settings)
+    rules = { price_band = 1.5 }
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._rules_settings import PlacementSettings, RuleSettings, placements_with_defaults
 
 _KEY = re.compile(r"^(sku|id|attributes\.[A-Za-z0-9_.-]+)$")
 _FAMILY_KEY = re.compile(r"^(category|vendor|attributes\.[A-Za-z0-9_.-]+)$")
@@ -123,6 +128,15 @@ class RecoSettings(BaseModel):
     service_weight: float = Field(
         default=0.9, gt=0, le=1, description="The score of a part for equipment that is due "
                                              "now (less while it is only nearly due).")
+    placements: dict[str, PlacementSettings] = Field(
+        default_factory=dict, validate_default=True,  # the defaults merged in, validated
+        description="The rules per placement (product_page, cart, email, …); see "
+                    "``_rules_settings``.")
+
+    @field_validator("placements", mode="before")
+    @classmethod
+    def _placement_defaults(cls, value: object) -> object:
+        return placements_with_defaults(value)
 
     @field_validator("product_key")
     @classmethod
@@ -145,6 +159,11 @@ class RecoSettings(BaseModel):
         if self.upsell_max_ratio <= self.upsell_min_ratio:
             raise ValueError("upsell_max_ratio must be above upsell_min_ratio")
         return self
+
+    def rules_for(self, placement: str) -> RuleSettings:
+        """The rules of ``placement``; a placement never configured gets the defaults."""
+        found = self.placements.get(placement)
+        return found.rules if found is not None else RuleSettings()
 
     @model_validator(mode="after")
     def _no_repeats(self) -> RecoSettings:
