@@ -51,6 +51,15 @@ DEMO_CONFIG = f'''\
 [connections.{CONNECTION}]
 type = "files"
 path = "data"
+
+# Recommendations: the merchant's coffee, descaler and filters are bought again and again, so
+# the "already bought" rule must not hide them (docs/recommendations.md, Rules).
+[reco.placements.product_page]
+rules = {{ consumables = ["consumables"] }}
+[reco.placements.cart]
+rules = {{ consumables = ["consumables"] }}
+[reco.placements.email]
+rules = {{ consumables = ["consumables"] }}
 '''
 SYNC_CUSTOMERS = 500
 """The emulators hold at most this many customers: enough to show the sync at work, small

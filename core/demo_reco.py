@@ -2,7 +2,8 @@
 product, a customer and a cart — through the same API the CLI and the web layer use.
 
 The asks are chosen from the data, not hard-coded: the product bought with others most often,
-the customer with the most orders, and a cart of the demo's most frequent pair.
+the customer with the most orders, and a cart of the demo's most frequent pair. Then
+``reco evaluate`` on a sample of held-out baskets, its verdict on the goals included.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from .store import OrderLineRecord, OrderRecord, Store
 
 SHOWN = 3
 """Recommendations shown per ask."""
+EVALUATED = 300
+"""Held-out baskets per protocol in the demo's ``reco evaluate`` (a second, not minutes)."""
 
 
 def recommendation_demo(host: PluginHost, config: Config, store: Store,
@@ -29,7 +32,7 @@ def recommendation_demo(host: PluginHost, config: Config, store: Store,
     """Build a model of ``store`` as of ``now`` and answer three requests of ``connection``.
     Returns the build's figures and, per ask, its request and top recommendations."""
     from .hooks import RecommendationRequest
-    from .reco import build_model, rank
+    from .reco import build_model, evaluate, rank
 
     built = build_model(host, store, config.reco, lambda: now)
     model = built.model
@@ -66,7 +69,8 @@ def recommendation_demo(host: PluginHost, config: Config, store: Store,
             "pairs": summary["bought_together"]["pairs"],
             "repeat_purchases": summary["intervals"]["repeat_purchases"],
             "strategies": summary.get("strategies", []), "seconds": summary["seconds"],
-            "asks": asks}
+            "asks": asks, "evaluation": evaluate(host, store, config.reco, lambda: now,
+                                                 sample=EVALUATED)}
 
 
 def _asks(store: Store, connection: str) -> tuple[tuple[str, str] | None, str | None]:

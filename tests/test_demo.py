@@ -117,6 +117,12 @@ def test_demo_builds_a_model_and_shows_recommendations_with_reasons(demo):
     shown = json.loads(done.stdout)["recommendations"]
     assert [r["product_id"] for r in shown] == \
         [r["product_id"] for r in asks["product"]["recommendations"]]
+    # ... and evaluates, every strategy, the blend and the baselines of the same run.
+    evaluation = reco["evaluation"]
+    recommenders = {r["recommender"] for r in evaluation["next_basket"]["results"]}
+    assert {"buy_again", "blend", "popularity", "purchase_frequency"} <= recommenders
+    assert evaluation["in_basket"]["evaluated"] > 0
+    assert set(evaluation["goals"]) == {"next_basket_recall", "in_basket_hit_rate"}
 
 
 def test_demo_prints_the_recommendations(demo):
@@ -130,6 +136,7 @@ def test_demo_prints_the_recommendations(demo):
     for ask in report["reco"]["asks"]:
         assert f"reco show --{ask['ask']} {ask['for']}" in out
     assert "Bought together with" in out and "reco show --product" in out
+    assert "next basket" in out and "in basket" in out and "purchase_frequency" in out
 
 
 def test_import_reads_only_changed_records(demo):

@@ -61,6 +61,9 @@ def _print_reco(reco: dict[str, Any], config: Path) -> None:
         if not ask["recommendations"]:
             table.add_row("-", "(no strategy has evidence for this ask)", "", "")
         console.print(table)
+    from ._reco_evaluate_cmd import print_evaluation
+
+    print_evaluation(reco["evaluation"])
     first = next((a for a in reco["asks"] if a["ask"] == "product"), None)
     if first is not None:
         console.print(f"try `{shoploop_command()} -c {config} reco show --product "

@@ -24,7 +24,8 @@ _TITLES = {"next_basket": "next basket (the customer's last basket held out)",
            "in_basket": "in basket (one anchor, the rest of its basket as truth)"}
 
 
-def _print(report: dict[str, Any]) -> None:
+def print_evaluation(report: dict[str, Any]) -> None:
+    """The evaluation's tables and its verdict on the two goals (also in ``shoploop demo``)."""
     k = report["k"]
     split = report["split"]
     console.print(f"reco evaluate · {split['orders']:,} orders, {split['customers']:,} "
@@ -82,4 +83,4 @@ def register_evaluate(reco: typer.Typer) -> None:
         if as_json:
             print_json(report)
         else:
-            _print(report)
+            print_evaluation(report)
