@@ -183,3 +183,7 @@ def register(app: typer.Typer) -> None:
         for product_id, reasons in ranked.vetoed.items():
             console.print(f"[dim]vetoed {escape(product_id)}: "
                           f"{escape('; '.join(reasons))}[/]")
+
+    from ._reco_publish_cmd import register as register_export_and_publish
+
+    register_export_and_publish(reco)  # reco export | publish, in their own module

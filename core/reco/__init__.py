@@ -21,20 +21,21 @@ from ._settings import RecoSettings
 if TYPE_CHECKING:
     from ._api import ModelMissingError, UnknownConnectionError, load_model, rank, recommend
     from ._build import BuildResult, build_model, fit_model
+    from ._export import export_lines
     from ._model import Model
     from ._pool import Pool, PoolReport, load_pool
 
 _LAZY = {
     "ModelMissingError": "._api", "UnknownConnectionError": "._api", "load_model": "._api",
     "rank": "._api", "recommend": "._api", "BuildResult": "._build", "build_model": "._build",
-    "fit_model": "._build",
+    "fit_model": "._build", "export_lines": "._export",
     "Model": "._model", "Pool": "._pool", "PoolReport": "._pool", "load_pool": "._pool",
 }
 
 __all__ = [
     "BuildResult", "Model", "ModelMissingError", "Pool", "PoolReport", "ProductTable",
-    "RecoSettings", "UnknownConnectionError", "build_model", "fit_model", "load_model",
-    "load_pool", "rank", "recommend",
+    "RecoSettings", "UnknownConnectionError", "build_model", "export_lines", "fit_model",
+    "load_model", "load_pool", "rank", "recommend",
 ]
 
 
