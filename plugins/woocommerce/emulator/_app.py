@@ -247,8 +247,11 @@ class WooApp:
                     record, item["meta_data"], number if stream == "customers" else None)
             for field in ("upsell_ids", "cross_sell_ids", "status", "first_name",
                           "last_name"):
-                if field in item and record.get(field) != item[field]:
-                    record[field] = item[field]
+                if field not in item:
+                    continue
+                value = _id_list(item[field]) if field.endswith("_ids") else item[field]
+                if record.get(field) != value:
+                    record[field] = value
                     changed = True
             if changed:
                 record["date_modified"] = record["date_modified_gmt"] = now_gmt()
@@ -397,3 +400,21 @@ def _moment(value: str) -> datetime:
 
 
 __all__ = ["API", "BATCH_LIMIT", "WooApp", "error"]
+
+
+def _id_list(value: Any) -> list[int]:
+    """``upsell_ids`` / ``cross_sell_ids`` as WooCommerce stores them: the REST controller keeps
+    the ids > 0 (``prepare_object_for_database``, "Upsells." / "Cross sells." in
+    includes/rest-api/Controllers/Version3/class-wc-rest-products-controller.php) and
+    ``WC_Product::set_upsell_ids`` / ``set_cross_sell_ids`` store
+    ``array_filter( wp_parse_id_list( … ) )``: positive integers, each once, in order. An
+    id that names no product is kept (WooCommerce does not check)."""
+    ids: list[int] = []
+    for item in value if isinstance(value, list) else []:
+        try:
+            number = int(item)
+        except (TypeError, ValueError):
+            continue
+        if number > 0 and number not in ids:
+            ids.append(number)
+    return ids
