@@ -11,11 +11,11 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 
-from ._state import State
+from ._state import State, console, print_json
 
 
 class ExportFor(enum.StrEnum):
@@ -64,4 +64,79 @@ def register(reco: typer.Typer) -> None:
                                  context=context, progress=tracker.advance)
                 partial.replace(out)
 
-    _ = export  # registered by the decorator
+    @reco.command("publish")
+    def publish(
+        ctx: typer.Context,
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; "
+                                                              "write nothing."),
+        to: str | None = typer.Option(None, "--to", help="Target connections, comma-"
+                                                          "separated (default: every shop "
+                                                          "connection in the model)."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+    ) -> None:
+        """Write every product's recommendations into its platform's own fields
+        (WooCommerce cross-sells / upsells, Shopify Search & Discovery's complementary /
+        related products): only changed lists, in the connectors' batches, resumable."""
+        from shoploop._connections import Connections
+        from shoploop._context import hook_context
+        from shoploop.reco import load_model
+        from shoploop.reco._publish import PublishOptions
+        from shoploop.reco._publish import publish as run_publish
+        from shoploop.store import Store
+
+        from ._progress import board
+
+        state: State = ctx.obj
+        config = state.config()
+        targets = [part.strip() for part in to.split(",") if part.strip()] if to else None
+        with Store(config.store_url) as store:
+            model = load_model(store)
+            with Connections(config, state.host.connectors) as connections, \
+                    board() as shown:
+                def progress(name: str, done: int, total: int) -> None:
+                    shown.update(f"publish → {name}", completed=done, total=total)
+
+                report = run_publish(state.host, store, connections, model,
+                                     PublishOptions(dry_run=dry_run, targets=targets),
+                                     context=hook_context(config, connections),
+                                     progress=progress)
+        summary = report.as_dict()
+        if as_json:
+            print_json(summary)
+        else:
+            _print_publish(summary)
+        if report.failed:
+            raise typer.Exit(1)
+
+    _ = export, publish  # registered by the decorators
+
+
+SHOWN_DIFF = 50
+
+
+def _print_publish(summary: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    from ._tables import ReadableTable
+
+    mode = "dry run" if summary["dry_run"] else f"run {summary['run_id']}"
+    table = ReadableTable(f"reco publish · model version {summary['model_version']} · {mode}",
+                          [("target", "left"), ("products", "right"), ("changed", "right"),
+                           ("written", "right"), ("unchanged", "right"), ("failed", "right"),
+                           ("batches", "right"), ("resumed", "right")])
+    for name, counts in summary["targets"].items():
+        table.add_row(name, *(str(counts[k]) for k in (
+            "products", "changed", "written", "unchanged", "failed", "batches",
+            "resumed_batches")))
+    console.print(table)
+    for row in summary.get("diff", [])[:SHOWN_DIFF]:
+        console.print(f"{escape(row['connection'])} {escape(row['product_id'])} "
+                      f"{escape(row['field'])}: {escape(str(row['old']))} → "
+                      f"{escape(str(row['new']))}", soft_wrap=True, highlight=False)
+    if len(summary.get("diff", [])) > SHOWN_DIFF:
+        console.print(f"… and {len(summary['diff']) - SHOWN_DIFF} more changed lists "
+                      "(all of them with --json)")
+    for name, counts in summary["targets"].items():
+        for failure in counts["failures"]:
+            console.print(f"[red]{escape(name)} product {escape(failure['product_id'])}:[/] "
+                          f"{escape(failure['message'])}")

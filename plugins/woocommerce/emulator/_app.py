@@ -241,7 +241,7 @@ class WooApp:
             if stream == "customers" and number in self.locked:
                 return _item_error(number, "woocommerce_rest_cannot_edit",
                                    "Sorry, you are not allowed to edit this resource.", 403)
-            changed = False
+            changed = lists_changed = False
             if "meta_data" in item:
                 changed |= self.data.update_meta(
                     record, item["meta_data"], number if stream == "customers" else None)
@@ -253,9 +253,12 @@ class WooApp:
                 if record.get(field) != value:
                     record[field] = value
                     changed = True
+                    lists_changed |= field.endswith("_ids")
             if changed:
                 record["date_modified"] = record["date_modified_gmt"] = now_gmt()
                 self.stats.incr("items_written")
+            if lists_changed:
+                self.data.product_list_writes[number] += 1
             result = self.present(stream, copy.deepcopy(record))
         if changed:
             self.hooks.fire(stream[:-1], "updated", result)
