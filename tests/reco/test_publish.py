@@ -5,6 +5,10 @@ built from them, and the lists published into the emulators' native fields."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -253,3 +257,49 @@ def test_a_batch_sent_but_not_recorded_is_resumed_without_a_second_write(
         statuses = Counter(b.status for b in session.scalars(
             select(SyncBatch).where(SyncBatch.kind == KIND)))
     assert statuses[INTENT_INTERRUPTED] == 1 and statuses["pending"] == 0
+
+
+def test_sigkill_during_publish_resumes_without_a_lost_or_repeated_write(
+        shops: Shops, kill_switch: Any) -> None:
+    """Real processes killed at exact points (the sync's kill switch): Shopify after its
+    second ``metafieldsSet`` was applied but before the answer left, WooCommerce right after
+    its ``products/batch`` was applied; the next run resumes both."""
+    switch = kill_switch({"shop": shops.shop, "woo": shops.woo})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLOOP_")}
+    env.update(**shops.shop.environment(), **shops.woo.environment(),
+               SHOPLOOP_LOAD_PLUGINS="bought_together,buy_again,shopify,woocommerce",
+               NO_COLOR="1", COLUMNS="200")
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "shoploop", "-c", str(shops.config),
+                                 "reco", "publish", "--json", *args], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    for target, nth in (("shop", 2), ("woo", 1)):
+        switch.arm(target, "write", nth, "after")
+        process = start("--to", target)
+        reached = switch.kill(process)
+        _out, err = process.communicate()
+        assert reached, f"the publish to {target} ended before write {nth}: {err.decode()}"
+        assert process.returncode == -signal.SIGKILL
+    switch.resume()
+    applied = shops.writes()
+    assert applied["woo"] and applied["shop"]  # the killed runs did write
+
+    process = start()
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    resumed = json.loads(out)["targets"]
+    assert resumed["shop"]["resumed_batches"] == resumed["woo"]["resumed_batches"] == 1
+    assert resumed["shop"]["failed"] == resumed["woo"]["failed"] == 0
+    # Nothing lost: the platforms hold every list; nothing repeated: each list written once.
+    expected = _expected(shops)
+    held = {"shop": shops.shop_lists(), "woo": shops.woo_lists()}
+    assert all(held[name][pid] == expected[name][pid] for name in expected
+               for pid in expected[name])
+    writes = shops.writes()
+    assert max(writes["woo"].values()) == 1
+    assert all(n == sum(1 for ids in expected["shop"][pid].values() if ids)
+               for pid, n in writes["shop"].items())
+    again = shops.publish()
+    assert all(t["batches"] == 0 for t in again["targets"].values())
