@@ -64,6 +64,7 @@ from ._intents import (
     record_intent,
     settle_batch,
 )
+from ._lock import exclusive_lock
 from ._reco import StoredModel, load_reco_model, reco_model_versions, save_reco_model
 from ._reco_published import published_lists, record_published
 from ._rows import content_hash
@@ -158,6 +159,7 @@ __all__ = [
     "erased_email_hashes",
     "erased_external_id_hashes",
     "erased_internal_ids",
+    "exclusive_lock",
     "external_id_hash",
     "external_ids_for",
     "finish_run",
