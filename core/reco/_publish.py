@@ -13,6 +13,10 @@ platform was left holding by us. A list someone edited by hand on the platform i
 not overwritten until our list for that product changes. Each connector compares with what the
 product holds before it writes, so a list that is already there is ``unchanged``, not written.
 
+**One run at a time.** A publishing run holds the store's lock for ``reco publish``
+(:func:`shoploop.store.exclusive_lock`, freed when the process dies), so a pending batch it
+finds was left by a dead run, not by one still sending.
+
 **Never twice, resumable.** Changed products go out in the connector's batches through the
 store's intent batches (``kind="reco_publish"``, the mechanism the sync uses): a batch is
 ``pending`` before it is sent; its outcome and the confirmed lists commit in one transaction.
@@ -28,6 +32,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import update
 
 from shoploop._plugins import PluginHost
 from shoploop.hooks import (
@@ -48,8 +54,11 @@ from shoploop.store import (
     INTENT_CONFIRMED,
     INTENT_FAILED,
     INTERRUPTED,
+    RUNNING,
     SUCCEEDED,
     Store,
+    SyncRunRecord,
+    exclusive_lock,
     finish_run,
     interrupt_pending,
     published_lists,
@@ -72,6 +81,13 @@ PUBLISHED_PER_PRODUCT = 10
 FALLBACK_FIELD = "recommendations"
 """The one list of a connector that only implements ``publish_recommendations``."""
 KEPT_FAILURES = 20
+_PG_PUBLISH_LOCK = 0x5B05C02  # int4, beside the sync's 0x5B05C01
+
+
+class PublishRunning(ShoploopError):
+    """Another ``reco publish`` holds the store's publishing lock."""
+
+    error_code = "reco_publish_running"
 
 
 class PublishTargetError(ShoploopError):
@@ -150,30 +166,48 @@ def choose_targets(model: Model, connections: Any, wanted: Sequence[str] | None)
 def publish(host: PluginHost, store: Store, connections: Any, model: Model,
             options: PublishOptions, *, context: HookContext | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> PublishReport:
-    """Publish (or, with ``dry_run``, diff) every target's product lists; see the module."""
+    """Publish (or, with ``dry_run``, diff) every target's product lists; see the module.
+    One publishing run per store at a time (a dry run only reads and takes no lock)."""
     targets = choose_targets(model, connections, options.targets)
     report = PublishReport(None, options.dry_run, model.version,
                            {name: TargetReport() for name in targets})
-    if not options.dry_run:
+    if options.dry_run:
+        _publish_all(host, store, connections, model, report, targets, context, progress)
+        return report
+    with exclusive_lock(store, key=_PG_PUBLISH_LOCK, file_suffix="reco-publish-lock",
+                        busy=_busy):
         with store.session() as session:
+            # We hold the lock: a run still marked running, and its pending batches, died.
+            session.execute(update(SyncRunRecord).where(
+                SyncRunRecord.job == JOB, SyncRunRecord.status == RUNNING).values(
+                status=INTERRUPTED))
             report.run_id = start_run(session, JOB, summary={"targets": targets,
                                                              "model_version": model.version})
             for batch in interrupt_pending(session, targets, kind=KIND):
                 report.targets[batch.connection].counts["resumed_batches"] += 1
-    status = FAILED
-    try:
-        for name in targets:
-            _Target(host, store, connections[name], name, model, report, context,
-                    progress).run()
-        status = SUCCEEDED
-    except KeyboardInterrupt:
-        status = INTERRUPTED
-        raise
-    finally:
-        if report.run_id is not None:
+        status = FAILED
+        try:
+            _publish_all(host, store, connections, model, report, targets, context, progress)
+            status = SUCCEEDED
+        except KeyboardInterrupt:
+            status = INTERRUPTED
+            raise
+        finally:
             with store.session() as session:
                 finish_run(session, report.run_id, status=status, summary=report.as_dict())
     return report
+
+
+def _publish_all(host: PluginHost, store: Store, connections: Any, model: Model,
+                 report: PublishReport, targets: Sequence[str], context: HookContext | None,
+                 progress: Callable[[str, int, int], None] | None) -> None:
+    for name in targets:
+        _Target(host, store, connections[name], name, model, report, context, progress).run()
+
+
+def _busy() -> PublishRunning:
+    return PublishRunning("another `shoploop reco publish` is running against this store",
+                          remedy="wait for it to finish; schedule runs so they do not overlap")
 
 
 class _Target:

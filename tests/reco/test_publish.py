@@ -28,8 +28,15 @@ from shoploop._plugins import PluginHost
 from shoploop.cli._app import build_app
 from shoploop.hooks import EmulatorOptions, LineItem, Order, RecommendationRequest
 from shoploop.reco import load_model, recommend
-from shoploop.reco._publish import KIND, PublishOptions, publish
-from shoploop.store import INTENT_INTERRUPTED, Store, SyncBatch, upsert_orders
+from shoploop.reco._publish import _PG_PUBLISH_LOCK, JOB, KIND, PublishOptions, publish
+from shoploop.store import (
+    INTENT_INTERRUPTED,
+    Store,
+    SyncBatch,
+    exclusive_lock,
+    recent_runs,
+    upsert_orders,
+)
 
 NAMESPACE = "shopify--discovery--product_recommendation"
 
@@ -205,6 +212,17 @@ def test_a_list_edited_on_the_platform_is_kept_until_ours_changes(shops: Shops) 
     assert shops.woo_lists()[product]["cross_sell_ids"] == []
 
 
+def test_one_publishing_run_at_a_time(shops: Shops) -> None:
+    with exclusive_lock(shops.store, key=_PG_PUBLISH_LOCK, file_suffix="reco-publish-lock",
+                        busy=RuntimeError):
+        busy = shops.cli("reco", "publish")
+        assert busy.exit_code == 1 and "another `shoploop reco publish` is running" in \
+            busy.output
+        assert shops.cli("reco", "publish", "--dry-run").exit_code == 0  # reads only
+    assert shops.writes() == {"shop": Counter(), "woo": Counter()}
+    assert shops.cli("reco", "publish").exit_code == 0
+
+
 def test_unknown_target_is_a_usage_error(shops: Shops) -> None:
     result = shops.cli("reco", "publish", "--to", "erp")
     assert result.exit_code == 2 and "no connection 'erp'" in result.output
@@ -303,3 +321,6 @@ def test_sigkill_during_publish_resumes_without_a_lost_or_repeated_write(
                for pid, n in writes["shop"].items())
     again = shops.publish()
     assert all(t["batches"] == 0 for t in again["targets"].values())
+    with shops.store.session() as session:
+        runs = Counter(r.status for r in recent_runs(session, job=JOB))
+    assert runs == {"interrupted": 2, "succeeded": 2}  # the killed runs, found dead
