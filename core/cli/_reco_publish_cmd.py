@@ -131,8 +131,8 @@ def _print_publish(summary: dict[str, Any]) -> None:
     console.print(table)
     for row in summary.get("diff", [])[:SHOWN_DIFF]:
         console.print(f"{escape(row['connection'])} {escape(row['product_id'])} "
-                      f"{escape(row['field'])}: {escape(str(row['old']))} → "
-                      f"{escape(str(row['new']))}", soft_wrap=True, highlight=False)
+                      f"{escape(row['field'])}: {_ids(row['old'])} → {_ids(row['new'])}",
+                      soft_wrap=True, crop=False, highlight=False)
     if len(summary.get("diff", [])) > SHOWN_DIFF:
         console.print(f"… and {len(summary['diff']) - SHOWN_DIFF} more changed lists "
                       "(all of them with --json)")
@@ -140,3 +140,9 @@ def _print_publish(summary: dict[str, Any]) -> None:
         for failure in counts["failures"]:
             console.print(f"[red]{escape(name)} product {escape(failure['product_id'])}:[/] "
                           f"{escape(failure['message'])}")
+
+
+def _ids(ids: list[str]) -> str:
+    from rich.markup import escape
+
+    return escape(f"[{', '.join(ids)}]")

@@ -144,7 +144,8 @@ def test_dry_run_diffs_then_publish_writes_changed_lists_once(shops: Shops) -> N
         row["field"]]
     table = shops.cli("reco", "publish", "--dry-run")
     assert table.exit_code == 0 and "dry run" in table.stdout
-    assert f"{row['connection']} {row['product_id']} {row['field']}: [] →" in table.stdout
+    assert f"{row['connection']} {row['product_id']} {row['field']}: [] → " \
+           f"[{', '.join(row['new'])}]" in table.stdout
 
     done = shops.publish()
     for name in ("shop", "woo"):
