@@ -9,8 +9,11 @@ the connector says which native fields they fill (``recommendation_fields``: Woo
 **Only changed lists are written.** The comparison base is what shoploop last had confirmed
 for the product (``reco_published``), not the mirror: the mirror is as old as the last import
 (and does not hold Shopify's metafields at all), while the confirmed lists are exactly what the
-platform was left holding by us. A list someone edited by hand on the platform is therefore
-not overwritten until our list for that product changes. Each connector compares with what the
+platform was left holding by us. Only for a product shoploop never published does the mirror
+stand in (WooCommerce's import carries ``upsell_ids`` / ``cross_sell_ids``): lists already
+there are not counted as changes, and the dry run shows what a first publish replaces. A list
+someone edits by hand on the platform after shoploop published it is therefore not
+overwritten until our list for that product changes. Each connector compares with what the
 product holds before it writes, so a list that is already there is ``unchanged``, not written.
 
 **One run at a time.** A publishing run holds the store's lock for ``reco publish``
@@ -232,7 +235,7 @@ class _Target:
             for product_id in chunk:
                 planned = self._plan(product_id)
                 self.target.counts["products"] += 1
-                old = confirmed.get(product_id) or {}
+                old = confirmed.get(product_id) or self._mirrored(product_id, planned.lists)
                 if _same(old, planned.lists):
                     continue
                 self.target.counts["changed"] += 1
@@ -252,6 +255,15 @@ class _Target:
                 self.progress(self.name, done, len(product_ids))
         if pending:
             self._write(pending)
+
+    def _mirrored(self, product_id: str, lists: Mapping[str, Any]) -> dict[str, Any]:
+        """For a product shoploop never published: the lists the platform held when it was
+        last imported, where the import carries them (WooCommerce's ``upsell_ids`` /
+        ``cross_sell_ids`` are product attributes; Shopify's metafields are not mirrored)."""
+        record = self.model.product_records[self.name].get(product_id) or {}
+        attributes = record.get("attributes") or {}
+        return {key: [str(i) for i in attributes[key]] for key in lists
+                if isinstance(attributes.get(key), list)}
 
     def _plan(self, product_id: str) -> _Planned:
         request = RecommendationRequest(connection=self.name, product_id=product_id,

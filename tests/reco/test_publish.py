@@ -213,6 +213,27 @@ def test_a_list_edited_on_the_platform_is_kept_until_ours_changes(shops: Shops) 
     assert shops.woo_lists()[product]["cross_sell_ids"] == []
 
 
+def test_a_first_publish_compares_with_the_lists_woocommerce_held_at_the_import(
+        shops: Shops) -> None:
+    """Never published: the mirror's ``upsell_ids`` / ``cross_sell_ids`` are the base, so
+    lists already there are no change, and the dry run shows what would be replaced."""
+    expected = _expected(shops)["woo"]
+    same, other = [pid for pid, lists in expected.items() if lists["cross_sell_ids"]][:2]
+    with shops.woo.data.lock:
+        shops.woo.data.products[int(same)].update(
+            {k: [int(i) for i in v] for k, v in expected[same].items()})
+        shops.woo.data.products[int(other)]["cross_sell_ids"] = [int(same)]
+    for args in (("import", "products", "--full"), ("reco", "build")):
+        assert shops.cli(*args).exit_code == 0
+    dry = shops.publish("--dry-run", "--to", "woo")
+    rows = {(r["product_id"], r["field"]): r for r in dry["diff"]}
+    assert not any(pid == same for pid, _field in rows)
+    assert rows[(other, "cross_sell_ids")]["old"] == [same]
+    done = shops.publish("--to", "woo")["targets"]["woo"]
+    assert done["changed"] == done["written"] == dry["targets"]["woo"]["changed"]
+    assert shops.writes()["woo"][same] == 0 and shops.writes()["woo"][other] == 1
+
+
 def test_one_publishing_run_at_a_time(shops: Shops) -> None:
     with exclusive_lock(shops.store, key=_PG_PUBLISH_LOCK, file_suffix="reco-publish-lock",
                         busy=RuntimeError):
