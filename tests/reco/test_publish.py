@@ -301,9 +301,7 @@ def test_a_batch_sent_but_not_recorded_is_resumed_without_a_second_write(
 
 def test_sigkill_during_publish_resumes_without_a_lost_or_repeated_write(
         shops: Shops, kill_switch: Any) -> None:
-    """Real processes killed at exact points (the sync's kill switch): Shopify after its
-    second ``metafieldsSet`` was applied but before the answer left, WooCommerce right after
-    its ``products/batch`` was applied; the next run resumes both."""
+    """Real processes killed at exact points (the sync's kill switch), then resumed."""
     switch = kill_switch({"shop": shops.shop, "woo": shops.woo})
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLOOP_")}
     env.update(**shops.shop.environment(), **shops.woo.environment(),
@@ -315,8 +313,12 @@ def test_sigkill_during_publish_resumes_without_a_lost_or_repeated_write(
                                  "reco", "publish", "--json", *args], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    for target, nth in (("shop", 2), ("woo", 1)):
-        switch.arm(target, "write", nth, "after")
+    # Shopify after its 2nd metafieldsSet was applied, WooCommerce after its products/batch
+    # was applied, then Shopify again as the run resuming the first one sends its first
+    # batch (recorded, never applied).
+    for target, nth, when in (("shop", 2, "after"), ("woo", 1, "after"),
+                              ("shop", 1, "before")):
+        switch.arm(target, "write", nth, when)
         process = start("--to", target)
         reached = switch.kill(process)
         _out, err = process.communicate()
@@ -345,4 +347,4 @@ def test_sigkill_during_publish_resumes_without_a_lost_or_repeated_write(
     assert all(t["batches"] == 0 for t in again["targets"].values())
     with shops.store.session() as session:
         runs = Counter(r.status for r in recent_runs(session, job=JOB))
-    assert runs == {"interrupted": 2, "succeeded": 2}  # the killed runs, found dead
+    assert runs == {"interrupted": 3, "succeeded": 2}  # the killed runs, found dead
