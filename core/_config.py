@@ -162,7 +162,7 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
     from shoploop.store import resolve_store_url
 
     try:
-        top = _TopLevel.model_validate(data)
+        top = _TopLevel.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         _raise_validation(exc, file, (), _TopLevel)
         raise  # unreachable; keeps type checkers happy

@@ -59,13 +59,14 @@ def _checked(host: PluginHost, hook: str, adapter: TypeAdapter[T],
 def merge_candidates(results: Sequence[tuple[str, list[Recommendation]]]
                      ) -> list[Recommendation]:
     """One candidate per product: the highest score wins (ties: first strategy called), and
-    every strategy's score, reason and evidence are kept in ``evidence["strategies"]``."""
+    every strategy's score, kind, reason and evidence are kept in ``evidence["strategies"]``
+    (a rule may care that *some* strategy saw a replenishment, not only the winner)."""
     best: dict[str, Recommendation] = {}
     voices: dict[str, dict[str, dict[str, Any]]] = {}
     for _plugin, candidates in results:
         for candidate in candidates:
             voices.setdefault(candidate.product_id, {})[candidate.strategy] = {
-                "score": candidate.score, "reason": candidate.reason,
+                "score": candidate.score, "kind": candidate.kind, "reason": candidate.reason,
                 "evidence": candidate.evidence}
             current = best.get(candidate.product_id)
             if current is None or candidate.score > current.score:

@@ -1,7 +1,9 @@
 """``shoploop demo``: the main job end to end on the embedded default.
 
 Generates a demo merchant, loads it through the ``files`` connector into a fresh SQLite store,
-shows that a second run is incremental (reads nothing new), and reports what the store now knows.
+shows that a second run is incremental (reads nothing new), and reports what the store now knows;
+builds a recommendation model on it and shows recommendations with their reasons
+(:mod:`.demo_reco`).
 Then the customer-attribute sync: the ERP, Shopify and WooCommerce emulators start in-process
 (loopback only, seeded from the same merchant), and ``SyncJob`` — the API behind
 ``shoploop sync customers`` — runs twice: the first run writes, the second finds nothing to do.
@@ -31,6 +33,7 @@ from ._plugins import PluginHost
 from .attributes.profiles import build_profiles
 from .combine import derive_attributes
 from .demo_data import DEFAULT_AS_OF, generate
+from .demo_reco import recommendation_demo
 from .jobs import MirrorStream, mirror_stream
 from .store import (
     CustomerRecord,
@@ -97,6 +100,7 @@ class DemoReport:
     loaded: dict[str, dict[str, int]] = field(default_factory=dict)
     rerun_read: dict[str, int] = field(default_factory=dict)
     insights: dict[str, Any] = field(default_factory=dict)
+    reco: dict[str, Any] = field(default_factory=dict)
     sync: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,6 +143,13 @@ def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: 
             report.insights = insights(session, as_of=DEFAULT_AS_OF, lifecycle_stages=(
                 _lifecycle_stages(session, host, hook_context(
                     config, connections, store=store, now=_day_after(DEFAULT_AS_OF)))))
+        step("recommendations: reco build on the merchant's orders, reco show for a product, "
+             "a customer and a cart")
+        started = time.perf_counter()
+        report.reco = recommendation_demo(host, config, store, connections,
+                                          connection=CONNECTION,
+                                          now=_day_after(DEFAULT_AS_OF))
+        report.seconds["reco"] = time.perf_counter() - started
     started = time.perf_counter()
     report.sync = run_sync_demo(host, directory, customers=min(customers, SYNC_CUSTOMERS),
                                 seed=seed, step=step)

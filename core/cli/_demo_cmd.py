@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ._invocation import shoploop_command
 from ._state import State, console, print_json
+from ._tables import ReadableTable
 
 SYNC_COLUMNS = ("read", "matched", "created", "changed", "written", "failed")
 """What fits 80 columns; `sync show` and `--json` have every counter."""
@@ -45,6 +46,27 @@ def _print_sync(sync: dict[str, Any]) -> None:
                   f"`{program} -c {sync['config']} sync show {first['run_id'][:8]}`")
 
 
+def _print_reco(reco: dict[str, Any], config: Path) -> None:
+    """The model's figures, then each ask with its recommendations and their reasons."""
+    console.print(f"recommendation model {reco['version']}: {reco['products']:,} products, "
+                  f"{reco['orders']:,} orders, {reco['pairs']:,} significant pairs, "
+                  f"{reco['repeat_purchases']:,} repeat purchases; strategies: "
+                  f"{', '.join(reco['strategies'])} ({reco['seconds']:.1f}s)")
+    for ask in reco["asks"]:
+        table = ReadableTable(f"reco show --{ask['ask']} {ask['for']} ({ask['for_name']})",
+                              [("#", "right"), ("recommended", "left"), ("kind", "left"),
+                               ("reason", "left")])
+        for number, found in enumerate(ask["recommendations"], start=1):
+            table.add_row(str(number), found["name"], found["kind"], found["reason"])
+        if not ask["recommendations"]:
+            table.add_row("-", "(no strategy has evidence for this ask)", "", "")
+        console.print(table)
+    first = next((a for a in reco["asks"] if a["ask"] == "product"), None)
+    if first is not None:
+        console.print(f"try `{shoploop_command()} -c {config} reco show --product "
+                      f"{first['for']} --json`")
+
+
 def _exit_if_sync_failed(sync: dict[str, Any]) -> None:
     """A demo whose sync failed must not look like a success to `make demo` or CI."""
     codes = [run["exit_code"] for run in sync["runs"] if not run["ok"]]
@@ -75,7 +97,8 @@ def register(app: typer.Typer) -> None:
             print_json({"directory": str(report.directory),
                         "store": redact_url(report.store_url), "seconds": report.seconds,
                         "loaded": report.loaded, "rerun_read": report.rerun_read,
-                        "insights": report.insights, "sync": report.sync})
+                        "insights": report.insights, "reco": report.reco,
+                        "sync": report.sync})
             _exit_if_sync_failed(report.sync)
             return
         loaded = Table(title="loaded through the files connector")
@@ -97,12 +120,14 @@ def register(app: typer.Typer) -> None:
                                   for p in value)
             facts.add_row(key, str(value))
         console.print(facts)
+        _print_reco(report.reco, report.directory / "shoploop.toml")
         _print_sync(report.sync)
         seconds = report.seconds
         program = shoploop_command()
         console.print(Panel.fit(
             f"generated in {seconds['generate']:.1f}s, loaded in {seconds['load']:.1f}s into "
-            f"{redact_url(report.store_url)}; synced in {seconds['sync']:.1f}s\n"
+            f"{redact_url(report.store_url)}; recommendations built in "
+            f"{seconds['reco']:.1f}s; synced in {seconds['sync']:.1f}s\n"
             f"config: {report.directory / 'shoploop.toml'} — try "
             f"`{program} -c {report.directory / 'shoploop.toml'} import orders` (reads nothing "
             f"new) or `{program} plugins`", title="shoploop demo"))

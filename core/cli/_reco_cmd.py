@@ -51,6 +51,7 @@ def _print_build(summary: dict[str, Any]) -> None:
         for example in examples[:5]:
             console.print(f"[yellow]{name}:[/] {escape(str(example))}")
     console.print(f"strategies: {', '.join(summary['strategies']) or 'none'} · "
+                  f"rules: {', '.join(summary.get('rules', ())) or 'none'} · "
                   f"{summary['bytes']:,} bytes · {summary['seconds']} s")
 
 
@@ -183,6 +184,10 @@ def register(app: typer.Typer) -> None:
         for product_id, reasons in ranked.vetoed.items():
             console.print(f"[dim]vetoed {escape(product_id)}: "
                           f"{escape('; '.join(reasons))}[/]")
+
+    from ._reco_evaluate_cmd import register_evaluate
+
+    register_evaluate(reco)
 
     from ._reco_publish_cmd import register as register_export_and_publish
 

@@ -21,6 +21,7 @@ from ._settings import RecoSettings
 if TYPE_CHECKING:
     from ._api import ModelMissingError, UnknownConnectionError, load_model, rank, recommend
     from ._build import BuildResult, build_model, fit_model
+    from ._evaluate import evaluate, evaluate_pool
     from ._export import export_lines
     from ._model import Model
     from ._pool import Pool, PoolReport, load_pool
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "ModelMissingError": "._api", "UnknownConnectionError": "._api", "load_model": "._api",
     "rank": "._api", "recommend": "._api", "BuildResult": "._build", "build_model": "._build",
-    "fit_model": "._build", "export_lines": "._export", "publish": "._publish",
+    "fit_model": "._build", "evaluate": "._evaluate", "evaluate_pool": "._evaluate",
+    "export_lines": "._export", "publish": "._publish",
     "PublishOptions": "._publish", "PublishReport": "._publish",
     "Model": "._model", "Pool": "._pool", "PoolReport": "._pool", "load_pool": "._pool",
 }
@@ -37,8 +39,8 @@ _LAZY = {
 __all__ = [
     "BuildResult", "Model", "ModelMissingError", "Pool", "PoolReport", "ProductTable",
     "PublishOptions", "PublishReport", "RecoSettings", "UnknownConnectionError",
-    "build_model", "export_lines", "fit_model", "load_model", "load_pool", "publish", "rank",
-    "recommend",
+    "build_model", "evaluate", "evaluate_pool", "export_lines", "fit_model", "load_model",
+    "load_pool", "publish", "rank", "recommend",
 ]
 
 

@@ -18,10 +18,14 @@ from shoploop._plugins import PluginHost
 from shoploop.store import Store, save_reco_model
 
 from ._cooccurrence import fit_bought_together
+from ._installed import fit_installed_base
 from ._intervals import fit_intervals
 from ._model import FORMAT, Model
 from ._pool import Pool, load_pool
+from ._purchases import fit_purchases
+from ._segments import fit_segments
 from ._settings import RecoSettings
+from ._upsell import fit_upsells
 
 log = logging.getLogger("shoploop.reco")
 
@@ -55,8 +59,26 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
     intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
                               pool.line_product, len(pool.customer_ids), pool.n_products,
                               min_repeats=settings.min_repeats)
+    # Who bought what (the already-bought rule): one sort, timed with the intervals.
+    purchases = fit_purchases(pool.order_customer, pool.order_day, pool.line_order,
+                              pool.line_product, len(pool.customer_ids), pool.n_products)
     if done is not None:
         done(2, began)
+    upsell = fit_upsells(pool.product_records, family=settings.upsell_family,
+                         min_ratio=settings.upsell_min_ratio,
+                         max_ratio=settings.upsell_max_ratio,
+                         alternatives=settings.upsell_alternatives,
+                         ignore=settings.upsell_ignore)
+    segments = fit_segments(pool.segments, pool.customer_ids, pool.customer_members,
+                            pool.order_customer,
+                            pool.line_order, pool.line_product, pool.n_products,
+                            prior=settings.segment_prior,
+                            min_buyers=settings.segment_min_buyers,
+                            keep=settings.segment_products)
+    installed = fit_installed_base(pool.equipment, pool.product_keys, pool.product_members,
+                                   pool.product_records, fits=settings.spare_part_fits,
+                                   service_categories=settings.service_categories,
+                                   interval_attribute=settings.service_interval_attribute)
     summary: dict[str, Any] = {
         "pool": pool.report.as_dict(),
         "bought_together": {"orders": neighbours.orders, "pairs": len(neighbours.partner),
@@ -64,12 +86,23 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                                 (neighbours.indptr[1:] > neighbours.indptr[:-1]).sum())},
         "intervals": {"repeat_purchases": len(intervals.product),
                       "customers": int((intervals.indptr[1:] > intervals.indptr[:-1]).sum())},
+        "upsell": {"products_with_upsells": sum(len(m) for m in upsell.values())},
+        "segments": {"segments": len(segments.labels),
+                     "segments_with_products": int(
+                         (segments.indptr[1:] > segments.indptr[:-1]).sum()),
+                     "customers": segments.customers},
+        "installed_base": {"equipment": len(installed.product),
+                           "with_interval": int((installed.interval_days > 0).sum()),
+                           "machines_with_parts": int(
+                               (installed.parts_indptr[1:] > installed.parts_indptr[:-1]).sum())},
     }
     return Model(built_at=clock(), product_keys=pool.product_keys,
                  product_members=pool.product_members, product_records=pool.product_records,
                  customer_ids=pool.customer_ids, customer_members=pool.customer_members,
                  bought_together=neighbours, intervals=intervals,
-                 settings=settings.model_dump(mode="json"), summary=summary)
+                 settings=settings.model_dump(mode="json"), summary=summary,
+                 upsell=upsell, segments=segments, installed_base=installed,
+                 purchases=purchases)
 
 
 def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: Clock, *,
@@ -93,6 +126,8 @@ def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: C
     summary = model.summary
     summary["strategies"] = sorted({impl.plugin_name for impl in
                                     host.pm.hook.recommendation_candidates.get_hookimpls()})
+    summary["rules"] = sorted({impl.plugin_name for impl in
+                               host.pm.hook.recommendation_patches.get_hookimpls()})
     began = time.perf_counter()
     payload = model.to_bytes()
     with store.session() as session:

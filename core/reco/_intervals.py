@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ._arrays import unique_sorted
+
 
 @dataclass(frozen=True)
 class Intervals:
@@ -53,7 +55,8 @@ def fit_intervals(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[
     span = int(day.max()) - first_day + 1 if len(day) else 1
 
     # 1. One purchase per (customer, product, day), sorted by pair, then day: one sort.
-    purchases = np.unique((customer[known] * n_products + product) * span + (day - first_day))
+    purchases = unique_sorted((customer[known] * n_products + product) * span
+                              + (day - first_day))
     pair, day = purchases // span, purchases % span + first_day
     starts, days_bought = _runs(pair)
     wanted = days_bought >= min_repeats

@@ -18,8 +18,12 @@ from typing import Any
 import numpy as np
 
 from ._cooccurrence import Neighbours
+from ._installed import InstalledBase
 from ._intervals import Intervals
 from ._lookup import ProductTable
+from ._purchases import Purchases
+from ._segments import SegmentPopularity
+from ._upsell import Upsells
 
 FORMAT = 1
 """The blob's format; a model of another format is rebuilt, never misread."""
@@ -40,6 +44,14 @@ class Model:
     settings: dict[str, Any]
     summary: dict[str, Any] = field(default_factory=dict)
     version: int = 0
+    upsell: Upsells = field(default_factory=dict)
+    """connection → product id → premium alternatives (``_upsell``)."""
+    segments: SegmentPopularity | None = None
+    """What each customer segment buys (``_segments``); None in models built before it."""
+    installed_base: InstalledBase | None = None
+    """The ERP's installed base and the parts fitting each machine (``_installed``)."""
+    purchases: Purchases | None = None
+    """Who bought what (the *already bought* rule); None in a model stored without it."""
     _by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _customer_by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _tables: dict[str, ProductTable] = field(default_factory=dict, repr=False)
@@ -98,11 +110,25 @@ class Model:
             "customer_ids": self.customer_ids, "customer_members": self.customer_members,
             "settings": self.settings, "summary": self.summary,
             "bought_together_orders": self.bought_together.orders,
+            "upsell": self.upsell,
         }
+        if self.segments is not None:
+            maps["segments"] = {"labels": self.segments.labels,
+                                "customers": self.segments.customers,
+                                "by_external": self.segments.by_external}
+        if self.installed_base is not None:
+            maps["installed_base"] = {"by_external": self.installed_base.by_external}
         arrays: dict[str, Any] = {
             "maps": np.frombuffer(json.dumps(maps, separators=(",", ":"), default=str)
                                   .encode(), dtype=np.uint8)}
-        for prefix, table in (("bt", self.bought_together), ("iv", self.intervals)):
+        tables: list[tuple[str, Any]] = [("bt", self.bought_together), ("iv", self.intervals)]
+        if self.segments is not None:
+            tables.append(("sg", self.segments))
+        if self.installed_base is not None:
+            tables.append(("ib", self.installed_base))
+        if self.purchases is not None:
+            tables.append(("pu", self.purchases))
+        for prefix, table in tables:
             for name, value in vars(table).items():
                 if isinstance(value, np.ndarray):
                     arrays[f"{prefix}_{name}"] = value
@@ -120,6 +146,8 @@ class Model:
             return {name.removeprefix(prefix): value for name, value in arrays.items()
                     if name.startswith(prefix)}
 
+        segments = maps.get("segments")
+        installed = maps.get("installed_base")
         return cls(
             built_at=datetime.fromisoformat(maps["built_at"]),
             product_keys=maps["product_keys"], product_members=maps["product_members"],
@@ -128,5 +156,10 @@ class Model:
             bought_together=Neighbours(orders=int(maps["bought_together_orders"]),
                                        **table("bt_")),
             intervals=Intervals(**table("iv_")), settings=maps["settings"],
-            summary=maps["summary"], version=version,
+            summary=maps["summary"], version=version, upsell=maps.get("upsell", {}),
+            segments=None if segments is None else SegmentPopularity(**segments,
+                                                                     **table("sg_")),
+            installed_base=None if installed is None else InstalledBase(**installed,
+                                                                        **table("ib_")),
+            purchases=Purchases(**table("pu_")) if "pu_indptr" in arrays else None,
         )

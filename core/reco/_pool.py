@@ -32,6 +32,8 @@ from shoploop.store import (
 )
 
 from ._days import day_of
+from ._installed import Equipment, load_equipment
+from ._segments import CustomerSegments, load_segments
 from ._settings import RecoSettings
 
 CUSTOMER = "customer"
@@ -117,6 +119,11 @@ class Pool:
     line_product: IntArray
     """Per line: the unified product index."""
     report: PoolReport
+    segments: CustomerSegments = field(default_factory=CustomerSegments)
+    """Every mirrored customer's segments (``[reco] segment_keys``), for *popular in the
+    customer's segment*."""
+    equipment: Equipment = field(default_factory=Equipment)
+    """The installed base with its owners' accounts, for *spare parts and services due*."""
 
     @property
     def n_products(self) -> int:
@@ -231,6 +238,8 @@ def load_pool(store: Store, settings: RecoSettings) -> Pool:
             line_product.append(product)
         customer_ids, customer_members, order_customer = _unify_customers(
             session, order_connection, order_customer_ext, report)
+        segments = load_segments(session, settings.segment_keys)
+        equipment = load_equipment(session, {*records, *order_connection})
     report.orders = len(order_day)
     for connection in order_connection:
         report.orders_by_connection[connection] = \
@@ -244,7 +253,7 @@ def load_pool(store: Store, settings: RecoSettings) -> Pool:
         order_day=np.asarray(order_day, dtype=np.int32),
         line_order=np.asarray(line_order, dtype=np.int32),
         line_product=np.asarray(line_product, dtype=np.int32),
-        report=report,
+        report=report, segments=segments, equipment=equipment,
     )
 
 

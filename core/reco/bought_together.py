@@ -2,7 +2,8 @@
 
 Proposes, for the request's anchor product and cart items, the products bought together with
 them significantly more often than their popularity explains (G², ``_cooccurrence``), scored
-``G² / (G² + llr_half)``. A candidate several anchors propose keeps its best anchor's score.
+``share · G² / (G² + llr_half)`` (the share of the anchor's orders holding the partner, weighted
+by its significance). A candidate several anchors propose keeps its best anchor's score.
 Abstains without a model or without anchors. Products the request's connection does not sell
 are left out (the ERP's history still counts for the shop's products with the same key).
 """
@@ -42,7 +43,11 @@ def recommendation_candidates(request: RecommendationRequest,
             product_id = model.product_id(partner, request.connection)
             if product_id is None:
                 continue
-            score = g2 / (g2 + half)  # _cooccurrence.llr_score for one value
+            # How often the partner goes with the anchor (the share of its orders), weighted
+            # by how sure that is not chance (_cooccurrence.llr_score). G² alone ranks rare,
+            # surprising partners first; on the public data set (Instacart) this product
+            # raised the in-basket HR@10 from 0.32 to 0.41 (docs/recommendations.md).
+            score = together / orders_with * (g2 / (g2 + half))
             if product_id in best and best[product_id].score >= score:
                 continue
             reasons = _reasons.bought_together(anchor_name, together, orders_with)

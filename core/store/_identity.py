@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,19 +43,7 @@ def resolve_internal_ids(
     session: Session, connection: str, entity_type: str, external_ids: Iterable[str]
 ) -> dict[str, str]:
     """Bulk :func:`resolve_internal_id`: external id → internal id for those that are bound."""
-    wanted = list(dict.fromkeys(external_ids))
-    bindings = table("identity_bindings")
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), _BATCH):
-        rows = session.execute(
-            select(IdentityBinding.external_id, IdentityBinding.internal_id).where(
-                IdentityBinding.connection == connection,
-                IdentityBinding.entity_type == entity_type,
-                one_of(session, bindings.c.external_id, wanted[start : start + _BATCH]),
-            )
-        )
-        found.update({external: internal for external, internal in rows})
-    return found
+    return _bulk_lookup(session, connection, entity_type, external_ids, by="external_id")
 
 
 def resolve_external_ids(
@@ -62,18 +51,26 @@ def resolve_external_ids(
 ) -> dict[str, str]:
     """The other direction in bulk: internal id → ``connection``'s external id, for those of
     the given internal ids that ``connection`` knows."""
-    wanted = list(dict.fromkeys(internal_ids))
+    return _bulk_lookup(session, connection, entity_type, internal_ids, by="internal_id")
+
+
+def _bulk_lookup(session: Session, connection: str, entity_type: str, ids: Iterable[str], *,
+                 by: Literal["external_id", "internal_id"]) -> dict[str, str]:
+    """``connection``'s bindings of ``ids`` (external or internal, as ``by`` says) → the other
+    id, queried ``_BATCH`` ids at a time."""
+    wanted = list(dict.fromkeys(ids))
+    other = "internal_id" if by == "external_id" else "external_id"
     bindings = table("identity_bindings")
     found: dict[str, str] = {}
     for start in range(0, len(wanted), _BATCH):
         rows = session.execute(
-            select(IdentityBinding.internal_id, IdentityBinding.external_id).where(
+            select(bindings.c[by], bindings.c[other]).where(
                 IdentityBinding.connection == connection,
                 IdentityBinding.entity_type == entity_type,
-                one_of(session, bindings.c.internal_id, wanted[start : start + _BATCH]),
+                one_of(session, bindings.c[by], wanted[start : start + _BATCH]),
             )
         )
-        found.update({internal: external for internal, external in rows})
+        found.update({key: value for key, value in rows})
     return found
 
 

@@ -87,8 +87,10 @@ def test_merge_keeps_best_score_and_every_reason():
     merged = merge_candidates([("a", [rec("P3", 0.4, "a")]), ("b", [rec("P3", 0.7, "b")])])
     assert len(merged) == 1 and merged[0].strategy == "b" and merged[0].score == 0.7
     assert merged[0].evidence["strategies"] == {
-        "a": {"score": 0.4, "reason": "a likes P3", "evidence": {"by": "a"}},
-        "b": {"score": 0.7, "reason": "b likes P3", "evidence": {"by": "b"}}}
+        "a": {"score": 0.4, "kind": "cross_sell", "reason": "a likes P3",
+              "evidence": {"by": "a"}},
+        "b": {"score": 0.7, "kind": "cross_sell", "reason": "b likes P3",
+              "evidence": {"by": "b"}}}
 
 
 def test_wrong_return_type_is_the_plugins_failure():

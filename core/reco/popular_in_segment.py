@@ -1,0 +1,84 @@
+"""The built-in *popular in the customer's segment* strategy (on ``recommendation_candidates``).
+
+The fallback for customers the other strategies know little about: the products customers of
+the same segment (industry, customer group, lifecycle stage — ``[reco] segment_keys``) buy
+more than customers overall (``_segments``), scored by their smoothed share of the segment's
+customers; a customer in several segments gets each product's best. The customer's segments
+come from the model (every mirrored customer, with or without orders), else from the
+``profile`` the caller passes. Without a known segment — or for a request naming nobody and
+nothing — the products most customers bought. Customers with an order history get the scores
+times ``segment_returning_weight``, so their own history leads. Abstains for a request with
+anchors but no customer (a product page: *bought together* answers it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shoploop.hooks import CustomerProfile, Recommendation, RecommendationRequest, hookimpl
+
+STRATEGY = "popular_in_segment"
+
+
+def _profile_labels(profile: CustomerProfile | None, keys: list[str]) -> list[str]:
+    from ._segments import segment_values
+
+    if profile is None:
+        return []
+    record = {"kind": profile.customer.kind,
+              "attributes": {**profile.customer.attributes, **profile.attributes}}
+    return segment_values(record, keys)
+
+
+@hookimpl
+def recommendation_candidates(request: RecommendationRequest, profile: CustomerProfile | None,
+                              model: Any) -> list[Recommendation] | None:
+    # Imported here: loading plugins (every `shoploop` call) must not import numpy.
+    from ._model import Model
+    from ._segments import reasons, segments_of
+
+    if not isinstance(model, Model) or model.segments is None:
+        return None
+    if request.customer_id is None and request.anchors:
+        return None
+    table = model.segments
+    settings = model.settings
+    prior = float(settings.get("segment_prior", 20.0))
+    factor = 1.0
+    segments: list[int] = []
+    if request.customer_id is not None:
+        segments = list(table.by_external.get(request.connection, {})
+                        .get(request.customer_id, ()))
+        if not segments:
+            segments = segments_of(table, _profile_labels(
+                profile, list(settings.get("segment_keys", ()))))
+        if model.customer_index(request.connection, request.customer_id) is not None:
+            factor = float(settings.get("segment_returning_weight", 0.5))
+    best: dict[str, Recommendation] = {}
+
+    def offer(product: int, score: float, label: str | None, buyers: int,
+              customers: int) -> None:
+        product_id = model.product_id(product, request.connection)
+        if product_id is None or (product_id in best and best[product_id].score >= score):
+            return
+        texts = reasons(label, buyers, customers)
+        best[product_id] = Recommendation(
+            product_id=product_id, score=score, kind="cross_sell", strategy=STRATEGY,
+            reason=texts["en"], reasons=texts,
+            evidence={"segment": label, "buyers": buyers, "customers": customers,
+                      "overall_buyers": int(table.product_buyers[product]),
+                      "all_customers": table.customers})
+
+    for segment in segments:
+        span = table.of(segment)
+        size = int(table.segment_customers[segment])
+        for product, buyers in zip(table.product[span].tolist(), table.buyers[span].tolist(),
+                                   strict=True):
+            offer(product, factor * table.smoothed(segment, buyers, product, prior),
+                  table.labels[segment], buyers, size)
+    if not segments:
+        for product in table.top.tolist():
+            buyers = int(table.product_buyers[product])
+            offer(product, factor * buyers / max(table.customers, 1), None, buyers,
+                  table.customers)
+    return sorted(best.values(), key=lambda r: (-r.score, r.product_id))
