@@ -33,7 +33,7 @@ from ._plugins import PluginHost
 from .attributes.profiles import build_profiles
 from .combine import derive_attributes
 from .demo_data import DEFAULT_AS_OF, generate
-from .demo_reco import recommendation_demo
+from .demo_reco import publish_demo, recommendation_demo
 from .jobs import MirrorStream, mirror_stream
 from .store import (
     CustomerRecord,
@@ -168,10 +168,12 @@ def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: 
 
 def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: int,
                   step: Any) -> dict[str, Any]:
-    """Start the three emulators, write ``sync.toml`` for them, run the sync twice.
+    """Start the three emulators, write ``sync.toml`` for them, run the sync twice, then a
+    ``reco publish --dry-run`` into the two shops.
 
-    Returns the config path, the emulators' customer count and Shopify limits, and both runs'
-    summaries (``SyncReport.as_dict()`` without the per-stream import rows)."""
+    Returns the config path, the emulators' customer count and Shopify limits, both runs'
+    summaries (``SyncReport.as_dict()`` without the per-stream import rows) and the dry run's
+    counts per shop with its first changed lists (``publish``)."""
     from .hooks import EmulatorOptions
     from .sync.job import SyncJob, SyncOptions
 
@@ -214,8 +216,13 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
                     .as_dict()
                 summary.pop("imports", None)
                 runs.append(summary)
+            step("reco publish --dry-run: the shops' products and orders imported, a model "
+                 "built, what publishing would write into their own fields")
+            published = publish_demo(host, config, store, connections, shops=("shop", "woo"),
+                                     now=datetime.now(UTC))
         return {"config": str(path), "customers": customers,
-                "shopify_limits": dict(SHOPIFY_DEMO_LIMITS), "runs": runs}
+                "shopify_limits": dict(SHOPIFY_DEMO_LIMITS), "runs": runs,
+                "publish": published}
     finally:
         for emulator in reversed(started):
             emulator.stop()

@@ -94,3 +94,24 @@ def _asks(store: Store, connection: str) -> tuple[tuple[str, str] | None, str | 
             .order_by(func.count().desc(), OrderRecord.customer_external_id)
             .limit(1)).scalar()
     return (str(pair[0]), str(pair[1])) if pair else None, customer
+
+
+def publish_demo(host: PluginHost, config: Config, store: Store, connections: Connections,
+                 *, shops: tuple[str, ...], now: datetime) -> dict[str, Any]:
+    """``reco publish --dry-run`` into the running shop emulators: their products and orders
+    imported into ``store``, a model built, and what publishing would write per shop."""
+    from .jobs import mirror_stream
+    from .reco import PublishOptions, build_model, publish
+
+    for name in shops:
+        for stream in ("products", "orders"):
+            mirror_stream(connections[name], store, connection=name, stream=stream)
+    built = build_model(host, store, config.reco, lambda: now)
+    report = publish(host, store, connections, built.model,
+                     PublishOptions(dry_run=True, targets=list(shops)),
+                     context=hook_context(config, connections, store=store, now=now))
+    summary = report.as_dict()
+    return {"version": built.version,
+            "targets": {name: {"products": target["products"], "changed": target["changed"]}
+                        for name, target in summary["targets"].items()},
+            "diff": summary["diff"][:SHOWN]}

@@ -22,6 +22,7 @@ from ._connectors import (
     CountsRecords,
     CreatesCustomers,
     IssuesRewards,
+    PublishesRecommendationLists,
     PublishesRecommendations,
     ReadsCustomers,
     ReadsInstalledBase,
@@ -55,6 +56,7 @@ from ._errors import (
 from ._lookup import ProductLookup
 from ._markers import PROJECT_NAME, hookimpl, hookspec
 from ._models import (
+    ALTERNATIVE_KINDS,
     Address,
     AttributeChange,
     AttributeValue,
@@ -84,7 +86,7 @@ from ._models import (
 from ._specs import HOOK_NAMES
 
 __all__ = [
-    "CAPABILITY_PROTOCOLS", "HOOK_NAMES", "PROJECT_NAME",
+    "ALTERNATIVE_KINDS", "CAPABILITY_PROTOCOLS", "HOOK_NAMES", "PROJECT_NAME",
     "Address", "AttributeChange", "AttributeValue", "AuthError", "BatchLimitError", "Capability",
     "ConfigError", "ConflictError", "ConnectionCheck", "ConnectionConfig", "Connector",
     "ConnectorError", "ConnectorFactory", "ConnectorType", "CountsRecords", "CreatesCustomers",
@@ -94,7 +96,8 @@ __all__ = [
     "HookContext", "InstalledEquipment", "IssuedReward",
     "IssuesRewards", "LineItem", "MissingSecretError", "NotSupportedError", "Order", "Page",
     "PluginError", "Product", "ProductLookup", "PublishResult",
-    "PublishesRecommendations", "RateLimitedError", "ReadsCustomers", "ReadsInstalledBase",
+    "PublishesRecommendationLists", "PublishesRecommendations", "RateLimitedError",
+    "ReadsCustomers", "ReadsInstalledBase",
     "ReadsOrders", "ReadsProducts", "Recommendation", "RecommendationPatch",
     "RecommendationRequest", "Referral", "ReferralFinding", "RegisterConnector",
     "RegisterEmulator",

@@ -223,6 +223,31 @@ class PublishesRecommendations(Protocol):
 
 
 @runtime_checkable
+class PublishesRecommendationLists(Protocol):
+    """Batched publishing (optional, beside ``PublishesRecommendations``): ``reco publish``
+    compares, records its intent and writes in these terms, so a re-run writes nothing and a
+    resumed run writes no list twice."""
+
+    publish_batch_size: int
+    """How many products one :meth:`publish_recommendation_lists` call takes at most."""
+
+    def recommendation_fields(self, recommendations: Sequence[Recommendation]
+                              ) -> dict[str, list[str]]:
+        """The native fields and the product ids (this connection's) each would hold, best
+        first — exactly what ``publish_recommendations`` writes for these recommendations.
+        Every field the connector manages is present (an empty list clears it)."""
+        ...
+
+    def publish_recommendation_lists(
+        self, lists: Mapping[str, Mapping[str, Sequence[str]]],
+    ) -> list[PublishResult]:
+        """Write product id → {field: ids} for up to ``publish_batch_size`` products, one
+        result per product in order. Each product is compared with what the platform holds
+        first: one already holding its lists is ``unchanged`` and not written."""
+        ...
+
+
+@runtime_checkable
 class IssuesRewards(Protocol):
     def issue_reward(self, spec: RewardSpec) -> IssuedReward:
         """Issue once per ``spec.idempotency_key``: a repeated call returns the first reward."""

@@ -181,6 +181,12 @@ RecommendationKind = Literal[
     "replenishment",
 ]
 
+ALTERNATIVE_KINDS: frozenset[str] = frozenset({"upsell", "replacement", "related"})
+"""Kinds shown *instead of* the product (a premium or a newer alternative, a similar one):
+published into a platform's alternatives list (WooCommerce ``upsell_ids``, Shopify's
+``related_products``). Every other kind goes *with* the product (bought together, a service, a
+spare part, a refill): the complements list (``cross_sell_ids``, ``complementary_products``)."""
+
 
 class RecommendationRequest(_Model):
     """What recommendations are asked for, in the ids of one connection.

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+
+from shoploop.store import Store, table
 
 
 def _shoploop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -171,3 +174,24 @@ def test_import_unreachable_source_exits_3(tmp_path):
     assert done.returncode == 3, done.stderr
     row = json.loads(done.stdout)["connections"][0]
     assert row["ok"] is False and "missing-folder" in row["error"]
+
+
+def test_demo_ends_with_a_publish_dry_run_into_the_shop_emulators(demo):
+    """The dry run counted the shops' products and wrote nothing: the sync store holds no
+    published lists and no publish batch."""
+    from shoploop.cli._demo_cmd import _print_sync
+    from shoploop.cli._state import console
+
+    directory, report, _ = demo
+    published = report["sync"]["publish"]
+    assert set(published["targets"]) == {"shop", "woo"}
+    for target in published["targets"].values():
+        assert 0 < target["changed"] <= target["products"]
+    assert published["diff"] and all(row["old"] == [] and row["new"]
+                                      for row in published["diff"])
+    with Store(f"sqlite:///{directory / 'sync.db'}") as store, store.session() as session:
+        assert session.scalar(select(func.count()).select_from(
+            table("reco_published"))) == 0
+    with console.capture() as captured:
+        _print_sync(report["sync"])
+    assert "reco publish --dry-run into the shop emulators" in captured.get()

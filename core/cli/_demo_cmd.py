@@ -44,6 +44,17 @@ def _print_sync(sync: dict[str, Any]) -> None:
     program = shoploop_command()
     console.print(f"audit trail: `{program} -c {sync['config']} sync history`, then "
                   f"`{program} -c {sync['config']} sync show {first['run_id'][:8]}`")
+    published = sync.get("publish")
+    if published:
+        console.print("reco publish --dry-run into the shop emulators (model "
+                      f"{published['version']}): " + ", ".join(
+                          f"{t['changed']:,} of {t['products']:,} products' lists would "
+                          f"change in {name}" for name, t in published["targets"].items())
+                      + " (nothing written; against real shops `reco publish` writes them)")
+        for row in published["diff"]:
+            console.print(f"  {row['connection']} {row['product_id']} {row['field']}: "
+                          f"[{', '.join(row['old'])}] → [{', '.join(row['new'])}]",
+                          markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_reco(reco: dict[str, Any], config: Path) -> None:

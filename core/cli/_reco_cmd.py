@@ -188,3 +188,7 @@ def register(app: typer.Typer) -> None:
     from ._reco_evaluate_cmd import register_evaluate
 
     register_evaluate(reco)
+
+    from ._reco_publish_cmd import register as register_export_and_publish
+
+    register_export_and_publish(reco)  # reco export | publish, in their own module

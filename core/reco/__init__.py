@@ -22,21 +22,25 @@ if TYPE_CHECKING:
     from ._api import ModelMissingError, UnknownConnectionError, load_model, rank, recommend
     from ._build import BuildResult, build_model, fit_model
     from ._evaluate import evaluate, evaluate_pool
+    from ._export import export_lines
     from ._model import Model
     from ._pool import Pool, PoolReport, load_pool
+    from ._publish import PublishOptions, PublishReport, publish
 
 _LAZY = {
     "ModelMissingError": "._api", "UnknownConnectionError": "._api", "load_model": "._api",
     "rank": "._api", "recommend": "._api", "BuildResult": "._build", "build_model": "._build",
     "fit_model": "._build", "evaluate": "._evaluate", "evaluate_pool": "._evaluate",
+    "export_lines": "._export", "publish": "._publish",
+    "PublishOptions": "._publish", "PublishReport": "._publish",
     "Model": "._model", "Pool": "._pool", "PoolReport": "._pool", "load_pool": "._pool",
 }
 
 __all__ = [
     "BuildResult", "Model", "ModelMissingError", "Pool", "PoolReport", "ProductTable",
-    "RecoSettings", "UnknownConnectionError", "build_model", "evaluate", "evaluate_pool",
-    "fit_model", "load_model",
-    "load_pool", "rank", "recommend",
+    "PublishOptions", "PublishReport", "RecoSettings", "UnknownConnectionError",
+    "build_model", "evaluate", "evaluate_pool", "export_lines", "fit_model", "load_model",
+    "load_pool", "publish", "rank", "recommend",
 ]
 
 

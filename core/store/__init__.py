@@ -46,7 +46,27 @@ from ._identity import (
     resolve_internal_id,
     resolve_internal_ids,
 )
+from ._intents import (
+    CONFIRMED as INTENT_CONFIRMED,
+)
+from ._intents import (
+    FAILED as INTENT_FAILED,
+)
+from ._intents import (
+    INTERRUPTED as INTENT_INTERRUPTED,
+)
+from ._intents import (
+    PENDING as INTENT_PENDING,
+)
+from ._intents import (
+    batch_key,
+    interrupt_pending,
+    record_intent,
+    settle_batch,
+)
+from ._lock import exclusive_lock
 from ._reco import StoredModel, load_reco_model, reco_model_versions, save_reco_model
+from ._reco_published import published_lists, record_published
 from ._rows import content_hash
 from ._runs import (
     FAILED,
@@ -69,6 +89,7 @@ from ._schema import (
     OrderRecord,
     ProductRecord,
     RecoModelRecord,
+    RecoPublishedRecord,
     SyncBatch,
     SyncChangeRecord,
     SyncCursor,
@@ -94,6 +115,10 @@ from ._url import redact_url, resolve_store_url
 
 __all__ = [
     "FAILED",
+    "INTENT_CONFIRMED",
+    "INTENT_FAILED",
+    "INTENT_INTERRUPTED",
+    "INTENT_PENDING",
     "INTERRUPTED",
     "RUNNING",
     "SUCCEEDED",
@@ -108,6 +133,7 @@ __all__ = [
     "OrderRecord",
     "ProductRecord",
     "RecoModelRecord",
+    "RecoPublishedRecord",
     "SchemaAheadError",
     "SchemaOutdatedError",
     "Store",
@@ -120,6 +146,7 @@ __all__ = [
     "SyncRunRecord",
     "SyncTargetState",
     "UpsertResult",
+    "batch_key",
     "bind_identities",
     "bind_identity",
     "content_hash",
@@ -132,10 +159,12 @@ __all__ = [
     "erased_email_hashes",
     "erased_external_id_hashes",
     "erased_internal_ids",
+    "exclusive_lock",
     "external_id_hash",
     "external_ids_for",
     "finish_run",
     "get_run",
+    "interrupt_pending",
     "is_erased",
     "load_cursor",
     "load_reco_model",
@@ -145,8 +174,11 @@ __all__ = [
     "mirrored_products",
     "new_internal_id",
     "one_of",
+    "published_lists",
     "recent_runs",
     "reco_model_versions",
+    "record_intent",
+    "record_published",
     "redact_url",
     "resolve_external_ids",
     "resolve_internal_id",
@@ -154,6 +186,7 @@ __all__ = [
     "resolve_store_url",
     "save_cursor",
     "save_reco_model",
+    "settle_batch",
     "start_run",
     "table",
     "upsert_customers",

@@ -217,6 +217,9 @@ class SyncBatch(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(36))
     connection: Mapped[str] = mapped_column(CONNECTION)
+    kind: Mapped[str] = mapped_column(String(20), default="sync", server_default="sync")
+    """What the batch writes: ``sync`` (customer attributes) or ``reco_publish``
+    (recommendation lists); each job resumes only its own kind (migration 0005)."""
     batch_key: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     size: Mapped[int]
@@ -285,3 +288,17 @@ class RecoModelRecord(Base):
     format: Mapped[int]
     summary: Mapped[dict[str, Any]]
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecoPublishedRecord(Base):
+    """What ``reco publish`` last had confirmed for one product of one connection: native
+    field → product ids, as written. Publishing compares against it, so only changed lists are
+    written and a re-run writes nothing (migration 0005)."""
+
+    __tablename__ = "reco_published"
+
+    connection: Mapped[str] = mapped_column(CONNECTION, primary_key=True)
+    product_external_id: Mapped[str] = mapped_column(EXTERNAL_ID, primary_key=True)
+    lists: Mapped[dict[str, Any]]
+    run_id: Mapped[str] = mapped_column(String(36))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,8 +8,6 @@ written in one transaction, so after a crash either all of it is there or the ba
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +18,10 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shoploop.store import (
+    INTENT_CONFIRMED,
+    INTENT_FAILED,
+    INTENT_INTERRUPTED,
+    INTENT_PENDING,
     SyncBatch,
     SyncChangeRecord,
     bind_identities,
@@ -34,7 +36,10 @@ from shoploop.store import (
 from ._settings import CUSTOMER_FIELDS
 
 CUSTOMER = "customer"
-PENDING, CONFIRMED, INTERRUPTED, FAILED = "pending", "confirmed", "interrupted", "failed"
+# The intent batches (record_intent, settle_batch, interrupt_pending) are the store's, shared
+# with ``reco publish``; each job resumes only its own kind.
+PENDING, CONFIRMED = INTENT_PENDING, INTENT_CONFIRMED
+INTERRUPTED, FAILED = INTENT_INTERRUPTED, INTENT_FAILED
 _CHUNK = 500
 
 
@@ -133,35 +138,6 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
     values = list(dict.fromkeys(values))
     for start in range(0, len(values), _CHUNK):
         yield values[start:start + _CHUNK]
-
-
-def interrupt_pending(session: Session, connections: Iterable[str]) -> list[SyncBatch]:
-    """Batches left ``pending`` by a job that died: mark them interrupted, return them."""
-    batches = list(session.scalars(select(SyncBatch).where(
-        SyncBatch.connection.in_(list(connections)), SyncBatch.status == PENDING)))
-    for batch in batches:
-        batch.status, batch.settled_at = INTERRUPTED, utcnow()
-    return batches
-
-
-def batch_key(connection: str, changes: Sequence[Mapping[str, Any]]) -> str:
-    raw = json.dumps([connection, list(changes)], sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def record_intent(session: Session, run_id: str, connection: str,
-                  changes: Sequence[Mapping[str, Any]]) -> int:
-    batch = SyncBatch(run_id=run_id, connection=connection,
-                      batch_key=batch_key(connection, changes), status=PENDING,
-                      size=len(changes), changes={"items": list(changes)}, created_at=utcnow())
-    session.add(batch)
-    session.flush()
-    return batch.id
-
-
-def settle_batch(session: Session, batch_id: int, status: str) -> None:
-    session.execute(update(SyncBatch).where(SyncBatch.id == batch_id)
-                    .values(status=status, settled_at=utcnow()))
 
 
 def merge_sent(session: Session, connection: str, run_id: str,

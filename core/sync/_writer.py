@@ -29,6 +29,7 @@ from shoploop.hooks import (
     WriteResult,
     WriteStatus,
 )
+from shoploop.store import record_intent, settle_batch
 
 from .._interrupt import StopToken
 from ._plan import Change
@@ -38,8 +39,6 @@ from ._state import (
     merge_sent,
     patch_mirror,
     record_changes,
-    record_intent,
-    settle_batch,
 )
 from ._values import is_clear
 

@@ -39,6 +39,7 @@ from shoploop.hooks import (
     HookContext,
     SyncRun,
 )
+from shoploop.store import interrupt_pending
 
 from .._config import Config
 from .._connections import Connections
@@ -80,7 +81,6 @@ from ._state import (
     bound_to,
     customer_chunks,
     customers_of,
-    interrupt_pending,
     merge_sent,
     record_changes,
     sent_of,

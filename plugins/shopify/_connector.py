@@ -6,9 +6,7 @@ a domain error naming the connection and the operation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from shoploop.hooks import (
     AttributeChange,
@@ -29,20 +27,15 @@ from shoploop.hooks import (
     Recommendation,
     RewardSpec,
     WriteResult,
-    WriteStatus,
 )
 
-from . import _creates, _mapping, _queries, _reads, _rewards, _webhooks
+from . import _creates, _mapping, _publish, _queries, _reads, _rewards, _webhooks
 from ._bulk import BulkReader
 from ._client import GraphQLClient
 from ._config import ShopifyConfig
-from ._mapping import to_gid
-from ._writes import read_current
 
-RECOMMENDATION_NAMESPACE = "shopify--discovery--product_recommendation"
-"""Search & Discovery's metafields: ``complementary_products`` and ``related_products``, both
-``list.product_reference`` (what the storefront's recommendations read)."""
-_COMPLEMENTARY = {"cross_sell", "complementary", "service", "spare_part"}
+RECOMMENDATION_NAMESPACE = _publish.RECOMMENDATION_NAMESPACE
+"""Search & Discovery's metafields (sources cited in :mod:`._publish`)."""
 _REQUIRED_SCOPES = {"read_customers", "write_customers", "read_orders", "read_products"}
 
 
@@ -139,41 +132,31 @@ class ShopifyConnector:
             return []
         return _creates.create(self.client, drafts, api_version=self.settings.api_version)
 
+    publish_batch_size = _publish.PRODUCTS_PER_CALL
+    """Products per batch: one ``metafieldsSet`` call (25 metafields, two per product)."""
+
+    def recommendation_fields(self, recommendations: Sequence[Recommendation]
+                              ) -> dict[str, list[str]]:
+        """``complementary_products`` / ``related_products`` (:mod:`._publish`)."""
+        return _publish.recommendation_fields(recommendations)
+
     def publish_recommendations(self, product_id: str,
                                 recommendations: Sequence[Recommendation]) -> PublishResult:
-        """Complementary kinds (cross-sell, service, spare parts) and related kinds (upsell,
-        replacement, related) into Search & Discovery's two metafields, best first, only when
-        they differ from what the product holds."""
-        owner = to_gid("Product", product_id)
-        ranked = sorted(recommendations, key=lambda r: -r.score)
-        lists = {
-            "complementary_products": [to_gid("Product", r.product_id) for r in ranked
-                                       if r.kind in _COMPLEMENTARY],
-            "related_products": [to_gid("Product", r.product_id) for r in ranked
-                                 if r.kind not in _COMPLEMENTARY]}
-        keys = [f"{RECOMMENDATION_NAMESPACE}.{key}" for key in lists]
-        current = read_current(self.client, [owner], keys, "publish_recommendations")
-        if owner not in current:
-            return PublishResult(product_id=product_id, status=WriteStatus.FAILED,
-                               message=f"no product {product_id}")
-        sets: list[dict[str, Any]] = []
-        for key, ids in lists.items():
-            unique = list(dict.fromkeys(ids))[:10]  # the storefront shows at most 10
-            existing = current[owner].metafields.get((RECOMMENDATION_NAMESPACE, key))
-            value = json.dumps(unique)
-            if not unique or (existing and json.loads(existing["value"]) == unique):
-                continue
-            sets.append({"ownerId": owner, "namespace": RECOMMENDATION_NAMESPACE, "key": key,
-                         "type": "list.product_reference", "value": value})
-        if not sets:
-            return PublishResult(product_id=product_id, status=WriteStatus.UNCHANGED)
-        data = self.client.execute(_queries.METAFIELDS_SET, {"metafields": sets},
-                                   operation="publish_recommendations")
-        errors = data["metafieldsSet"]["userErrors"]
-        if errors:
-            return PublishResult(product_id=product_id, status=WriteStatus.FAILED,
-                               message="; ".join(str(e["message"]) for e in errors))
-        return PublishResult(product_id=product_id, status=WriteStatus.WRITTEN)
+        """Complementary kinds and alternatives (upsell, replacement, related) into Search &
+        Discovery's two metafields, best first, only when they differ from what the product
+        holds."""
+        return self.publish_recommendation_lists(
+            {product_id: self.recommendation_fields(recommendations)})[0]
+
+    def publish_recommendation_lists(
+        self, lists: Mapping[str, Mapping[str, Sequence[str]]],
+    ) -> list[PublishResult]:
+        if len(lists) > self.publish_batch_size:
+            raise BatchLimitError(
+                f"{len(lists)} products exceed publish_batch_size={self.publish_batch_size}; "
+                "nothing was written", connection=self.name,
+                operation="publish_recommendations")
+        return _publish.publish_lists(self.client, lists)
 
     def issue_reward(self, spec: RewardSpec) -> IssuedReward:
         return _rewards.issue(self.client, spec)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from shoploop.hooks import (
+    ALTERNATIVE_KINDS,
     AttributeChange,
     AuthError,
     BatchLimitError,
@@ -63,7 +64,9 @@ M = TypeVar("M", bound=BaseModel)
 MAX_PAGES_PER_CALL = 50
 """Remote pages one read call may scan while it finds nothing new (bounded work per call;
 the cursor is checkpointed in between)."""
-UPSELL_KINDS = frozenset({"upsell", "replacement"})
+UPSELL_KINDS = ALTERNATIVE_KINDS
+"""Kinds published into ``upsell_ids`` (the contract's alternatives)."""
+_LIST_FIELDS = ("upsell_ids", "cross_sell_ids")
 
 
 class WooCommerceConnector(CustomerCreation, CouponRewards):
@@ -303,55 +306,76 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
 
     # -- recommendations ----------------------------------------------------------------------
 
+    @property
+    def publish_batch_size(self) -> int:
+        """Products per ``POST /products/batch`` (WooCommerce takes at most 100 objects)."""
+        return self.attribute_batch_size
+
+    def recommendation_fields(self, recommendations: Sequence[Recommendation]
+                              ) -> dict[str, list[str]]:
+        """Alternatives (``ALTERNATIVE_KINDS``: upsell, replacement, related) → ``upsell_ids``
+        (shown on the product page, "instead of"); every other kind → ``cross_sell_ids``
+        (shown in the cart, "with"); best first, each product once, integer ids only."""
+        ranked = sorted(recommendations, key=lambda r: -r.score)
+        return {
+            "upsell_ids": [str(i) for i in _ids(r.product_id for r in ranked
+                                                if r.kind in ALTERNATIVE_KINDS)],
+            "cross_sell_ids": [str(i) for i in _ids(r.product_id for r in ranked
+                                                    if r.kind not in ALTERNATIVE_KINDS)],
+        }
+
     def publish_recommendations(self, product_id: str,
                                 recommendations: Sequence[Recommendation]) -> PublishResult:
-        """``upsell``/``replacement`` → ``upsell_ids`` (product page), every other kind →
-        ``cross_sell_ids`` (cart page), in score order; unchanged lists are not written."""
+        """Into ``upsell_ids`` / ``cross_sell_ids`` (:meth:`recommendation_fields`); unchanged
+        lists are not written."""
         return self.publish_recommendations_batch({product_id: recommendations})[0]
 
     def publish_recommendations_batch(
         self, recommendations: Mapping[str, Sequence[Recommendation]],
     ) -> list[PublishResult]:
+        """:meth:`publish_recommendation_lists` for recommendations."""
+        return self.publish_recommendation_lists(
+            {pid: self.recommendation_fields(recs) for pid, recs in recommendations.items()})
+
+    def publish_recommendation_lists(
+        self, lists: Mapping[str, Mapping[str, Sequence[str]]],
+    ) -> list[PublishResult]:
         """Publish for up to 100 products: one ``GET /products?include=…`` and one
-        ``POST /products/batch`` with only the products whose lists change; one result per
-        product, failures per item."""
+        ``POST /products/batch`` with only the products whose lists differ from what they
+        hold; one result per product, failures per item."""
         operation = "publish_recommendations"
-        if len(recommendations) > self.attribute_batch_size:
+        if len(lists) > self.publish_batch_size:
             raise BatchLimitError(
-                f"{len(recommendations)} products in one batch; WooCommerce batch endpoints "
-                f"accept at most {self.attribute_batch_size}", connection=self.name,
+                f"{len(lists)} products in one batch; WooCommerce batch endpoints "
+                f"accept at most {self.publish_batch_size}", connection=self.name,
                 operation=operation)
         results: dict[str, PublishResult] = {}
         wanted: dict[str, dict[str, list[int]]] = {}
-        for product_id, recs in recommendations.items():
+        for product_id, fields in lists.items():
             if not product_id.isdigit():
                 results[product_id] = PublishResult(product_id=product_id,
-                                                  status=WriteStatus.FAILED,
-                                                  message="WooCommerce product ids are integers")
+                                                    status=WriteStatus.FAILED,
+                                                    message="WooCommerce product ids are integers")
                 continue
-            ranked = sorted(recs, key=lambda r: -r.score)
-            wanted[product_id] = {
-                "upsell_ids": _ids(r.product_id for r in ranked if r.kind in UPSELL_KINDS),
-                "cross_sell_ids": _ids(r.product_id for r in ranked
-                                       if r.kind not in UPSELL_KINDS),
-            }
+            wanted[product_id] = {key: _ids(ids) for key, ids in fields.items()
+                                  if key in _LIST_FIELDS}
         current: dict[str, dict[str, Any]] = {}
         if wanted:
             answer = self.client.get("products", {"include": ",".join(wanted), "per_page": 100},
                                      operation=operation)
             current = {str(p["id"]): p for p in answer.data or ()}
         updates = []
-        for product_id, lists in wanted.items():
+        for product_id, ids in wanted.items():
             product = current.get(product_id)
             if product is None:
                 results[product_id] = PublishResult(product_id=product_id,
-                                                  status=WriteStatus.FAILED,
-                                                  message="no such product in WooCommerce")
-            elif all(list(product.get(k) or []) == v for k, v in lists.items()):
+                                                    status=WriteStatus.FAILED,
+                                                    message="no such product in WooCommerce")
+            elif all(list(product.get(k) or []) == v for k, v in ids.items()):
                 results[product_id] = PublishResult(product_id=product_id,
-                                                  status=WriteStatus.UNCHANGED)
+                                                    status=WriteStatus.UNCHANGED)
             else:
-                updates.append({"id": int(product_id), **lists})
+                updates.append({"id": int(product_id), **ids})
         if updates:
             answer = self.client.post("products/batch", {"update": updates}, operation=operation)
             answered = {str(item.get("id")): item
@@ -364,8 +388,9 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
                 results[product_id] = PublishResult(
                     product_id=product_id,
                     status=WriteStatus.FAILED if error else WriteStatus.WRITTEN,
+                    fields=[] if error else sorted(k for k in update if k != "id"),
                     message=f"{error.get('code')}: {error.get('message')}" if error else "")
-        return [results[product_id] for product_id in recommendations]
+        return [results[product_id] for product_id in lists]
 
     # -- webhooks -----------------------------------------------------------------------------
 

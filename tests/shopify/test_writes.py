@@ -151,6 +151,43 @@ def test_recommendations_go_into_search_and_discovery_metafields(shop, connect):
         WriteStatus.UNCHANGED
 
 
+def test_publish_lists_in_batches_refuses_missing_products_and_deletes_emptied_lists(
+        shop, connect):
+    emulator, _, products = shop
+    connector = connect(emulator)
+    a, b, c, d = products[:4]
+    first = connector.publish_recommendation_lists({
+        a: {"complementary_products": [b, c], "related_products": [d]},
+        b: {"complementary_products": ["999999"], "related_products": []},  # no such product
+        c: {"complementary_products": [a], "related_products": []},
+        "424242": {"complementary_products": [a], "related_products": []}})
+    assert [r.status for r in first] == [WriteStatus.WRITTEN, WriteStatus.FAILED,
+                                         WriteStatus.WRITTEN, WriteStatus.FAILED]
+    # Shopify refuses the reference like this; the call is atomic, so the others were sent
+    # again without the refused product.
+    assert first[1].message == "Value references non-existent resource " \
+                               "gid://shopify/Product/999999."
+    assert emulator.stats.get("calls.metafieldsSet") == 2
+    held = emulator.data.products[f"gid://shopify/Product/{a}"]["_metafields"]
+    assert json.loads(held[(RECOMMENDATION_NAMESPACE, "related_products")]["value"]) == [
+        f"gid://shopify/Product/{d}"]
+    assert (RECOMMENDATION_NAMESPACE, "complementary_products") not in \
+        emulator.data.products[f"gid://shopify/Product/{b}"]["_metafields"]
+    # An emptied list is deleted (an empty list.product_reference is refused); the unchanged
+    # one is not written again.
+    emptied = connector.publish_recommendation_lists(
+        {a: {"complementary_products": [b, c], "related_products": []}})
+    assert emptied[0].status == WriteStatus.WRITTEN and emptied[0].fields == [
+        "related_products"]
+    assert (RECOMMENDATION_NAMESPACE, "related_products") not in held
+    assert emulator.data.metafield_writes[(f"gid://shopify/Product/{a}",
+                                           RECOMMENDATION_NAMESPACE,
+                                           "complementary_products")] == 1
+    assert connector.publish_recommendation_lists(
+        {a: {"complementary_products": [b, c], "related_products": []}})[0].status == \
+        WriteStatus.UNCHANGED
+
+
 def test_rewards_are_discount_codes_idempotent_by_code(shop, connect):
     emulator, ids, _ = shop
     connector = connect(emulator)

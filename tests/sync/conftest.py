@@ -9,11 +9,9 @@ Test modules cannot import each other (``--import-mode=importlib``); they share 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -261,157 +259,8 @@ class SyncEnv:
         self.erp.touch("Customer", number, {**values, "Last_Modified_Date_Time": stamp})
 
 
-# -- deterministic kill points (the crash tests) -----------------------------------------------
-
-READ, CREATE, WRITE = "read", "create", "write"
-BEFORE, AFTER = "before", "after"
-
-
-def request_kind(connection: str, request: Any) -> str | None:
-    """What a request does, as the emulator of ``connection`` sees it: ``read``, ``create``
-    (customers) or ``write`` (attribute values); None for anything else."""
-    if connection == "shop":  # GraphQL: the operation's fields name it
-        if request.method != "POST" or not request.path.endswith("graphql.json"):
-            return None
-        query = str(request.json().get("query", ""))
-        if "customerCreate" in query:
-            return CREATE
-        return WRITE if "metafieldsSet" in query or "tagsAdd" in query else READ
-    if connection == "woo":
-        if request.method == "GET":
-            return READ
-        if request.path.endswith("/customers/batch"):
-            body = request.json()
-            return CREATE if body.get("create") else WRITE if body.get("update") else None
-        return None
-    return READ if request.method == "POST" and b"ReadMultiple" in request.body else None
-
-
-@dataclass(frozen=True)
-class KillPoint:
-    """The ``nth`` request of ``kind`` to ``connection`` in the next run, held ``before`` it
-    is applied or ``after`` it was applied (its answer never leaves)."""
-
-    connection: str
-    kind: str
-    nth: int
-    when: str = AFTER
-
-
-class KillSwitch:
-    """Kills ``shoploop sync`` runs at exact points of their conversation with the emulators.
-
-    Each emulator's handler is wrapped: the test arms a :class:`KillPoint`, and the request
-    that reaches it is held there — applied or not, as asked — while every later request of
-    the run, to any emulator, is parked and then dropped unapplied. ``kill(process)`` waits
-    for the hold, SIGKILLs the run and lets the parked requests go once nothing is being
-    applied any more. So a kill lands exactly at the point the test chose, however fast or
-    loaded the machine is, and ``applied`` counts what each emulator really did.
-    """
-
-    def __init__(self, emulators: dict[str, Any]) -> None:
-        self._cond = threading.Condition()
-        self._point: KillPoint | None = None
-        self._seen = 0
-        self._held = False
-        self._frozen = False
-        self._applying = 0
-        self._round = 0
-        self.applied: Counter[tuple[str, str]] = Counter()
-        for name, emulator in emulators.items():
-            emulator.handler = self._wrap(name, emulator.handler)
-
-    def arm(self, connection: str, kind: str, nth: int, when: str = AFTER) -> None:
-        """Kill the next run at its ``nth`` request of ``kind`` to ``connection``, held
-        ``before`` it is applied or ``after``."""
-        assert kind in (READ, CREATE, WRITE) and when in (BEFORE, AFTER) and nth >= 1
-        self.resume()
-        with self._cond:
-            self._point, self._seen = KillPoint(connection, kind, nth, when), 0
-
-    def resume(self) -> None:
-        """Let the next run's requests through (a run that is not to be killed)."""
-        with self._cond:
-            # Anything that arrived since the kill came from the dead run: dropped.
-            self._round += 1
-            self._point, self._frozen, self._held = None, False, False
-            self._cond.notify_all()
-
-    def _wrap(self, name: str, handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        from shoploop.emulation import Response
-
-        def held(request: Any) -> Any:
-            kind = request_kind(name, request)
-            with self._cond:
-                if self._frozen:  # the run is being killed: this request never applies
-                    parked = self._round
-                    self._cond.wait_for(lambda: self._round != parked)
-                    return Response.text("the run was killed", 503)
-                hold = None
-                point = self._point
-                if point is not None and (point.connection, point.kind) == (name, kind):
-                    self._seen += 1
-                    if self._seen == point.nth:
-                        hold, self._frozen = point.when, True
-                if hold != BEFORE:
-                    self._applying += 1
-            if hold == BEFORE:
-                return self._hold(Response.text("the run was killed", 503))
-            try:
-                response = handler(request)
-            finally:
-                with self._cond:
-                    self._applying -= 1
-                    if kind is not None:
-                        self.applied[(name, kind)] += 1
-                    self._cond.notify_all()
-            return self._hold(response) if hold == AFTER else response
-
-        return held
-
-    def _hold(self, response: Any) -> Any:
-        with self._cond:
-            self._held = True
-            self._cond.notify_all()
-            parked = self._round
-            self._cond.wait_for(lambda: self._round != parked)
-        return response  # to a client that is dead by now
-
-    def kill(self, process: subprocess.Popen[bytes], timeout: float = 600) -> bool:
-        """Wait until the armed point holds, then SIGKILL the run; False if it ended first.
-        (``timeout`` only turns a hang — a run that neither gets there nor ends — into a
-        failure; it plays no part in where the kill lands.)"""
-        ended: list[bool] = []
-
-        def wait_for_exit() -> None:
-            process.wait()
-            with self._cond:
-                ended.append(True)
-                self._cond.notify_all()
-
-        threading.Thread(target=wait_for_exit, daemon=True).start()
-        with self._cond:
-            settled = self._cond.wait_for(lambda: self._held or bool(ended), timeout=timeout)
-            held = self._held
-        if held or not settled:
-            os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        with self._cond:
-            # Requests already being applied finish before the next run starts; the parked
-            # ones are dropped, and so is any late one of the dead run until the next
-            # arm() or resume().
-            self._cond.wait_for(lambda: self._applying == 0)
-            self._point, self._frozen = None, True
-            self._round += 1
-            self._cond.notify_all()
-        assert settled, f"the run neither reached the kill point nor ended in {timeout} s"
-        return held
-
-
-@pytest.fixture
-def kill_switch() -> type[KillSwitch]:
-    """``kill_switch(emulators)`` → a :class:`KillSwitch` on those (started) emulators."""
-    return KillSwitch
+# The deterministic kill points of the crash tests (``kill_switch``) are in tests/conftest.py:
+# ``reco publish`` is killed the same way.
 
 
 WaitUntil = Callable[[Callable[[], bool], "subprocess.Popen[bytes]"], bool]

@@ -211,6 +211,24 @@ def test_publish_for_many_products_in_one_batch(start_emulator: Start,
     assert emulator.stats.get("batch_requests") == 1
 
 
+def test_emulator_stores_cross_sell_and_upsell_ids_like_woocommerce(
+        start_emulator: Start, woo_connect: Connect) -> None:
+    """Positive integers, each once, in order; ids naming no product are kept (WooCommerce's
+    REST controller and ``WC_Product::set_cross_sell_ids`` do not check them)."""
+    products = [{"id": f"P{i}", "name": f"Product {i}", "price": "10.00"} for i in range(3)]
+    emulator = start_emulator(products=products)
+    connector = woo_connect(emulator)
+    answer = connector.client.post("products/batch", {"update": [
+        {"id": 1, "cross_sell_ids": [3, "2", 3, 0, -4, "x", 999], "upsell_ids": []}]},
+        operation="test")
+    assert answer.data["update"][0]["cross_sell_ids"] == [3, 2, 999]
+    assert emulator.data.products[1]["cross_sell_ids"] == [3, 2, 999]
+    assert emulator.data.product_list_writes[1] == 1
+    lists = {"1": {"cross_sell_ids": ["3", "2", "999"], "upsell_ids": []}}
+    assert connector.publish_recommendation_lists(lists)[0].status == WriteStatus.UNCHANGED
+    assert emulator.data.product_list_writes[1] == 1
+
+
 def test_reward_whose_answer_was_lost_is_not_issued_twice(start_emulator: Start,
                                                           woo_connect: Connect) -> None:
     """The coupon is created but the answer lost (502): the retry meets "code already

@@ -5,7 +5,9 @@ Behaviour copied from the real API (and documented there):
 
 * ``metafieldsSet`` takes at most 25 metafields, is atomic (one bad input: nothing persisted,
   ``userErrors`` with ``elementIndex``) and honours ``compareDigest`` (stale: ``STALE_OBJECT``);
-  blank values are refused. Setting a metafield bumps the owner's ``updatedAt``.
+  blank values are refused; a ``list.product_reference`` must name existing products
+  ("Value references non-existent resource gid://…"). Setting a metafield bumps the owner's
+  ``updatedAt``.
 * ``tagsAdd`` / ``tagsRemove`` change only the named tags (unlike ``customerUpdate(tags:)``).
 * ``discountCodeBasicCreate`` refuses a code that exists (``TAKEN``); codes are
   case-insensitive, and ``codeDiscountNodeByCode`` finds them.
@@ -259,6 +261,16 @@ class Resolvers:
                     message = _validate_value(type_, item["value"])
                     if message:
                         problem = ("INVALID_VALUE", message)
+                    elif (missing := self._missing_reference(type_, item["value"])):
+                        # Answers recorded from the Admin API by public clients: a reference
+                        # to a product that does not exist is refused with this message, code
+                        # INVALID_VALUE, the path ["metafields", i, "value"] and
+                        # elementIndex null (the index is only in the path).
+                        errors.append({"code": "INVALID_VALUE", "elementIndex": None,
+                                       "field": ["metafields", str(index), "value"],
+                                       "message": "Value references non-existent resource "
+                                                  f"{missing}."})
+                        continue
                 if problem:
                     errors.append({"code": problem[0], "elementIndex": index,
                                    "field": ["metafields", str(index), "value"],
@@ -282,6 +294,13 @@ class Resolvers:
                 written.append(metafield)
                 self.on_write("metafield", owner)
         return {"metafields": written, "userErrors": []}
+
+    def _missing_reference(self, type_: str, value: str) -> str | None:
+        """The first product a ``(list.)product_reference`` value names that does not exist."""
+        if type_ not in ("product_reference", "list.product_reference"):
+            return None
+        items = json.loads(value) if type_.startswith("list.") else [value]
+        return next((i for i in items if i not in self.data.products), None)
 
     def _metafields_delete(self, _root: Any, _info: Any, metafields: list[dict[str, Any]]
                            ) -> Any:

@@ -241,18 +241,24 @@ class WooApp:
             if stream == "customers" and number in self.locked:
                 return _item_error(number, "woocommerce_rest_cannot_edit",
                                    "Sorry, you are not allowed to edit this resource.", 403)
-            changed = False
+            changed = lists_changed = False
             if "meta_data" in item:
                 changed |= self.data.update_meta(
                     record, item["meta_data"], number if stream == "customers" else None)
             for field in ("upsell_ids", "cross_sell_ids", "status", "first_name",
                           "last_name"):
-                if field in item and record.get(field) != item[field]:
-                    record[field] = item[field]
+                if field not in item:
+                    continue
+                value = _id_list(item[field]) if field.endswith("_ids") else item[field]
+                if record.get(field) != value:
+                    record[field] = value
                     changed = True
+                    lists_changed |= field.endswith("_ids")
             if changed:
                 record["date_modified"] = record["date_modified_gmt"] = now_gmt()
                 self.stats.incr("items_written")
+            if lists_changed:
+                self.data.product_list_writes[number] += 1
             result = self.present(stream, copy.deepcopy(record))
         if changed:
             self.hooks.fire(stream[:-1], "updated", result)
@@ -397,3 +403,21 @@ def _moment(value: str) -> datetime:
 
 
 __all__ = ["API", "BATCH_LIMIT", "WooApp", "error"]
+
+
+def _id_list(value: Any) -> list[int]:
+    """``upsell_ids`` / ``cross_sell_ids`` as WooCommerce stores them: the REST controller keeps
+    the ids > 0 (``prepare_object_for_database``, "Upsells." / "Cross sells." in
+    includes/rest-api/Controllers/Version3/class-wc-rest-products-controller.php) and
+    ``WC_Product::set_upsell_ids`` / ``set_cross_sell_ids`` store
+    ``array_filter( wp_parse_id_list( … ) )``: positive integers, each once, in order. An
+    id that names no product is kept (WooCommerce does not check)."""
+    ids: list[int] = []
+    for item in value if isinstance(value, list) else []:
+        try:
+            number = int(item)
+        except (TypeError, ValueError):
+            continue
+        if number > 0 and number not in ids:
+            ids.append(number)
+    return ids

@@ -61,6 +61,8 @@ class WooData:
         self.meta_sent: Counter[tuple[int, str]] = Counter()
         """(customer id, meta key) → how often a write carried it, changed or not (proves that
         nothing was sent twice, e.g. by a crashed sync that resumed)."""
+        self.product_list_writes: Counter[int] = Counter()
+        """product id → updates that changed its ``upsell_ids`` / ``cross_sell_ids``."""
         self._meta_ids = itertools.count(1)
         self._coupon_ids = itertools.count(1)
         self._last_customer_id = 0
