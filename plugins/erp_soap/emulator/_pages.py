@@ -249,14 +249,21 @@ class Table:
         """NAV's Delete by ``Key``: a stale key faults like Update's."""
         pk, version = self.decode_key(key)
         with self._lock:
-            if pk not in self._rows:
-                raise PageError(f"{self.spec.name} {pk} does not exist.")
-            if self._versions[pk] != version:
-                raise PageError(f"Other user has modified \"{self.spec.name}\" "
-                                f"\"{','.join(map(str, pk))}\".")
+            self._check_current(pk, version)
             del self._rows[pk], self._versions[pk]
             self._keys.remove(pk)
             return True
+
+    def _check_current(self, pk: tuple[object, ...], version: int) -> None:
+        """Update's and Delete's check (under the lock): the record exists and ``Key`` names
+        its current version."""
+        if pk not in self._rows:
+            raise PageError(f"{self.spec.name} {pk} does not exist.")
+        if self._versions[pk] != version:
+            # The fault text of NAV's Update operation (MSDN "Update Operation"): "Other user
+            # has modified [record name]." — adapters recognise concurrency by it.
+            raise PageError(f"Other user has modified \"{self.spec.name}\" "
+                            f"\"{','.join(map(str, pk))}\".")
 
     def touch(self, pk: tuple[object, ...], values: dict[str, str] | None = None) -> None:
         """Another user modifies the record: new version (and new values)."""
@@ -268,13 +275,7 @@ class Table:
     def update(self, key: str, values: dict[str, str], now: datetime) -> tuple[str, Row]:
         pk, version = self.decode_key(key)
         with self._lock:
-            if pk not in self._rows:
-                raise PageError(f"{self.spec.name} {pk} does not exist.")
-            if self._versions[pk] != version:
-                # The fault text of NAV's Update operation (MSDN "Update Operation"): "Other user
-                # has modified [record name]." — adapters recognise concurrency by it.
-                raise PageError(f"Other user has modified \"{self.spec.name}\" "
-                                f"\"{','.join(map(str, pk))}\".")
+            self._check_current(pk, version)
             row = self._rows[pk]
             row.update({k: v for k, v in values.items() if k not in self.spec.primary_key})
             if self.spec.modified_field:
