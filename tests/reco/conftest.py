@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +136,22 @@ class Kit:
 @pytest.fixture
 def kit() -> Kit:
     return Kit()
+
+
+@pytest.fixture
+def cli(store: Store, host: PluginHost, tmp_path: Path) -> Callable[..., Any]:
+    """``cli(*args)``: ``shoploop -c shoploop.toml ARGS`` in process against ``store`` (a
+    config with ``[reco] min_support = 3``); a fresh app per command, as each ``shoploop``
+    process has its own state."""
+    from typer.testing import CliRunner
+
+    from shoploop.cli._app import build_app
+
+    config = tmp_path / "shoploop.toml"
+    config.write_text(f'[store]\nurl = "{store.url}"\n\n[reco]\nmin_support = 3\n')
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(build_app(host), ["-c", str(config), *args])
+
+    return run

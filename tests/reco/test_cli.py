@@ -13,19 +13,6 @@ from shoploop.cli._app import build_app
 from shoploop.store import Store
 
 
-@pytest.fixture
-def cli(store: Store, host: Any, tmp_path: Path) -> Any:
-    config = tmp_path / "shoploop.toml"
-    config.write_text(f'[store]\nurl = "{store.url}"\n\n[reco]\nmin_support = 3\n')
-    runner = CliRunner()
-
-    def run(*args: str) -> Any:
-        # A fresh app per command, as each `shoploop` process has its own state.
-        return runner.invoke(build_app(host), ["-c", str(config), *args])
-
-    return run
-
-
 def test_build_then_show_product_customer_and_cart(cli: Any, store: Store, kit: Any) -> None:
     kit.b2b_merchant(store)
     built = cli("reco", "build", "--json")

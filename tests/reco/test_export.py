@@ -7,25 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
-from shoploop.cli._app import build_app
 from shoploop.hooks import RecommendationRequest
 from shoploop.reco import export_lines, load_model, recommend
 from shoploop.store import Store
-
-
-@pytest.fixture
-def cli(store: Store, host: Any, tmp_path: Path) -> Any:
-    config = tmp_path / "shoploop.toml"
-    config.write_text(f'[store]\nurl = "{store.url}"\n\n[reco]\nmin_support = 3\n')
-    runner = CliRunner()
-
-    def run(*args: str) -> Any:
-        return runner.invoke(build_app(host), ["-c", str(config), *args])
-
-    return run
 
 
 def test_export_products_one_line_each_as_the_lookup_answers(cli: Any, store: Store,
