@@ -15,9 +15,9 @@ it. Then, over at most ``sample`` held-out baskets (a seeded sample, reported):
 Each strategy answers alone (a plugin host holding only that strategy, through the same
 ``rank`` path), the blend answers with every plugin of ``host`` (strategies and rules, as the
 web asks), the *blend without rules* with all of its strategies and none of its rules (so a
-rule's cost is visible), and baselines computed from the same training part answer too: popularity and
-per-customer purchase frequency (next basket); popularity, co-occurrence confidence and basket
-cosine (in basket).
+rule's cost is visible), and baselines computed from the same training part answer too:
+popularity and per-customer purchase frequency (next basket); popularity, co-occurrence
+confidence and basket cosine (in basket).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ IntArray = npt.NDArray[np.int64]
 
 TIMING_EDGES = np.array([0.0, 0.25, 0.5, 0.8, 1.25, 2.0, 3.0, 5.0], dtype=np.float64)
 """Lower edges of the buckets of ``days since the last purchase / interval``: just bought,
-…, due (0.8–1.25), overdue, long gone (5 and more)."""
+…, due (0.8 to 1.25), overdue, long gone (5 and more)."""
 TIMING_PRIOR = 10.0
 """Expected hits a bucket's factor is shrunk towards 1 with: a thin bucket stays near 1."""
 
@@ -92,88 +92,63 @@ def _runs(keys: IntArray) -> tuple[IntArray, IntArray]:
     return starts, np.diff(np.concatenate((starts, [len(keys)])))
 
 
-def _gap_medians(group: IntArray, day: IntArray, n_groups: int) -> FloatArray:
-    """Per group (0 … n_groups-1), the median gap between its distinct ``day``s (sorted by
-    group, then day, distinct); 0 for a group with one day. Grouped median by one sort."""
-    consecutive = group[1:] == group[:-1]
-    gap_group, gap = group[1:][consecutive], np.diff(day)[consecutive].astype(np.float64)
-    order = np.lexsort((gap, gap_group))
-    gap_group, gap = gap_group[order], gap[order]
+def _median_of_runs(group: IntArray, value: IntArray, n_groups: int) -> FloatArray:
+    """Per group (0 … n_groups-1) the median of its ``value``s (non-negative integers); 0 for a
+    group without any. Grouped median by one sort of one combined key."""
     medians = np.zeros(n_groups, dtype=np.float64)
-    starts, counts = _runs(gap_group)
-    if len(starts):
-        medians[gap_group[starts]] = (gap[starts + (counts - 1) // 2]
-                                      + gap[starts + counts // 2]) / 2
+    if len(group) == 0:
+        return medians
+    width = int(value.max()) + 1
+    ordered = np.sort(group * width + value)
+    group, value = ordered // width, (ordered % width).astype(np.float64)
+    starts, counts = _runs(group)
+    medians[group[starts]] = (value[starts + (counts - 1) // 2]
+                              + value[starts + counts // 2]) / 2
     return medians
 
 
 @dataclass(frozen=True)
-class _Pairs:
-    key: IntArray
-    """customer · n_products + product, ascending."""
-    orders_with: IntArray
-    last_day: IntArray
-    median_days: FloatArray
-    customer_orders: IntArray
-    customer_gap: FloatArray
-    repurchased: npt.NDArray[np.bool_]
+class _Days:
+    """Per group (a customer-product pair, or a customer): the distinct days it has, and
+    the same without its last day (the history before the held-back "next order")."""
+
+    count: IntArray
+    last: IntArray
+    before_last: IntArray
+    """The day before the last one; -1 with one day."""
+    median_gap: FloatArray
+    median_gap_before_last: FloatArray
+    """The median gap without the last one (0 with fewer than three days)."""
 
 
-def _pairs(customer: IntArray, order: IntArray, day: IntArray, product: IntArray,
-           n_customers: int, n_products: int) -> _Pairs:
-    """The per-pair and per-customer statistics of the lines given (known customers only)."""
-    width = max(n_products, 1)
-    key = customer * width + product
-    n_orders = int(order.max()) + 1 if len(order) else 1
-    # One entry per (pair, order): the orders holding the product.
-    distinct = unique_sorted(key * n_orders + order)
-    pair_of, order_of = distinct // n_orders, distinct % n_orders
-    starts, counts = _runs(pair_of)
-    order_day = np.zeros(n_orders, dtype=np.int64)
-    order_day[order] = day
-    last_day = np.maximum.reduceat(order_day[order_of], starts) if len(starts) else starts
-    # The pair's purchase days, distinct and sorted: its median interval.
-    first = int(day.min()) if len(day) else 0
-    span = int(day.max()) - first + 1 if len(day) else 1
-    pair_days = unique_sorted(key * span + (day - first))
-    day_pair = pair_days // span
-    pairs = pair_of[starts]
-    pair_number = np.searchsorted(pairs, day_pair)
-    median = _gap_medians(pair_number, pair_days % span, len(pairs))
-    # Per customer: orders, and the median gap between their order days.
-    customer_of_order = np.full(n_orders, -1, dtype=np.int64)
-    customer_of_order[order] = customer
-    orders = np.flatnonzero(customer_of_order >= 0)
-    customer_orders = np.bincount(customer_of_order[orders], minlength=n_customers)
-    days = unique_sorted(customer_of_order[orders] * span + (order_day[orders] - first))
-    customer_gap = _gap_medians(days // span, days % span, n_customers)
-    repurchased = np.zeros(width, dtype=bool)
-    repurchased[(pairs % width)[counts >= 2]] = True
-    return _Pairs(key=pairs, orders_with=counts, last_day=last_day, median_days=median,
-                  customer_orders=customer_orders, customer_gap=customer_gap,
-                  repurchased=repurchased)
+def _days(group: IntArray, day: IntArray, n_groups: int) -> _Days:
+    """``group`` and ``day`` sorted by group, then day, distinct. ``count``, ``last`` and
+    ``before_last`` are per group present (ascending), the medians per group number."""
+    starts, counts = _runs(group)
+    ends = starts + counts - 1
+    last = day[ends] if len(ends) else ends
+    before_last = np.where(counts >= 2, day[np.maximum(ends - 1, 0)], -1) if len(ends) \
+        else ends
+    within = group[1:] == group[:-1]
+    gap_group, gap = group[1:][within], np.diff(day)[within]
+    # The last gap of each group: where the next gap belongs to another group.
+    final = np.concatenate((gap_group[1:] != gap_group[:-1], [True])) if len(gap_group) \
+        else np.zeros(0, dtype=bool)
+    full = _median_of_runs(gap_group, gap, n_groups)
+    earlier = _median_of_runs(gap_group[~final], gap[~final], n_groups)
+    return _Days(count=counts, last=last, before_last=before_last, median_gap=full,
+                 median_gap_before_last=earlier)
 
 
-def _learn_timing(pairs: _Pairs, target_day: IntArray, target_keys: IntArray,
-                  n_products: int, usual_gap: float) -> tuple[FloatArray, FloatArray]:
-    """Per bucket, observed over frequency-predicted hits in the customers' held-back last
-    orders (``target_day`` per customer, -1 for none; ``target_keys`` their pairs, sorted)."""
-    customer = pairs.key // max(n_products, 1)
-    asked = (target_day[customer] >= 0) & pairs.repurchased[pairs.key % max(n_products, 1)]
-    key, customer = pairs.key[asked], customer[asked]
-    since = np.maximum(target_day[customer] - pairs.last_day[asked], 0).astype(np.float64)
-    own = pairs.median_days[asked]
-    gap = pairs.customer_gap[customer]
-    base = np.where(own > 0, own, np.where(gap > 0, gap, usual_gap))
+def _learn_timing(since: FloatArray, own: FloatArray, base: FloatArray, predicted: FloatArray,
+                  bought: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
+    """Per bucket, observed over frequency-predicted hits, shrunk towards 1 (see the module
+    docs), for products with their own interval and for those without."""
     bucket = _bucket(since, base)
-    predicted = pairs.orders_with[asked] / (pairs.customer_orders[customer] + 1.0)
-    at = np.minimum(np.searchsorted(target_keys, key), max(len(target_keys) - 1, 0))
-    bought = (target_keys[at] == key).astype(np.float64) if len(target_keys) \
-        else np.zeros(len(key))
     factors = []
     for group in (own > 0, own <= 0):
         n = len(TIMING_EDGES)
-        hits = np.bincount(bucket[group], weights=bought[group], minlength=n)
+        hits = np.bincount(bucket[group], weights=bought[group].astype(np.float64), minlength=n)
         expected = np.bincount(bucket[group], weights=predicted[group], minlength=n)
         factors.append((hits + TIMING_PRIOR) / (expected + TIMING_PRIOR))
     return factors[0], factors[1]
@@ -183,44 +158,65 @@ def fit_repeats(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[np
                 line_order: npt.NDArray[np.int32], line_product: npt.NDArray[np.int32],
                 n_customers: int, n_products: int) -> Repeats:
     """The :class:`Repeats` of the whole history, with timing factors learned on it (see the
-    module docs)."""
+    module docs). Orders count by day (two orders of one day are one basket), as the
+    evaluation's split holds baskets out by day. One sort of the lines, the rest on the
+    smaller per-pair and per-customer arrays."""
+    width = max(n_products, 1)
     customer = order_customer[line_order].astype(np.int64)
     known = customer >= 0  # guest orders have no customer to remind
-    customer = customer[known]
-    order = line_order[known].astype(np.int64)
     day = order_day[line_order][known].astype(np.int64)
-    product = line_product[known].astype(np.int64)
-    full = _pairs(customer, order, day, product, n_customers, n_products)
-    gaps = full.customer_gap[full.customer_gap > 0]
+    first = int(order_day.min()) if len(order_day) else 0
+    span = int(order_day.max()) - first + 1 if len(order_day) else 1
+    purchases = unique_sorted((customer[known] * width + line_product[known]) * span
+                              + (day - first))
+    pair_key, pair_day = purchases // span, purchases % span
+    starts, _ = _runs(pair_key)
+    keys = pair_key[starts]
+    pairs = _days(np.repeat(np.arange(len(keys), dtype=np.int64), np.diff(
+        np.concatenate((starts, [len(pair_key)])))), pair_day, len(keys))
+    owner = keys // width
+    # Per customer: their order days and the median gap between them.
+    known_orders = order_customer >= 0
+    visits = unique_sorted(order_customer[known_orders].astype(np.int64) * span
+                           + (order_day[known_orders].astype(np.int64) - first))
+    customers = _days(visits // span, visits % span, n_customers)
+    customer_days = np.zeros(n_customers, dtype=np.int64)
+    customer_last = np.full(n_customers, -1, dtype=np.int64)
+    present = unique_sorted(visits // span)
+    customer_days[present] = customers.count
+    customer_last[present] = customers.last
+    gaps = customers.median_gap[customers.median_gap > 0]
     usual_gap = float(np.median(gaps)) if len(gaps) else 30.0
 
-    # Each customer's last order (by day, then order) is the "next order" of the rest.
-    orders = unique_sorted(order)
-    owner = order_customer[orders].astype(np.int64)
-    ranked = np.lexsort((orders, order_day[orders], owner))
-    orders, owner = orders[ranked], owner[ranked]
-    last = np.flatnonzero(np.concatenate((owner[1:] != owner[:-1], [True]))) if len(owner) \
-        else np.zeros(0, dtype=np.int64)
-    first = np.concatenate(([0], last[:-1] + 1))
-    last = last[last > first]  # customers with two or more orders
-    target = np.zeros(int(order.max()) + 1 if len(order) else 0, dtype=bool)
-    target[orders[last]] = True
-    target_day = np.full(n_customers, -1, dtype=np.int64)
-    target_day[owner[last]] = order_day[orders[last]]
-    held = target[order]
-    history = _pairs(customer[~held], order[~held], day[~held], product[~held], n_customers,
-                     n_products)
-    target_keys = unique_sorted(customer[held] * max(n_products, 1) + product[held])
-    own, usual = _learn_timing(history, target_day, target_keys, n_products, usual_gap)
+    # Learning: each customer's last order day is the "next order" of the days before it.
+    # A pair bought that day is a hit; its history is its purchases before (none: new then).
+    has_next = customer_days[owner] >= 2
+    bought = pairs.last == customer_last[owner]
+    history = np.where(bought, pairs.count - 1, pairs.count)
+    asked = has_next & (history >= 1)
+    repurchased_before = np.zeros(width, dtype=bool)
+    repurchased_before[(keys % width)[history >= 2]] = True
+    asked &= repurchased_before[keys % width]
+    last_before = np.where(bought, pairs.before_last, pairs.last)[asked]
+    own = np.where(bought, pairs.median_gap_before_last, pairs.median_gap)[asked]
+    who = owner[asked]
+    gap = customers.median_gap_before_last[who]  # indexed by customer, as in ``_days``
+    base = np.where(own > 0, own, np.where(gap > 0, gap, usual_gap))
+    since = (customer_last[who] - last_before).astype(np.float64)
+    predicted = history[asked] / customer_days[who].astype(np.float64)  # (days - 1) + 1
+    timing_own, timing_usual = _learn_timing(since, own, base, predicted, bought[asked])
 
-    width = max(n_products, 1)
+    repurchased = np.zeros(width, dtype=bool)
+    repurchased[(keys % width)[pairs.count >= 2]] = True
+    customer_gap = customers.median_gap
     indptr = np.zeros(n_customers + 1, dtype=np.int64)
-    np.cumsum(np.bincount(full.key // width, minlength=n_customers), out=indptr[1:])
-    return Repeats(indptr=indptr, product=(full.key % width).astype(np.int32),
-                   orders_with=full.orders_with.astype(np.int32),
-                   last_day=full.last_day.astype(np.int32),
-                   median_days=full.median_days.astype(np.float32),
-                   customer_orders=full.customer_orders.astype(np.int32),
-                   customer_gap=full.customer_gap.astype(np.float32),
-                   repurchased=full.repurchased[:n_products], timing_own=own.astype(np.float32),
-                   timing_usual=usual.astype(np.float32), usual_gap=usual_gap)
+    np.cumsum(np.bincount(owner, minlength=n_customers), out=indptr[1:])
+    return Repeats(indptr=indptr, product=(keys % width).astype(np.int32),
+                   orders_with=pairs.count.astype(np.int32),
+                   last_day=(pairs.last + first).astype(np.int32),
+                   median_days=pairs.median_gap.astype(np.float32),
+                   customer_orders=customer_days.astype(np.int32),
+                   customer_gap=customer_gap.astype(np.float32),
+                   repurchased=repurchased[:n_products],
+                   timing_own=timing_own.astype(np.float32),
+                   timing_usual=timing_usual.astype(np.float32), usual_gap=usual_gap)

@@ -21,7 +21,7 @@ from ._days import day_of
 
 STRATEGY = "buy_again"
 CANDIDATES = 50
-"""Candidates returned at least (``request.k`` × 5 when more): the rules may veto some."""
+"""Candidates returned at least (5 times ``request.k`` when more): the rules may veto some."""
 
 
 @hookimpl

@@ -109,7 +109,7 @@ def test_without_a_known_segment_the_overall_bestsellers(store: Store, kit: Any,
         assert index is not None
         with_it = int(model.bought_together.orders_with[index])
         assert rec.score == pytest.approx(with_it / orders)
-        assert rec.reason.startswith(f"Popular with our customers: in ")
+        assert rec.reason.startswith("Popular with our customers: in ")
         assert rec.reason.endswith(f"of all orders ({with_it} of {orders})")
     partners = [r for r in page.recommendations if r.strategy == "bought_together"]
     assert all(p.score > p.evidence["base_rate"] for p in partners)
