@@ -90,6 +90,11 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                                 (neighbours.indptr[1:] > neighbours.indptr[:-1]).sum())},
         "intervals": {"repeat_purchases": len(intervals.product),
                       "customers": int((intervals.indptr[1:] > intervals.indptr[:-1]).sum())},
+        "repeats": {"purchases": len(repeats.product),
+                    "repurchased_products": int(repeats.repurchased.sum()),
+                    # The learned timing factors (docs/recommendations.md, Buy again).
+                    "timing_own_interval": [round(float(f), 3) for f in repeats.timing_own],
+                    "timing_usual_gap": [round(float(f), 3) for f in repeats.timing_usual]},
         "upsell": {"products_with_upsells": sum(len(m) for m in upsell.values())},
         "segments": {"segments": len(segments.labels),
                      "segments_with_products": int(
