@@ -3,12 +3,18 @@
 The fallback for customers the other strategies know little about: the products customers of
 the same segment (industry, customer group, lifecycle stage — ``[reco] segment_keys``) buy
 more than customers overall (``_segments``), scored by their smoothed share of the segment's
-customers; a customer in several segments gets each product's best. The customer's segments
-come from the model (every mirrored customer, with or without orders), else from the
-``profile`` the caller passes. Without a known segment — or for a request naming nobody and
-nothing — the products most customers bought. Customers with an order history get the scores
-times ``segment_returning_weight``, so their own history leads. Abstains for a request with
-anchors but no customer (a product page: *bought together* answers it).
+customers as a probability per order (times ``customers / orders``: one of a customer's
+orders holds their first purchase of it); a customer in several segments gets each product's
+best. The customer's segments come from the model (every mirrored customer, with or without
+orders), else from the ``profile`` the caller passes. Without a known segment — or for a
+request naming nobody and nothing — the products most customers bought. A customer with an
+order history is offered none of the products they bought: *buy again* scores those from
+their own history.
+
+A product page or cart gets the products in the most orders, scored by their base rate
+``P(b)``: below every significant *bought together* partner (whose confidence beats ``P(b)``),
+so the bestsellers fill the places the anchor's partners leave, ranked as co-occurrence
+confidence would rank them, with a reason that says what they are.
 """
 
 from __future__ import annotations
@@ -66,7 +72,9 @@ def recommendation_candidates(request: RecommendationRequest, profile: CustomerP
         return None
     settings = model.settings
     if request.anchors:
-        return _in_orders(request, model, int(settings.get("segment_products", 50)))
+        # 3 times k: enough for the rules' vetoes, few objects per product-page lookup.
+        return _in_orders(request, model, min(int(settings.get("segment_products", 50)),
+                                              3 * request.k))
     if model.segments is None:
         return None
     table = model.segments
