@@ -21,8 +21,9 @@ from . import _reasons
 from ._days import day_of
 
 STRATEGY = "buy_again"
-CANDIDATES = 50
-"""Candidates returned at least (5 times ``request.k`` when more): the rules may veto some."""
+CANDIDATES = 2
+"""Candidates returned: this times ``request.k`` (the rules may veto some; few objects per
+lookup)."""
 
 
 @hookimpl
@@ -31,7 +32,6 @@ def recommendation_candidates(context: HookContext, request: RecommendationReque
     # Imported here: loading plugins (every `shoploop` call) must not import numpy.
     import numpy as np
 
-    from ._intervals import due_score
     from ._model import Model
 
     if not isinstance(model, Model) or request.customer_id is None or model.repeats is None:
@@ -52,18 +52,19 @@ def recommendation_candidates(context: HookContext, request: RecommendationReque
                     max(len(regular_products) - 1, 0))
     has_interval = (regular_products[at] == products) if len(regular_products) \
         else np.zeros(len(products), dtype=bool)
-    due = np.zeros(len(products), dtype=bool)
-    for position in np.flatnonzero(has_interval & (probability > 0)).tolist():
-        number = regular.start + int(at[position])
-        due[position] = due_score(today - int(intervals.last_day[number]),
-                                  float(intervals.median_days[number]),
-                                  float(intervals.regularity[number]), due_window=window,
-                                  lapsed_after=lapsed) is not None
+    # ``_intervals.due_score``'s window, over all of them at once.
+    interval_at = regular.start + at
+    elapsed = today - intervals.last_day[interval_at].astype(np.float64) \
+        if len(regular_products) else np.zeros(len(products))
+    medians = intervals.median_days[interval_at].astype(np.float64) \
+        if len(regular_products) else np.zeros(len(products))
+    due = has_interval & (medians > 0) & (elapsed >= (1 - window) * medians) \
+        & (elapsed <= lapsed * medians)
     wanted = np.flatnonzero(probability > 0)
     ranked = wanted[np.lexsort((products[wanted], -probability[wanted]))]
     found: list[Recommendation] = []
     orders = int(repeats.customer_orders[customer])
-    for position in ranked[:max(CANDIDATES, 5 * request.k)].tolist():
+    for position in ranked[:CANDIDATES * request.k].tolist():
         product_id = model.product_id(int(products[position]), request.connection)
         if product_id is None:
             continue

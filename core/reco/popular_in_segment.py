@@ -72,9 +72,9 @@ def recommendation_candidates(request: RecommendationRequest, profile: CustomerP
         return None
     settings = model.settings
     if request.anchors:
-        # 3 times k: enough for the rules' vetoes, few objects per product-page lookup.
+        # Twice k: room for the rules' vetoes, few objects per product-page lookup.
         return _in_orders(request, model, min(int(settings.get("segment_products", 50)),
-                                              3 * request.k))
+                                              2 * request.k))
     if model.segments is None:
         return None
     table = model.segments
