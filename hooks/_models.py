@@ -215,7 +215,11 @@ class RecommendationRequest(_Model):
 
 class Recommendation(_Model):
     product_id: str = Field(description="The product's id in the request's connection.")
-    score: float = Field(ge=0, description="Comparable across strategies: 0 (weak) to 1.")
+    score: float = Field(ge=0, description="The estimated probability (0 to 1) that the "
+                                           "customer takes the product in this context: in "
+                                           "the anchor's order, in the customer's next "
+                                           "order. Comparable across strategies, so the "
+                                           "merge keeps the likeliest.")
     kind: RecommendationKind = "cross_sell"
     strategy: str = Field(description="Name of the strategy that proposed it.")
     reason: str = Field(min_length=1, description="A reason a customer can understand "

@@ -48,10 +48,12 @@ def print_evaluation(report: dict[str, Any]) -> None:
 
     goals = report["goals"]
     nb, ib = goals["next_basket_recall"], goals["in_basket_hit_rate"]
-    console.print(f"next basket: blend Recall@{k} {nb['blend']:.4f} vs purchase frequency "
+    console.print(f"next basket: blend Recall@{k} {nb['blend']:.4f} (without rules "
+                  f"{nb['blend_without_rules']:.4f}) vs purchase frequency "
                   f"{nb['purchase_frequency']:.4f} — {verdict(nb['met'])}",
                   soft_wrap=True)
-    console.print(f"in basket: blend HR@{k} {ib['blend']:.4f} vs best baseline "
+    console.print(f"in basket: blend HR@{k} {ib['blend']:.4f} (without rules "
+                  f"{ib['blend_without_rules']:.4f}) vs best baseline "
                   f"({ib['best_baseline']}) {ib['baseline']:.4f} — "
                   f"{verdict(ib['met'])}", soft_wrap=True)
 

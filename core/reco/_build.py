@@ -23,6 +23,7 @@ from ._intervals import fit_intervals
 from ._model import FORMAT, Model
 from ._pool import Pool, load_pool
 from ._purchases import fit_purchases
+from ._repeats import fit_repeats
 from ._segments import fit_segments
 from ._settings import RecoSettings
 from ._upsell import fit_upsells
@@ -62,6 +63,9 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
     # Who bought what (the already-bought rule): one sort, timed with the intervals.
     purchases = fit_purchases(pool.order_customer, pool.order_day, pool.line_order,
                               pool.line_product, len(pool.customer_ids), pool.n_products)
+    # Every product each customer bought, with timing learned from the history (buy again).
+    repeats = fit_repeats(pool.order_customer, pool.order_day, pool.line_order,
+                          pool.line_product, len(pool.customer_ids), pool.n_products)
     if done is not None:
         done(2, began)
     upsell = fit_upsells(pool.product_records, family=settings.upsell_family,
@@ -86,6 +90,11 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                                 (neighbours.indptr[1:] > neighbours.indptr[:-1]).sum())},
         "intervals": {"repeat_purchases": len(intervals.product),
                       "customers": int((intervals.indptr[1:] > intervals.indptr[:-1]).sum())},
+        "repeats": {"purchases": len(repeats.product),
+                    "repurchased_products": int(repeats.repurchased.sum()),
+                    # The learned timing factors (docs/recommendations.md, Buy again).
+                    "timing_own_interval": [round(float(f), 3) for f in repeats.timing_own],
+                    "timing_usual_gap": [round(float(f), 3) for f in repeats.timing_usual]},
         "upsell": {"products_with_upsells": sum(len(m) for m in upsell.values())},
         "segments": {"segments": len(segments.labels),
                      "segments_with_products": int(
@@ -102,7 +111,7 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                  bought_together=neighbours, intervals=intervals,
                  settings=settings.model_dump(mode="json"), summary=summary,
                  upsell=upsell, segments=segments, installed_base=installed,
-                 purchases=purchases)
+                 purchases=purchases, repeats=repeats)
 
 
 def build_model(host: PluginHost, store: Store, settings: RecoSettings, clock: Clock, *,

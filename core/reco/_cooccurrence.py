@@ -99,8 +99,9 @@ def fit_bought_together(line_order: npt.NDArray[np.int32], line_product: npt.NDA
     g2 = llr(k11, count_a, count_b, float(n_orders))
     keep = (k11 * n_orders > count_a * count_b) & (g2 >= min_llr)
     rows, cols, k11, g2 = rows[keep], cols[keep], k11[keep], g2[keep]
-    # Best first within each product; ties by partner for a deterministic model.
-    order = np.lexsort((cols, -g2, rows))
+    # Most likely first within each product — the most orders together (what the strategy's
+    # confidence ranks by), then by G² —; ties by partner for a deterministic model.
+    order = np.lexsort((cols, -g2, -k11, rows))
     rows, cols, k11, g2 = rows[order], cols[order], k11[order], g2[order]
     per_row = np.bincount(rows, minlength=n_products)
     starts = np.concatenate(([0], np.cumsum(per_row)[:-1]))

@@ -14,9 +14,10 @@ it. Then, over at most ``sample`` held-out baskets (a seeded sample, reported):
 
 Each strategy answers alone (a plugin host holding only that strategy, through the same
 ``rank`` path), the blend answers with every plugin of ``host`` (strategies and rules, as the
-web asks), and baselines computed from the same training part answer too: popularity and
-per-customer purchase frequency (next basket); popularity, co-occurrence confidence and basket
-cosine (in basket).
+web asks), the *blend without rules* with all of its strategies and none of its rules (so a
+rule's cost is visible), and baselines computed from the same training part answer too:
+popularity and per-customer purchase frequency (next basket); popularity, co-occurrence
+confidence and basket cosine (in basket).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from ._split import last_baskets, without_orders
 SAMPLE = 2000
 """Held-out baskets evaluated per protocol by default (a seeded sample when there are more)."""
 BLEND = "blend"
+BLEND_WITHOUT_RULES = "blend_without_rules"
 NEXT_BASKET_BASELINES = ("popularity", "purchase_frequency")
 IN_BASKET_BASELINES = ("popularity", "co_occurrence_confidence", "basket_cosine")
 
@@ -149,6 +151,18 @@ def _strategy_hosts(host: PluginHost) -> dict[str, PluginHost]:
     return hosts
 
 
+def _without_rules(host: PluginHost) -> PluginHost:
+    """``host`` itself when it has no rule, else a host with its strategies' plugins only."""
+    rules = {impl.plugin_name for impl in host.pm.hook.recommendation_patches.get_hookimpls()}
+    if not rules:
+        return host
+    alone = new_host(strict=host.strict)
+    for name in sorted({impl.plugin_name for impl in
+                        host.pm.hook.recommendation_candidates.get_hookimpls()} - rules):
+        alone.register(host.pm.get_plugin(name), name=name)
+    return alone
+
+
 def _sample(cases: IntArray, sample: int, rng: np.random.Generator) -> IntArray:
     if len(cases) <= sample:
         return cases
@@ -162,10 +176,14 @@ def _engine(hosts: dict[str, PluginHost], model: Model, k: int,
     def ask(request: RecommendationRequest, now: datetime) -> dict[str, list[int]]:
         context = hook_context(None, None, now=now)
         answers: dict[str, list[int]] = {}
+        asked: dict[int, list[int]] = {}  # a host named twice (no rules) answers once
         for name, host in hosts.items():
-            ranked = rank(host, model, request, context=context).recommendations
-            indices = (model.product_index(request.connection, r.product_id) for r in ranked)
-            answers[name] = [index for index in indices if index is not None][:k]
+            if id(host) not in asked:
+                ranked = rank(host, model, request, context=context).recommendations
+                indices = (model.product_index(request.connection, r.product_id)
+                           for r in ranked)
+                asked[id(host)] = [index for index in indices if index is not None][:k]
+            answers[name] = asked[id(host)]
         return answers
 
     return ask
@@ -246,9 +264,10 @@ def evaluate_pool(host: PluginHost, pool: Pool, settings: RecoSettings, clock: C
     history = _History(train)
     baskets = _Baskets.of(pool)
     strategies = _strategy_hosts(host)
-    hosts = {**strategies, BLEND: host}
+    hosts = {**strategies, BLEND: host, BLEND_WITHOUT_RULES: _without_rules(host)}
     ask = _engine(hosts, model, k)
     kinds = {**dict.fromkeys(strategies, "strategy"), BLEND: "blend",
+             BLEND_WITHOUT_RULES: "blend",
              **dict.fromkeys(NEXT_BASKET_BASELINES + IN_BASKET_BASELINES, "baseline")}
 
     next_cases = _sample(held, sample, rng)
@@ -256,13 +275,15 @@ def evaluate_pool(host: PluginHost, pool: Pool, settings: RecoSettings, clock: C
     in_candidates = held[sizes >= 2]
     in_cases = _sample(in_candidates, sample, rng)
     next_means = _ordered(_next_basket(ask, model, pool, history, baskets, next_cases, k),
-                          [*strategies, BLEND, *NEXT_BASKET_BASELINES])
+                          [*strategies, BLEND, BLEND_WITHOUT_RULES, *NEXT_BASKET_BASELINES])
     in_means = _ordered(_in_basket(ask, model, pool, history, baskets, in_cases, k, rng),
-                        [*strategies, BLEND, *IN_BASKET_BASELINES])
+                        [*strategies, BLEND, BLEND_WITHOUT_RULES, *IN_BASKET_BASELINES])
 
     blend_recall = next_means[BLEND].as_dict().get("recall", 0.0)
     frequency_recall = next_means["purchase_frequency"].as_dict().get("recall", 0.0)
     blend_hit = in_means[BLEND].as_dict().get("hit_rate", 0.0)
+    bare_recall = next_means[BLEND_WITHOUT_RULES].as_dict().get("recall", 0.0)
+    bare_hit = in_means[BLEND_WITHOUT_RULES].as_dict().get("hit_rate", 0.0)
     best_name = max(IN_BASKET_BASELINES,
                     key=lambda name: (in_means[name].as_dict().get("hit_rate", 0.0), name))
     best_hit = in_means[best_name].as_dict().get("hit_rate", 0.0)
@@ -280,10 +301,12 @@ def evaluate_pool(host: PluginHost, pool: Pool, settings: RecoSettings, clock: C
                       "results": _rows(in_means, kinds)},
         # Without a case there is nothing to meet or miss: ``met`` is None then.
         "goals": {
-            "next_basket_recall": {"blend": blend_recall, "purchase_frequency": frequency_recall,
+            "next_basket_recall": {"blend": blend_recall, "blend_without_rules": bare_recall,
+                                   "purchase_frequency": frequency_recall,
                                    "met": blend_recall >= frequency_recall
                                    if len(next_cases) else None},
-            "in_basket_hit_rate": {"blend": blend_hit, "best_baseline": best_name,
+            "in_basket_hit_rate": {"blend": blend_hit, "blend_without_rules": bare_hit,
+                                   "best_baseline": best_name,
                                    "baseline": best_hit,
                                    "met": blend_hit >= best_hit if len(in_cases) else None},
         },

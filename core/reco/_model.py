@@ -22,6 +22,7 @@ from ._installed import InstalledBase
 from ._intervals import Intervals
 from ._lookup import ProductTable
 from ._purchases import Purchases
+from ._repeats import Repeats
 from ._segments import SegmentPopularity
 from ._upsell import Upsells
 
@@ -52,9 +53,12 @@ class Model:
     """The ERP's installed base and the parts fitting each machine (``_installed``)."""
     purchases: Purchases | None = None
     """Who bought what (the *already bought* rule); None in a model stored without it."""
+    repeats: Repeats | None = None
+    """Per customer, every product bought, with the learned timing (*buy again*)."""
     _by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _customer_by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _tables: dict[str, ProductTable] = field(default_factory=dict, repr=False)
+    _in_most_orders: list[int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for index, members in enumerate(self.product_members):
@@ -98,6 +102,14 @@ class Model:
             return str(self.product_records[other][ids[0]].get("name") or ids[0])
         return self.product_keys[index]
 
+    def in_most_orders(self, limit: int) -> list[int]:
+        """The products in the most orders, best first (ties by index); computed once."""
+        if self._in_most_orders is None:
+            counts = self.bought_together.orders_with
+            ranked = np.lexsort((np.arange(len(counts)), -counts.astype(np.int64)))
+            self._in_most_orders = ranked[counts[ranked] > 0].tolist()
+        return self._in_most_orders[:limit]
+
     def customer_index(self, connection: str, customer_id: str) -> int | None:
         return self._customer_by_external.get((connection, customer_id))
 
@@ -118,6 +130,8 @@ class Model:
                                 "by_external": self.segments.by_external}
         if self.installed_base is not None:
             maps["installed_base"] = {"by_external": self.installed_base.by_external}
+        if self.repeats is not None:
+            maps["repeats"] = {"usual_gap": self.repeats.usual_gap}
         arrays: dict[str, Any] = {
             "maps": np.frombuffer(json.dumps(maps, separators=(",", ":"), default=str)
                                   .encode(), dtype=np.uint8)}
@@ -128,6 +142,8 @@ class Model:
             tables.append(("ib", self.installed_base))
         if self.purchases is not None:
             tables.append(("pu", self.purchases))
+        if self.repeats is not None:
+            tables.append(("rp", self.repeats))
         for prefix, table in tables:
             for name, value in vars(table).items():
                 if isinstance(value, np.ndarray):
@@ -148,6 +164,7 @@ class Model:
 
         segments = maps.get("segments")
         installed = maps.get("installed_base")
+        repeats = maps.get("repeats")
         return cls(
             built_at=datetime.fromisoformat(maps["built_at"]),
             product_keys=maps["product_keys"], product_members=maps["product_members"],
@@ -162,4 +179,5 @@ class Model:
             installed_base=None if installed is None else InstalledBase(**installed,
                                                                         **table("ib_")),
             purchases=Purchases(**table("pu_")) if "pu_indptr" in arrays else None,
+            repeats=None if repeats is None else Repeats(**repeats, **table("rp_")),
         )

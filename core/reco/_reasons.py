@@ -41,3 +41,15 @@ def buy_again(median_days: float, since_days: int, orders: int) -> dict[str, str
         "de": f"Sie bestellen das etwa {every_de}; letzte Bestellung {ago_de} "
               f"({orders} Bestellungen)",
     }
+
+
+def bought_before(orders_with: int, orders: int, since_days: int) -> dict[str, str]:
+    """"you bought this in 7 of your 10 orders; last order 28 days ago"."""
+    ago_en = "today" if since_days == 0 else f"{_days_en(since_days)} ago"
+    ago_de = "heute" if since_days == 0 else (
+        "vor 1 Tag" if since_days == 1 else f"vor {since_days} Tagen")
+    of_en = "your order" if orders == 1 else f"{orders_with} of your {orders} orders"
+    of_de = "Ihrer Bestellung" if orders == 1 else f"{orders_with} von {orders} Ihrer " \
+                                                   "Bestellungen"
+    return {"en": f"You bought this in {of_en}; last order {ago_en}",
+            "de": f"Sie haben das in {of_de} gekauft; letzte Bestellung {ago_de}"}

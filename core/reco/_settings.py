@@ -53,9 +53,10 @@ class RecoSettings(BaseModel):
     min_llr: float = Field(
         default=3.84, ge=0, description="Least log-likelihood ratio (G²) a pair needs; 3.84 "
                                         "is significance at 5 % for one degree of freedom.")
-    llr_half: float = Field(
-        default=20.0, gt=0, description="The G² that scores 0.5: score = G² / (G² + llr_half), "
-                                        "so scores are comparable with other strategies'.")
+    confidence_prior: float = Field(
+        default=5.0, ge=0,
+        description="Orders of the partner's base rate a pair's confidence is smoothed with: "
+                    "score = (together + m·P(b)) / (orders with the anchor + m).")
     neighbours: int = Field(
         default=50, ge=1, le=1000, description="Products kept per product (the best by G²).")
     min_repeats: int = Field(
@@ -104,7 +105,7 @@ class RecoSettings(BaseModel):
     segment_products: int = Field(
         default=50, ge=1, le=1000, description="Products kept per segment (and overall).")
     segment_returning_weight: float = Field(
-        default=0.5, ge=0, le=1, description="Score factor for customers with an order "
+        default=1.0, ge=0, le=1, description="Score factor for customers with an order "
                                              "history: the fallback gives way to their own.")
     # -- spare parts and services due (_installed.py) -------------------------------------------
     spare_part_fits: str = Field(

@@ -1,9 +1,14 @@
 """The built-in *buy again / replenish* strategy (a plugin on ``recommendation_candidates``).
 
-For a request naming a customer: the products that customer buys at regular intervals and
-that are due now — the days since their last order reached ``(1 - due_window)`` of their own
-median interval and not yet ``lapsed_after`` medians (``_intervals``). "Bought before" alone
-is not enough. The time is ``context.now``, so a request is reproducible.
+For a request naming a customer: every product they bought that customers buy again, scored
+by the estimated probability that it is in their next order (``_repeats``): their purchase
+frequency times a timing factor learned from the history (a product due again rises, one
+just bought falls). Products that are **due** — bought on ``min_repeats`` days and the days
+since the last order within the due window of the customer's own median interval
+(``_intervals``) — say so in their reason ("due now, not just bought before"); the others
+give their frequency as the reason. The score stays the probability (the core ranks by
+score; a due-first order would break the scores' comparability, and measured on the public
+data set it changed nothing). The time is ``context.now``, so a request is reproducible.
 """
 
 from __future__ import annotations
@@ -16,39 +21,72 @@ from . import _reasons
 from ._days import day_of
 
 STRATEGY = "buy_again"
+CANDIDATES = 2
+"""Candidates returned: this times ``request.k`` (the rules may veto some; few objects per
+lookup)."""
 
 
 @hookimpl
 def recommendation_candidates(context: HookContext, request: RecommendationRequest,
                               model: Any) -> list[Recommendation] | None:
     # Imported here: loading plugins (every `shoploop` call) must not import numpy.
-    from ._intervals import due_score
+    import numpy as np
+
     from ._model import Model
 
-    if not isinstance(model, Model) or request.customer_id is None:
+    if not isinstance(model, Model) or request.customer_id is None or model.repeats is None:
         return None
     customer = model.customer_index(request.connection, request.customer_id)
     if customer is None:
         return None
-    table = model.intervals
+    repeats, intervals = model.repeats, model.intervals
     window = float(model.settings.get("due_window", 0.2))
     lapsed = float(model.settings.get("lapsed_after", 3.0))
     today = day_of(context.now)
+    span, probability = repeats.probabilities(customer, today)
+    # Due now: the products with a trusted interval (``min_repeats`` days) in the due window.
+    regular = intervals.of(customer)
+    regular_products = intervals.product[regular]
+    products = repeats.product[span]
+    at = np.minimum(np.searchsorted(regular_products, products),
+                    max(len(regular_products) - 1, 0))
+    has_interval = (regular_products[at] == products) if len(regular_products) \
+        else np.zeros(len(products), dtype=bool)
+    # ``_intervals.due_score``'s window, over all of them at once.
+    interval_at = regular.start + at
+    elapsed = today - intervals.last_day[interval_at].astype(np.float64) \
+        if len(regular_products) else np.zeros(len(products))
+    medians = intervals.median_days[interval_at].astype(np.float64) \
+        if len(regular_products) else np.zeros(len(products))
+    due = has_interval & (medians > 0) & (elapsed >= (1 - window) * medians) \
+        & (elapsed <= lapsed * medians)
+    wanted = np.flatnonzero(probability > 0)
+    ranked = wanted[np.lexsort((products[wanted], -probability[wanted]))]
     found: list[Recommendation] = []
-    span = table.of(customer)
-    for product, median, last_day, orders, regularity in zip(
-            table.product[span].tolist(), table.median_days[span].tolist(),
-            table.last_day[span].tolist(), table.orders[span].tolist(),
-            table.regularity[span].tolist(), strict=True):
-        since = today - last_day
-        score = due_score(since, median, regularity, due_window=window, lapsed_after=lapsed)
-        product_id = model.product_id(product, request.connection)
-        if score is None or product_id is None:
+    orders = int(repeats.customer_orders[customer])
+    for position in ranked[:CANDIDATES * request.k].tolist():
+        product_id = model.product_id(int(products[position]), request.connection)
+        if product_id is None:
             continue
-        reasons = _reasons.buy_again(median, since, orders)
+        number = span.start + position
+        since = today - int(repeats.last_day[number])
+        bought = int(repeats.orders_with[number])
+        evidence: dict[str, Any] = {"orders_with": bought, "orders": orders,
+                                    "days_since_last": since,
+                                    "probability": round(float(probability[position]), 4),
+                                    "due": bool(due[position])}
+        if due[position]:
+            interval = regular.start + int(at[position])
+            median = float(intervals.median_days[interval])
+            days = int(intervals.orders[interval])
+            reasons = _reasons.buy_again(median, since, days)
+            evidence.update(median_interval_days=round(median, 1),
+                            regularity=round(float(intervals.regularity[interval]), 3))
+        else:
+            reasons = _reasons.bought_before(bought, orders, since)
+        # The score is the probability, so the merge with other strategies compares like
+        # with like; being due is in the reason and the evidence.
         found.append(Recommendation(
-            product_id=product_id, score=score, kind="replenishment", strategy=STRATEGY,
-            reason=reasons["en"], reasons=reasons,
-            evidence={"median_interval_days": round(median, 1), "days_since_last": since,
-                      "orders": orders, "regularity": round(regularity, 3)}))
-    return sorted(found, key=lambda r: (-r.score, r.product_id))
+            product_id=product_id, score=float(probability[position]), kind="replenishment",
+            strategy=STRATEGY, reason=reasons["en"], reasons=reasons, evidence=evidence))
+    return found

@@ -120,9 +120,14 @@ def test_b2b_erp_history_drives_the_shops_recommendations(
     # person — orders them every 30 days, last 28 days ago: due now.
     due = recommend(host, model, RecommendationRequest(connection="shop", customer_id="9001"),
                     context=context)
-    assert ids(due) == [kit.shop_ids["FILTER-10"]]
-    [refill] = due
+    # Filters first (due), then the beans they bought in two orders (no interval to trust:
+    # their frequency is the reason).
+    assert ids(due) == [kit.shop_ids["FILTER-10"], kit.shop_ids["BEANS-1KG"]]
+    refill, beans = due
     assert refill.kind == "replenishment" and refill.strategy == "buy_again"
+    assert refill.evidence["due"] is True and beans.evidence["due"] is False
+    assert 0 < beans.score < refill.score <= 1
+    assert beans.reason.startswith("You bought this in 2 of your ")
     assert refill.reason == ("You order this about every 30 days; last order 28 days ago "
                              "(7 orders)")
     assert refill.reasons["de"] == ("Sie bestellen das etwa alle 30 Tage; letzte Bestellung "
@@ -132,7 +137,7 @@ def test_b2b_erp_history_drives_the_shops_recommendations(
     erp_due = recommend(host, model, RecommendationRequest(connection="erp",
                                                           customer_id="K-1001"),
                         context=context)
-    assert ids(erp_due) == ["FILTER-10"]
+    assert ids(erp_due) == ["FILTER-10", "BEANS-1KG"]
 
     # Machines go out with descaler in the ERP's orders: the shop's machine page says so.
     page = recommend(host, model, RecommendationRequest(
@@ -158,13 +163,18 @@ def test_request_time_decides_what_is_due(store: Store, kit: Any, host: Any,
     request = RecommendationRequest(connection="shop", customer_id="9001")
 
     def due_at(days: int) -> list[str]:
-        return ids(recommend(host, model, request,
-                             context=HookContext(now=kit.now + timedelta(days=days))))
+        found = recommend(host, model, request,
+                          context=HookContext(now=kit.now + timedelta(days=days)))
+        return [r.product_id for r in found if r.evidence["due"]]
 
     assert due_at(-10) == []  # 18 days after the last order: not due yet (due from 24)
     assert due_at(-4) == [kit.shop_ids["FILTER-10"]]
     assert due_at(30) == [kit.shop_ids["FILTER-10"]]  # overdue is still due
     assert due_at(70) == []  # 98 days without an order: more than 3 intervals, lapsed
+    # Not due, the filters are still proposed by their frequency, saying so.
+    early = recommend(host, model, request, context=HookContext(now=kit.now - timedelta(days=10)))
+    filters = {r.product_id: r for r in early}[kit.shop_ids["FILTER-10"]]
+    assert filters.reason == "You bought this in 7 of your 10 orders; last order 18 days ago"
 
 
 def test_cart_merges_anchors_and_never_recommends_the_cart(

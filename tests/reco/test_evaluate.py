@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from shoploop import load_plugins
 from shoploop.cli._app import build_app
+from shoploop.hooks import RecommendationPatch, hookimpl
 from shoploop.reco import Pool, PoolReport, RecoSettings, evaluate
 from shoploop.reco._metrics import at_k
 from shoploop.reco._split import last_baskets, without_orders
@@ -139,6 +141,37 @@ def test_both_protocols_each_strategy_the_blend_and_the_baselines(
     assert ib["buy_again"]["answered"] == 0
     assert report["goals"]["next_basket_recall"]["met"]
     assert report["goals"]["in_basket_hit_rate"]["met"]
+
+
+class VetoEverything:
+    """A rule that removes every candidate: the blend answers nothing."""
+
+    @hookimpl
+    def recommendation_patches(self, candidates: Any) -> list[RecommendationPatch]:
+        return [RecommendationPatch(product_id=c.product_id, action="veto", reason="test")
+                for c in candidates]
+
+
+def test_the_blend_without_rules_shows_what_the_rules_cost(store: Store, kit: Any) -> None:
+    replenishing_merchant(store, kit)
+    host = load_plugins(strict=True,
+                        environ={"SHOPLOOP_LOAD_PLUGINS": "bought_together,buy_again"})
+    host.register(VetoEverything(), name="veto_everything")
+    report = evaluate(host, store, RecoSettings(), lambda: kit.now, k=1, seed=3)
+    assert report["strategies"] == ["bought_together", "buy_again"]  # a rule is none
+    for protocol in ("next_basket", "in_basket"):
+        rows = _by_name(report[protocol])
+        assert rows["blend"]["answered"] == 0 and rows["blend"]["hit_rate"] == 0.0
+        assert rows["blend_without_rules"]["kind"] == "blend"
+        assert rows["blend_without_rules"]["hit_rate"] > 0
+    nb, ib = _by_name(report["next_basket"]), _by_name(report["in_basket"])
+    assert nb["blend_without_rules"]["recall"] == nb["buy_again"]["recall"]
+    assert ib["blend_without_rules"]["hit_rate"] == ib["bought_together"]["hit_rate"]
+    goals = report["goals"]
+    assert goals["next_basket_recall"]["met"] is False
+    assert goals["next_basket_recall"]["blend_without_rules"] == nb["buy_again"]["recall"]
+    assert goals["in_basket_hit_rate"]["blend_without_rules"] == \
+        ib["bought_together"]["hit_rate"]
 
 
 def test_evaluation_is_deterministic_and_bounded(store: Store, kit: Any, host: Any) -> None:

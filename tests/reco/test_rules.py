@@ -166,7 +166,7 @@ def test_already_bought_spares_replenishment_and_consumables(
         "consumable"]
     # Beans: bought together with the machine *and* due again (buy_again's replenishment).
     beans = {r.product_id: r for r in ranked.recommendations}["11"]
-    assert beans.kind == "replenishment"
+    assert beans.evidence["strategies"]["buy_again"]["kind"] == "replenishment"  # type: ignore[index]
     # As a mere bought-together candidate the beans pass only as a consumable (by tag).
     email = ask({"email": {"rules": {"consumables": ["Consumable"]}}}, product_id="10",
                 customer_id="c1", placement="email")

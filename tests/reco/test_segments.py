@@ -69,7 +69,9 @@ def test_a_new_b2b_customer_gets_what_their_industry_buys(store: Store, kit: Any
     # 12 bakeries (K-1001, 10 of K-3000…, K-9000), 11 bought beans; 11 beans buyers among
     # the 35 customers (34 with orders, K-9000 without); grinders: 1 bakery, too few.
     share = (11 + PRIOR * 11 / 35) / (12 + PRIOR)
-    assert top.score == pytest.approx(share)
+    # As a probability per order: one of a customer's orders holds their first purchase.
+    per_order = 35 / model.bought_together.orders
+    assert top.score == pytest.approx(share * per_order)
     assert top.kind == "cross_sell"
     assert top.reason == "Popular with customers in industry bakery (11 of 12 bought it)"
     assert top.reason_in("de") == ("Beliebt bei Kunden der Branche bakery (11 von 12 haben "
@@ -91,11 +93,26 @@ def test_without_a_known_segment_the_overall_bestsellers(store: Store, kit: Any,
     assert [r.product_id for r in found] == [kit.shop_ids[sku] for sku in expected]
     assert found[0].reason == "Popular with our customers (13 of 35 bought it)"
     assert found[0].reason_in("de") == "Beliebt bei unseren Kunden (13 von 35 haben es gekauft)"
-    assert found[0].score == pytest.approx(13 / 35)
-    # A request naming nobody and nothing gets the same; a product page alone gets nothing.
+    assert found[0].score == pytest.approx(13 / model.bought_together.orders)
+    # A request naming nobody and nothing gets the same.
     assert [r.product_id for r in segment_answers(strategies, model)] == [
         r.product_id for r in found]
-    assert segment_answers(strategies, model, product_id=kit.shop_ids["GRINDER-S"]) == []
+    # A product page gets the products in most orders, scored by their base rate P(b),
+    # below every significant partner of the anchor (bought together's confidence).
+    grinder = kit.shop_ids["GRINDER-S"]
+    page = rank(strategies, model, RecommendationRequest(connection="shop", product_id=grinder))
+    popular = [r for r in page.recommendations if r.strategy == "popular_in_segment"]
+    orders = model.bought_together.orders
+    assert popular and grinder not in {r.product_id for r in popular}
+    for rec in popular:
+        index = model.product_index("shop", rec.product_id)
+        assert index is not None
+        with_it = int(model.bought_together.orders_with[index])
+        assert rec.score == pytest.approx(with_it / orders)
+        assert rec.reason.startswith("Popular with our customers: in ")
+        assert rec.reason.endswith(f"of all orders ({with_it} of {orders})")
+    partners = [r for r in page.recommendations if r.strategy == "bought_together"]
+    assert all(p.score > p.evidence["base_rate"] for p in partners)
 
 
 def test_a_profile_names_the_segment_of_a_customer_the_store_does_not_know(
@@ -108,24 +125,26 @@ def test_a_profile_names_the_segment_of_a_customer_the_store_does_not_know(
     assert found[0].evidence["segment"] == "industry=roastery"
 
 
-def test_returning_customers_get_the_fallback_damped_and_keys_are_configurable(
+def test_returning_customers_get_no_fallback_for_what_they_bought_and_keys_are_configurable(
         store: Store, kit: Any, strategies: PluginHost) -> None:
     b2b_with_segments(store, kit)
     build_model(strategies, store, RecoSettings(), lambda: kit.now)
     model = load_model(store)
-    # person-1 (shop 9001 = ERP K-1001: a gold bakery) has orders: each product's best
-    # segment, times 0.5. Gold is K-1001 and K-3000…K-3003 (beans, grinder, beans, grinder).
-    bakery = (11 + PRIOR * 11 / 35) / (12 + PRIOR)
-    gold = (3 + PRIOR * 11 / 35) / (5 + PRIOR)
+    # person-1 (shop 9001 = ERP K-1001: a gold bakery) bought beans and grinders, their
+    # segments' popular products: buy again scores those from their own history.
     found = segment_answers(strategies, model, customer_id="9001")
-    assert [(r.product_id, r.evidence["segment"]) for r in found] == [
-        (kit.shop_ids["BEANS-1KG"], "industry=bakery"),
-        (kit.shop_ids["GRINDER-S"], "customer_group=gold")]
-    assert [r.score for r in found] == pytest.approx([0.5 * bakery, 0.5 * gold])
+    assert found == []
+    mine = rank(strategies, model, RecommendationRequest(connection="shop",
+                                                         customer_id="9001")).recommendations
+    assert kit.shop_ids["BEANS-1KG"] in {r.product_id for r in mine
+                                         if r.strategy == "buy_again"}
+    new = segment_answers(strategies, model, customer_id="9100")
+    assert [r.product_id for r in new] == [kit.shop_ids["BEANS-1KG"]]
     # Segmented by the customer group alone: beans and grinders in gold.
     build_model(strategies, store, RecoSettings(segment_keys=["customer_group"]),
                 lambda: kit.now)
-    found = segment_answers(strategies, load_model(store), customer_id="9001")
+    profile = CustomerProfile(customer=Customer(id="9300"), attributes={"customer_group": "gold"})
+    found = segment_answers(strategies, load_model(store), customer_id="9300", profile=profile)
     assert sorted(r.product_id for r in found) == sorted(
         [kit.shop_ids["BEANS-1KG"], kit.shop_ids["GRINDER-S"]])
     assert {(r.evidence["segment"], r.evidence["customers"]) for r in found} == {
