@@ -26,11 +26,13 @@ from shoploop.hooks import (
     Cursor,
     Customer,
     Event,
+    MemoryRecordDigests,
     Order,
     Page,
     Product,
     PublishResult,
     Recommendation,
+    RecordDigests,
     WriteResult,
     WriteStatus,
 )
@@ -50,9 +52,9 @@ from ._mapping import (
 )
 from ._rewards import CouponRewards
 from ._streams import (
-    HashPosition,
+    ScanPosition,
     WatermarkPosition,
-    filter_hashes,
+    changed_since,
     filter_watermark,
     finish_watermark,
 )
@@ -78,9 +80,9 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         self.name = name
         self.config = config
         self.page_size = config.page_size
-        # The customers cursor carries a hash per customer (no modified-since filter): the
-        # mirror saves it every few seconds, not with every page (shoploop.jobs.mirror_stream).
-        self.cursor_checkpoint_seconds = 2.0
+        # Customers' digests are kept outside their cursor (no modified-since filter, see
+        # _streams): until the import binds the store's, in memory.
+        self._digests: RecordDigests = MemoryRecordDigests()
         self.attribute_batch_size = config.attribute_batch_size
         self.customer_batch_size = config.customer_batch_size
         self._environ = environ
@@ -136,22 +138,40 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
     # -- reads --------------------------------------------------------------------------------
 
     def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
+        """A page of new and changed customers (every customer without ``cursor``). Scans
+        ``/customers`` page by page (no modified filter exists, see ``_streams``) and compares
+        each customer's digest with the one saved when it was last delivered."""
         operation = "read_customers"
-        position = self._position("customers", cursor, HashPosition, operation)
+        position = self._position("customers", cursor, ScanPosition, operation)
+        digests = self._digests
+        if position.hashes:  # a cursor from before digests moved out of it
+            digests.put("customers", position.hashes)
+            position.hashes, position.compare = None, True
+        if position.pending:  # the caller took the page this cursor follows
+            digests.put("customers", position.pending)
+            position.pending = {}
         prefix = self.config.meta_prefix
         for _ in range(MAX_PAGES_PER_CALL):
             items, last, _date, _total = self._list("customers", {"role": "all"},
                                                     position.page, operation)
-            mapped = [customer_from_woo(item, prefix) for item in items]
-            kept = filter_hashes(position, [(int(c.id), customer_hash(c), c) for c in mapped],
-                                 last_page=last)
+            mapped = {c.id: c for c in (customer_from_woo(item, prefix) for item in items)}
+            read = {cid: customer_hash(c) for cid, c in mapped.items()}
+            changed = changed_since(read, digests.get("customers", read)) \
+                if position.compare else read
             if last:
-                position.page, position.last_id = 1, 0
+                position.page, position.compare = 1, True
             else:
                 position.page += 1
-            if kept or last:
-                return self._page("customers", kept, position, has_more=not last)
+            if changed or last:
+                position.pending = changed
+                return self._page("customers", [mapped[cid] for cid in changed], position,
+                                  has_more=not last)
         return self._page("customers", [], position, has_more=True)
+
+    def use_record_digests(self, digests: RecordDigests) -> None:
+        """``KeepsRecordDigests``: the customers' digests live in ``digests`` from now on (the
+        import binds the store's table)."""
+        self._digests = digests
 
     def read_orders(self, cursor: Cursor | None = None) -> Page[Order]:
         return self._read_watermark("orders", order_from_woo, cursor)
