@@ -41,8 +41,9 @@ from ._client import RetryPolicy, WooClient, error_code
 from ._config import WooCommerceConfig
 from ._customers import CustomerCreation
 from ._mapping import (
+    CUSTOMER_READ_FIELDS,
+    customer_digest,
     customer_from_woo,
-    customer_hash,
     format_time,
     order_from_woo,
     parse_time,
@@ -144,18 +145,16 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         operation = "read_customers"
         position = self._position("customers", cursor, ScanPosition, operation)
         digests = self._digests
-        if position.hashes:  # a cursor from before digests moved out of it
-            digests.put("customers", position.hashes)
-            position.hashes, position.compare = None, True
         if position.pending:  # the caller took the page this cursor follows
             digests.put("customers", position.pending)
             position.pending = {}
         prefix = self.config.meta_prefix
+        query = {"role": "all", "_fields": ",".join(CUSTOMER_READ_FIELDS)}
         for _ in range(MAX_PAGES_PER_CALL):
-            items, last, _date, _total = self._list("customers", {"role": "all"},
-                                                    position.page, operation)
-            mapped = {c.id: c for c in (customer_from_woo(item, prefix) for item in items)}
-            read = {cid: customer_hash(c) for cid, c in mapped.items()}
+            items, last, _date, _total = self._list("customers", query, position.page,
+                                                    operation)
+            by_id = {str(item["id"]): item for item in items}
+            read = {cid: customer_digest(item, prefix) for cid, item in by_id.items()}
             changed = changed_since(read, digests.get("customers", read)) \
                 if position.compare else read
             if last:
@@ -164,8 +163,9 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
                 position.page += 1
             if changed or last:
                 position.pending = changed
-                return self._page("customers", [mapped[cid] for cid in changed], position,
-                                  has_more=not last)
+                return self._page("customers",
+                                  [customer_from_woo(by_id[cid], prefix) for cid in changed],
+                                  position, has_more=not last)
         return self._page("customers", [], position, has_more=True)
 
     def use_record_digests(self, digests: RecordDigests) -> None:

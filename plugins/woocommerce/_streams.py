@@ -140,9 +140,8 @@ class ScanPosition(BaseModel):
     """customer id → digest of the customers this cursor's page delivered. Saved to the digests
     when the cursor comes back: a caller passes a cursor back only after it took the page, so a
     crash before that re-delivers the page instead of losing it."""
-    hashes: dict[str, str] | None = Field(default=None, exclude=True)
-    """A cursor written before digests moved to the store (one hash per customer): read once,
-    its hashes are saved to the digests, so the upgrade re-delivers nothing."""
+    # A cursor of an earlier version (a hash per customer, ``last_id``) reads as a full scan
+    # from its page: the first import after the upgrade delivers every customer once.
 
 
 def changed_since(digests: dict[str, str], stored: dict[str, str]) -> dict[str, str]:

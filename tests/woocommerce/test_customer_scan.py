@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from shoploop.hooks import Cursor, MemoryRecordDigests, UnreachableError
 from shoploop.jobs import mirror_stream
 from shoploop.plugins.woocommerce import WooCommerceConnector
-from shoploop.plugins.woocommerce._mapping import customer_hash
 from shoploop.plugins.woocommerce.emulator import WooCommerceEmulator
 from shoploop.store import Store, load_cursor, load_record_digests, mirrored_customers
 
@@ -94,20 +93,38 @@ def test_a_crash_mid_scan_loses_no_change(store: Store, start_emulator: Start,
     assert mirror_stream(dying, store, connection="woo", stream="customers").read == 0
 
 
-def test_a_cursor_with_hashes_from_before_the_upgrade_redelivers_nothing(
+def test_a_cursor_from_before_the_upgrade_reads_as_a_full_scan(
         start_emulator: Start, woo_connect: Connect) -> None:
-    """Cursors stored by earlier versions carry a hash per customer: they become digests."""
-    emulator = start_emulator(customers=CUSTOMERS[:7])
-    connector = woo_connect(emulator, page_size=5)
-    customers, _ = _read_all(connector, None)
+    """Cursors stored by earlier versions carry a hash per customer: read as a full scan from
+    their page (everything from there delivered once), then settled — nothing lost."""
+    emulator = start_emulator(customers=CUSTOMERS[:12])
     legacy = Cursor(stream="customers", position={
-        "page": 1, "last_id": 0, "hashes": {c.id: customer_hash(c) for c in customers}})
-    rename(emulator, 3, "Changed 3")
-    fresh = woo_connect(emulator, page_size=5)
-    changed, checkpoint = _read_all(fresh, legacy)
-    assert [c.id for c in changed] == ["3"]
-    assert "hashes" not in checkpoint.position
-    assert _read_all(fresh, checkpoint)[0] == []
+        "page": 2, "last_id": 5, "hashes": {str(n): "0" * 12 for n in range(1, 13)}})
+    connector = woo_connect(emulator, page_size=5)
+    delivered, checkpoint = _read_all(connector, legacy)
+    assert [c.id for c in delivered] == [str(n) for n in range(6, 13)]
+    assert "hashes" not in checkpoint.position and checkpoint.position["compare"] is True
+    rename(emulator, 8, "Changed 8")
+    # Customers 1-5 were never delivered under digests: they come once, with the change.
+    again, checkpoint = _read_all(connector, checkpoint)
+    assert [c.id for c in again] == ["1", "2", "3", "4", "5", "8"]
+    assert _read_all(connector, checkpoint)[0] == []
+
+
+def test_the_scan_asks_only_for_the_fields_it_maps(start_emulator: Start,
+                                                   woo_connect: Connect) -> None:
+    emulator = start_emulator(customers=CUSTOMERS[:3])
+    connector = woo_connect(emulator)
+    answer = connector.client.get("customers", {"_fields": "id,email", "role": "all"},
+                                  operation="test")
+    assert answer.data == [{"id": n, "email": f"c{n - 1}@example.com"} for n in (1, 2, 3)]
+    full = connector.client.get("customers", {"role": "all"}, operation="test").data[0]
+    linked = connector.client.get("customers", {"_fields": "id,_links"}, operation="test")
+    assert linked.data[0] == {"id": 1, "_links": full["_links"]}
+    customers, _ = _read_all(connector, None)
+    assert [(c.id, c.email, c.first_name) for c in customers] == [
+        ("1", "c0@example.com", "Name 0"), ("2", "c1@example.com", "Name 1"),
+        ("3", "c2@example.com", "Name 2")]
 
 
 def _read_all(connector: WooCommerceConnector, cursor: Cursor | None) -> tuple[list[Any], Cursor]:

@@ -150,9 +150,11 @@ class WooApp:
                 total, chunk = len(records), _ordered(records, by_id, descending)[
                     start:start + per_page]
             pages = math.ceil(total / per_page)
+            fields = _fields(request)
             # Encoded under the lock: a consistent snapshot without deep copies.
-            body = json.dumps([self.present(stream, r) for r in chunk],
-                              ensure_ascii=False).encode()
+            body = json.dumps([self.present(stream, r) if fields is None else
+                               _only(fields, r, lambda r=r: self.present(stream, r))
+                               for r in chunk], ensure_ascii=False).encode()
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         links = []
         base = f"{self.home_url()}{request.path}"
@@ -382,6 +384,22 @@ def _kind(action: str) -> str:
     if action in ("get", "get_webhook"):
         return "view"
     return "edit" if action == "update_one" else "create"
+
+
+def _fields(request: Request) -> list[str] | None:
+    """The ``_fields`` global parameter (comma-separated or ``_fields[]=…``), or None. WordPress
+    keeps only these top-level fields of each item (``rest_filter_response_fields``; ``_links``
+    only when asked for): https://developer.wordpress.org/rest-api/using-the-rest-api/global-parameters/"""
+    given = request.query.get("_fields") or request.query.get("_fields[]")
+    if not given:
+        return None
+    return [f.strip() for value in given for f in value.split(",") if f.strip()]
+
+
+def _only(fields: list[str], record: Record, presented: Callable[[], Record]) -> Record:
+    """``record`` with only ``fields`` (``_links`` built only when asked for)."""
+    source = presented() if "_links" in fields else record
+    return {f: source[f] for f in fields if f in source}
 
 
 def _ordered(records: list[Record], by_id: bool, descending: bool) -> list[Record]:
