@@ -18,7 +18,7 @@ seconds, are what stays comparable on a busy 2-core machine.
 Then, per size of ``--scale``, the import as a sync runs it (``mirror_stream`` into a SQLite
 store, digests in its ``record_digests``): the first import, a nothing-changed import and one
 after 1 % of the customers changed, with the cost per page; and the ratio of the largest size
-to the smallest (the scan is linear when it is about their ratio: goal ≤ 11× for 10×). The
+to the smallest (the scan is linear when it is about their ratio: goal <= 11x for 10x). The
 customers are the demo merchant's first 10,000, repeated with new ids and e-mails (generating
 100k demo customers takes minutes; the scan's cost does not depend on who they are).
 """
