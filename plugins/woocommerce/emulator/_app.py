@@ -152,8 +152,8 @@ class WooApp:
             pages = math.ceil(total / per_page)
             fields = _fields(request)
             # Encoded under the lock: a consistent snapshot without deep copies.
-            body = json.dumps([self.present(stream, r) if fields is None else
-                               _only(fields, r, lambda r=r: self.present(stream, r))
+            linked = fields is None or "_links" in fields  # links are built only when asked for
+            body = json.dumps([_only(fields, self.present(stream, r) if linked else r)
                                for r in chunk], ensure_ascii=False).encode()
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         links = []
@@ -396,10 +396,9 @@ def _fields(request: Request) -> list[str] | None:
     return [f.strip() for value in given for f in value.split(",") if f.strip()]
 
 
-def _only(fields: list[str], record: Record, presented: Callable[[], Record]) -> Record:
-    """``record`` with only ``fields`` (``_links`` built only when asked for)."""
-    source = presented() if "_links" in fields else record
-    return {f: source[f] for f in fields if f in source}
+def _only(fields: list[str] | None, record: Record) -> Record:
+    """``record`` with only ``fields`` (None: all of it)."""
+    return record if fields is None else {f: record[f] for f in fields if f in record}
 
 
 def _ordered(records: list[Record], by_id: bool, descending: bool) -> list[Record]:
