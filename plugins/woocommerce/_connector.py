@@ -48,6 +48,7 @@ from ._mapping import (
     order_from_woo,
     parse_time,
     product_from_woo,
+    attribute_value,
     same_meta,
     wp_meta_value,
 )
@@ -262,10 +263,19 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
     # -- customer attributes ------------------------------------------------------------------
 
     def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
-        """One ``GET /customers?include=…`` for the current meta, then one
+        """One ``GET /customers?include=…&_fields=id,meta_data`` for the current meta, then one
         ``POST /customers/batch`` with only the changed keys of the changed customers. Each
         meta entry is sent alone (by its meta ``id`` when it exists): WooCommerce applies
-        ``meta_data`` entries one by one, so other plugins' keys stay untouched."""
+        ``meta_data`` entries one by one, so other plugins' keys stay untouched.
+
+        WooCommerce has no compare-and-set: the controller applies each entry with
+        ``WC_Data::update_meta_data( key, value, id )``, unconditionally
+        (``WC_REST_Customers_V2_Controller::update_customer_meta_fields``), and the REST API
+        takes no version or ``If-Match``. So the batch's customers are read just before the
+        write (one request per 100 changes; WooCommerce meters no cost): a change whose
+        caller read ``old`` (``expect_old``) and finds another value now is a ``conflict``,
+        not overwritten. Only an edit in the milliseconds between that read and the write
+        can still be overwritten (last writer wins) — see docs/woocommerce.md."""
         operation = "write_customer_attributes"
         if len(changes) > self.attribute_batch_size:
             raise BatchLimitError(
@@ -276,7 +286,8 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         current: dict[str, dict[str, Any]] = {}
         if ids:
             answer = self.client.get("customers", {"include": ",".join(map(str, ids)),
-                                                   "per_page": 100, "role": "all"},
+                                                   "per_page": 100, "role": "all",
+                                                   "_fields": "id,meta_data"},
                                      operation=operation)
             current = {str(c["id"]): c for c in answer.data or ()}
         prefix = self.config.meta_prefix
@@ -297,6 +308,13 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
                                                                   change.new):
                 results[index] = WriteResult(customer_id=change.customer_id, key=change.key,
                                              status=WriteStatus.UNCHANGED)
+                continue
+            if planned is None and _changed_since_read(change, meta):
+                held = None if meta is None else meta.get("value")
+                results[index] = WriteResult(
+                    customer_id=change.customer_id, key=change.key, status=WriteStatus.CONFLICT,
+                    message=f"changed in WooCommerce since it was read (now {held!r:.60}); "
+                            "not overwritten")
                 continue
             entry: dict[str, Any] = {"key": key, "value": wp_meta_value(change.new)}
             if meta is not None and "id" in meta:
@@ -418,6 +436,18 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         secret = self.config.secret("webhook_secret", self._environ) \
             if self.config.webhook_secret_env else None
         return parse_webhook(headers, body, secret=secret, connection=self.name)
+
+
+def _changed_since_read(change: AttributeChange, meta: Mapping[str, Any] | None) -> bool:
+    """Does WooCommerce now hold something else than ``change.old``, which the caller read
+    (``expect_old``, set by the sync's writer; without it the write goes ahead as before)?
+    Compared the way the import maps meta, and the way WordPress stores values."""
+    if not getattr(change, "expect_old", False):  # the field is newer than some callers
+        return False
+    held = None if meta is None else meta.get("value")
+    if held in (None, "", []):
+        return change.old not in (None, "", [])
+    return not (same_meta(held, change.old) or attribute_value(held) == change.old)
 
 
 def _ids(values: Any) -> list[int]:

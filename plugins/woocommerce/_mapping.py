@@ -96,7 +96,8 @@ def prefixed_meta(meta: Any, prefix: str) -> dict[str, Any]:
     return found
 
 
-def _attribute(value: Any) -> AttributeValue:
+def attribute_value(value: Any) -> AttributeValue:
+    """A meta value as an attribute value (what the import maps it to)."""
     if isinstance(value, bool | int | float | str) or value is None:
         return value
     if isinstance(value, list):
@@ -147,7 +148,7 @@ def customer_from_woo(data: dict[str, Any], prefix: str) -> Customer:
         addresses=[a for a in (_address("billing", billing),
                                _address("shipping", data.get("shipping"))) if a],
         tags=_tags(meta.get("tags")),
-        attributes={k: _attribute(v) for k, v in meta.items() if k not in CUSTOMER_FIELDS},
+        attributes={k: attribute_value(v) for k, v in meta.items() if k not in CUSTOMER_FIELDS},
         created_at=parse_time(data.get("date_created_gmt")),
         updated_at=parse_time(data.get("date_modified_gmt")),
     )
@@ -207,7 +208,7 @@ def order_from_woo(data: dict[str, Any], prefix: str) -> Order:
         lines=[_line(item) for item in data.get("line_items") or ()],
         discount_codes=[str(c.get("code")) for c in data.get("coupon_lines") or ()],
         refunded_total=refunded,
-        attributes={k: _attribute(v) for k, v in meta.items()},
+        attributes={k: attribute_value(v) for k, v in meta.items()},
     )
 
 
@@ -216,7 +217,7 @@ def product_from_woo(data: dict[str, Any], prefix: str) -> Product:
     regular = _money(data.get("regular_price"))
     meta = prefixed_meta(data.get("meta_data"), prefix)
     categories = data.get("categories") or []
-    attributes = {k: _attribute(v) for k, v in meta.items() if k not in PRODUCT_FIELDS}
+    attributes = {k: attribute_value(v) for k, v in meta.items() if k not in PRODUCT_FIELDS}
     attributes["upsell_ids"] = [str(i) for i in data.get("upsell_ids") or ()]
     attributes["cross_sell_ids"] = [str(i) for i in data.get("cross_sell_ids") or ()]
     return Product(
