@@ -42,13 +42,13 @@ from ._config import WooCommerceConfig
 from ._customers import CustomerCreation
 from ._mapping import (
     CUSTOMER_READ_FIELDS,
+    attribute_value,
     customer_digest,
     customer_from_woo,
     format_time,
     order_from_woo,
     parse_time,
     product_from_woo,
-    attribute_value,
     same_meta,
     wp_meta_value,
 )
