@@ -129,8 +129,8 @@ def finish_watermark(position: WatermarkPosition,
 
 class ScanPosition(BaseModel):
     """Cursor of ``customers``: where the scan stands — no per-customer state, so saving it
-    costs the same at any store size. The digests live in a :class:`~shoploop.hooks.
-    RecordDigests` (the store's table ``record_digests`` during imports)."""
+    costs the same at any store size. The digests live in a
+    :class:`~shoploop.hooks.RecordDigests` (the store's ``record_digests`` during imports)."""
 
     page: int = 1
     compare: bool = False
@@ -140,8 +140,10 @@ class ScanPosition(BaseModel):
     """customer id → digest of the customers this cursor's page delivered. Saved to the digests
     when the cursor comes back: a caller passes a cursor back only after it took the page, so a
     crash before that re-delivers the page instead of losing it."""
-    # A cursor of an earlier version (a hash per customer, ``last_id``) reads as a full scan
-    # from its page: the first import after the upgrade delivers every customer once.
+    # A cursor of an earlier version (a hash per customer, ``last_id``; extra keys are ignored)
+    # reads as a full scan from its page: the customers from there are delivered once, those
+    # before it on the next scan (they have no digest yet). Nothing is lost; the mirror finds
+    # them unchanged.
 
 
 def changed_since(digests: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
