@@ -9,7 +9,7 @@ ones it offers and the core only calls those.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -262,6 +262,50 @@ class VerifiesWebhooks(Protocol):
         """Verify the signature over the raw ``body`` and return the typed event.
         Raises ``WebhookSignatureError`` (reject, store nothing) or ``WebhookPayloadError``."""
         ...
+
+
+class RecordDigests(Protocol):
+    """Durable digests of the records a connector delivered, for one connection. The core hands
+    one to a connector that :class:`KeepsRecordDigests` (the import binds the store's); records
+    are named by stream and external id, digests are short strings of the connector's choice."""
+
+    def get(self, stream: str, external_ids: Collection[str]) -> dict[str, str]:
+        """external id → digest last saved, for those of ``external_ids`` that have one."""
+        ...
+
+    def put(self, stream: str, digests: Mapping[str, str]) -> None:
+        """Save external id → digest (replacing what was saved for those ids)."""
+        ...
+
+
+@runtime_checkable
+class KeepsRecordDigests(Protocol):
+    """Optional, for streams the platform cannot filter by change (every read a full scan):
+    the connector compares each record with its saved digest and delivers only new and changed
+    ones, keeping the digests in the core's store instead of its cursor — so a page costs a
+    lookup of its own records, whatever the stream's size. Without a binding the connector
+    keeps them in memory (an incremental read on another instance delivers everything again:
+    more than changed, never less)."""
+
+    def use_record_digests(self, digests: RecordDigests) -> None:
+        """Keep digests in ``digests`` from now on."""
+        ...
+
+
+class MemoryRecordDigests:
+    """:class:`RecordDigests` in a dict: what a connector uses until the core binds the store's,
+    and what tests and the conformance kit share between connector instances."""
+
+    def __init__(self) -> None:
+        self.saved: dict[tuple[str, str], str] = {}
+        """(stream, external id) → digest."""
+
+    def get(self, stream: str, external_ids: Collection[str]) -> dict[str, str]:
+        saved = self.saved
+        return {i: saved[(stream, i)] for i in external_ids if (stream, i) in saved}
+
+    def put(self, stream: str, digests: Mapping[str, str]) -> None:
+        self.saved.update(((stream, i), digest) for i, digest in digests.items())
 
 
 CAPABILITY_PROTOCOLS: dict[Capability, type] = {

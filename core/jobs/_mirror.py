@@ -22,12 +22,20 @@ from typing import Any, Literal, get_args
 from sqlalchemy.orm import Session
 
 from shoploop._interrupt import StopToken
-from shoploop.hooks import ConnectorError, CountsRecords, Cursor, NotSupportedError, Page
+from shoploop.hooks import (
+    ConnectorError,
+    CountsRecords,
+    Cursor,
+    KeepsRecordDigests,
+    NotSupportedError,
+    Page,
+)
 from shoploop.store import (
     FAILED,
     INTERRUPTED,
     SUCCEEDED,
     Store,
+    StoredRecordDigests,
     UpsertResult,
     erased_among,
     external_id_hash,
@@ -120,10 +128,10 @@ def mirror_stream(
 
     ``checkpoint_seconds`` (default: the connector's ``cursor_checkpoint_seconds``, else 0):
     the cursor is saved with every page when 0; otherwise at most that often, and always
-    with the last page. Connectors whose mid-scan cursor holds per-record state (WooCommerce's
-    customer hashes) declare it: saving a 100k-entry cursor with each of 1,000 pages made a
-    full read quadratic. A resumed run then re-reads at most that many seconds of pages;
-    the upserts are idempotent, so nothing is written twice.
+    with the last page. A resumed run then re-reads at most that many seconds of pages; the
+    upserts are idempotent, so nothing is written twice. A connector that
+    :class:`~shoploop.hooks.KeepsRecordDigests` (full-scan streams: WooCommerce customers) gets
+    the store's ``record_digests`` for this connection, so its cursor stays a scan position.
 
     ``stop``: checked after each committed page; once a stop is requested the cursor is saved
     and the run ends early, recorded ``interrupted`` (``result.stopped``).
@@ -141,6 +149,8 @@ def mirror_stream(
             operation=f"read_{stream}",
         )
     upsert = _UPSERT[stream]
+    if isinstance(connector, KeepsRecordDigests):
+        connector.use_record_digests(StoredRecordDigests(store, connection))
     result = MirrorResult(connection=connection, stream=stream, full=full)
     with store.session() as session:
         result.run_id = start_run(

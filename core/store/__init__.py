@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ._cursors import delete_cursor, load_cursor, save_cursor
 from ._dialect import one_of, upsert_insert
+from ._digests import StoredRecordDigests, load_record_digests, save_record_digests
 from ._erasure import (
     ErasureResult,
     email_hash,
@@ -90,6 +91,7 @@ from ._schema import (
     ProductRecord,
     RecoModelRecord,
     RecoPublishedRecord,
+    RecordDigestRecord,
     SyncBatch,
     SyncChangeRecord,
     SyncCursor,
@@ -134,12 +136,14 @@ __all__ = [
     "ProductRecord",
     "RecoModelRecord",
     "RecoPublishedRecord",
+    "RecordDigestRecord",
     "SchemaAheadError",
     "SchemaOutdatedError",
     "Store",
     "StoreError",
     "StoreUnavailableError",
     "StoredModel",
+    "StoredRecordDigests",
     "SyncBatch",
     "SyncChangeRecord",
     "SyncCursor",
@@ -168,6 +172,7 @@ __all__ = [
     "is_erased",
     "load_cursor",
     "load_reco_model",
+    "load_record_digests",
     "mirrored_customers",
     "mirrored_installed_base",
     "mirrored_orders",
@@ -186,6 +191,7 @@ __all__ = [
     "resolve_store_url",
     "save_cursor",
     "save_reco_model",
+    "save_record_digests",
     "settle_batch",
     "start_run",
     "table",

@@ -302,3 +302,17 @@ class RecoPublishedRecord(Base):
     lists: Mapped[dict[str, Any]]
     run_id: Mapped[str] = mapped_column(String(36))
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecordDigestRecord(Base):
+    """The digest of what a connector last delivered of one record, for streams the platform
+    cannot filter by change (WooCommerce customers: every read is a full scan). Kept here
+    rather than in the stream's cursor, so a page costs a lookup of its own records and the
+    cursor stays a scan position (migration ``0006_record_digests``)."""
+
+    __tablename__ = "record_digests"
+
+    connection: Mapped[str] = mapped_column(CONNECTION, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(100), primary_key=True)
+    external_id: Mapped[str] = mapped_column(EXTERNAL_ID, primary_key=True)
+    digest: Mapped[str] = mapped_column(HASH)

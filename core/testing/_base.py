@@ -16,6 +16,8 @@ from shoploop.hooks import (
     AttributeChange,
     Capability,
     ConnectorError,
+    KeepsRecordDigests,
+    MemoryRecordDigests,
     RewardSpec,
     WriteResult,
     WriteStatus,
@@ -154,6 +156,11 @@ class ConformanceBase:
         connector = factory(*args)
         if connector is None:
             pytest.fail("the connector factory fixture returned None")
+        if isinstance(connector, KeepsRecordDigests):
+            # One test's connectors share digests, as imports into one store do (pytest makes
+            # a new instance of the class per test).
+            connector.use_record_digests(
+                self.__dict__.setdefault("_record_digests", MemoryRecordDigests()))
         opened.append(connector)
         return connector
 

@@ -26,11 +26,13 @@ from shoploop.hooks import (
     Cursor,
     Customer,
     Event,
+    MemoryRecordDigests,
     Order,
     Page,
     Product,
     PublishResult,
     Recommendation,
+    RecordDigests,
     WriteResult,
     WriteStatus,
 )
@@ -39,8 +41,10 @@ from ._client import RetryPolicy, WooClient, error_code
 from ._config import WooCommerceConfig
 from ._customers import CustomerCreation
 from ._mapping import (
+    CUSTOMER_READ_FIELDS,
+    attribute_value,
+    customer_digest,
     customer_from_woo,
-    customer_hash,
     format_time,
     order_from_woo,
     parse_time,
@@ -50,9 +54,9 @@ from ._mapping import (
 )
 from ._rewards import CouponRewards
 from ._streams import (
-    HashPosition,
+    ScanPosition,
     WatermarkPosition,
-    filter_hashes,
+    changed_since,
     filter_watermark,
     finish_watermark,
 )
@@ -78,9 +82,9 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         self.name = name
         self.config = config
         self.page_size = config.page_size
-        # The customers cursor carries a hash per customer (no modified-since filter): the
-        # mirror saves it every few seconds, not with every page (shoploop.jobs.mirror_stream).
-        self.cursor_checkpoint_seconds = 2.0
+        # Customers' digests are kept outside their cursor (no modified-since filter, see
+        # _streams): until the import binds the store's, in memory.
+        self._digests: RecordDigests = MemoryRecordDigests()
         self.attribute_batch_size = config.attribute_batch_size
         self.customer_batch_size = config.customer_batch_size
         self._environ = environ
@@ -136,22 +140,39 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
     # -- reads --------------------------------------------------------------------------------
 
     def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
+        """A page of new and changed customers (every customer without ``cursor``). Scans
+        ``/customers`` page by page (no modified filter exists, see ``_streams``) and compares
+        each customer's digest with the one saved when it was last delivered."""
         operation = "read_customers"
-        position = self._position("customers", cursor, HashPosition, operation)
+        position = self._position("customers", cursor, ScanPosition, operation)
+        digests = self._digests
+        if position.pending:  # the caller took the page this cursor follows
+            digests.put("customers", position.pending)
+            position.pending = {}
         prefix = self.config.meta_prefix
+        query = {"role": "all", "_fields": ",".join(CUSTOMER_READ_FIELDS)}
         for _ in range(MAX_PAGES_PER_CALL):
-            items, last, _date, _total = self._list("customers", {"role": "all"},
-                                                    position.page, operation)
-            mapped = [customer_from_woo(item, prefix) for item in items]
-            kept = filter_hashes(position, [(int(c.id), customer_hash(c), c) for c in mapped],
-                                 last_page=last)
+            items, last, _date, _total = self._list("customers", query, position.page,
+                                                    operation)
+            by_id = {str(item["id"]): item for item in items}
+            read = {cid: customer_digest(item, prefix) for cid, item in by_id.items()}
+            changed = changed_since(read, digests.get("customers", read)) \
+                if position.compare else read
             if last:
-                position.page, position.last_id = 1, 0
+                position.page, position.compare = 1, True
             else:
                 position.page += 1
-            if kept or last:
-                return self._page("customers", kept, position, has_more=not last)
+            if changed or last:
+                position.pending = changed
+                return self._page("customers",
+                                  [customer_from_woo(by_id[cid], prefix) for cid in changed],
+                                  position, has_more=not last)
         return self._page("customers", [], position, has_more=True)
+
+    def use_record_digests(self, digests: RecordDigests) -> None:
+        """``KeepsRecordDigests``: the customers' digests live in ``digests`` from now on (the
+        import binds the store's table)."""
+        self._digests = digests
 
     def read_orders(self, cursor: Cursor | None = None) -> Page[Order]:
         return self._read_watermark("orders", order_from_woo, cursor)
@@ -242,10 +263,19 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
     # -- customer attributes ------------------------------------------------------------------
 
     def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
-        """One ``GET /customers?include=…`` for the current meta, then one
+        """One ``GET /customers?include=…&_fields=id,meta_data`` for the current meta, then one
         ``POST /customers/batch`` with only the changed keys of the changed customers. Each
         meta entry is sent alone (by its meta ``id`` when it exists): WooCommerce applies
-        ``meta_data`` entries one by one, so other plugins' keys stay untouched."""
+        ``meta_data`` entries one by one, so other plugins' keys stay untouched.
+
+        WooCommerce has no compare-and-set: the controller applies each entry with
+        ``WC_Data::update_meta_data( key, value, id )``, unconditionally
+        (``WC_REST_Customers_V2_Controller::update_customer_meta_fields``), and the REST API
+        takes no version or ``If-Match``. So the batch's customers are read just before the
+        write (one request per 100 changes; WooCommerce meters no cost): a change whose
+        caller read ``old`` (``expect_old``) and finds another value now is a ``conflict``,
+        not overwritten. Only an edit in the milliseconds between that read and the write
+        can still be overwritten (last writer wins) — see docs/woocommerce.md."""
         operation = "write_customer_attributes"
         if len(changes) > self.attribute_batch_size:
             raise BatchLimitError(
@@ -256,7 +286,8 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         current: dict[str, dict[str, Any]] = {}
         if ids:
             answer = self.client.get("customers", {"include": ",".join(map(str, ids)),
-                                                   "per_page": 100, "role": "all"},
+                                                   "per_page": 100, "role": "all",
+                                                   "_fields": "id,meta_data"},
                                      operation=operation)
             current = {str(c["id"]): c for c in answer.data or ()}
         prefix = self.config.meta_prefix
@@ -277,6 +308,13 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
                                                                   change.new):
                 results[index] = WriteResult(customer_id=change.customer_id, key=change.key,
                                              status=WriteStatus.UNCHANGED)
+                continue
+            if planned is None and _changed_since_read(change, meta):
+                held = None if meta is None else meta.get("value")
+                results[index] = WriteResult(
+                    customer_id=change.customer_id, key=change.key, status=WriteStatus.CONFLICT,
+                    message=f"changed in WooCommerce since it was read (now {held!r:.60}); "
+                            "not overwritten")
                 continue
             entry: dict[str, Any] = {"key": key, "value": wp_meta_value(change.new)}
             if meta is not None and "id" in meta:
@@ -398,6 +436,18 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
         secret = self.config.secret("webhook_secret", self._environ) \
             if self.config.webhook_secret_env else None
         return parse_webhook(headers, body, secret=secret, connection=self.name)
+
+
+def _changed_since_read(change: AttributeChange, meta: Mapping[str, Any] | None) -> bool:
+    """Does WooCommerce now hold something else than ``change.old``, which the caller read
+    (``expect_old``, set by the sync's writer; without it the write goes ahead as before)?
+    Compared the way the import maps meta, and the way WordPress stores values."""
+    if not getattr(change, "expect_old", False):  # the field is newer than some callers
+        return False
+    held = None if meta is None else meta.get("value")
+    if held in (None, "", []):
+        return change.old not in (None, "", [])
+    return not (same_meta(held, change.old) or attribute_value(held) == change.old)
 
 
 def _ids(values: Any) -> list[int]:

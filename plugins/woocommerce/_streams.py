@@ -13,10 +13,16 @@ at the end). Two kinds of change detection:
   ``modified_after``/``dates_are_gmt`` exist since WooCommerce 5.8 (woocommerce/woocommerce#30585);
   dates without it are site-local (woocommerce/woocommerce#12594), and reports that the flag is
   ignored (#37809) are why records are also filtered here, on ``date_modified_gmt``.
-* **Customers** — WooCommerce has no modified-since filter for customers, so every read is a
-  full scan; the cursor carries a short hash per customer id of what was last delivered and
-  only customers whose hash differs (or that are new) are returned. Ids missing from a scanned id
-  range were deleted and are forgotten.
+* **Customers** — WooCommerce has no modified-since filter for customers (``wc/v3/customers``
+  takes ``context, page, per_page, search, exclude, include, offset, order, orderby`` (``id``,
+  ``include``, ``name``, ``registered_date``), ``email`` and ``role``:
+  ``WC_REST_Customers_V1_Controller::get_collection_params``, inherited unchanged by V2 and V3,
+  https://github.com/woocommerce/woocommerce/blob/trunk/plugins/woocommerce/includes/rest-api/Controllers/Version1/class-wc-rest-customers-v1-controller.php),
+  so every read is a full scan. A short digest per customer of what was last delivered is kept
+  outside the cursor (:class:`~shoploop.hooks.RecordDigests`); each page looks up its own
+  customers' digests and only new and changed customers are delivered. The cursor is the scan
+  position alone, so a page costs the same at 10k customers as at 1M. Digests of deleted
+  customers stay (WordPress never reuses a user id, so they never match anyone).
 """
 
 from __future__ import annotations
@@ -121,33 +127,26 @@ def finish_watermark(position: WatermarkPosition,
     return WatermarkPosition(since=since, skip=sorted(skip))
 
 
-class HashPosition(BaseModel):
-    """Cursor of ``customers``: the page to read next and the hash of each delivered customer."""
+class ScanPosition(BaseModel):
+    """Cursor of ``customers``: where the scan stands — no per-customer state, so saving it
+    costs the same at any store size. The digests live in a
+    :class:`~shoploop.hooks.RecordDigests` (the store's ``record_digests`` during imports)."""
 
     page: int = 1
-    last_id: int = 0
-    """Highest id seen so far in the current scan."""
-    hashes: dict[str, str] = Field(default_factory=dict)
+    compare: bool = False
+    """Deliver only customers whose digest changed (False: a first or full read delivers
+    every customer; its last page's cursor turns this on)."""
+    pending: dict[str, str] = Field(default_factory=dict)
+    """customer id → digest of the customers this cursor's page delivered. Saved to the digests
+    when the cursor comes back: a caller passes a cursor back only after it took the page, so a
+    crash before that re-delivers the page instead of losing it."""
+    # A cursor of an earlier version (a hash per customer, ``last_id``; extra keys are ignored)
+    # reads as a full scan from its page: the customers from there are delivered once, those
+    # before it on the next scan (they have no digest yet). Nothing is lost; the mirror finds
+    # them unchanged.
 
 
-def filter_hashes(position: HashPosition, records: list[tuple[int, str, Any]], *,
-                  last_page: bool) -> list[Any]:
-    """Keep records whose hash changed; record the new hashes; forget deleted ids."""
-    hashes = position.hashes
-    kept = []
-    present = set()
-    top = position.last_id
-    for record_id, digest, item in records:
-        key = str(record_id)
-        present.add(key)
-        if hashes.get(key) != digest:
-            kept.append(item)
-            hashes[key] = digest
-        top = max(top, record_id)
-    low = position.last_id
-    for key in [k for k in hashes if k not in present]:
-        number = int(key)
-        if low < number <= top or (last_page and number > top):
-            del hashes[key]
-    position.last_id = top
-    return kept
+def changed_since(digests: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
+    """The entries of ``digests`` (id → digest of what was read) that differ from ``stored``
+    (what was delivered last time): new and changed records."""
+    return {key: digest for key, digest in digests.items() if stored.get(key) != digest}

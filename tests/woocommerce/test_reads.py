@@ -74,8 +74,8 @@ def test_shapes_map_onto_the_models(start_emulator: Start, woo_connect: Connect)
     assert products["2"].compare_at_price is None and products["2"].category == "machines"
 
 
-def test_customer_hashes_detect_our_writes_and_forget_deleted(start_emulator: Start,
-                                                             woo_connect: Connect) -> None:
+def test_customer_digests_detect_our_writes_and_the_cursor_stays_a_position(
+        start_emulator: Start, woo_connect: Connect) -> None:
     emulator = start_emulator(customers=CUSTOMERS)
     connector = woo_connect(emulator, page_size=5)
     _, checkpoint = read_all(connector.read_customers)
@@ -84,7 +84,10 @@ def test_customer_hashes_detect_our_writes_and_forget_deleted(start_emulator: St
     del emulator.data.customers[3]
     changed, checkpoint = read_all(connector.read_customers, checkpoint)
     assert [c.id for c in changed] == ["7"]
-    assert "3" not in checkpoint.position["hashes"] and len(checkpoint.position["hashes"]) == 11
+    # No per-customer state in the cursor: the scan position and the last page's digests.
+    assert set(checkpoint.position) == {"page", "compare", "pending"}
+    assert checkpoint.position["page"] == 1 and checkpoint.position["compare"] is True
+    assert list(checkpoint.position["pending"]) == []  # the last page (11, 12) had no change
 
 
 def test_order_changed_during_a_scan_is_read_next_time(start_emulator: Start,

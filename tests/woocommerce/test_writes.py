@@ -240,3 +240,47 @@ def test_reward_whose_answer_was_lost_is_not_issued_twice(start_emulator: Start,
     issued = connector.issue_reward(spec)
     assert len(emulator.data.coupons) == 1 and emulator.stats.get("lost_answers") == 1
     assert issued.reference == next(iter(emulator.data.coupons.values()))["code"]
+
+
+class ReadChange(AttributeChange):
+    """A change whose caller read ``old`` from WooCommerce (the sync's writer sets
+    ``expect_old``; declared here too, so this test does not depend on who adds it first)."""
+
+    expect_old: bool = True
+
+
+def test_a_value_changed_since_it_was_read_is_not_overwritten(start_emulator: Start,
+                                                              woo_connect: Connect) -> None:
+    """WooCommerce has no compare-and-set: the batch's customers are read just before the
+    write, and a value someone else changed since the caller read ``old`` stays theirs."""
+    emulator = start_emulator(customers=customers(4))
+    connector = woo_connect(emulator)
+    meta = {n: {m["key"]: m for m in emulator.data.customers[n]["meta_data"]} for n in (1, 2)}
+    assert meta[1]["shoploop_industry"]["value"] == meta[2]["shoploop_industry"]["value"] == \
+        "food"
+    # Someone edits customer 2's industry (and adds customer 4's vip flag) after our import.
+    emulator.app._update("customers", {"id": 2, "meta_data": [
+        {"key": "shoploop_industry", "value": "chosen by the admin"}]})
+    emulator.app._update("customers", {"id": 4, "meta_data": [
+        {"key": "shoploop_vip", "value": "0"}]})
+    results = connector.write_customer_attributes([
+        ReadChange(customer_id="1", key="industry", new="machinery", old="food"),
+        ReadChange(customer_id="2", key="industry", new="machinery", old="food"),
+        ReadChange(customer_id="3", key="vip", new=True, old=None),
+        ReadChange(customer_id="4", key="vip", new=True, old=None),
+        ReadChange(customer_id="3", key="industry", new="food", old="retail"),  # already new
+    ])
+    assert [r.status for r in results] == [
+        WriteStatus.WRITTEN, WriteStatus.CONFLICT, WriteStatus.WRITTEN, WriteStatus.CONFLICT,
+        WriteStatus.UNCHANGED]
+    assert "not overwritten" in results[1].message and "chosen by the admin" in results[1].message
+    held = {n: {m["key"]: m["value"] for m in emulator.data.customers[n]["meta_data"]}
+            for n in (1, 2, 3, 4)}
+    assert held[1]["shoploop_industry"] == "machinery"
+    assert held[2]["shoploop_industry"] == "chosen by the admin"
+    assert (held[3]["shoploop_vip"], held[4]["shoploop_vip"]) == ("1", "0")
+    # A caller that did not read the value (no expect_old) writes as before: last writer wins.
+    plain = connector.write_customer_attributes([
+        AttributeChange(customer_id="2", key="industry", new="machinery")])
+    assert plain[0].status is WriteStatus.WRITTEN
+    assert emulator.data.meta_changes[(2, "shoploop_industry")] == 2  # the admin's and ours
