@@ -121,8 +121,8 @@ def test_retries_are_bounded(start_emulator: Start, woo_connect: Connect) -> Non
 
 def test_timeouts_are_retried(start_emulator: Start, woo_connect: Connect) -> None:
     emulator = start_emulator(customers=CUSTOMERS)
-    emulator.faults.slow_seconds = 0.6
-    connector = woo_connect(emulator, timeout=0.2, page_size=10)
+    emulator.faults.slow_seconds = 3.0  # a margin a loaded machine keeps over the 1 s timeout
+    connector = woo_connect(emulator, timeout=1.0, page_size=10)
     emulator.faults.force("slow")
     assert len(connector.read_customers().items) == 10
 
