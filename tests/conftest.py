@@ -292,6 +292,18 @@ def kill_switch() -> type[KillSwitch]:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for engine in _admin.values():
         engine.dispose()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller prints the summary
+        workeroutput["shoploop_exercised"] = sorted(_exercised)
+        workeroutput["shoploop_unavailable"] = dict(_unavailable)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Collect what each xdist worker exercised, so the summary line covers the whole run."""
+    output = getattr(node, "workeroutput", {})
+    _exercised.update(output.get("shoploop_exercised", ()))
+    _unavailable.update(output.get("shoploop_unavailable", {}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
