@@ -5,7 +5,7 @@ The model is loaded once per app into ``WebState.extras`` and replaced when the 
 newer one (asked at most every ``model_check_seconds``). A lookup needs no store round trip;
 answers are kept per (model version, request) for ``cache_seconds``, so a popular product page
 costs one lookup per minute, not one per visitor. The route group also mounts the event
-reports (``_events``).
+reports (``_events``) and the widget (``_widget``).
 """
 
 from __future__ import annotations
@@ -243,9 +243,10 @@ def _etags(header: str | None) -> set[str]:
 
 def routes() -> list[BaseRoute]:
     from ._events import routes as event_routes
+    from ._widget import routes as widget_routes
 
     return [Route("/api/v1/recommendations", recommendations, methods=["GET", "OPTIONS"]),
-            *event_routes()]
+            *event_routes(), *widget_routes()]
 
 
 __all__ = ["ModelSlot", "current_model", "model_slot", "parse_request", "routes"]
