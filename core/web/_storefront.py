@@ -50,6 +50,7 @@ class _Answer:
     body: bytes
     etag: str
     expires: float
+    cache_control: str
 
 
 @dataclass
@@ -205,30 +206,32 @@ async def recommendations(request: Request) -> Response:
         return api_error(503, "reco_model_missing", model_slot(state).missing,
                          remedy="run `shoploop reco build`; the app loads the model by itself",
                          headers=headers)
-    try:
-        ask = parse_request(request, model)
-    except BadParameter as exc:
-        return api_error(400, "bad_parameter", exc.message, parameter=exc.parameter,
-                         remedy=exc.remedy, headers=headers)
     settings = state.settings.storefront
     slot = model_slot(state)
-    key = (model.version, ask.connection, ask.product_id, ask.customer_id, tuple(ask.cart),
-           ask.placement, ask.k)
+    # Keyed by the raw query: a repeated request skips parsing too (the answer of one query
+    # string under one model version is always the same until it expires).
+    key = (model.version, request.scope["query_string"])
     answer = slot.answers.get(key)
     now = time.monotonic()
     if answer is None or answer.expires <= now:
+        try:
+            ask = parse_request(request, model)
+        except BadParameter as exc:
+            return api_error(400, "bad_parameter", exc.message, parameter=exc.parameter,
+                             remedy=exc.remedy, headers=headers)
         # Off the event loop: a third-party strategy may do I/O.
         body = await run_in_threadpool(_answer_body, state, model, ask)
+        # A customer's answer is theirs: browsers may keep it, shared caches must not.
         answer = _Answer(body, f'"{blake2b(body, digest_size=12).hexdigest()}"',
-                         now + settings.cache_seconds)
+                         now + settings.cache_seconds,
+                         f"{'private' if ask.customer_id else 'public'}, "
+                         f"max-age={settings.cache_seconds}")
         if settings.answer_cache_size and settings.cache_seconds:
             slot.answers[key] = answer
             while len(slot.answers) > settings.answer_cache_size:
                 slot.answers.popitem(last=False)
-    # A customer's answer is theirs: browsers may keep it, shared caches must not.
-    scope = "private" if ask.customer_id else "public"
-    headers.update({"ETag": answer.etag,
-                    "Cache-Control": f"{scope}, max-age={settings.cache_seconds}"})
+    headers["ETag"] = answer.etag
+    headers["Cache-Control"] = answer.cache_control
     if answer.etag in _etags(request.headers.get("if-none-match")):
         return Response(status_code=304, headers=headers)
     return Response(answer.body, media_type="application/json", headers=headers)
