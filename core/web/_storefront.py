@@ -228,6 +228,7 @@ async def recommendations(request: Request) -> Response:
                          f"max-age={settings.cache_seconds}")
         if settings.answer_cache_size and settings.cache_seconds:
             slot.answers[key] = answer
+            slot.answers.move_to_end(key)  # a refreshed answer is the newest stored
             while len(slot.answers) > settings.answer_cache_size:
                 slot.answers.popitem(last=False)
     headers["ETag"] = answer.etag

@@ -189,7 +189,38 @@ def test_events(store: Store, web_host: PluginHost, served: Served,
         assert limited["code"] == "rate_limited"
         wait = client.post("/api/v1/events", json={"events": [_event(30)]})
         assert wait.status_code == 429 and int(wait.headers["retry-after"]) == 5
+
+        @settings(max_examples=40, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(st.one_of(st.binary(max_size=400), st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                st.sampled_from(["events", "type", "event_id", "x"]), inner, max_size=4),
+            max_leaves=12).map(lambda value: json.dumps(value).encode())))
+        def never_a_server_error(body: bytes) -> None:
+            now[0] += timedelta(minutes=1)  # a full bucket: the limiter is not under test here
+            answer = client.post("/api/v1/events", content=body)
+            assert answer.status_code in (202, 400), answer.text
+
+        never_a_server_error()
+        now[0] += timedelta(minutes=1)
+        for n in range(12):  # use up the minute again
+            client.post("/api/v1/events", content=b"{}")
+        assert client.post("/api/v1/events", content=b"{}").status_code == 429
         now[0] += timedelta(seconds=5)  # one report's token back (12 a minute)
         assert client.post("/api/v1/events", json={"events": [_event(30)]}
                            ).status_code == 202
-        assert stored() == 8
+        assert stored() == 8  # the fuzzed bodies stored nothing (no valid event among them)
+
+
+def test_storefront_settings_are_validated(make_config: Callable[[dict[str, Any]], Config]
+                                           ) -> None:
+    from shoploop.hooks import ConfigError
+
+    for key, value in [("events_per_minute", 0), ("cache_seconds", -1), ("cach_seconds", 1)]:
+        try:
+            make_config({"web": {"storefront": {key: value}}})
+        except ConfigError as exc:
+            assert f"web.storefront.{key}" in str(exc), exc
+        else:
+            raise AssertionError(f"[web.storefront] {key} = {value!r} was accepted")

@@ -72,8 +72,11 @@ def test_widget_on_another_origin(store: Store, web_host: PluginHost, served: Se
         config = make_config({"store": {"url": store.url}, "web": {"allowed_origins": [shop]}})
         with served(create_app(web_host, config, store)) as api:
             api_base.append(api)
-            assert httpx.get(f"{api}/static/shoploop-widget.js").headers[
-                "cache-control"].startswith("public")
+            script = httpx.get(f"{api}/static/shoploop-widget.js")
+            assert script.headers["cache-control"] == "public, max-age=86400"
+            assert script.headers["content-type"].startswith("text/javascript")
+            assert httpx.get(f"{api}/static/shoploop-widget.js", headers={
+                "If-None-Match": script.headers["etag"]}).status_code == 304
             page = browser.new_page(viewport={"width": 800, "height": 380})
             try:
                 _render_and_report(page, shop, store, version)
