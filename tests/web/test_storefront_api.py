@@ -204,7 +204,7 @@ def test_events(store: Store, web_host: PluginHost, served: Served,
 
         never_a_server_error()
         now[0] += timedelta(minutes=1)
-        for n in range(12):  # use up the minute again
+        for _ in range(12):  # use up the minute again
             client.post("/api/v1/events", content=b"{}")
         assert client.post("/api/v1/events", content=b"{}").status_code == 429
         now[0] += timedelta(seconds=5)  # one report's token back (12 a minute)
