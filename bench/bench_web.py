@@ -92,10 +92,18 @@ async def _drive(host: str, port: int, paths: list[str], connections: int,
 
 def _load(host: str, port: int, paths: list[str], connections: int, seconds: float,
           warmup: list[str], out: Any) -> None:
+    import resource
+
     if warmup:  # not measured
         asyncio.run(_drive(host, port, warmup, connections, 4 * seconds))
         out.send("warm")
-    out.send(asyncio.run(_drive(host, port, paths, connections, seconds)))
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    result = asyncio.run(_drive(host, port, paths, connections, seconds))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    # The load generator's own CPU: near `seconds`, it (not the server) was the limit.
+    result["load_cpu_s"] = round(after.ru_utime + after.ru_stime
+                                 - before.ru_utime - before.ru_stime, 2)
+    out.send(result)
 
 
 def load_from_another_process(host: str, port: int, paths: list[str], *,

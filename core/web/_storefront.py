@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections import OrderedDict
@@ -30,6 +31,8 @@ from ._app import WebState, web_state
 if TYPE_CHECKING:
     from shoploop.hooks import RecommendationRequest
     from shoploop.reco import Model
+
+log = logging.getLogger(__name__)
 
 MAX_K = 100
 """Most recommendations one call may ask for (a placement shows a handful)."""
@@ -86,21 +89,29 @@ def _newest_model(state: WebState, loaded: int | None) -> Model | None:
 
 async def current_model(state: WebState) -> Model | None:
     """The loaded model, replaced first when it is time to check and the store has a newer
-    one. Requests in flight keep answering from the old one while the new one loads."""
+    one. While one request checks (and loads), the others answer from the old model; a store
+    that cannot be read keeps the old model (logged), so an outage does not stop the API."""
     slot = model_slot(state)
     interval = state.settings.storefront.model_check_seconds
     if time.monotonic() - slot.checked_at < interval:
+        return slot.model
+    if slot.lock.locked() and slot.model is not None:
         return slot.model
     async with slot.lock:
         if time.monotonic() - slot.checked_at >= interval:  # not checked while we waited
             from shoploop.hooks import ShoploopError
 
             loaded = slot.model.version if slot.model is not None else None
+            newer = None
             try:
                 newer = await run_in_threadpool(_newest_model, state, loaded)
             except ShoploopError as exc:  # an unreadable model: keep the old one, say why
                 slot.missing = str(exc)
-                newer = None
+                log.warning("storefront API: %s", exc)
+            except Exception as exc:  # the store is unreachable: keep answering
+                slot.missing = "the store cannot be read; no model loaded yet"
+                log.warning("storefront API: checking for a newer model failed: %s",
+                            type(exc).__name__)
             if newer is not None:
                 slot.model = newer
                 slot.answers.clear()

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from shoploop._config import Config
 from shoploop._plugins import PluginHost
@@ -119,6 +120,12 @@ def test_recommendations(store: Store, web_host: PluginHost, served: Served,
         reloaded = client.get("/api/v1/recommendations?connection=shop&product=101&k=3")
         assert reloaded.json()["model_version"] == second
         assert reloaded.headers["etag"] != ok.headers["etag"]
+
+        with store.engine.begin() as connection:  # the store fails: the API keeps answering
+            connection.execute(text("DROP TABLE reco_models"))
+        during = client.get("/api/v1/recommendations?connection=shop&product=102&k=2")
+        assert during.status_code == 200, during.text
+        assert during.json()["model_version"] == second
 
 
 def _event(n: int, kind: str = "impression", **extra: Any) -> dict[str, Any]:
