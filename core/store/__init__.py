@@ -66,7 +66,13 @@ from ._intents import (
     settle_batch,
 )
 from ._lock import exclusive_lock
-from ._reco import StoredModel, load_reco_model, reco_model_versions, save_reco_model
+from ._reco import (
+    StoredModel,
+    load_reco_model,
+    newest_reco_model_version,
+    reco_model_versions,
+    save_reco_model,
+)
 from ._reco_published import published_lists, record_published
 from ._rows import content_hash
 from ._runs import (
@@ -97,6 +103,7 @@ from ._schema import (
     SyncCursor,
     SyncRunRecord,
     SyncTargetState,
+    WebEventRecord,
     table,
 )
 from ._store import Store
@@ -114,6 +121,12 @@ from ._upsert import (
     upsert_products,
 )
 from ._url import redact_url, resolve_store_url
+from ._web_events import (
+    WEB_EVENT_TYPES,
+    PlacementFigures,
+    record_web_events,
+    web_event_figures,
+)
 
 __all__ = [
     "FAILED",
@@ -124,6 +137,7 @@ __all__ = [
     "INTERRUPTED",
     "RUNNING",
     "SUCCEEDED",
+    "WEB_EVENT_TYPES",
     "Base",
     "CustomerRecord",
     "ErasedCustomer",
@@ -133,6 +147,7 @@ __all__ = [
     "InstalledBaseRecord",
     "OrderLineRecord",
     "OrderRecord",
+    "PlacementFigures",
     "ProductRecord",
     "RecoModelRecord",
     "RecoPublishedRecord",
@@ -150,6 +165,7 @@ __all__ = [
     "SyncRunRecord",
     "SyncTargetState",
     "UpsertResult",
+    "WebEventRecord",
     "batch_key",
     "bind_identities",
     "bind_identity",
@@ -178,12 +194,14 @@ __all__ = [
     "mirrored_orders",
     "mirrored_products",
     "new_internal_id",
+    "newest_reco_model_version",
     "one_of",
     "published_lists",
     "recent_runs",
     "reco_model_versions",
     "record_intent",
     "record_published",
+    "record_web_events",
     "redact_url",
     "resolve_external_ids",
     "resolve_internal_id",
@@ -201,4 +219,5 @@ __all__ = [
     "upsert_orders",
     "upsert_products",
     "utcnow",
+    "web_event_figures",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ._schema import RecoModelRecord
@@ -54,3 +54,9 @@ def reco_model_versions(session: Session) -> list[tuple[int, datetime, dict[str,
                                   RecoModelRecord.summary)
                            .order_by(RecoModelRecord.version.desc()))
     return [(v, b, dict(s)) for v, b, s in rows]
+
+
+def newest_reco_model_version(session: Session) -> int | None:
+    """The newest stored model's version (None: none built): one indexed read, cheap enough
+    for a long-running reader (the web app) to poll before reloading."""
+    return session.scalar(select(func.max(RecoModelRecord.version)))

@@ -316,3 +316,24 @@ class RecordDigestRecord(Base):
     stream: Mapped[str] = mapped_column(String(100), primary_key=True)
     external_id: Mapped[str] = mapped_column(EXTERNAL_ID, primary_key=True)
     digest: Mapped[str] = mapped_column(HASH)
+
+
+class WebEventRecord(Base):
+    """One storefront event the widget reported (``POST /api/v1/events``): an impression, a
+    click or an add-to-cart of one recommended product in one placement. ``event_id`` is the
+    reporter's id of the event, unique, so a resent report is stored once (migration
+    ``0008_web_events``)."""
+
+    __tablename__ = "web_events"
+    __table_args__ = (Index(None, "occurred_at"),
+                      Index(None, "connection", "placement", "type"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(20))
+    connection: Mapped[str] = mapped_column(CONNECTION)
+    placement: Mapped[str] = mapped_column(String(50))
+    product_external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
+    model_version: Mapped[int | None]
+    position: Mapped[int | None]
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

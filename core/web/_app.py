@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 ROUTE_GROUPS: tuple[str, ...] = (
     "shoploop.web._health",
+    "shoploop.web._storefront",
 )
 """Modules exposing ``routes()``; their routes are mounted in this order."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ._storefront_settings import StorefrontSettings
+
 
 class WebSettings(BaseModel):
     """The web application's settings. Secrets never live here: keys ending in ``_env`` name
@@ -22,6 +24,9 @@ class WebSettings(BaseModel):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=64 * 1_048_576,
         description="Largest request body accepted (webhooks, events); larger gets 413.")
+    storefront: StorefrontSettings = Field(
+        default_factory=StorefrontSettings,
+        description="The storefront API, its event reports and the widget ([web.storefront]).")
 
     @field_validator("base_url")
     @classmethod

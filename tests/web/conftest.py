@@ -67,3 +67,45 @@ def make_config(web_host: PluginHost, tmp_path: Path) -> Callable[[dict[str, Any
 
 
 __all__ = ["Store"]
+
+
+# -- the storefront (web-storefront): a small shop with a built recommendation model -----------
+
+STOREFRONT_CATALOGUE = {
+    "101": ("Espresso machine Pro 2", "899.00"), "102": ("Descaler 500 ml", "12.90"),
+    "103": ("Milk jug 600 ml", "24.90"), "104": ("Grinder S", "199.00"),
+    "105": ("Espresso beans 1 kg", "18.50"),
+}
+
+
+def seed_storefront(store: Store, host: PluginHost, *, orders: int = 24) -> int:
+    """Products and paid orders of connection "shop" (machines go with descaler, every third
+    with a milk jug); builds a model and returns its version. Call again for a newer one."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from shoploop.hooks import LineItem, Order, Product
+    from shoploop.reco import RecoSettings, build_model
+    from shoploop.store import upsert_orders, upsert_products
+
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    products = [Product(id=pid, sku=f"SKU-{pid}", name=name, price=Decimal(price))
+                for pid, (name, price) in STOREFRONT_CATALOGUE.items()]
+    baskets = [["101", "102"] + (["103"] if n % 3 == 0 else []) for n in range(orders)]
+    baskets += [["104", "105"] for _ in range(orders // 2)]
+    placed = [Order(id=f"o-{n}", customer_id=f"c-{n}", placed_at=now - timedelta(days=n + 1),
+                    status="paid",
+                    lines=[LineItem(product_id=pid, sku=f"SKU-{pid}", name=pid, quantity=1,
+                                    unit_price=Decimal(STOREFRONT_CATALOGUE[pid][1]))
+                           for pid in basket])
+              for n, basket in enumerate(baskets)]
+    with store.session() as session:
+        upsert_products(session, "shop", products)
+        upsert_orders(session, "shop", placed)
+    return build_model(host, store, RecoSettings(), lambda: now).version
+
+
+@pytest.fixture
+def storefront_seed() -> Callable[..., int]:
+    """``storefront_seed(store, host, orders=24) -> model version`` (see seed_storefront)."""
+    return seed_storefront
