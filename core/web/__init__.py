@@ -4,6 +4,9 @@
 
     app = create_app(host, config, store)   # a Starlette app; serve it with uvicorn
 
+Pages (customer pages, the dashboard) render through :func:`render_page` (docs/web.md,
+"Pages").
+
 Starlette and uvicorn load on first use, so reading the config — which validates ``[web]``
 with :class:`WebSettings` — stays cheap for every other command.
 """
@@ -16,12 +19,14 @@ from ._settings import WebSettings
 
 if TYPE_CHECKING:
     from ._app import ROUTE_GROUPS, WebState, app_from_environment, create_app, web_state
+    from ._pages import choose_language, page_url, render_page
 
 _LAZY = {name: "._app" for name in
          ("ROUTE_GROUPS", "WebState", "app_from_environment", "create_app", "web_state")}
+_LAZY.update({name: "._pages" for name in ("choose_language", "page_url", "render_page")})
 
-__all__ = ["ROUTE_GROUPS", "WebSettings", "WebState", "app_from_environment", "create_app",
-           "web_state"]
+__all__ = ["ROUTE_GROUPS", "WebSettings", "WebState", "app_from_environment",
+           "choose_language", "create_app", "page_url", "render_page", "web_state"]
 
 
 def __getattr__(name: str) -> Any:
