@@ -19,7 +19,7 @@ GOOD, BAD, OTHER, INK = "#1a7f37", "#c0392b", "#57606a", "#1f2328"
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     return Markup(
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" '
+        f'width="{width}" height="{height}" preserveAspectRatio="xMinYMin meet" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
         + "".join(body) + "</svg>")
 
@@ -50,7 +50,7 @@ def run_history_chart(runs: Sequence[tuple[str, int, int]], *, title: str,
     on a shared scale, so a failing run stands out at a glance. ``runs`` are
     (label, written, failed), oldest first."""
     column, height, axis = 22, 180, 100
-    width = max(200, column * len(runs) + 40)
+    width = max(260, column * len(runs) + 40)
     top = max((max(w, f) for _l, w, f in runs), default=0) or 1
     scale = (axis - 20) / top
     body = [f'<line x1="30" y1="{axis}" x2="{width - 5}" y2="{axis}" stroke="{OTHER}"/>',
@@ -65,12 +65,12 @@ def run_history_chart(runs: Sequence[tuple[str, int, int]], *, title: str,
                     f'height="{up:.1f}" fill="{GOOD}"/>'
                     f'<rect x="{x}" y="{axis}" width="{column - 6}" height="{down:.1f}" '
                     f'fill="{BAD}"/></g>')
-    legend_y = height - 20
+    legend_y, second = height - 20, 50 + 8 * len(legend[0]) + 24
     body.append(f'<rect x="34" y="{legend_y}" width="12" height="12" fill="{GOOD}"/>'
                 f'<text x="50" y="{legend_y + 11}" font-size="12" fill="{INK}">'
                 f'{escape(legend[0])}</text>'
-                f'<rect x="120" y="{legend_y}" width="12" height="12" fill="{BAD}"/>'
-                f'<text x="136" y="{legend_y + 11}" font-size="12" fill="{INK}">'
+                f'<rect x="{second}" y="{legend_y}" width="12" height="12" fill="{BAD}"/>'
+                f'<text x="{second + 16}" y="{legend_y + 11}" font-size="12" fill="{INK}">'
                 f'{escape(legend[1])}</text>')
     return _svg(width, height, title, body)
 

@@ -36,6 +36,7 @@ from ._dashboard_data import (
     reco_models,
     run_detail,
     run_history,
+    run_jobs,
 )
 from ._messages import translate
 from ._pages import choose_language, page_url, render_page
@@ -43,6 +44,9 @@ from ._passwords import DUMMY_HASH, verify_password
 from ._sessions import COOKIE, Session
 
 log = logging.getLogger("shoploop.web.dashboard")
+
+SYNC_JOB = "sync.customers"
+"""``shoploop.sync``'s job name in the run records (the overview shows its runs)."""
 
 PAGES = (("overview", "/dashboard"), ("sync_runs", "/dashboard/runs"),
          ("recommendations", "/dashboard/recommendations"),
@@ -61,7 +65,7 @@ def _page(request: Request, template: str, current: str, context: dict[str, obje
     return render_page(request, template, {
         **context, "nav": _nav(request, current), "user": request.state.user,
         "home_url": page_url(request, "/dashboard")},
-        title_key=title_key or current, title=title, status_code=status_code)
+        title_key=title_key or (None if title else current), title=title, status_code=status_code)
 
 
 # -- login and logout -----------------------------------------------------------------------
@@ -151,7 +155,8 @@ def _history_chart(request: Request, runs: list[object]) -> object:
 @protected
 async def overview(request: Request) -> Response:
     state = web_state(request)
-    runs = await run_in_threadpool(run_history, state.store, limit=30)
+    # The sync's runs: the mirror and publish jobs have their own (see the runs page).
+    runs = await run_in_threadpool(run_history, state.store, job=SYNC_JOB, limit=30)
     models = await run_in_threadpool(reco_models, state.store)
     figures = bar_chart(models[0].figures, title=translate(
         choose_language(request), "model_figures_chart")) if models else None
@@ -162,9 +167,14 @@ async def overview(request: Request) -> Response:
 
 @protected
 async def runs_page(request: Request) -> Response:
-    runs = await run_in_threadpool(run_history, web_state(request).store, limit=100)
+    store = web_state(request).store
+    jobs = await run_in_threadpool(run_jobs, store)
+    job = request.query_params.get("job") or None
+    runs = await run_in_threadpool(run_history, store, job=job if job in jobs else None,
+                                   limit=100)
     return _page(request, "dashboard/runs.html", "sync_runs", {
-        "runs": runs, "chart": _history_chart(request, list(runs)) if runs else None})
+        "runs": runs, "jobs": jobs, "job": job or "",
+        "chart": _history_chart(request, list(runs)) if runs else None})
 
 
 @protected

@@ -46,9 +46,14 @@ class Access:
 
 
 def session_secret(request: Request) -> str | None:
+    from shoploop._logging import register_secret
+
     variable = web_state(request).settings.session_secret_env
     value = os.environ.get(variable, "")
-    return value if len(value) >= MIN_SECRET_CHARS else None
+    if len(value) < MIN_SECRET_CHARS:
+        return None
+    register_secret(value)  # redacted from every log line, like the connectors' secrets
+    return value
 
 
 def disabled_page(request: Request) -> Response | None:

@@ -3,14 +3,13 @@ these in the thread pool).
 
 Only ``shoploop.store``'s public functions and the sync's public audit reader are used; every
 value is plain data for the templates, and nothing secret is read: run summaries, audit rows,
-model summaries and ``Connector.check()`` answers (their details pass through
-:func:`scrub` for the connections' secrets anyway).
+model summaries and ``Connector.check()`` answers (their texts pass through the log's
+redaction anyway, which knows every secret a connector resolved).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,12 +61,20 @@ def _row(record: Any) -> RunRow:
                   failed=_target_totals(summary, "failed"))
 
 
-def run_history(store: Store, *, limit: int = 50) -> list[RunRow]:
-    """The newest runs of every job, newest first."""
+def run_history(store: Store, *, job: str | None = None, limit: int = 50) -> list[RunRow]:
+    """The newest runs (of ``job``, else of every job), newest first."""
     from shoploop.store import recent_runs
 
     with store.session() as session:
-        return [_row(record) for record in recent_runs(session, limit=limit)]
+        return [_row(record) for record in recent_runs(session, job=job, limit=limit)]
+
+
+def run_jobs(store: Store) -> list[str]:
+    """The jobs among the latest 500 runs (the runs page's filter)."""
+    from shoploop.store import recent_runs
+
+    with store.session() as session:
+        return sorted({record.job for record in recent_runs(session, limit=500)})
 
 
 @dataclass(frozen=True)
@@ -187,30 +194,14 @@ class HealthRow:
         return self.reachable and self.authorised
 
 
-def _secrets(config: Config) -> list[str]:
-    """The values of every ``*_env`` variable the connections name (to keep out of pages)."""
-    found = []
-    for connection in config.connections.values():
-        for key, value in connection.settings.model_dump().items():
-            if key.endswith("_env") and isinstance(value, str) and os.environ.get(value):
-                found.append(os.environ[value])
-    return [s for s in found if len(s) >= 4]
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
 def connection_health(config: Config, registry: ConnectorRegistry) -> list[HealthRow]:
     """Each configured connection's ``check()``, all at once (each bounded by its own
     timeouts); a connector that cannot even be built is reported, not raised."""
     from shoploop._connections import Connections
+    from shoploop._logging import redact
     from shoploop.hooks import ConnectionCheck, ShoploopError
 
     names = sorted(config.connections)
-    hidden = _secrets(config)
     with Connections(config, registry) as connections:
         def check(name: str) -> ConnectionCheck:
             try:
@@ -234,6 +225,6 @@ def connection_health(config: Config, registry: ConnectorRegistry) -> list[Healt
             results = []
     return [HealthRow(name=name, type=config.connections[name].type,
                       reachable=result.reachable, authorised=result.authorised,
-                      detail=scrub(result.detail, hidden),
-                      warnings=[scrub(w, hidden) for w in result.warnings])
+                      detail=redact(result.detail),
+                      warnings=[redact(w) for w in result.warnings])
             for name, result in zip(names, results, strict=True)]

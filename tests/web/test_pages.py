@@ -4,14 +4,14 @@ carries, and a dashboard that is disabled until users and a session key are conf
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
@@ -41,6 +41,7 @@ def test_the_language_comes_from_the_query_then_accept_language(
     assert choose_language(_request(query, accept)) == expected
 
 
+@settings(max_examples=40)
 @given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80))
 def test_any_accept_language_header_gives_a_supported_language(header: str) -> None:
     assert choose_language(_request("", header)) in LANGUAGES
@@ -55,6 +56,15 @@ def test_both_languages_have_every_text_and_templates_use_only_known_keys() -> N
     used = {key for path in TEMPLATES.rglob("*.html")
             for key in re.findall(r"""\bt\(\s*["'](\w+)["']""", path.read_text())}
     assert used and used <= set(MESSAGES["en"]), used - set(MESSAGES["en"])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """SQLite only: these tests are about pages, which read nothing from the store (the
+    dashboard's reads run on both backends in test_dashboard_data.py)."""
+    with Store(f"sqlite:///{tmp_path / 'pages.db'}") as opened:
+        opened.upgrade()
+        yield opened
 
 
 def _app(web: dict[str, Any], store: Store, host: PluginHost,
