@@ -8,12 +8,14 @@ Values are escaped (labels come from data: connection and attribute names).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
 
 GOOD, BAD, OTHER, INK = "#1a7f37", "#c0392b", "#57606a", "#1f2328"
+STATUS_COLORS = {"written": GOOD, "confirmed": GOOD, "succeeded": GOOD, "failed": BAD,
+                 "conflict": BAD, "interrupted": BAD}
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
@@ -25,8 +27,9 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
 
 
 def bar_chart(items: Sequence[tuple[str, int | float]], *, title: str,
-              color: str = OTHER) -> Markup:
-    """Horizontal bars, one per (label, value), longest scaled to the width."""
+              color: str = OTHER, colors: Mapping[str, str] | None = None) -> Markup:
+    """Horizontal bars, one per (label, value), longest scaled to the width; ``colors``
+    picks a colour per label (else ``color``)."""
     row, label_width, bar_width, gap = 26, 230, 300, 6
     width, height = label_width + bar_width + 70, max(row, row * len(items))
     top = max((float(v) for _l, v in items), default=0.0) or 1.0
@@ -38,7 +41,7 @@ def bar_chart(items: Sequence[tuple[str, int | float]], *, title: str,
             f'<text x="{label_width - 8}" y="{y + row / 2 + 5:.0f}" text-anchor="end" '
             f'font-size="13" fill="{INK}">{escape(str(label))[:40]}</text>'
             f'<rect x="{label_width}" y="{y + gap / 2:.0f}" width="{length:.1f}" '
-            f'height="{row - gap}" fill="{color}"/>'
+            f'height="{row - gap}" fill="{(colors or {}).get(label, color)}"/>'
             f'<text x="{label_width + length + 6:.1f}" y="{y + row / 2 + 5:.0f}" '
             f'font-size="13" fill="{INK}">{_number(value)}</text>')
     return _svg(width, height, title, body)

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ._app import web_state
-from ._charts import bar_chart, run_history_chart
+from ._charts import STATUS_COLORS, bar_chart, run_history_chart
 from ._dashboard_auth import (
     LOGIN_PATH,
     Access,
@@ -191,7 +191,7 @@ async def run_page(request: Request) -> Response:
                      status_code=404)
     return _page(request, "dashboard/run.html", "sync_runs", {
         "detail": detail, "status": status or "",
-        "status_chart": bar_chart(detail.by_status, title=translate(
+        "status_chart": bar_chart(detail.by_status, colors=STATUS_COLORS, title=translate(
             language, "changes_by_status")) if detail.by_status else None,
         "attribute_chart": bar_chart(detail.by_attribute[:20], title=translate(
             language, "changes_by_attribute")) if detail.by_attribute else None},

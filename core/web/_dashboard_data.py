@@ -127,7 +127,9 @@ def _shown(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return str(value)
 
 
@@ -175,8 +177,10 @@ def reco_models(store: Store) -> list[ModelRow]:
 
 
 def placements(config: Config) -> list[tuple[str, dict[str, Any]]]:
-    """The configured placements (defaults included) with their rules."""
-    return [(name, placement.rules.model_dump(exclude_none=True))
+    """The placements (the built-in ones included) with the rules they set beyond the
+    defaults (docs/recommendations.md, Rules)."""
+    return [(name, {key: _shown(value) for key, value in
+                    placement.rules.model_dump(exclude_defaults=True).items()})
             for name, placement in sorted(config.reco.placements.items())]
 
 
