@@ -17,8 +17,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Language",
         "main_navigation": "Main navigation",
         "footer_note": "shoploop — recommendations, referrals and customer sync",
-        "not_found_title": "Page not found",
-        "not_found_body": "There is no page at this address.",
         # dashboard: login and access
         "dashboard": "Dashboard",
         "login_title": "Sign in to the dashboard",
@@ -118,8 +116,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Sprache",
         "main_navigation": "Hauptnavigation",
         "footer_note": "shoploop — Empfehlungen, Weiterempfehlungen und Kundendaten-Abgleich",
-        "not_found_title": "Seite nicht gefunden",
-        "not_found_body": "Unter dieser Adresse gibt es keine Seite.",
         "dashboard": "Dashboard",
         "login_title": "Am Dashboard anmelden",
         "user_name": "Benutzername",
