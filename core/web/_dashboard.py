@@ -1,6 +1,6 @@
 """The operator dashboard (docs/web.md, "Dashboard"): sync runs, recommendations, connections.
 
-Every page but the login is :func:`~._dashboard_auth.protected`; store reads, connection
+Every page but the login is :func:`~._dashboard_auth.login_required`; store reads, connection
 checks and password hashing run in the thread pool, so a slow check never blocks the event
 loop that answers webhooks and the storefront API.
 """
@@ -26,7 +26,7 @@ from ._dashboard_auth import (
     issue_cookie,
     limiter,
     load_access,
-    protected,
+    login_required,
     safe_next,
     session_secret,
 )
@@ -129,7 +129,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-@protected
+@login_required
 async def logout(request: Request) -> Response:
     response = RedirectResponse(page_url(request, LOGIN_PATH), status_code=303)
     response.delete_cookie(COOKIE, path="/dashboard")
@@ -152,7 +152,7 @@ def _history_chart(request: Request, runs: list[object]) -> object:
                 translate(choose_language(request), "failed")))
 
 
-@protected
+@login_required
 async def overview(request: Request) -> Response:
     state = web_state(request)
     # The sync's runs: the mirror and publish jobs have their own (see the runs page).
@@ -165,7 +165,7 @@ async def overview(request: Request) -> Response:
         "model": models[0] if models else None, "figures": figures})
 
 
-@protected
+@login_required
 async def runs_page(request: Request) -> Response:
     store = web_state(request).store
     jobs = await run_in_threadpool(run_jobs, store)
@@ -177,7 +177,7 @@ async def runs_page(request: Request) -> Response:
         "chart": _history_chart(request, list(runs)) if runs else None})
 
 
-@protected
+@login_required
 async def run_page(request: Request) -> Response:
     run_id = request.path_params["run_id"]
     status = request.query_params.get("status") or None
@@ -198,7 +198,7 @@ async def run_page(request: Request) -> Response:
         title=translate(language, "run_title", run=run_id[:8]))
 
 
-@protected
+@login_required
 async def recommendations_page(request: Request) -> Response:
     state = web_state(request)
     models = await run_in_threadpool(reco_models, state.store)
@@ -208,7 +208,7 @@ async def recommendations_page(request: Request) -> Response:
         "models": models, "figures": figures, "placements": placements(state.config)})
 
 
-@protected
+@login_required
 async def connections_page(request: Request) -> Response:
     state = web_state(request)
     rows = await run_in_threadpool(connection_health, state.config, state.host.connectors)

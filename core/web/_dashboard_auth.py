@@ -1,7 +1,7 @@
 """Who may see the dashboard: the login, the session on every request, CSRF on every POST.
 
-:func:`protected` wraps a dashboard endpoint: a disabled dashboard (no users, no session key)
-answers with a page that says what to configure; an anonymous GET is redirected to the login
+:func:`login_required` wraps a dashboard endpoint: a disabled dashboard (no users, no session
+key) answers with a page that says what to configure; an anonymous GET is redirected to the login
 (303), any other anonymous request gets 401; a POST whose ``csrf_token`` field does not match
 the session's gets 403 and changes nothing. Every answer is ``Cache-Control: no-store``.
 """
@@ -140,7 +140,7 @@ async def csrf_refused(request: Request, access: Access) -> Response | None:
     return _no_store(response)
 
 
-def protected(handler: Endpoint) -> Endpoint:
+def login_required(handler: Endpoint) -> Endpoint:
     """The endpoint, for signed-in users only (see the module's docstring)."""
 
     async def endpoint(request: Request) -> Response:
