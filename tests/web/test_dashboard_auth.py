@@ -20,6 +20,14 @@ from shoploop.web._sessions import LoginLimiter, Session, decode_session, encode
 SECRET = "k" * 40
 
 
+@pytest.fixture(scope="module")
+def host() -> PluginHost:
+    """One plugin host for the module's config cases (loading plugins costs per case)."""
+    from shoploop import load_plugins
+
+    return load_plugins(strict=True)
+
+
 CHEAP = {"log2_n": 10, "parallelism": 1}
 """The cheapest cost the config accepts: the property below hashes many passwords."""
 
@@ -39,9 +47,9 @@ def test_a_hash_verifies_its_password_only(password: str) -> None:
                                  "scrypt$ln=4,r=8,p=5$AAAAAAAA$" + "A" * 43,
                                  "scrypt$ln=14,r=8$AAAAAAAA$" + "A" * 43])
 def test_a_plain_password_or_broken_hash_in_the_config_is_refused(
-        bad: str, web_host: PluginHost, tmp_path: Path) -> None:
+        bad: str, host: PluginHost, tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config({"web": {"users": {"alice": bad}}}, web_host.connectors,
+        parse_config({"web": {"users": {"alice": bad}}}, host.connectors,
                      file=str(tmp_path / "shoploop.toml"), base_dir=tmp_path)
     message = str(caught.value)
     assert "alice" in message and "shoploop web hash-password" in message

@@ -2,9 +2,10 @@
 after a real sync: the ERP, Shopify and WooCommerce emulators on loopback, one
 ``sync customers`` run and a recommendation model built from the shop's orders.
 
-One server, one sync, one model build and one browser for the whole module. Screenshots of
-every page are taken on the way; with ``SHOPLOOP_SCREENSHOTS=docs/images`` they are written
-there (the ones in docs/web.md), otherwise into the test's temporary folder.
+One server, one sync, one model build and one browser for the whole module. With
+``SHOPLOOP_SCREENSHOTS=docs/images`` the walk through the pages takes a screenshot of each
+(the ones in docs/web.md); without it, none (full-page screenshots cost seconds on a loaded
+machine and assert nothing).
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ class Dashboard:
     run_id: str
     written: int
     secrets: list[str]
-    shots: Path
+    shots: str | None
+
+    def screenshot(self, page: Any, name: str, *, full_page: bool = True) -> None:
+        if self.shots:
+            page.screenshot(path=str(Path(self.shots) / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +100,9 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory,
                 summary = report.as_dict()
                 written = sum(int(t.get("written", 0)) for t in summary["targets"].values())
                 assert written > 0, summary  # the page below must have changes to show
-                shots = Path(os.environ.get("SHOPLOOP_SCREENSHOTS") or home / "shots")
-                shots.mkdir(parents=True, exist_ok=True)
+                shots = os.environ.get("SHOPLOOP_SCREENSHOTS")
+                if shots:
+                    Path(shots).mkdir(parents=True, exist_ok=True)
                 with served_module(create_app(host, config, store)) as base:
                     yield Dashboard(base=base, run_id=summary["run_id"], written=written,
                                     secrets=secrets, shots=shots)
@@ -133,7 +139,7 @@ def test_sign_in_and_read_a_sync_run(dashboard: Dashboard, page: Any) -> None:
     base = dashboard.base
     page.goto(base + "/dashboard/runs")
     assert "/dashboard/login" in page.url  # anonymous: sent to the login, and back after it
-    page.screenshot(path=str(dashboard.shots / "dashboard-login.png"))
+    dashboard.screenshot(page, "dashboard-login", full_page=False)
     _sign_in(page, base, "/dashboard/runs")
     assert page.url.startswith(base + "/dashboard/runs")
     page.get_by_label("Show runs of the job").select_option("sync.customers")
@@ -141,7 +147,7 @@ def test_sign_in_and_read_a_sync_run(dashboard: Dashboard, page: Any) -> None:
     page.wait_for_url(re.compile(r"job=sync\.customers"))
     assert set(page.locator("table tbody td:nth-child(2)").all_inner_texts()) == {
         "sync.customers"}
-    page.screenshot(path=str(dashboard.shots / "dashboard-runs.png"), full_page=True)
+    dashboard.screenshot(page, "dashboard-runs")
 
     page.get_by_role("link", name=dashboard.run_id[:8]).click()
     page.wait_for_url(f"{base}/dashboard/runs/{dashboard.run_id}")
@@ -154,7 +160,7 @@ def test_sign_in_and_read_a_sync_run(dashboard: Dashboard, page: Any) -> None:
     assert "written" in statuses
     # The audit's count of written changes is the run summary's.
     assert re.search(rf"\b{dashboard.written}\b", page.locator("figure").first.inner_html())
-    page.screenshot(path=str(dashboard.shots / "dashboard-run.png"), full_page=True)
+    dashboard.screenshot(page, "dashboard-run")
 
     page.get_by_label("Show changes with status").select_option("written")
     page.get_by_role("button", name="Show").click()
@@ -168,7 +174,7 @@ def test_sign_in_and_read_a_sync_run(dashboard: Dashboard, page: Any) -> None:
                        ("/dashboard/connections", "connections")):
         page.goto(base + path)
         page.get_by_role("heading", level=1).wait_for()
-        page.screenshot(path=str(dashboard.shots / f"dashboard-{name}.png"), full_page=True)
+        dashboard.screenshot(page, f"dashboard-{name}")
     health = page.locator("ul.health > li")
     assert health.count() == 3
     assert health.locator(".verdict").all_inner_texts() == ["healthy"] * 3
@@ -180,10 +186,10 @@ def test_sign_in_and_read_a_sync_run(dashboard: Dashboard, page: Any) -> None:
     page.goto(base + "/dashboard?lang=de")
     assert page.locator("html").get_attribute("lang") == "de"
     assert page.get_by_role("link", name="Abgleichläufe").first.is_visible()
-    page.screenshot(path=str(dashboard.shots / "dashboard-overview-de.png"), full_page=True)
+    dashboard.screenshot(page, "dashboard-overview-de")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.goto(f"{base}/dashboard/runs/{dashboard.run_id}")
-    page.screenshot(path=str(dashboard.shots / "dashboard-run-mobile.png"))
+    dashboard.screenshot(page, "dashboard-run-mobile", full_page=False)
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/dashboard/login"))
