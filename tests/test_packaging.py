@@ -23,6 +23,20 @@ TEMPLATES = "shoploop.templates"
 """The plugin template: data folders declared as packages (each owns its files)."""
 
 
+WEB_DATA = ("shoploop.web.templates", "shoploop.web.static")
+"""The web pages' templates and stylesheet: data folders (no ``__init__.py``) declared as
+packages, so each owns its files."""
+
+
+def _web_data_folders_on_disk() -> set[str]:
+    found = set()
+    for package in WEB_DATA:
+        root = ROOT / "core" / Path(*package.split(".")[1:])
+        found |= {".".join([package, *folder.relative_to(root).parts])
+                  for folder in [root, *root.rglob("*")] if folder.is_dir()}
+    return found
+
+
 def _declared_packages() -> set[str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     return set(data["tool"]["setuptools"]["packages"])
@@ -50,7 +64,10 @@ def _packages_on_disk() -> set[str]:
 
 def test_every_package_folder_is_declared():
     declared = _declared_packages()
-    assert _packages_on_disk() == {p for p in declared if not p.startswith(TEMPLATES)}
+    web_data = {p for p in declared if p.startswith(WEB_DATA)}
+    assert _web_data_folders_on_disk() == web_data
+    assert _packages_on_disk() == {p for p in declared
+                                   if not p.startswith(TEMPLATES) and p not in web_data}
     # Every importable-looking template folder too, or setuptools warns about each one.
     assert _template_folders_on_disk() == {p for p in declared if p.startswith(TEMPLATES)}
 
@@ -89,7 +106,10 @@ def test_wheel_has_one_namespace_and_its_data(wheel):
     for required in ("shoploop/hooks/__init__.py", "shoploop/plugins/files/__init__.py",
                      "shoploop/py.typed", "shoploop/hooks/py.typed",
                      "shoploop/store/migrations/script.py.mako",
-                     "shoploop/templates/plugin/pyproject.toml.tmpl"):
+                     "shoploop/templates/plugin/pyproject.toml.tmpl",
+                     "shoploop/web/templates/base.html",
+                     "shoploop/web/templates/dashboard/login.html",
+                     "shoploop/web/static/shoploop.css"):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

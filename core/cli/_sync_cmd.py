@@ -233,7 +233,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """One run's summary and its changes (customer, attribute, target, old → new)."""
-        from shoploop.sync._state import batches_of_run, changes_of_run
+        from shoploop.sync.audit import batches_of_run, changes_of_run
 
         with _store(ctx.obj) as store, store.session() as session:
             record = _find_run(session, run)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from shoploop.store import (
@@ -214,3 +214,17 @@ def changes_of_run(session: Session, run_id: str, *, status: str | None = None,
 def batches_of_run(session: Session, run_id: str) -> list[SyncBatch]:
     return list(session.scalars(select(SyncBatch).where(SyncBatch.run_id == run_id)
                                 .order_by(SyncBatch.id)))
+
+
+def change_counts(session: Session, run_id: str) -> list[tuple[str, str | None, str, int]]:
+    """(target connection, attribute, status, count) of one run's audit rows, grouped in the
+    database — a run of 100k changes is counted without reading its rows."""
+    rows = session.execute(
+        select(SyncChangeRecord.connection, SyncChangeRecord.attr_key, SyncChangeRecord.status,
+               func.count())
+        .where(SyncChangeRecord.run_id == run_id)
+        .group_by(SyncChangeRecord.connection, SyncChangeRecord.attr_key,
+                  SyncChangeRecord.status)
+        .order_by(SyncChangeRecord.connection, SyncChangeRecord.attr_key,
+                  SyncChangeRecord.status))
+    return [(str(c), a, str(s), int(n)) for c, a, s, n in rows]

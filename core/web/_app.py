@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 ROUTE_GROUPS: tuple[str, ...] = (
     "shoploop.web._health",
     "shoploop.web._storefront",
+    "shoploop.web._pages",
+    "shoploop.web._dashboard",
 )
 """Modules exposing ``routes()``; their routes are mounted in this order."""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._storefront_settings import StorefrontSettings
+USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 
 class WebSettings(BaseModel):
@@ -27,6 +30,44 @@ class WebSettings(BaseModel):
     storefront: StorefrontSettings = Field(
         default_factory=StorefrontSettings,
         description="The storefront API, its event reports and the widget ([web.storefront]).")
+
+    users: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dashboard users: name = password hash, made by `shoploop web "
+                    "hash-password` (scrypt). No users: the dashboard is disabled (there is "
+                    "no default password).")
+    session_secret_env: str = Field(
+        default="SHOPLOOP_SESSION_SECRET",
+        description="Environment variable holding the key that signs dashboard session "
+                    "cookies (at least 32 characters, e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'`). Unset: the dashboard is disabled.")
+    session_max_age: int = Field(
+        default=8 * 3600, ge=60, le=30 * 24 * 3600,
+        description="Seconds a dashboard login lasts.")
+    login_attempts: int = Field(
+        default=5, ge=1, le=100,
+        description="Failed dashboard logins allowed per user name and client address in "
+                    "`login_window` seconds; more are refused with 429 until the window "
+                    "passes.")
+    login_window: int = Field(default=300, ge=10, le=86_400,
+                              description="The window of `login_attempts`, in seconds.")
+
+    @field_validator("users")
+    @classmethod
+    def _password_hashes(cls, values: dict[str, str]) -> dict[str, str]:
+        # Imported here: the hash format lives with the code that verifies it.
+        from ._passwords import PasswordHashError, parse_hash
+
+        for name, hashed in values.items():
+            if not USER_NAME.match(name):
+                raise ValueError(f"user name {name!r}: use 1-64 letters, digits or . _ @ -")
+            try:
+                parse_hash(hashed)
+            except PasswordHashError as exc:
+                raise ValueError(f"users.{name}: {exc}; make one with `shoploop web "
+                                 "hash-password` (never put the password itself here)"
+                                 ) from None
+        return values
 
     @field_validator("base_url")
     @classmethod

@@ -50,6 +50,12 @@ def served() -> Callable[[Any], AbstractContextManager[str]]:
     return _served
 
 
+@pytest.fixture(scope="module")
+def served_module() -> Callable[[Any], AbstractContextManager[str]]:
+    """``served`` for a module-scoped fixture (one server for a module's tests)."""
+    return _served
+
+
 @pytest.fixture
 def web_host() -> PluginHost:
     return load_plugins(strict=True)

@@ -1,0 +1,217 @@
+"""The pages' texts in English and German (templates call ``t("key")``).
+
+A page's template names a key; the text comes from the request's language and falls back to
+English (a key missing everywhere shows as itself, and tests/web/test_pages.py fails on it).
+Add a page's texts as one more block of keys in both languages.
+"""
+
+from __future__ import annotations
+
+LANGUAGES: tuple[str, ...] = ("en", "de")
+"""Supported languages, the first is the default."""
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "skip_to_content": "Skip to content",
+        "site_name": "shoploop",
+        "language": "Language",
+        "main_navigation": "Main navigation",
+        "footer_note": "shoploop — recommendations, referrals and customer sync",
+        # dashboard: login and access
+        "dashboard": "Dashboard",
+        "login_title": "Sign in to the dashboard",
+        "user_name": "User name",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "signed_in_as": "Signed in as {user}",
+        "login_failed": "User name or password is wrong.",
+        "login_limited": "Too many failed sign-ins. Try again in {seconds} seconds.",
+        "csrf_failed_title": "Form expired",
+        "csrf_failed_body": "This form was not sent from a current dashboard page (its "
+                            "security token is missing or old). Open the page again and "
+                            "repeat the action.",
+        "disabled_title": "The dashboard is not enabled",
+        "disabled_no_users": "No dashboard users are configured, and there is no default "
+                             "password. Create a password hash with “shoploop web "
+                             "hash-password” and add it under [web] users in shoploop.toml.",
+        "disabled_no_secret": "The session key is missing: set the environment variable "
+                              "{variable} to a random value of at least {chars} characters "
+                              "before starting “shoploop serve”.",
+        # dashboard: navigation and panels
+        "overview": "Overview",
+        "sync_runs": "Sync runs",
+        "recommendations": "Recommendations",
+        "connections": "Connections",
+        "coming_later": "Coming with a later release",
+        "referral_funnel": "Referral funnel",
+        "referral_funnel_slot": "Surveys sent, answered, recommended and rewarded appear "
+                                "here once the referral loop runs.",
+        "experiments": "Experiments",
+        "experiments_slot": "A/B results of placements appear here once experiments run.",
+        # sync runs
+        "run": "Run",
+        "job": "Job",
+        "started": "Started",
+        "finished": "Finished",
+        "duration": "Duration",
+        "status": "Status",
+        "dry_run": "Dry run",
+        "written": "Written",
+        "cleared": "Cleared",
+        "failed": "Failed",
+        "no_runs": "No runs recorded yet. Run “shoploop sync customers”.",
+        "run_history_chart": "Changes written and failed per run, oldest on the left",
+        "run_title": "Run {run}",
+        "run_not_found": "There is no run with the id {run}.",
+        "changes": "Changes",
+        "changes_by_status": "Changes by status",
+        "changes_by_attribute": "Changes by attribute and target",
+        "batches": "Batches",
+        "target": "Target",
+        "customer": "Customer",
+        "attribute": "Attribute",
+        "old_value": "Old value",
+        "new_value": "New value",
+        "note": "Note",
+        "size": "Size",
+        "filter_status": "Show changes with status",
+        "filter_job": "Show runs of the job",
+        "all_jobs": "all jobs",
+        "all_statuses": "all",
+        "show": "Show",
+        "shown_of": "{shown} of {total} changes shown.",
+        "no_changes": "This run recorded no changes.",
+        "summary": "Summary",
+        "yes": "yes",
+        "no": "no",
+        # recommendations
+        "models": "Models",
+        "model_version": "Version {version}",
+        "built_at": "Built",
+        "no_models": "No recommendation model built yet. Run “shoploop reco build”.",
+        "model_figures_chart": "What the newest model learned",
+        "placements": "Placements",
+        "placement": "Placement",
+        "rules": "Rules",
+        "storefront_events": "Storefront events",
+        "storefront_events_slot": "Impressions, clicks and add-to-cart per placement appear "
+                                  "here once the storefront widget reports events "
+                                  "(POST /api/v1/events).",
+        "strategies": "Strategies",
+        # connections
+        "connection": "Connection",
+        "type": "Type",
+        "reachable": "Reachable",
+        "authorised": "Credentials accepted",
+        "detail": "Detail",
+        "healthy": "healthy",
+        "unhealthy": "needs attention",
+        "no_connections": "No connections are configured.",
+        "checked_at": "Checked {time} (each page view checks again).",
+    },
+    "de": {
+        "skip_to_content": "Zum Inhalt springen",
+        "site_name": "shoploop",
+        "language": "Sprache",
+        "main_navigation": "Hauptnavigation",
+        "footer_note": "shoploop — Empfehlungen, Weiterempfehlungen und Kundendaten-Abgleich",
+        "dashboard": "Dashboard",
+        "login_title": "Am Dashboard anmelden",
+        "user_name": "Benutzername",
+        "password": "Passwort",
+        "sign_in": "Anmelden",
+        "sign_out": "Abmelden",
+        "signed_in_as": "Angemeldet als {user}",
+        "login_failed": "Benutzername oder Passwort ist falsch.",
+        "login_limited": "Zu viele fehlgeschlagene Anmeldungen. Bitte in {seconds} Sekunden "
+                         "erneut versuchen.",
+        "csrf_failed_title": "Formular abgelaufen",
+        "csrf_failed_body": "Dieses Formular kam nicht von einer aktuellen Dashboard-Seite "
+                            "(sein Sicherheits-Token fehlt oder ist alt). Bitte die Seite neu "
+                            "öffnen und den Schritt wiederholen.",
+        "disabled_title": "Das Dashboard ist nicht eingerichtet",
+        "disabled_no_users": "Es sind keine Dashboard-Benutzer eingerichtet, und es gibt kein "
+                             "Standardpasswort. Einen Passwort-Hash mit „shoploop web "
+                             "hash-password“ erzeugen und unter [web] users in shoploop.toml "
+                             "eintragen.",
+        "disabled_no_secret": "Der Sitzungsschlüssel fehlt: die Umgebungsvariable {variable} "
+                              "vor dem Start von „shoploop serve“ auf einen Zufallswert mit "
+                              "mindestens {chars} Zeichen setzen.",
+        "overview": "Übersicht",
+        "sync_runs": "Abgleichläufe",
+        "recommendations": "Empfehlungen",
+        "connections": "Verbindungen",
+        "coming_later": "Kommt mit einer späteren Version",
+        "referral_funnel": "Weiterempfehlungs-Trichter",
+        "referral_funnel_slot": "Versandte und beantwortete Umfragen, Empfehlungen und "
+                                "Prämien erscheinen hier, sobald das Empfehlungsprogramm läuft.",
+        "experiments": "Experimente",
+        "experiments_slot": "A/B-Ergebnisse der Platzierungen erscheinen hier, sobald "
+                            "Experimente laufen.",
+        "run": "Lauf",
+        "job": "Auftrag",
+        "started": "Begonnen",
+        "finished": "Beendet",
+        "duration": "Dauer",
+        "status": "Status",
+        "dry_run": "Probelauf",
+        "written": "Geschrieben",
+        "cleared": "Geleert",
+        "failed": "Fehlgeschlagen",
+        "no_runs": "Noch keine Läufe aufgezeichnet. „shoploop sync customers“ ausführen.",
+        "run_history_chart": "Geschriebene und fehlgeschlagene Änderungen je Lauf, der "
+                             "älteste links",
+        "run_title": "Lauf {run}",
+        "run_not_found": "Es gibt keinen Lauf mit der Kennung {run}.",
+        "changes": "Änderungen",
+        "changes_by_status": "Änderungen nach Status",
+        "changes_by_attribute": "Änderungen nach Attribut und Ziel",
+        "batches": "Stapel",
+        "target": "Ziel",
+        "customer": "Kunde",
+        "attribute": "Attribut",
+        "old_value": "Alter Wert",
+        "new_value": "Neuer Wert",
+        "note": "Hinweis",
+        "size": "Größe",
+        "filter_status": "Änderungen mit Status zeigen",
+        "filter_job": "Läufe des Auftrags zeigen",
+        "all_jobs": "alle Aufträge",
+        "all_statuses": "alle",
+        "show": "Zeigen",
+        "shown_of": "{shown} von {total} Änderungen gezeigt.",
+        "no_changes": "Dieser Lauf hat keine Änderungen aufgezeichnet.",
+        "summary": "Zusammenfassung",
+        "yes": "ja",
+        "no": "nein",
+        "models": "Modelle",
+        "model_version": "Version {version}",
+        "built_at": "Erstellt",
+        "no_models": "Noch kein Empfehlungsmodell erstellt. „shoploop reco build“ ausführen.",
+        "model_figures_chart": "Was das neueste Modell gelernt hat",
+        "placements": "Platzierungen",
+        "placement": "Platzierung",
+        "rules": "Regeln",
+        "storefront_events": "Shop-Ereignisse",
+        "storefront_events_slot": "Einblendungen, Klicks und Warenkorb-Zugänge je "
+                                  "Platzierung erscheinen hier, sobald das Shop-Widget "
+                                  "Ereignisse meldet (POST /api/v1/events).",
+        "strategies": "Strategien",
+        "connection": "Verbindung",
+        "type": "Typ",
+        "reachable": "Erreichbar",
+        "authorised": "Zugangsdaten akzeptiert",
+        "detail": "Detail",
+        "healthy": "in Ordnung",
+        "unhealthy": "braucht Aufmerksamkeit",
+        "no_connections": "Es sind keine Verbindungen eingerichtet.",
+        "checked_at": "Geprüft {time} (jeder Seitenaufruf prüft erneut).",
+    },
+}
+
+
+def translate(language: str, key: str, **values: object) -> str:
+    """The text of ``key`` in ``language`` (English when missing), with ``{name}`` filled."""
+    text = MESSAGES.get(language, {}).get(key) or MESSAGES["en"].get(key, key)
+    return text.format(**values) if values else text
