@@ -87,6 +87,11 @@ class ReferralSettings(_Strict):
     """The referral loop (docs/referrals.md)."""
 
     enabled: bool = True
+    shops: list[str] = Field(default_factory=list, description="The connections whose "
+                                                               "customers are surveyed and "
+                                                               "whose orders are attributed "
+                                                               "(default: every connection "
+                                                               "with mirrored orders).")
     survey_delay_days: int = Field(default=30, ge=0, le=365, description="Days after an order "
                                                                         "is paid.")
     survey_period_days: int = Field(default=180, ge=1, description="At most one survey per "

@@ -35,7 +35,7 @@ SURVEY, INVITATION, CODE, REFERRAL, REWARD = "survey", "invitation", "code", "re
 
 LEDGER_TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
     SURVEY: {None: frozenset({"due"}), "due": frozenset({"sent", "skipped", "expired"}),
-             "sent": frozenset({"answered", "expired"})},
+             "sent": frozenset({"answered", "expired", "skipped"})},
     INVITATION: {None: frozenset({"created"}), "created": frozenset({"sent", "skipped"})},
     CODE: {None: frozenset({"pending"}), "pending": frozenset({"active", "revoked"}),
            "active": frozenset({"revoked"})},
