@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -160,6 +161,38 @@ def test_survey_answer_invitation_referral_reward_once(world: World, inbox: Any)
         assert [h.to_state for h in ledger_history(session, "referral", referral.id)] == [
             "attributed", "qualified", "rewarded"]
         assert find_code(session, code) is not None
+    _check_cli(world, code)
+
+
+def _check_cli(world: World, code: str) -> None:
+    """``referral funnel`` and ``referral show`` read the same ledger."""
+    import json
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from shoploop.cli._app import build_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "shoploop.toml"
+        config.write_text(f'[store]\nurl = "{world.store.url}"\n')
+        runner = CliRunner()
+        funnel = runner.invoke(build_app(world.host), ["-c", str(config), "referral",
+                                                       "funnel", "--json"])
+        assert funnel.exit_code == 0, funnel.output
+        rows = {r["stage"]: r for r in json.loads(funnel.output)["funnel"]}
+        assert rows["surveyed"] == {"stage": "surveyed", "count": 1, "rate": None}
+        assert rows["rewarded"]["rate"] == 1.0
+        shown = runner.invoke(build_app(world.host), ["-c", str(config), "referral", "show",
+                                                      code.lower(), "--json"])
+        assert shown.exit_code == 0, shown.output
+        ledger = json.loads(shown.output)
+        assert [r["status"] for r in ledger["referrals"]] == ["rewarded"]
+        assert [w["status"] for w in ledger["rewards"]] == ["thanked"]
+        assert ledger["surveys"][0]["score"] == 5
+        missing = runner.invoke(build_app(world.host), ["-c", str(config), "referral", "show",
+                                                        "NOPE-1"])
+        assert missing.exit_code == 2 and "no referral code or customer" in missing.output
 
 
 def test_refund_inside_the_window_means_no_reward(world: World, inbox: Any) -> None:
