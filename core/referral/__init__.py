@@ -9,10 +9,10 @@ survey page calls :func:`record_answer` / :func:`record_opt_out` with the signed
 
 from __future__ import annotations
 
-from ._engine import RunReport
-from ._job import AnswerError, record_answer, record_opt_out, run_referrals
+from typing import TYPE_CHECKING, Any
+
+from ._emails import normalised_email
 from ._links import LinkError, link_secret, survey_link, survey_token, verify_survey_token
-from ._messages import render_message
 from ._settings import (
     CapSettings,
     ConnectionReferralSettings,
@@ -22,7 +22,25 @@ from ._settings import (
     SmtpSettings,
     referral_settings_from,
 )
-from .builtin import normalised_email
+
+if TYPE_CHECKING:
+    from ._engine import RunReport
+    from ._job import AnswerError, record_answer, record_opt_out, run_referrals
+    from ._messages import render_message
+
+# The built-in plugins (``builtin``, ``smtp``) load with every ``shoploop`` call, and importing
+# them imports this package: the engine (SQLAlchemy, the store) and Jinja2 load on first use
+# only, so ``shoploop --help`` stays fast (tests/core/test_plugin_loading.py keeps it so).
+_LAZY = {"RunReport": "._engine", "AnswerError": "._job", "record_answer": "._job",
+         "record_opt_out": "._job", "run_referrals": "._job", "render_message": "._messages"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AnswerError", "CapSettings", "ConnectionReferralSettings", "FriendOfferSettings",

@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from shoploop.hooks import (
     Address,
+    AttributeValue,
+    CustomerProfile,
     HookContext,
     Order,
     Referral,
@@ -23,22 +25,10 @@ from shoploop.hooks import (
     hookimpl,
 )
 
+from ._emails import normalised_email
 from ._settings import referral_settings_from
 
-GMAIL = {"gmail.com", "googlemail.com"}
 LANDING_KEYS = ("shoploop_ref", "ref")
-
-
-def normalised_email(email: str | None) -> str | None:
-    """The mailbox an address reaches: lower-case, ``+tags`` dropped, and for Gmail the dots
-    too (``A.nna+shop@gmail.com`` and ``anna@googlemail.com`` are one person)."""
-    if not email or "@" not in email:
-        return None
-    local, domain = email.strip().lower().rsplit("@", 1)
-    local = local.split("+", 1)[0]
-    if domain in GMAIL:
-        local, domain = local.replace(".", ""), "gmail.com"
-    return f"{local}@{domain}"
 
 
 def _address_key(address: Address) -> tuple[str, str, str] | None:
@@ -95,6 +85,27 @@ def check_referral(context: HookContext, referral: Referral) -> list[ReferralFin
                                f"{caps.velocity_hours} hours (at most "
                                f"{caps.velocity_count})")
     return findings
+
+
+@hookimpl
+def customer_attributes(context: HookContext,
+                        profile: CustomerProfile) -> dict[str, AttributeValue] | None:
+    """The ledger's view of the customer, so the sync carries it to the ERP and the shops:
+    ``satisfaction_score`` (latest answer, 1 to 5), ``advocate_status`` (``advocate`` with a
+    rewarded referral, ``invited`` with an active code), ``referral_count`` (rewarded
+    referrals; the lifecycle stage reads it from the stored attributes on the next sync)."""
+    if context.store is None:
+        return None
+    from shoploop.store import advocate_summary  # the store only where a store is given
+
+    with context.store.session() as session:
+        summary = advocate_summary(session, profile.customer.email)
+    if summary is None:
+        return None
+    status = ("advocate" if summary["rewarded"] else "invited" if summary["active_code"]
+              else None)
+    return {"satisfaction_score": summary["score"], "advocate_status": status,
+            "referral_count": summary["rewarded"]}
 
 
 @hookimpl(trylast=True)

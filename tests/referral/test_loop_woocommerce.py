@@ -162,6 +162,13 @@ def test_survey_answer_invitation_referral_reward_once(world: World, inbox: Any)
             "attributed", "qualified", "rewarded"]
         assert find_code(session, code) is not None
     _check_cli(world, code)
+    # The derived attributes the sync carries: through the customer_attributes hook.
+    from shoploop.combine import derive_attributes
+    from shoploop.hooks import CustomerProfile
+    context = HookContext(config=world.raw, store=world.store, now=placed)
+    assert derive_attributes(world.host, context, CustomerProfile(customer=ANNA)) == {
+        "satisfaction_score": 5, "advocate_status": "advocate", "referral_count": 1}
+    assert derive_attributes(world.host, context, CustomerProfile(customer=BEN)) == {}
 
 
 def _check_cli(world: World, code: str) -> None:
