@@ -24,6 +24,7 @@ from shoploop.hooks import ConfigError, ConnectionConfig
 from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
 from .reco._settings import RecoSettings
+from .referral._settings import ReferralSettings
 from .sync._settings import SyncSettings
 from .web._settings import WebSettings
 
@@ -59,6 +60,8 @@ class _TopLevel(BaseModel):
     reco: RecoSettings = Field(default_factory=RecoSettings)
     # `shoploop serve` (docs/web.md), validated once into Config.web.
     web: WebSettings = Field(default_factory=WebSettings)
+    # The referral loop (docs/referrals.md), validated once into Config.referral.
+    referral: ReferralSettings = Field(default_factory=ReferralSettings)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Config:
     raw: Mapping[str, Any] = field(default_factory=dict)
     reco: RecoSettings = field(default_factory=RecoSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    referral: ReferralSettings = field(default_factory=ReferralSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -200,7 +204,7 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
                   logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
-                  reco=top.reco, web=top.web)
+                  reco=top.reco, web=top.web, referral=top.referral)
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,

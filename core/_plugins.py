@@ -72,6 +72,9 @@ class _IsolatedCall:
 
     hook: str
     isolate: bool
+    validate: Callable[[Any], Any] | None = None
+    """Checks each non-None result where it is returned: an invalid one is that plugin's
+    failure and counts as ``None``, so a first-result hook asks the next plugin."""
     plugins: list[str] = field(default_factory=list)
 
 
@@ -142,6 +145,13 @@ class PluginHost:
                     raise
                 self.fail(plugin, hook, exc)
                 return None
+            if result is not None and call.validate is not None:
+                try:
+                    result = call.validate(result)
+                except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                    self.fail(plugin, hook, f"returned an invalid {type(result).__name__} "
+                                            f"(the next plugin is asked): {exc}")
+                    return None
             if result is not None:
                 call.plugins.append(plugin)
             return result
@@ -217,11 +227,16 @@ class PluginHost:
         return [result for _, result in self.call_with_names(hook, isolate=isolate, **kwargs)]
 
     def call_with_names(
-        self, hook: str, *, isolate: bool = True, **kwargs: Any
+        self, hook: str, *, isolate: bool = True, validate: Callable[[Any], Any] | None = None,
+        **kwargs: Any
     ) -> list[tuple[str, Any]]:
-        """:meth:`call`, each result with the name of the plugin that returned it."""
+        """:meth:`call`, each result with the name of the plugin that returned it.
+
+        ``validate(result)`` returns the checked result or raises ``ValueError``; it runs as
+        each plugin returns, so on a first-result hook an invalid answer falls through to the
+        next plugin (reported as the plugin's failure) instead of ending the call."""
         caller = getattr(self.pm.hook, hook)
-        call = _IsolatedCall(hook, isolate)
+        call = _IsolatedCall(hook, isolate, validate)
         token = _CALL.set(call)
         try:
             outcome = caller(**kwargs)

@@ -7,7 +7,8 @@ and the hook, never a crash further down), and applies the documented rule:
 - ``recommend``: candidates merged per product, then rules' patches (veto / boost / pin) applied;
 - ``derive_attributes``: dicts merged, the first result for a key wins, overlaps logged;
 - ``check_referral``: findings merged, any rejecting finding rejects;
-- ``referral_reward``: the first result wins.
+- ``referral_reward``, ``message_delivery``: the first *valid* result wins;
+- ``referral_detection``: detections merged, codes used before landings.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from shoploop.hooks import (
     AttributeValue,
     CustomerProfile,
     HookContext,
+    Message,
+    MessageReceipt,
+    Order,
     ProductLookup,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
     Referral,
+    ReferralDetection,
     ReferralFinding,
     RewardSpec,
 )
@@ -41,6 +46,9 @@ _RECOMMENDATIONS = TypeAdapter(list[Recommendation])
 _PATCHES = TypeAdapter(list[RecommendationPatch])
 _FINDINGS = TypeAdapter(list[ReferralFinding])
 _ATTRIBUTES = TypeAdapter(dict[str, AttributeValue])
+_DETECTIONS = TypeAdapter(list[ReferralDetection])
+_REWARD = TypeAdapter(RewardSpec)
+_RECEIPT = TypeAdapter(MessageReceipt)
 
 
 def _checked(host: PluginHost, hook: str, adapter: TypeAdapter[T],
@@ -150,27 +158,73 @@ def derive_attributes(host: PluginHost, context: HookContext,
     return merged
 
 
+def reward_key(referral_id: str) -> str:
+    """The idempotency key of a referral's reward: the core's, from the ledger id, whichever
+    policy answers (so a second policy, or a changed one, can never issue a second reward)."""
+    return f"referral-{referral_id}"
+
+
 @dataclass(frozen=True)
 class ReferralVerdict:
     accepted: bool
     findings: list[ReferralFinding]
     reward: RewardSpec | None
+    policy: str | None = None
+    """The plugin whose reward policy answered."""
 
     @property
     def reasons(self) -> list[str]:
         return [f"{f.rule}: {f.reason}" for f in self.findings if f.rejects]
 
 
+def referral_findings(host: PluginHost, context: HookContext,
+                      referral: Referral) -> list[ReferralFinding]:
+    """Every fraud rule's findings, merged (an invalid answer is that plugin's failure)."""
+    raw = host.call_with_names("check_referral", context=context, referral=referral)
+    return [f for _, found in _checked(host, "check_referral", _FINDINGS, raw) for f in found]
+
+
+def referral_reward(host: PluginHost, context: HookContext,
+                    referral: Referral) -> tuple[str, RewardSpec] | None:
+    """The first *valid* policy answer, with the core's idempotency key set; an invalid one
+    is reported as its plugin's failure and the next policy is asked."""
+    results = host.call_with_names("referral_reward", context=context, referral=referral,
+                                   validate=_REWARD.validate_python)
+    if not results:
+        return None
+    plugin, spec = results[0]
+    return plugin, spec.model_copy(update={"idempotency_key": reward_key(referral.id)})
+
+
 def decide_referral(host: PluginHost, context: HookContext,
                     referral: Referral) -> ReferralVerdict:
-    """Fraud checks first (any rejecting finding rejects); then the first reward policy."""
-    raw = host.call_with_names("check_referral", context=context, referral=referral)
-    findings = [f for _, found in _checked(host, "check_referral", _FINDINGS, raw)
-                for f in found]
+    """Fraud checks first (any rejecting finding rejects); then the first valid policy."""
+    findings = referral_findings(host, context, referral)
     if any(f.rejects for f in findings):
         return ReferralVerdict(accepted=False, findings=findings, reward=None)
-    rewards = _checked(host, "referral_reward", TypeAdapter(RewardSpec),
-                       host.call_with_names("referral_reward", context=context,
-                                            referral=referral))
+    answer = referral_reward(host, context, referral)
     return ReferralVerdict(accepted=True, findings=findings,
-                           reward=rewards[0][1] if rewards else None)
+                           reward=answer[1] if answer else None,
+                           policy=answer[0] if answer else None)
+
+
+def detect_referrals(host: PluginHost, context: HookContext, order: Order,
+                     connection: str) -> list[ReferralDetection]:
+    """Every plugin's detections, merged: codes used first, then landings, each code once."""
+    raw = host.call_with_names("referral_detection", context=context, order=order,
+                               connection=connection)
+    found = [d for _, ds in _checked(host, "referral_detection", _DETECTIONS, raw) for d in ds]
+    found.sort(key=lambda d: d.via != "code")  # stable: plugin order within each kind
+    unique: dict[str, ReferralDetection] = {}
+    for detection in found:
+        unique.setdefault(detection.code.upper(), detection)
+    return list(unique.values())
+
+
+def deliver_message(host: PluginHost, context: HookContext,
+                    message: Message) -> tuple[str, MessageReceipt] | None:
+    """The first channel's receipt (an invalid receipt or a raising channel falls through to
+    the next); None when no channel delivered."""
+    results = host.call_with_names("message_delivery", context=context, message=message,
+                                   validate=_RECEIPT.validate_python)
+    return results[0] if results else None

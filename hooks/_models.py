@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AttributeValue = str | int | float | bool | list[str] | None
 """What a customer attribute may hold: scalars or a list of strings (tags, segments)."""
@@ -255,7 +255,12 @@ class PublishResult(_Model):
 
 
 class Referral(_Model):
-    id: str
+    """A friend's order attributed to an advocate's code, as the fraud rules and reward
+    policies see it: both customers' contact data, addresses, VAT ids and cross-system
+    bindings, the order's payment and refund state, and the advocate's other referrals."""
+
+    id: str = Field(description="The referral's ledger id; the core derives the reward's "
+                                "idempotency key from it.")
     advocate_customer_id: str
     advocate_email: str | None = None
     code: str
@@ -263,8 +268,30 @@ class Referral(_Model):
     referred_customer_id: str | None = None
     referred_email: str | None = None
     order_total: Decimal | None = None
-    connection: str = ""
+    currency: str = "EUR"
+    connection: str = Field(default="", description="The shop the referred order came from.")
     created_at: datetime | None = None
+    attributed_by: Literal["code", "landing", ""] = Field(
+        default="", description="How the order was attributed: the code used, or the "
+                                "referral link's landing.")
+    advocate_addresses: list[Address] = Field(default_factory=list)
+    referred_addresses: list[Address] = Field(default_factory=list)
+    advocate_vat_id: str | None = None
+    referred_vat_id: str | None = None
+    advocate_bindings: dict[str, str] = Field(
+        default_factory=dict, description="connection → the advocate's id there (identity "
+                                          "bindings), to see one person across systems.")
+    referred_bindings: dict[str, str] = Field(
+        default_factory=dict, description="connection → the referred customer's id there.")
+    order_status: OrderStatus | None = None
+    refunded_total: Decimal = Decimal(0)
+    paid_at: datetime | None = None
+    referred_prior_orders: int = Field(
+        default=0, ge=0, description="Orders of the referred person before this one, in any "
+                                     "connection (an existing customer is no new one).")
+    advocate_referral_times: list[datetime] = Field(
+        default_factory=list, description="When the advocate's other referrals (not rejected "
+                                          "ones) were attributed: caps and velocity.")
 
 
 class ReferralFinding(_Model):
@@ -275,18 +302,80 @@ class ReferralFinding(_Model):
     reason: str = Field(min_length=1)
 
 
+RewardKind = Literal["discount_code", "coupon", "gift_card", "credit_note", "gift_order"]
+
+
 class RewardSpec(_Model):
-    kind: Literal["discount_code", "coupon", "gift_card", "credit_note", "gift_order"]
-    idempotency_key: str = Field(min_length=8, description="Same key → the same reward, once.")
+    """A reward to issue. It validates itself: a value (an ``amount``, a ``percentage`` or a
+    gift item ``product_id``), a percentage only for codes and coupons, an amount for gift
+    cards and credit notes, a product for gift orders.
+
+    ``idempotency_key`` is the core's: a reward policy leaves it empty and the referral engine
+    sets it from the referral's id before issuing, so every policy of the same referral
+    issues under the same key (a policy cannot pay twice by choosing another key)."""
+
+    kind: RewardKind
+    idempotency_key: str = Field(default="", description="Same key → the same reward, once. "
+                                                         "Set by the core.")
     recipient_customer_id: str | None = None
     recipient_email: str | None = None
-    amount: Decimal | None = Field(default=None, ge=0)
+    amount: Decimal | None = Field(default=None, gt=0)
     percentage: float | None = Field(default=None, gt=0, le=100)
     currency: str = "EUR"
     code: str | None = None
     expires_at: datetime | None = None
-    product_id: str | None = Field(default=None, description="For gift orders.")
+    product_id: str | None = Field(default=None, description="The gift item (gift orders).")
     note: str = ""
+
+    @model_validator(mode="after")
+    def _valid_reward(self) -> RewardSpec:
+        if self.idempotency_key and len(self.idempotency_key) < 8:
+            raise ValueError("idempotency_key must have at least 8 characters (or be left "
+                             "empty for the core to set)")
+        if self.amount is None and self.percentage is None and self.product_id is None:
+            raise ValueError(f"a {self.kind} reward needs an amount, a percentage or a gift "
+                             "item (product_id)")
+        if self.amount is not None and self.percentage is not None:
+            raise ValueError("give an amount or a percentage, not both")
+        if self.percentage is not None and self.kind not in ("discount_code", "coupon"):
+            raise ValueError(f"a percentage is for discount codes and coupons, not {self.kind}")
+        if self.kind in ("gift_card", "credit_note") and self.amount is None:
+            raise ValueError(f"a {self.kind} reward needs an amount")
+        if self.kind == "gift_order" and self.product_id is None:
+            raise ValueError("a gift_order reward needs the gift item's product_id")
+        return self
+
+
+class Message(_Model):
+    """A message to a customer (survey invitation, referral invitation, thank-you note),
+    rendered by the core and handed to the ``message_delivery`` hook."""
+
+    kind: str = Field(description="survey, invitation, thank_you, …")
+    to: str = Field(min_length=3, description="The recipient's e-mail address.")
+    subject: str = Field(min_length=1)
+    text: str = Field(description="The plain-text body.")
+    html: str | None = None
+    language: str = "en"
+    customer_id: str | None = None
+    connection: str = ""
+    idempotency_key: str = Field(min_length=8, description="Stable per message: a channel "
+                                                           "that can dedupe uses it.")
+
+
+class MessageReceipt(_Model):
+    """What a channel answers when it took a message."""
+
+    channel: str = Field(min_length=1, description="smtp, a provider's name, …")
+    reference: str = Field(default="", description="The channel's message id, if any.")
+
+
+class ReferralDetection(_Model):
+    """A referral code an order carries: used as a discount code, or recorded by the
+    referral link's landing (Shopify ``landing_site`` / note attributes, WooCommerce meta)."""
+
+    code: str = Field(min_length=1)
+    via: Literal["code", "landing"]
+    evidence: str = Field(default="", description="Where it was found (for the ledger).")
 
 
 class IssuedReward(_Model):

@@ -21,10 +21,14 @@ from ._models import (
     AttributeValue,
     CustomerProfile,
     Event,
+    Message,
+    MessageReceipt,
+    Order,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
     Referral,
+    ReferralDetection,
     ReferralFinding,
     RewardSpec,
     SyncRun,
@@ -128,9 +132,13 @@ def recommendation_patches(
 def referral_reward(context: HookContext, referral: Referral) -> RewardSpec | None:
     """Decide the reward for an accepted referral (the reward policy).
 
-    Fires once per referral that passed ``check_referral``. **First result wins**: plugins are
-    called in order (last registered first, ``tryfirst``/``trylast`` respected) until one returns
-    a ``RewardSpec``; ``None`` passes to the next. No result means no reward.
+    Fires once per referral that passed ``check_referral`` and qualified (paid, return window
+    over). **First valid result wins**: plugins are called in order (``tryfirst`` first, then
+    the last registered, ``trylast`` at the end) until one returns a valid ``RewardSpec``;
+    ``None`` passes to the next, and so does an invalid answer (not a ``RewardSpec``, or one
+    that fails its validation): it is reported as that plugin's failure naming the hook, and
+    the next policy is asked. The core sets the ``idempotency_key`` (from ``referral.id``); a
+    policy leaves it empty. No result means no reward.
     """
 
 
@@ -140,6 +148,36 @@ def check_referral(context: HookContext, referral: Referral) -> list[ReferralFin
 
     Fires before a reward is decided. Every plugin is called; findings are **merged** and any
     finding with ``rejects=True`` rejects the referral, with that finding's reason recorded.
+    """
+
+
+@hookspec
+def referral_detection(
+    context: HookContext, order: Order, connection: str
+) -> list[ReferralDetection] | None:
+    """Name the referral codes ``order`` (of ``connection``) carries: a discount code used, a
+    code its landing page or note attributes recorded.
+
+    Fires once per order the referral engine has not attributed yet. Every plugin is called
+    and the detections are **merged**; the core attributes the order to the first detected
+    code its ledger knows (a code used before a landing), once per order. Return ``None`` or
+    ``[]`` when the order carries nothing you recognise.
+    """
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def message_delivery(context: HookContext, message: Message) -> MessageReceipt | None:
+    """Deliver ``message`` to a customer (a channel: SMTP, an e-mail provider's API, …).
+
+    Fires for every survey, invitation and thank-you message the core sends. **First valid
+    result wins**: the first plugin that returns a ``MessageReceipt`` delivered it and the
+    others are not called; ``None`` passes to the next channel, and so does a channel that
+    raises (isolated and logged naming the plugin and hook, like any plugin failure). The
+    built-in SMTP channel is ``trylast``. No receipt means not delivered: the core records
+    that and tries again on its next run.
     """
 
 

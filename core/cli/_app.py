@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._sync_cmd",
     "shoploop.cli._privacy_cmd",
     "shoploop.cli._reco_cmd",
+    "shoploop.cli._referral_cmd",
     "shoploop.cli._serve_cmd",
     "shoploop.cli._web_cmd",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,20 +14,27 @@ from shoploop import new_host
 from shoploop.combine import (
     apply_patches,
     decide_referral,
+    deliver_message,
     derive_attributes,
+    detect_referrals,
     merge_candidates,
     recommend,
+    reward_key,
 )
 from shoploop.hooks import (
     Customer,
     CustomerProfile,
     HookContext,
+    Message,
+    MessageReceipt,
+    Order,
     PluginError,
     Product,
     Recommendation,
     RecommendationPatch,
     RecommendationRequest,
     Referral,
+    ReferralDetection,
     ReferralFinding,
     RewardSpec,
     SyncRun,
@@ -234,3 +242,118 @@ def test_models_keep_values_exactly():
     cursor = Cursor(stream="customers", position={" key ": " value "})
     assert Cursor.model_validate_json(cursor.model_dump_json()).position == {" key ": " value "}
     assert Customer(id="C1", first_name=" Anna ").first_name == " Anna "
+
+
+# -- referrals: the core's key, invalid answers fall through, detections, messages ----------
+
+
+class BrokenPolicy:
+    @hookimpl(tryfirst=True)
+    def referral_reward(self, referral):
+        return {"kind": "gift_card"}  # no amount: invalid, must not end the call
+
+
+def test_an_invalid_first_policy_answer_falls_through_to_the_next():
+    host = new_host()
+    host.register(TenEuro(), name="policy")
+    host.register(BrokenPolicy(), name="broken")
+    verdict = decide_referral(host, CTX, REFERRAL)
+    assert verdict.reward is not None and verdict.policy == "policy"
+    assert verdict.reward.amount == Decimal(10)
+    [failure] = host.failures
+    assert (failure.plugin, failure.hook) == ("broken", "referral_reward")
+    assert "gift_card reward needs an amount" in failure.error
+    with pytest.raises(PluginError, match="broken"):
+        strict = new_host(strict=True)
+        strict.register(TenEuro(), name="policy")
+        strict.register(BrokenPolicy(), name="broken")
+        decide_referral(strict, CTX, REFERRAL)
+
+
+def test_the_core_owns_the_idempotency_key():
+    class OwnKey:
+        @hookimpl
+        def referral_reward(self, referral):
+            return RewardSpec(kind="coupon", idempotency_key="my-own-key-123",
+                              amount=Decimal(5))
+
+    host = new_host(strict=True)
+    host.register(OwnKey(), name="own")
+    verdict = decide_referral(host, CTX, REFERRAL)
+    assert verdict.reward is not None and verdict.reward.idempotency_key == reward_key("R1")
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"kind": "coupon"}, "needs an amount, a percentage or a gift item"),
+    ({"kind": "coupon", "amount": 5, "percentage": 10}, "not both"),
+    ({"kind": "gift_card", "percentage": 10}, "percentage is for discount codes"),
+    ({"kind": "credit_note", "product_id": "P1"}, "credit_note reward needs an amount"),
+    ({"kind": "gift_order", "amount": 5}, "needs the gift item's product_id"),
+    ({"kind": "coupon", "amount": 5, "idempotency_key": "short"}, "at least 8 characters"),
+    ({"kind": "coupon", "amount": 0}, "greater than 0"),
+])
+def test_reward_spec_validates_itself(fields, message):
+    with pytest.raises(ValueError, match=message):
+        RewardSpec.model_validate(fields)
+
+
+@given(kind=st.sampled_from(["discount_code", "coupon", "gift_card", "credit_note",
+                             "gift_order"]),
+       amount=st.none() | st.decimals(min_value="0.01", max_value="1000", places=2),
+       percentage=st.none() | st.floats(min_value=0.5, max_value=100),
+       product=st.none() | st.just("GIFT-1"))
+def test_a_valid_reward_spec_always_carries_a_value_it_can_pay(kind, amount, percentage,
+                                                               product):
+    try:
+        spec = RewardSpec(kind=kind, amount=amount, percentage=percentage, product_id=product)
+    except ValueError:
+        return
+    assert (spec.amount is None) or (spec.percentage is None)
+    if kind in ("gift_card", "credit_note"):
+        assert spec.amount is not None
+    if kind == "gift_order":
+        assert spec.product_id is not None
+    if spec.percentage is not None:
+        assert kind in ("discount_code", "coupon")
+
+
+def test_detections_merge_codes_before_landings_each_code_once():
+    class Landing:
+        @hookimpl
+        def referral_detection(self, order):
+            return [ReferralDetection(code="ANNA-1", via="landing", evidence="landing_site")]
+
+    class Codes:
+        @hookimpl
+        def referral_detection(self, order):
+            return [ReferralDetection(code=c, via="code") for c in order.discount_codes]
+
+    host = new_host(strict=True)
+    host.register(Landing(), name="landing")
+    host.register(Codes(), name="codes")
+    order = Order(id="O1", placed_at=datetime(2026, 1, 1, tzinfo=UTC),
+                  discount_codes=["anna-1", "BEN-2"])
+    found = detect_referrals(host, CTX, order, "shop")
+    assert [(d.code, d.via) for d in found] == [("anna-1", "code"), ("BEN-2", "code")]
+
+
+def test_a_raising_channel_falls_through_to_the_next():
+    class Down:
+        @hookimpl(tryfirst=True)
+        def message_delivery(self, message):
+            raise ConnectionRefusedError("provider down")
+
+    class Works:
+        @hookimpl
+        def message_delivery(self, message):
+            return MessageReceipt(channel="works", reference=message.idempotency_key)
+
+    host = new_host()
+    host.register(Works(), name="works")
+    host.register(Down(), name="down")
+    message = Message(kind="survey", to="a@example.org", subject="How did we do?",
+                      text="…", idempotency_key="survey-0001")
+    assert deliver_message(host, CTX, message) == (
+        "works", MessageReceipt(channel="works", reference="survey-0001"))
+    assert [(f.plugin, f.hook) for f in host.failures] == [("down", "message_delivery")]
+    assert deliver_message(new_host(), CTX, message) is None

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 import shoploop
 from shoploop import PluginHost
+from shoploop.combine import decide_referral, deliver_message, detect_referrals, reward_key
 from shoploop.hooks import (
     HOOK_NAMES,
     AttributeChange,
@@ -39,6 +40,8 @@ from shoploop.hooks import (
     Event,
     HookContext,
     LineItem,
+    Message,
+    MessageReceipt,
     Order,
     PluginError,
     Product,
@@ -487,12 +490,15 @@ def test_referral_reward_first_result_wins(host_with: Callable[..., PluginHost],
     assert plugin == "shoploop_reward_default"
     assert (small.kind, small.amount) == ("discount_code", Decimal("10.00"))
     assert small.recipient_customer_id == "C-1"
-    assert small.idempotency_key == "referral-R-0042"
+    assert small.idempotency_key == ""  # the policy leaves the key to the core
 
     [(plugin, large)] = reward("800.00")
     assert plugin == "shoploop_reward_large_orders"
     assert (large.kind, large.amount) == ("gift_card", Decimal("40.00"))
-    assert large.idempotency_key == small.idempotency_key  # one referral, one reward
+    # Through the core, both policies' rewards of one referral share the core's key.
+    verdict = decide_referral(host, context(), referral("800.00"))
+    assert verdict.reward is not None and verdict.reward.amount == Decimal("40.00")
+    assert verdict.reward.idempotency_key == reward_key("R-0042") == "referral-R-0042"
 
     [(_, capped)] = reward("2000.00")
     assert capped.amount == Decimal("50.00")
@@ -500,6 +506,58 @@ def test_referral_reward_first_result_wins(host_with: Callable[..., PluginHost],
     assert plugin == "shoploop_reward_default"
     assert host.call_first("referral_reward", context=context(),
                            referral=referral("800.00")) == large
+
+
+def test_referral_detection_partner_attribute(host_with: Callable[..., PluginHost]) -> None:
+    host = host_with("shoploop_partner_attribute")
+    placed = datetime(2025, 3, 1, tzinfo=UTC)
+    tagged = Order(id="O-1", placed_at=placed, attributes={"partner": " ANNA-7K2Q "})
+    [found] = detect_referrals(host, context(), tagged, "shop_de")
+    assert (found.code, found.via) == ("ANNA-7K2Q", "landing")
+    assert "shop_de" in found.evidence
+    assert detect_referrals(host, context(), Order(id="O-2", placed_at=placed), "shop_de") == []
+
+
+def test_message_delivery_mail_api(host_with: Callable[..., PluginHost],
+                                   example: Callable[[str], types.ModuleType]) -> None:
+    """The example posts to a real HTTP server on loopback and returns its id as receipt."""
+    import http.server
+    import threading
+
+    received: list[dict[str, Any]] = []
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = json.dumps({"id": f"msg-{len(received)}"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host = host_with("shoploop_mail_api")
+        module = host.pm.get_plugin("shoploop_mail_api")
+        module.API = f"http://127.0.0.1:{server.server_address[1]}/v1/messages"
+        message = Message(kind="survey", to="ben@example.net", subject="How did we do?",
+                          text="Tell us: 1 to 5", idempotency_key="survey-S-1-2025")
+        assert deliver_message(host, context(), message) == (
+            "shoploop_mail_api", MessageReceipt(channel="mail_api", reference="msg-1"))
+        assert received == [{"to": "ben@example.net", "subject": "How did we do?",
+                             "text": "Tell us: 1 to 5", "html": None,
+                             "dedupe": "survey-S-1-2025"}]
+        internal = message.model_copy(update={"to": "ops@example.com"})
+        assert deliver_message(host, context(), internal) is None  # left to the next channel
+        assert len(received) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_check_referral_findings(host_with: Callable[..., PluginHost]) -> None:

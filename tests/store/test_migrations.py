@@ -27,6 +27,8 @@ CORE_TABLES = {
     "order_lines", "installed_base",
     "sync_target_state", "sync_batches", "sync_changes", "erased_customers",
     "reco_models", "reco_published", "record_digests", "web_events",
+    "referral_surveys", "referral_invitations", "referral_codes", "referrals",
+    "referral_rewards", "referral_transitions", "referral_opt_outs",
 }
 
 EXTRA_MIGRATION = '''
