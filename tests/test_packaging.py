@@ -21,6 +21,8 @@ MAPPING = {"core": "shoploop", "hooks": "shoploop.hooks", "plugins": "shoploop.p
 
 TEMPLATES = "shoploop.templates"
 """The plugin template: data folders declared as packages (each owns its files)."""
+DATA_PACKAGES = {"shoploop.web.static"}
+"""Other data-only folders (no ``__init__.py``) declared as packages, for the same reason."""
 
 
 def _declared_packages() -> set[str]:
@@ -50,7 +52,9 @@ def _packages_on_disk() -> set[str]:
 
 def test_every_package_folder_is_declared():
     declared = _declared_packages()
-    assert _packages_on_disk() == {p for p in declared if not p.startswith(TEMPLATES)}
+    assert _packages_on_disk() == {p for p in declared
+                                   if not p.startswith(TEMPLATES) and p not in DATA_PACKAGES}
+    assert declared >= DATA_PACKAGES
     # Every importable-looking template folder too, or setuptools warns about each one.
     assert _template_folders_on_disk() == {p for p in declared if p.startswith(TEMPLATES)}
 
@@ -89,7 +93,8 @@ def test_wheel_has_one_namespace_and_its_data(wheel):
     for required in ("shoploop/hooks/__init__.py", "shoploop/plugins/files/__init__.py",
                      "shoploop/py.typed", "shoploop/hooks/py.typed",
                      "shoploop/store/migrations/script.py.mako",
-                     "shoploop/templates/plugin/pyproject.toml.tmpl"):
+                     "shoploop/templates/plugin/pyproject.toml.tmpl",
+                     "shoploop/web/static/shoploop-widget.js"):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
