@@ -109,7 +109,8 @@ def test_wheel_has_one_namespace_and_its_data(wheel):
                      "shoploop/templates/plugin/pyproject.toml.tmpl",
                      "shoploop/web/templates/base.html",
                      "shoploop/web/templates/dashboard/login.html",
-                     "shoploop/web/static/shoploop.css"):
+                     "shoploop/web/static/shoploop.css",
+                     "shoploop/web/static/shoploop-widget.js"):
         assert required in names, required
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -7,6 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._storefront_settings import StorefrontSettings
+
 USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 
