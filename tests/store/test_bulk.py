@@ -80,7 +80,7 @@ def stored_text(session: Session, connection: str) -> list[tuple[Any, ...]]:
         {"c": connection})]
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pages=pages, batch_size=st.integers(1, 6), limit=st.sampled_from([None, 20, 40, 99]))
 def test_random_pages_equal_the_row_by_row_result(
