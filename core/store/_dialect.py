@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Table, any_, literal
+from sqlalchemy import ColumnElement, String, Table, any_, func, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,8 +33,12 @@ def upsert_insert(session: Session, table: Table) -> UpsertInsert:
 def one_of(
     session: Session, column: ColumnElement[Any], values: Sequence[Any]
 ) -> ColumnElement[bool]:
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)`` — one bound parameter
-    instead of one per value, which psycopg would otherwise parse client-side each time."""
+    """``column IN (values)`` of strings or integers, always with one bound parameter instead
+    of one per value: on PostgreSQL ``column = ANY(:array)`` (psycopg would otherwise parse a
+    thousand placeholders client-side each time), on SQLite ``column IN (SELECT value FROM
+    json_each(:json))`` (SQLAlchemy otherwise builds, renders and binds a thousand parameters
+    per statement: half the cost of a mirror page's hash lookup). Both still use the index."""
     if backend_of(session) == "postgresql":
         return column == any_(literal(list(values), postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    return column.in_(select(literal_column("value")).select_from(
+        func.json_each(literal(json.dumps(list(values)), String()))))

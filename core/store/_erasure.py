@@ -172,7 +172,8 @@ def erased_among(session: Session, connection: str, external_ids: Iterable[str])
     if not hashes:
         return set()
     return set(session.scalars(select(ErasedCustomer.external_id_hash).where(
-        ErasedCustomer.connection == connection, ErasedCustomer.external_id_hash.in_(hashes))))
+        ErasedCustomer.connection == connection,
+        one_of(session, table("erased_customers").c.external_id_hash, hashes))))
 
 
 def is_erased(session: Session, connection: str, external_id: str) -> bool:

@@ -7,20 +7,20 @@ placeholders costs more there than on the server. ``COPY`` streams rows instead:
 * upserts ``COPY`` into a transaction-scoped temporary staging table, then run one
   ``INSERT … SELECT … ON CONFLICT DO UPDATE … RETURNING``.
 
-Values go through each column type's SQLAlchemy bind processor first, so both paths store
-exactly what an ordinary ``INSERT`` would.
+Values arrive encoded (:func:`._bulk.encode_rows`: each column type's SQLAlchemy bind
+processor already applied), so both paths store exactly what an ordinary ``INSERT`` would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from ._rows import Row
+from ._bulk import Values
 
 
 def _dbapi(session: Session) -> psycopg.Connection[Any]:
@@ -30,49 +30,39 @@ def _dbapi(session: Session) -> psycopg.Connection[Any]:
     return raw
 
 
-def _processors(session: Session, target: Table, columns: Sequence[str]) -> list[
-    Callable[[Any], Any] | None
-]:
-    dialect = session.get_bind().dialect
-    return [target.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-
-
-def _copy(session: Session, table_sql: str, target: Table, columns: Sequence[str],
-          rows: Sequence[Row]) -> None:
+def _copy(session: Session, table_sql: str, columns: Sequence[str],
+          values: Sequence[Values]) -> None:
     quote = session.get_bind().dialect.identifier_preparer.quote
-    processors = _processors(session, target, columns)
-    pairs = list(zip(columns, processors, strict=True))
     sql = f"COPY {table_sql} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     with _dbapi(session).cursor() as cursor, cursor.copy(sql.encode()) as copy:
-        for row in rows:
-            copy.write_row([
-                process(row[name]) if process is not None else row[name]
-                for name, process in pairs
-            ])
+        write = copy.write_row
+        for row in values:
+            write(row)
 
 
-def copy_insert(session: Session, target: Table, rows: Sequence[Row]) -> None:
-    """Insert ``rows`` into ``target`` with ``COPY`` (no conflict handling)."""
-    if not rows:
+def copy_insert(session: Session, target: Table, columns: Sequence[str],
+                values: Sequence[Values]) -> None:
+    """Insert ``values`` (encoded tuples, :func:`._bulk.encode_rows`) into ``target`` with
+    ``COPY`` (no conflict handling)."""
+    if not values:
         return
     session.flush()
     preparer = session.get_bind().dialect.identifier_preparer
-    _copy(session, preparer.format_table(target), target, list(rows[0]), rows)
+    _copy(session, preparer.format_table(target), columns, values)
 
 
 def copy_upsert(
-    session: Session, target: Table, rows: Sequence[Row], *, key: Sequence[str],
-    update_columns: Sequence[str], returning: bool,
+    session: Session, target: Table, columns: Sequence[str], values: Sequence[Values], *,
+    key: Sequence[str], update_columns: Sequence[str], returning: bool,
 ) -> list[tuple[str, int]]:
-    """Upsert ``rows`` through a staging table; returns ``(external_id, id)`` of the rows
-    inserted or updated when ``returning``. Unchanged rows (same ``content_hash``) are
-    left alone."""
-    if not rows:
+    """Upsert ``values`` (encoded tuples in ``columns`` order) through a staging table;
+    returns ``(external_id, id)`` of the rows inserted or updated when ``returning``.
+    Unchanged rows (same ``content_hash``) are left alone."""
+    if not values:
         return []
     session.flush()
     preparer = session.get_bind().dialect.identifier_preparer
     quote = preparer.quote
-    columns = list(rows[0])
     table_sql = preparer.format_table(target)
     stage = quote(f"_shoploop_stage_{target.name}")
     column_list = ", ".join(quote(c) for c in columns)
@@ -82,7 +72,7 @@ def copy_upsert(
             f"SELECT {column_list} FROM {table_sql} WITH NO DATA".encode()
         )
         cursor.execute(f"TRUNCATE {stage}".encode())
-    _copy(session, stage, target, columns, rows)
+    _copy(session, stage, columns, values)
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update_columns)
     sql = (
         f"INSERT INTO {table_sql} AS t ({column_list}) SELECT {column_list} FROM {stage} "

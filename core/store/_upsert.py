@@ -1,9 +1,9 @@
 """Idempotent, batched upserts of mirrored records keyed by (connection, external id).
 
 Per batch of up to ``BATCH_SIZE`` records: one ``SELECT`` of the stored content hashes, then
-one ``INSERT … ON CONFLICT DO UPDATE`` (executemany, which SQLAlchemy sends as multi-row
-statements; ``COPY`` into a staging table on PostgreSQL, see ``_pg_copy``) for the new and
-changed records only. Input is consumed batch by batch, so a generator of any length works
+one multi-row ``INSERT … ON CONFLICT DO UPDATE`` on SQLite (``COPY`` into a staging table and
+one ``INSERT … SELECT … ON CONFLICT`` on PostgreSQL), rows encoded once (``_bulk``), for the
+new and changed records only. Input is consumed batch by batch, so a generator of any length works
 in bounded memory; an id repeated within a batch counts once (the last wins), an id repeated
 across batches is simply upserted again. Unchanged records are not rewritten; the
 ``ON CONFLICT … WHERE content_hash <> excluded.content_hash`` guard keeps that true when a
@@ -23,14 +23,15 @@ from sqlalchemy.orm import Session
 
 from shoploop.hooks import Customer, InstalledEquipment, Order, Product
 
-from ._dialect import backend_of, one_of, upsert_insert
+from ._bulk import encode_rows, sqlite_insert
+from ._dialect import backend_of, one_of
 from ._rows import Row, customer_row, installed_row, order_line_rows, order_row, product_row
 from ._schema import table
 from ._types import utcnow
 
 BATCH_SIZE = 1000
-"""Records per round trip. Bounded by SQLite's 32766 bound parameters per statement
-(SQLAlchemy splits larger executemany batches itself)."""
+"""Records per round trip (one hash lookup, one write statement). SQLite's bound-parameter
+limit splits a write only when a batch would exceed it (``_bulk.sqlite_insert``)."""
 
 _KEY = ("connection", "external_id")
 M = TypeVar("M")
@@ -115,35 +116,32 @@ def _write(
     session: Session, target: Table, rows: list[Row], update_columns: list[str], *,
     returning: bool,
 ) -> dict[str, int]:
-    """Insert-or-update ``rows``; with ``returning``, ``{external_id: id}`` of those written."""
+    """Insert-or-update ``rows`` in one statement per page (see ``_bulk``); with
+    ``returning``, ``{external_id: id}`` of those written."""
+    columns = list(rows[0])
+    values = encode_rows(session, target, columns, rows)
     if backend_of(session) == "postgresql":
         from ._pg_copy import copy_upsert  # psycopg is only installed with PostgreSQL
 
-        return dict(copy_upsert(
-            session, target, rows, key=_KEY, update_columns=update_columns, returning=returning
-        ))
-    statement = upsert_insert(session, target)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={name: statement.excluded[name] for name in update_columns},
-        where=target.c.content_hash != statement.excluded.content_hash,
-    )
-    if not returning:
-        session.execute(statement, rows)
-        return {}
-    result = session.execute(statement.returning(target.c.external_id, target.c.id), rows)
-    return {external: row_id for external, row_id in result}
+        return dict(copy_upsert(session, target, columns, values, key=_KEY,
+                                update_columns=update_columns, returning=returning))
+    written = sqlite_insert(session, target, columns, values, key=_KEY,
+                            update_columns=update_columns,
+                            returning=("external_id", "id") if returning else ())
+    return {str(external): int(row_id) for external, row_id in written}
 
 
 def _insert(session: Session, target: Table, rows: list[Row]) -> None:
     if not rows:
         return
+    columns = list(rows[0])
+    values = encode_rows(session, target, columns, rows)
     if backend_of(session) == "postgresql":
         from ._pg_copy import copy_insert
 
-        copy_insert(session, target, rows)
+        copy_insert(session, target, columns, values)
     else:
-        session.execute(target.insert(), rows)
+        sqlite_insert(session, target, columns, values)
 
 
 def upsert_customers(

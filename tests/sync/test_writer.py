@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from shoploop.hooks import (
     AttributeChange,
@@ -174,3 +175,48 @@ def test_each_target_commits_the_master_binding_it_relies_on(store: Store) -> No
         internal = bindings_of(session, "erp", ["E1"])["E1"]
         assert bindings_of(session, "shop", ["shop-1"]) == {"shop-1": internal}
         assert bindings_of(session, "woo", ["woo-1"]) == {"woo-1": internal}
+
+
+class CountingTarget(FlakyTarget):
+    """Confirms everything; ``second`` is set once a second batch reaches the target."""
+
+    def __init__(self) -> None:
+        super().__init__(good=1_000)
+        self.second = threading.Event()
+
+    def write_customer_attributes(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
+        results = super().write_customer_attributes(changes)
+        if self.calls >= 2:
+            self.second.set()
+        return results
+
+
+def test_the_next_batch_is_sent_while_the_last_one_is_recorded(store: Store) -> None:
+    """Sending and recording are split: a slow settle (held here until the target has the
+    next batch) never holds back the next send, and everything is still settled at the end."""
+    target = CountingTarget()
+    writer, run_id = started_writer(store, target)
+    release = threading.Event()
+    settle = writer._settle
+    settled_batches: list[int] = []
+
+    def slow_settle(answered: Sequence[tuple[int, list[Change], Any]]) -> None:
+        if not settled_batches:  # the first settle waits for the second send (bounded)
+            release.wait(timeout=60)
+        settled_batches.extend(batch_id for batch_id, _batch, _statuses in answered)
+        settle(answered)
+
+    writer._settle = slow_settle  # type: ignore[method-assign]
+    writer.add(changes(9))  # three batches of three
+    assert target.second.wait(timeout=60), "the second batch waited for the first's settle"
+    assert not settled_batches  # the first batch was still being recorded
+    release.set()
+    writer.finish()
+    assert writer.error is None and target.calls == 3
+    assert writer.counts["written"] == 9 and writer.done == 9
+    with store.session() as session:
+        batches = batches_of_run(session, run_id)
+        assert [b.status for b in batches] == ["confirmed"] * 3
+        assert sorted(settled_batches) == [b.id for b in batches]
+        assert set(sent_of(session, "shop", [f"c{i}" for i in range(9)])) == {
+            f"c{i}" for i in range(9)}
