@@ -264,6 +264,18 @@ class VerifiesWebhooks(Protocol):
         ...
 
 
+@runtime_checkable
+class ParsesWebhookRecords(Protocol):
+    """Optional, beside :class:`VerifiesWebhooks`: the records a verified event carries (an
+    order, customer or product in the platform's webhook shape), so the core mirrors them into
+    the store as soon as the webhook is processed instead of at the next import. An event that
+    carries none (a deletion, a ping, a privacy request) gives an empty list."""
+
+    def webhook_records(self, event: Event) -> Sequence[Customer | Order | Product]:
+        """The records of ``event`` (a result of this connector's ``parse_webhook``)."""
+        ...
+
+
 class RecordDigests(Protocol):
     """Durable digests of the records a connector delivered, for one connection. The core hands
     one to a connector that :class:`KeepsRecordDigests` (the import binds the store's); records

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -22,6 +24,16 @@ class WebSettings(BaseModel):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=64 * 1_048_576,
         description="Largest request body accepted (webhooks, events); larger gets 413.")
+    webhook_processing: Literal["in_process", "external"] = Field(
+        default="in_process",
+        description="Who processes stored webhook deliveries: a worker thread in each serve "
+                    "process (in_process), or something else — `shoploop webhooks process` "
+                    "from cron, the job queue — so the web processes only verify and store "
+                    "(external).")
+    webhook_max_attempts: int = Field(
+        default=5, ge=1, le=100,
+        description="Processing attempts of one delivery before it is marked failed "
+                    "(`shoploop webhooks process --retry-failed` tries those again).")
 
     @field_validator("base_url")
     @classmethod

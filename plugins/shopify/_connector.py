@@ -7,6 +7,7 @@ a domain error naming the connection and the operation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from shoploop.hooks import (
     AttributeChange,
@@ -168,7 +169,17 @@ class ShopifyConnector:
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
         key = "webhook_secret" if self.settings.webhook_secret_env else "client_secret"
-        return _webhooks.parse(headers, body, self.settings.secret(key), self.name)
+        event = _webhooks.parse(headers, body, self.settings.secret(key), self.name)
+        _webhooks.check_origin(event, shop=self.settings.shop,
+                               max_age=self.settings.webhook_max_age, now=datetime.now(UTC))
+        return event
+
+    def webhook_records(self, event: Event) -> list[Order]:
+        """An ``orders/*`` event's order (see ``_webhooks.order_from_webhook``)."""
+        if not event.topic.startswith("orders/") or event.topic == "orders/delete":
+            return []
+        order = _webhooks.order_from_webhook(event.payload)
+        return [order] if order is not None else []
 
 
 def create_connector(name: str, settings: ShopifyConfig) -> ShopifyConnector:

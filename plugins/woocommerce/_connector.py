@@ -33,6 +33,7 @@ from shoploop.hooks import (
     PublishResult,
     Recommendation,
     RecordDigests,
+    WebhookPayloadError,
     WriteResult,
     WriteStatus,
 )
@@ -60,7 +61,7 @@ from ._streams import (
     filter_watermark,
     finish_watermark,
 )
-from ._webhooks import parse_webhook
+from ._webhooks import check_source, parse_webhook
 
 P = TypeVar("P", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
@@ -435,7 +436,31 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
         secret = self.config.secret("webhook_secret", self._environ) \
             if self.config.webhook_secret_env else None
-        return parse_webhook(headers, body, secret=secret, connection=self.name)
+        event = parse_webhook(headers, body, secret=secret, connection=self.name)
+        if event.type != "webhook.ping":
+            check_source(headers, str(self.config.url))
+        return event
+
+    def webhook_records(self, event: Event) -> list[Customer | Order | Product]:
+        """The order, customer or product a created/updated/restored event carries: the
+        webhook body is the REST resource the reads return (``WC_Webhook::build_payload``)."""
+        resource, _, action = event.topic.partition(".")
+        if action not in ("created", "updated", "restored") or "id" not in event.payload:
+            return []
+        payload = dict(event.payload)
+        prefix = self.config.meta_prefix
+        try:
+            if resource == "order":
+                return [order_from_woo(payload, prefix)]
+            if resource == "customer":
+                return [customer_from_woo(payload, prefix)]
+            if resource == "product":
+                return [product_from_woo(payload, prefix)]
+        except (ValidationError, KeyError, TypeError, ValueError) as exc:
+            raise WebhookPayloadError(
+                f"{event.topic}: the payload is not a WooCommerce {resource} ({exc})"
+            ) from None
+        return []
 
 
 def _changed_since_read(change: AttributeChange, meta: Mapping[str, Any] | None) -> bool:

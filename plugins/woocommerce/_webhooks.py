@@ -141,6 +141,19 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, *, secret: str | None
     )
 
 
+def check_source(headers: Mapping[str, str], store_url: str) -> None:
+    """Reject (``WebhookSignatureError``: 401) a verified delivery whose
+    ``X-WC-Webhook-Source`` (``home_url('/')`` of the sending site) is not this connection's
+    store: the secret is per webhook, but one may have been copied between sites."""
+    source = _lower(headers).get("x-wc-webhook-source", "")
+    if source.rstrip("/").lower() != store_url.rstrip("/").lower():
+        raise WebhookSignatureError(
+            f"X-WC-Webhook-Source {source[:200]!r} is not this connection's store "
+            f"{store_url.rstrip('/')!r}",
+            remedy="point each store's webhooks at its own connection's URL "
+                   "(/webhooks/<connection>)")
+
+
 def _event_type(resource: str, event: str, payload: dict[str, Any]) -> str:
     status = payload.get("status")
     if resource == "order" and event in ("created", "updated"):

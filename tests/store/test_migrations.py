@@ -26,7 +26,7 @@ CORE_TABLES = {
     "identity_bindings", "sync_cursors", "sync_runs", "customers", "products", "orders",
     "order_lines", "installed_base",
     "sync_target_state", "sync_batches", "sync_changes", "erased_customers",
-    "reco_models", "reco_published", "record_digests",
+    "reco_models", "reco_published", "record_digests", "webhook_deliveries",
 }
 
 EXTRA_MIGRATION = '''

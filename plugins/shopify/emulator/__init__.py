@@ -90,7 +90,9 @@ class ShopifyEmulator(EmulatorServer):
                          faults=FaultPlan(rate=options.faults, seed=options.seed))
         self.access_token = extra.get("access_token", TOKEN)
         self.api_secret = extra.get("api_secret", SECRET)
-        self.shop = extra.get("shop", "shoploop-emulator.myshopify.com")
+        # The shop is reached at host:port — what the connection's `shop` says — so the
+        # X-Shopify-Shop-Domain of its webhooks names the same shop (receivers compare them).
+        self.shop = extra.get("shop") or f"{self.host}:{self.port}"
         self.today = date.fromisoformat(extra["today"]) if extra.get("today") else None
         self.versions: Counter[tuple[str, str]] = Counter()
         """``(requested, served)`` API versions, one count per GraphQL request."""
