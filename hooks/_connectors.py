@@ -32,6 +32,7 @@ from ._models import (
     PublishResult,
     Recommendation,
     RewardSpec,
+    WebhookSubscription,
     WriteResult,
 )
 
@@ -273,6 +274,21 @@ class ParsesWebhookRecords(Protocol):
 
     def webhook_records(self, event: Event) -> Sequence[Customer | Order | Product]:
         """The records of ``event`` (a result of this connector's ``parse_webhook``)."""
+        ...
+
+
+@runtime_checkable
+class ManagesWebhooks(Protocol):
+    """Optional: create and list the platform's webhook subscriptions for this connection
+    (``shoploop webhooks register|list``)."""
+
+    def register_webhooks(self, address: str) -> list[WebhookSubscription]:
+        """Subscribe ``address`` to every topic the connector processes; a topic already
+        subscribed to ``address`` is listed, not created again. Returns them all."""
+        ...
+
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        """The connection's current subscriptions (every address)."""
         ...
 
 

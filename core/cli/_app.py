@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._privacy_cmd",
     "shoploop.cli._reco_cmd",
     "shoploop.cli._serve_cmd",
+    "shoploop.cli._webhooks_cmd",
 )
 
 

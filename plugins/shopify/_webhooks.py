@@ -180,3 +180,39 @@ def order_from_webhook(payload: Mapping[str, Any]) -> Order | None:
         placed_at=placed, updated_at=_rest_time(payload.get("updated_at")),
         currency=str(payload.get("currency") or "EUR"), status=status,
         channel=str(payload.get("source_name") or "web"), lines=lines, discount_codes=codes)
+
+
+REGISTERED_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled",
+                     "refunds/create", "customers/create", "customers/update",
+                     "customers/delete", "products/update", "app/uninstalled")
+"""What ``shoploop webhooks register`` subscribes. The mandatory privacy topics
+(``customers/data_request``, ``customers/redact``, ``shop/redact``) cannot be subscribed
+through the API: they are set in the app's configuration (``shopify.app.toml``
+``[webhooks.privacy_compliance]`` or the Partner Dashboard) to the same address."""
+
+SUBSCRIPTION_CREATE = """
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!,
+                                   $subscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $subscription) {
+    webhookSubscription { id topic uri }
+    userErrors { field message }
+  }
+}"""
+
+SUBSCRIPTIONS = """
+query WebhookSubscriptions($after: String) {
+  webhookSubscriptions(first: 100, after: $after) {
+    nodes { id topic uri }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+def topic_name(enum: str) -> str:
+    """``ORDERS_PAID`` → ``orders/paid``; ``APP_UNINSTALLED`` → ``app/uninstalled``."""
+    resource, _, action = enum.lower().partition("_")
+    return f"{resource}/{action}"
+
+
+def topic_enum(topic: str) -> str:
+    return topic.upper().replace("/", "_")

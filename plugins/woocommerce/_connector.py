@@ -33,11 +33,12 @@ from shoploop.hooks import (
     PublishResult,
     Recommendation,
     RecordDigests,
-    WebhookPayloadError,
+    WebhookSubscription,
     WriteResult,
     WriteStatus,
 )
 
+from . import _subscriptions
 from ._client import RetryPolicy, WooClient, error_code
 from ._config import WooCommerceConfig
 from ._customers import CustomerCreation
@@ -441,26 +442,16 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
             check_source(headers, str(self.config.url))
         return event
 
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        return _subscriptions.list_webhooks(self.client)
+
+    def register_webhooks(self, address: str) -> list[WebhookSubscription]:
+        """See ``_subscriptions.register_webhooks``."""
+        return _subscriptions.register_webhooks(self.client, self.config, self._environ,
+                                                address)
+
     def webhook_records(self, event: Event) -> list[Customer | Order | Product]:
-        """The order, customer or product a created/updated/restored event carries: the
-        webhook body is the REST resource the reads return (``WC_Webhook::build_payload``)."""
-        resource, _, action = event.topic.partition(".")
-        if action not in ("created", "updated", "restored") or "id" not in event.payload:
-            return []
-        payload = dict(event.payload)
-        prefix = self.config.meta_prefix
-        try:
-            if resource == "order":
-                return [order_from_woo(payload, prefix)]
-            if resource == "customer":
-                return [customer_from_woo(payload, prefix)]
-            if resource == "product":
-                return [product_from_woo(payload, prefix)]
-        except (ValidationError, KeyError, TypeError, ValueError) as exc:
-            raise WebhookPayloadError(
-                f"{event.topic}: the payload is not a WooCommerce {resource} ({exc})"
-            ) from None
-        return []
+        return _subscriptions.webhook_records(event, self.config.meta_prefix)
 
 
 def _changed_since_read(change: AttributeChange, meta: Mapping[str, Any] | None) -> bool:

@@ -41,6 +41,11 @@ from ._mapping import parse_time
 
 SIGNATURE = "x-wc-webhook-signature"
 
+REGISTERED_TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created",
+                     "customer.updated", "customer.deleted", "product.created",
+                     "product.updated", "product.deleted")
+"""What ``shoploop webhooks register`` subscribes (``WC_Webhook::get_default_topic_hooks``)."""
+
 
 _ZERO_PADDED = ((re.compile(r"&#0*39;"), "&#039;"), (re.compile(r"&#x0*27;", re.I), "&#x27;"),
                 (re.compile(r"&#0*34;"), "&#034;"), (re.compile(r"&#x0*22;", re.I), "&#x22;"),

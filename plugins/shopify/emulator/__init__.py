@@ -106,7 +106,7 @@ class ShopifyEmulator(EmulatorServer):
         self.bulk = BulkOperations(self._bulk_query, lambda: self.url,
                                    polls=int(extra.get("bulk_polls", 1)))
         Resolvers(self.data, self.shop, extra.get("scopes", DEFAULT_SCOPES).split(","),
-                  self.webhooks.on_write, self.bulk).bind(self.schema)
+                  self.webhooks.on_write, self.bulk, self.webhooks).bind(self.schema)
         if options.customers:
             from shoploop.demo_data import DemoMerchant
 
