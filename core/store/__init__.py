@@ -126,6 +126,7 @@ from ._webhooks import (
     delivery_counts,
     oldest_unprocessed_at,
     recent_deliveries,
+    record_deliveries,
     record_delivery,
     settle_delivery,
 )
@@ -208,6 +209,7 @@ __all__ = [
     "recent_deliveries",
     "recent_runs",
     "reco_model_versions",
+    "record_deliveries",
     "record_delivery",
     "record_intent",
     "record_published",

@@ -54,6 +54,26 @@ def record_delivery(session: Session, *, connection: str, dedupe_key: str, topic
     return int(found) if found is not None else None
 
 
+def record_deliveries(session: Session, rows: Sequence[Mapping[str, Any]]
+                      ) -> dict[tuple[str, str], int]:
+    """:func:`record_delivery` for many events in one statement (the receiver's group commit:
+    the deliveries that arrive while one commit runs share the next). ``rows`` hold the
+    keyword arguments of ``record_delivery``; returns ``(connection, dedupe_key)`` → id of
+    those inserted — a key already stored, or repeated within ``rows``, is inserted once."""
+    if not rows:
+        return {}
+    now = utcnow()
+    values = [{"connection": row["connection"], "dedupe_key": row["dedupe_key"],
+               "topic": str(row["topic"])[:255], "event_type": str(row["event_type"])[:100],
+               "event": dict(row["event"]), "status": PENDING, "attempts": 0, "error": "",
+               "received_at": row.get("received_at") or now} for row in rows]
+    statement = (upsert_insert(session, table("webhook_deliveries")).values(values)
+                 .on_conflict_do_nothing(index_elements=["connection", "dedupe_key"])
+                 .returning(WebhookDeliveryRecord.id, WebhookDeliveryRecord.connection,
+                            WebhookDeliveryRecord.dedupe_key))
+    return {(str(c), str(k)): int(i) for i, c, k in session.execute(statement)}
+
+
 def claim_deliveries(session: Session, *, limit: int, stale_after: timedelta,
                      retry_failed: bool = False, now: datetime | None = None
                      ) -> list[ClaimedDelivery]:

@@ -10,7 +10,8 @@ The order of a delivery (docs/web.md, "Webhooks"):
    and nothing is stored; a verified body that is not the JSON object the topic needs is 400;
 4. WooCommerce's ping on webhook creation (``webhook_id=<id>``) is answered 200, not stored;
 5. the event is stored under ``(connection, dedupe_key)`` — a repeat finds it and is answered
-   200 without a write, so three concurrent copies of one event are processed once;
+   200 without a write, so three concurrent copies of one event are processed once; the
+   deliveries arriving during one commit share the next (``_webhook_batch``);
 6. 200 goes out; the dispatcher (``_webhook_worker``) processes the delivery after it.
 
 Answers are small JSON documents ``{"ok": …, "error": code, "message": …}``; messages come
@@ -21,6 +22,7 @@ header value or a body.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from ._app import web_state
 from ._metrics import metrics_of
+from ._webhook_batch import GroupCommit
 from ._webhook_worker import DeliveryDispatch, DeliveryWorker, ExternalDispatch
 
 if TYPE_CHECKING:
@@ -60,14 +63,26 @@ class WebhookReceiver:
         self.connections: Connections = Connections(state.config, state.host.connectors)
         self.verifying = set(self.connections.with_capability(Capability.VERIFY_WEBHOOKS))
         metrics = metrics_of(state)
+        self.settled = threading.Condition()
+        self.settled_count = 0
+        """Deliveries this app's worker settled (processed or failed) — for waiting on."""
 
         def observe(result: ProcessResult) -> None:
             for seconds in result.lag_seconds:
                 metrics.lag.observe(seconds)
+            with self.settled:
+                self.settled_count += result.processed + result.failed
+                self.settled.notify_all()
 
+        self.writer = GroupCommit(state)
         self.dispatch: DeliveryDispatch = (
             DeliveryWorker(state, on_result=observe)
             if state.settings.webhook_processing == "in_process" else ExternalDispatch())
+
+    def wait_settled(self, count: int, timeout: float) -> bool:
+        """Block until the worker settled ``count`` deliveries (True) or ``timeout`` passed."""
+        with self.settled:
+            return self.settled.wait_for(lambda: self.settled_count >= count, timeout)
 
     def close(self) -> None:
         self.dispatch.stop()
@@ -104,8 +119,6 @@ def _answer(status: int, outcome: str, message: str = "", **extra: Any) -> JSONR
 
 
 async def receive_webhook(request: Request) -> JSONResponse:
-    from starlette.concurrency import run_in_threadpool
-
     from shoploop.hooks import ShoploopError, WebhookPayloadError, WebhookSignatureError
 
     state = web_state(request)
@@ -142,8 +155,13 @@ async def receive_webhook(request: Request) -> JSONResponse:
     if event.type == "webhook.ping":
         metrics.receipts.labels(name, "ping").inc()
         return _answer(200, "ping")
+    # The event names the connection it arrived on, whatever the connector put there.
+    event = event.model_copy(update={"connection": name})
     try:
-        stored = await run_in_threadpool(_store_event, state, name, event)
+        stored = await receiver.writer.record({
+            "connection": name, "dedupe_key": event.dedupe_key, "topic": event.topic,
+            "event_type": event.type, "event": event.model_dump(mode="json"),
+            "received_at": state.clock()})
     except ShoploopError as exc:  # the store is down: the platform retries (Shopify) or not
         metrics.receipts.labels(name, "unavailable").inc()
         log.error("webhook for %s not stored: %s", name, exc)
@@ -154,18 +172,6 @@ async def receive_webhook(request: Request) -> JSONResponse:
     metrics.receipts.labels(name, "accepted").inc()
     receiver.dispatch.notify()
     return _answer(200, "accepted", duplicate=False)
-
-
-def _store_event(state: WebState, connection: str, event: Any) -> int | None:
-    from shoploop.store import record_delivery
-
-    # The event names the connection it arrived on, whatever the connector put there.
-    event = event.model_copy(update={"connection": connection})
-    with state.store.session() as session:
-        return record_delivery(session, connection=connection, dedupe_key=event.dedupe_key,
-                               topic=event.topic, event_type=event.type,
-                               event=event.model_dump(mode="json"),
-                               received_at=state.clock())
 
 
 def routes() -> list[BaseRoute]:
@@ -187,6 +193,7 @@ def install(app: Starlette) -> None:
             async with inner(starlette) as value:
                 yield value
         finally:
+            await receiver.writer.stop()
             receiver.close()
             state.extras.pop(_KEY, None)
 
