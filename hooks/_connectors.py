@@ -32,6 +32,7 @@ from ._models import (
     PublishResult,
     Recommendation,
     RewardSpec,
+    WebhookSubscription,
     WriteResult,
 )
 
@@ -261,6 +262,33 @@ class VerifiesWebhooks(Protocol):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
         """Verify the signature over the raw ``body`` and return the typed event.
         Raises ``WebhookSignatureError`` (reject, store nothing) or ``WebhookPayloadError``."""
+        ...
+
+
+@runtime_checkable
+class ParsesWebhookRecords(Protocol):
+    """Optional, beside :class:`VerifiesWebhooks`: the records a verified event carries (an
+    order, customer or product in the platform's webhook shape), so the core mirrors them into
+    the store as soon as the webhook is processed instead of at the next import. An event that
+    carries none (a deletion, a ping, a privacy request) gives an empty list."""
+
+    def webhook_records(self, event: Event) -> Sequence[Customer | Order | Product]:
+        """The records of ``event`` (a result of this connector's ``parse_webhook``)."""
+        ...
+
+
+@runtime_checkable
+class ManagesWebhooks(Protocol):
+    """Optional: create and list the platform's webhook subscriptions for this connection
+    (``shoploop webhooks register|list``)."""
+
+    def register_webhooks(self, address: str) -> list[WebhookSubscription]:
+        """Subscribe ``address`` to every topic the connector processes; a topic already
+        subscribed to ``address`` is listed, not created again. Returns them all."""
+        ...
+
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        """The connection's current subscriptions (every address)."""
         ...
 
 

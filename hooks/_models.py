@@ -386,6 +386,17 @@ class IssuedReward(_Model):
     issued_at: datetime | None = None
 
 
+class WebhookSubscription(_Model):
+    """One webhook subscription on a platform: which topic is POSTed to which address."""
+
+    id: str
+    topic: str = Field(description="The platform's topic name (orders/paid, order.updated).")
+    address: str = Field(description="The URL the platform delivers to.")
+    status: str = "active"
+    created: bool = Field(default=False,
+                          description="True when register_webhooks just created it.")
+
+
 class Cursor(_Model):
     """Where a stream read stands. Opaque to the core; JSON-serialisable so it can be stored."""
 

@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._referral_cmd",
     "shoploop.cli._serve_cmd",
     "shoploop.cli._web_cmd",
+    "shoploop.cli._webhooks_cmd",
 )
 
 

@@ -337,3 +337,30 @@ class WebEventRecord(Base):
     model_version: Mapped[int | None]
     position: Mapped[int | None]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+# -- webhook deliveries (migration 0007) ---------------------------------------------------------
+
+class WebhookDeliveryRecord(Base):
+    """One verified webhook event, persisted before the receiver answers 200 and processed
+    after it. ``(connection, dedupe_key)`` is unique: the platforms deliver one change several
+    times (Shopify retries, concurrent repeats), and only the first insert wins — the others
+    are answered 200 and stored nowhere. ``status``: ``pending`` → ``processing`` (claimed by a
+    worker, ``attempts`` counted) → ``processed`` or back to ``pending`` after a failure, and
+    ``failed`` once the attempts are used up (``shoploop webhooks process`` retries those)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("connection", "dedupe_key"),
+                      Index(None, "status", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection: Mapped[str] = mapped_column(CONNECTION)
+    dedupe_key: Mapped[str] = mapped_column(String(512))
+    topic: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(100))
+    event: Mapped[dict[str, Any]]
+    """The parsed event (``Event.model_dump(mode="json")``), what processing replays."""
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]

@@ -39,8 +39,11 @@ ROUTE_GROUPS: tuple[str, ...] = (
     "shoploop.web._storefront",
     "shoploop.web._pages",
     "shoploop.web._dashboard",
+    "shoploop.web._metrics",
+    "shoploop.web._webhooks",
 )
-"""Modules exposing ``routes()``; their routes are mounted in this order."""
+"""Modules exposing ``routes()``; their routes are mounted in this order. A module may also
+expose ``install(app)``, called once the app exists (middleware, work tied to its lifespan)."""
 
 
 def _utc_now() -> datetime:
@@ -76,10 +79,14 @@ def create_app(host: PluginHost, config: Config, store: Store, *,
     """The ASGI app over an open, migrated ``store``. The caller owns the store (closes it),
     e.g. in ``lifespan``."""
     routes = []
-    for module_name in ROUTE_GROUPS:
-        routes.extend(importlib.import_module(module_name).routes())
+    modules = [importlib.import_module(module_name) for module_name in ROUTE_GROUPS]
+    for module in modules:
+        routes.extend(module.routes())
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.shoploop = WebState(host=host, config=config, store=store, clock=clock)
+    for module in modules:
+        if hasattr(module, "install"):
+            module.install(app)
     return app
 
 

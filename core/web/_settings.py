@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -69,6 +70,16 @@ class WebSettings(BaseModel):
                                  "hash-password` (never put the password itself here)"
                                  ) from None
         return values
+    webhook_processing: Literal["in_process", "external"] = Field(
+        default="in_process",
+        description="Who processes stored webhook deliveries: a worker thread in each serve "
+                    "process (in_process), or something else — `shoploop webhooks process` "
+                    "from cron, the job queue — so the web processes only verify and store "
+                    "(external).")
+    webhook_max_attempts: int = Field(
+        default=5, ge=1, le=100,
+        description="Processing attempts of one delivery before it is marked failed "
+                    "(`shoploop webhooks process --retry-failed` tries those again).")
 
     @field_validator("base_url")
     @classmethod

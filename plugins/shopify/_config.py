@@ -38,6 +38,10 @@ class ShopifyConfig(ConnectionConfig):
         default=None, description="The app's client secret; also the webhook HMAC key")
     webhook_secret_env: str | None = Field(
         default=None, description="Webhook HMAC key when it differs from the client secret")
+    webhook_max_age: float = Field(
+        default=6 * 3600, ge=60,
+        description="Seconds after X-Shopify-Triggered-At a delivery is still accepted "
+                    "(Shopify retries for 4 hours); older is refused as a replay")
     timeout: float = Field(default=30.0, gt=0)
     max_cost_share: float = Field(default=0.8, gt=0, le=1)
     max_retries: int = Field(default=8, ge=0, le=50,

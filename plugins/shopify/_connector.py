@@ -7,6 +7,7 @@ a domain error naming the connection and the operation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from shoploop.hooks import (
     AttributeChange,
@@ -25,7 +26,9 @@ from shoploop.hooks import (
     Product,
     PublishResult,
     Recommendation,
+    RemoteValidationError,
     RewardSpec,
+    WebhookSubscription,
     WriteResult,
 )
 
@@ -168,7 +171,56 @@ class ShopifyConnector:
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
         key = "webhook_secret" if self.settings.webhook_secret_env else "client_secret"
-        return _webhooks.parse(headers, body, self.settings.secret(key), self.name)
+        event = _webhooks.parse(headers, body, self.settings.secret(key), self.name)
+        _webhooks.check_origin(event, shop=self.settings.shop,
+                               max_age=self.settings.webhook_max_age, now=datetime.now(UTC))
+        return event
+
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        found: list[WebhookSubscription] = []
+        after: str | None = None
+        while True:
+            page = self.client.execute(_webhooks.SUBSCRIPTIONS, {"after": after},
+                                       operation="list_webhooks")["webhookSubscriptions"]
+            found.extend(WebhookSubscription(id=node["id"],
+                                             topic=_webhooks.topic_name(node["topic"]),
+                                             address=node["uri"])
+                         for node in page["nodes"])
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
+
+    def register_webhooks(self, address: str) -> list[WebhookSubscription]:
+        """``webhookSubscriptionCreate`` (with ``uri``, the field since 2025-10) for each of
+        ``_webhooks.REGISTERED_TOPICS`` not yet subscribed to ``address``."""
+        existing = {s.topic: s for s in self.list_webhooks() if s.address == address}
+        result: list[WebhookSubscription] = []
+        for topic in _webhooks.REGISTERED_TOPICS:
+            if topic in existing:
+                result.append(existing[topic])
+                continue
+            answer = self.client.execute(
+                _webhooks.SUBSCRIPTION_CREATE,
+                {"topic": _webhooks.topic_enum(topic),
+                 "subscription": {"uri": address, "format": "JSON"}},
+                operation="register_webhooks")["webhookSubscriptionCreate"]
+            errors = answer.get("userErrors") or []
+            if errors or not answer.get("webhookSubscription"):
+                raise RemoteValidationError(
+                    f"{topic}: " + ("; ".join(str(e.get("message")) for e in errors)
+                                    or "no subscription created"),
+                    connection=self.name, operation="register_webhooks")
+            node = answer["webhookSubscription"]
+            result.append(WebhookSubscription(id=node["id"], topic=topic, address=node["uri"],
+                                              created=True))
+        return result
+
+    def webhook_records(self, event: Event) -> list[Order]:
+        """An ``orders/*`` event's order (see ``_webhooks.order_from_webhook``)."""
+        if not event.topic.startswith("orders/") or event.topic == "orders/delete":
+            return []
+        order = _webhooks.order_from_webhook(event.payload)
+        return [order] if order is not None else []
 
 
 def create_connector(name: str, settings: ShopifyConfig) -> ShopifyConnector:

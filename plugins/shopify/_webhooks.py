@@ -17,10 +17,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from shoploop.hooks import Event, WebhookPayloadError, WebhookSignatureError
+from shoploop.hooks import Event, LineItem, Order, WebhookPayloadError, WebhookSignatureError
 
 EVENT_TYPES = {
     "orders/create": "order.created", "orders/updated": "order.updated",
@@ -87,3 +88,131 @@ def parse(headers: Mapping[str, str], body: bytes, secret: str, connection: str 
                  dedupe_key=dedupe, occurred_at=when,
                  payload={**payload, "_shop_domain": lowered.get("x-shopify-shop-domain"),
                           "_webhook_id": lowered.get("x-shopify-webhook-id")})
+
+
+def check_origin(event: Event, *, shop: str, max_age: float, now: datetime) -> None:
+    """Reject (``WebhookSignatureError``, so 401) a verified event from another shop or too
+    old to be a delivery or retry of a fresh event.
+
+    One app's client secret signs the webhooks of every shop it is installed in, so a valid
+    signature alone does not say the delivery is for *this* connection: the
+    ``X-Shopify-Shop-Domain`` must be its ``shop``. ``X-Shopify-Triggered-At`` dates the event;
+    Shopify retries for 4 hours (shopify.dev, "Webhooks: troubleshooting"), so older than
+    ``max_age`` seconds — or more than 5 minutes in the future — is a replay, not a delivery.
+    """
+    domain = str(event.payload.get("_shop_domain") or "")
+    if domain.lower() != shop.lower():
+        raise WebhookSignatureError(
+            f"X-Shopify-Shop-Domain {domain[:100]!r} is not this connection's shop {shop!r}",
+            remedy="point each shop's webhooks at its own connection's URL "
+                   "(/webhooks/<connection>)")
+    if event.occurred_at is None or event.topic in PRIVACY_TOPICS:
+        # Privacy requests are re-sent by Shopify days later on purpose; they carry no age.
+        return
+    occurred = event.occurred_at if event.occurred_at.tzinfo else \
+        event.occurred_at.replace(tzinfo=UTC)
+    age = (now - occurred).total_seconds()
+    if age > max_age or age < -300:
+        raise WebhookSignatureError(
+            f"X-Shopify-Triggered-At {occurred.isoformat()} is {age:.0f} s from now "
+            f"(accepted: up to {max_age:.0f} s old)",
+            remedy="a replayed delivery is refused; raise webhook_max_age if the receiver "
+                   "was down longer than Shopify's retries")
+
+
+PRIVACY_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+
+_REST_FINANCIAL: dict[str, Any] = {  # financial_status → OrderStatus
+    "paid": "paid", "pending": "pending", "authorized": "pending", "partially_paid": "pending",
+    "refunded": "refunded", "partially_refunded": "partially_refunded", "voided": "cancelled",
+    "expired": "cancelled"}
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        found = Decimal(str(value if value not in (None, "") else "0"))
+    except ArithmeticError:
+        return Decimal(0)
+    return found if found.is_finite() and found >= 0 else Decimal(0)
+
+
+def _rest_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def order_from_webhook(payload: Mapping[str, Any]) -> Order | None:
+    """An ``orders/*`` webhook body (the REST order resource) as an :class:`Order`; None when
+    it lacks an id or a date. Only orders are mirrored from Shopify webhooks: customer and
+    product payloads carry no metafields, so upserting them would drop attributes the
+    GraphQL import mirrored."""
+    order_id = payload.get("id")
+    placed = _rest_time(payload.get("processed_at")) or _rest_time(payload.get("created_at"))
+    if isinstance(order_id, bool) or not isinstance(order_id, int | str) or placed is None:
+        return None
+    status = _REST_FINANCIAL.get(str(payload.get("financial_status")), "pending")
+    if payload.get("cancelled_at"):
+        status = "cancelled"
+    elif status == "paid" and payload.get("fulfillment_status") == "fulfilled":
+        status = "fulfilled"
+    customer = payload.get("customer")
+    buyer = customer.get("id") if isinstance(customer, Mapping) else None
+    lines = []
+    for line in payload.get("line_items") or []:
+        if not isinstance(line, Mapping):
+            continue
+        product = line.get("product_id")
+        quantity = line.get("quantity")
+        lines.append(LineItem(
+            product_id=str(product) if isinstance(product, int | str) and product else None,
+            sku=str(line["sku"]) if line.get("sku") else None,
+            name=str(line.get("name") or line.get("title") or ""),
+            quantity=quantity if isinstance(quantity, int) and quantity >= 0 else 0,
+            unit_price=_decimal(line.get("price"))))
+    codes = [str(c.get("code")) for c in payload.get("discount_codes") or []
+             if isinstance(c, Mapping) and c.get("code")]
+    return Order(
+        id=str(order_id), number=str(payload.get("name") or "").lstrip("#") or None,
+        customer_id=str(buyer) if isinstance(buyer, int | str) and buyer else None,
+        email=payload.get("email") if isinstance(payload.get("email"), str) else None,
+        placed_at=placed, updated_at=_rest_time(payload.get("updated_at")),
+        currency=str(payload.get("currency") or "EUR"), status=status,
+        channel=str(payload.get("source_name") or "web"), lines=lines, discount_codes=codes)
+
+
+REGISTERED_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled",
+                     "refunds/create", "customers/create", "customers/update",
+                     "customers/delete", "products/update", "app/uninstalled")
+"""What ``shoploop webhooks register`` subscribes. The mandatory privacy topics
+(``customers/data_request``, ``customers/redact``, ``shop/redact``) cannot be subscribed
+through the API: they are set in the app's configuration (``shopify.app.toml``
+``[webhooks.privacy_compliance]`` or the Partner Dashboard) to the same address."""
+
+SUBSCRIPTION_CREATE = """
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!,
+                                   $subscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $subscription) {
+    webhookSubscription { id topic uri }
+    userErrors { field message }
+  }
+}"""
+
+SUBSCRIPTIONS = """
+query WebhookSubscriptions($after: String) {
+  webhookSubscriptions(first: 100, after: $after) {
+    nodes { id topic uri }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+def topic_name(enum: str) -> str:
+    """``ORDERS_PAID`` → ``orders/paid``; ``APP_UNINSTALLED`` → ``app/uninstalled``."""
+    resource, _, action = enum.lower().partition("_")
+    return f"{resource}/{action}"
+
+
+def topic_enum(topic: str) -> str:
+    return topic.upper().replace("/", "_")

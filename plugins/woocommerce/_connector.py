@@ -33,10 +33,12 @@ from shoploop.hooks import (
     PublishResult,
     Recommendation,
     RecordDigests,
+    WebhookSubscription,
     WriteResult,
     WriteStatus,
 )
 
+from . import _subscriptions
 from ._client import RetryPolicy, WooClient, error_code
 from ._config import WooCommerceConfig
 from ._customers import CustomerCreation
@@ -60,7 +62,7 @@ from ._streams import (
     filter_watermark,
     finish_watermark,
 )
-from ._webhooks import parse_webhook
+from ._webhooks import check_source, parse_webhook
 
 P = TypeVar("P", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
@@ -435,7 +437,21 @@ class WooCommerceConnector(CustomerCreation, CouponRewards):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
         secret = self.config.secret("webhook_secret", self._environ) \
             if self.config.webhook_secret_env else None
-        return parse_webhook(headers, body, secret=secret, connection=self.name)
+        event = parse_webhook(headers, body, secret=secret, connection=self.name)
+        if event.type != "webhook.ping":
+            check_source(headers, str(self.config.url))
+        return event
+
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        return _subscriptions.list_webhooks(self.client)
+
+    def register_webhooks(self, address: str) -> list[WebhookSubscription]:
+        """See ``_subscriptions.register_webhooks``."""
+        return _subscriptions.register_webhooks(self.client, self.config, self._environ,
+                                                address)
+
+    def webhook_records(self, event: Event) -> list[Customer | Order | Product]:
+        return _subscriptions.webhook_records(event, self.config.meta_prefix)
 
 
 def _changed_since_read(change: AttributeChange, meta: Mapping[str, Any] | None) -> bool:

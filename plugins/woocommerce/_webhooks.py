@@ -41,6 +41,11 @@ from ._mapping import parse_time
 
 SIGNATURE = "x-wc-webhook-signature"
 
+REGISTERED_TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created",
+                     "customer.updated", "customer.deleted", "product.created",
+                     "product.updated", "product.deleted")
+"""What ``shoploop webhooks register`` subscribes (``WC_Webhook::get_default_topic_hooks``)."""
+
 
 _ZERO_PADDED = ((re.compile(r"&#0*39;"), "&#039;"), (re.compile(r"&#x0*27;", re.I), "&#x27;"),
                 (re.compile(r"&#0*34;"), "&#034;"), (re.compile(r"&#x0*22;", re.I), "&#x22;"),
@@ -139,6 +144,19 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, *, secret: str | None
         occurred_at=parse_time(modified) if modified else None,
         payload=payload,
     )
+
+
+def check_source(headers: Mapping[str, str], store_url: str) -> None:
+    """Reject (``WebhookSignatureError``: 401) a verified delivery whose
+    ``X-WC-Webhook-Source`` (``home_url('/')`` of the sending site) is not this connection's
+    store: the secret is per webhook, but one may have been copied between sites."""
+    source = _lower(headers).get("x-wc-webhook-source", "")
+    if source.rstrip("/").lower() != store_url.rstrip("/").lower():
+        raise WebhookSignatureError(
+            f"X-WC-Webhook-Source {source[:200]!r} is not this connection's store "
+            f"{store_url.rstrip('/')!r}",
+            remedy="point each store's webhooks at its own connection's URL "
+                   "(/webhooks/<connection>)")
 
 
 def _event_type(resource: str, event: str, payload: dict[str, Any]) -> str:

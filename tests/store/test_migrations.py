@@ -26,7 +26,7 @@ CORE_TABLES = {
     "identity_bindings", "sync_cursors", "sync_runs", "customers", "products", "orders",
     "order_lines", "installed_base",
     "sync_target_state", "sync_batches", "sync_changes", "erased_customers",
-    "reco_models", "reco_published", "record_digests", "web_events",
+    "reco_models", "reco_published", "record_digests", "webhook_deliveries", "web_events",
     "referral_surveys", "referral_invitations", "referral_codes", "referrals",
     "referral_rewards", "referral_transitions", "referral_opt_outs",
 }

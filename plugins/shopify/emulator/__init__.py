@@ -90,7 +90,9 @@ class ShopifyEmulator(EmulatorServer):
                          faults=FaultPlan(rate=options.faults, seed=options.seed))
         self.access_token = extra.get("access_token", TOKEN)
         self.api_secret = extra.get("api_secret", SECRET)
-        self.shop = extra.get("shop", "shoploop-emulator.myshopify.com")
+        # The shop is reached at host:port — what the connection's `shop` says — so the
+        # X-Shopify-Shop-Domain of its webhooks names the same shop (receivers compare them).
+        self.shop = extra.get("shop") or f"{self.host}:{self.port}"
         self.today = date.fromisoformat(extra["today"]) if extra.get("today") else None
         self.versions: Counter[tuple[str, str]] = Counter()
         """``(requested, served)`` API versions, one count per GraphQL request."""
@@ -104,7 +106,7 @@ class ShopifyEmulator(EmulatorServer):
         self.bulk = BulkOperations(self._bulk_query, lambda: self.url,
                                    polls=int(extra.get("bulk_polls", 1)))
         Resolvers(self.data, self.shop, extra.get("scopes", DEFAULT_SCOPES).split(","),
-                  self.webhooks.on_write, self.bulk).bind(self.schema)
+                  self.webhooks.on_write, self.bulk, self.webhooks).bind(self.schema)
         if options.customers:
             from shoploop.demo_data import DemoMerchant
 

@@ -31,6 +31,7 @@ from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
 from ._bulk import BulkOperations
 from ._paging import connection, matcher
 from ._store import ShopData, gid, metafield_for, now
+from ._webhooks import WebhookSender
 
 MAX_METAFIELDS = 25
 COUNT_LIMIT = 10_000
@@ -66,7 +67,9 @@ class Resolvers:
     """Binds resolvers to the schema's fields; counts writes in ``on_write``."""
 
     def __init__(self, data: ShopData, shop: str, scopes: list[str],
-                 on_write: Callable[[str, dict[str, Any]], None], bulk: BulkOperations) -> None:
+                 on_write: Callable[[str, dict[str, Any]], None], bulk: BulkOperations,
+                 webhooks: WebhookSender) -> None:
+        self._webhooks = webhooks
         self.bulk = bulk
         self.data = data
         self.shop = shop
@@ -101,6 +104,7 @@ class Resolvers:
             "bulkOperations": lambda _r, _i, first=None, after=None, query=None,
             sortKey="CREATED_AT", reverse=False: self.bulk.listed(first, query, sortKey,
                                                                   reverse),
+            "webhookSubscriptions": self._webhook_subscriptions,
             "customersCount": self._count(lambda: self.data.customers),
             "ordersCount": self._count(lambda: self.data.orders),
             "productsCount": self._count(lambda: self.data.products),
@@ -133,9 +137,36 @@ class Resolvers:
                      "discountCodeBasicCreate": self._discount_create,
                      # always grouped: children follow their parent (groupObjects: true)
                      "bulkOperationRunQuery": lambda _r, _i, query, groupObjects=False:
-                     self.bulk.run(query)}
+                     self.bulk.run(query),
+                     "webhookSubscriptionCreate": self._webhook_subscription_create}
         for name, resolver in mutations.items():
             field("Mutation", name, resolver)
+
+    # -- webhook subscriptions ----------------------------------------------------------------
+
+    def _webhook_subscription_create(self, _root: Any, _info: Any, topic: str,
+                                     webhookSubscription: dict[str, Any]) -> dict[str, Any]:
+        uri = webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl")
+        if not uri or not str(uri).startswith(("https://", "http://")):
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": ["webhookSubscription", "uri"], "message": "Address is invalid"}]}
+        sender = self._webhooks
+        duplicate = any(s["topic"] == topic and s["uri"] == uri
+                        for s in sender.subscriptions.values())
+        if duplicate:  # Shopify refuses a second subscription of a topic to one address
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": ["webhookSubscription", "uri"],
+                 "message": "Address for this topic has already been taken"}]}
+        return {"webhookSubscription": sender.subscribe(topic, str(uri)), "userErrors": []}
+
+    def _webhook_subscriptions(self, _root: Any, _info: Any, first: int | None = None,
+                               after: str | None = None, topics: list[str] | None = None,
+                               uri: str | None = None) -> dict[str, Any]:
+        rows = [s for s in self._webhooks.subscriptions.values()
+                if (not topics or s["topic"] in topics) and (uri is None or s["uri"] == uri)]
+        page = _plain(rows, first)
+        page["edges"] = [{"cursor": row["id"], "node": row} for row in page["nodes"]]
+        return page
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -49,21 +49,50 @@ def rest_payload(record: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def topic_enum(topic: str) -> str:
+    """``orders/paid`` → ``ORDERS_PAID`` (the GraphQL ``WebhookSubscriptionTopic``)."""
+    return topic.upper().replace("/", "_")
+
+
 class WebhookSender:
-    """Queues deliveries and sends them from one background thread (writes stay fast)."""
+    """Queues deliveries and sends them from one background thread (writes stay fast).
+
+    Deliveries go to ``url`` (every topic; the ``webhook_url`` option) and to each
+    subscription ``webhookSubscriptionCreate`` made for the delivery's topic."""
 
     def __init__(self, secret: str, shop: str, url: str | None, repeats: int,
                  stats: EmulatorStats) -> None:
         self.secret, self.shop, self.url, self.repeats = secret, shop, url, repeats
         self.stats = stats
-        self._queue: queue.Queue[tuple[bytes, dict[str, str]] | None] = queue.Queue()
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        """id → the WebhookSubscription as the API returns it."""
+        self._queue: queue.Queue[tuple[str, bytes, dict[str, str]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def subscribe(self, topic: str, uri: str) -> dict[str, Any]:
+        """``webhookSubscriptionCreate``: a subscription of ``topic`` (enum) to ``uri``."""
+        stamp = now()
+        with self._lock:
+            number = len(self.subscriptions) + 1
+            record = {"__typename": "WebhookSubscription",
+                      "id": f"gid://shopify/WebhookSubscription/{number}", "topic": topic,
+                      "uri": uri, "callbackUrl": uri, "format": "JSON",
+                      "createdAt": stamp, "updatedAt": stamp}
+            self.subscriptions[record["id"]] = record
+        return record
+
+    def _targets(self, topic: str) -> list[str]:
+        wanted = topic_enum(topic)
+        with self._lock:
+            subscribed = [s["uri"] for s in self.subscriptions.values() if s["topic"] == wanted]
+        return ([self.url] if self.url else []) + subscribed
 
     def on_write(self, kind: str, record: dict[str, Any]) -> None:
         typename = str(record.get("__typename"))
         topic = "customers/create" if kind == "created" and typename == "Customer" else \
             _TOPICS.get(typename)
-        if self.url and topic:
+        if topic and self._targets(topic):
             self.deliver(topic, rest_payload(record))
 
     def deliver(self, topic: str, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -75,19 +104,22 @@ class WebhookSender:
                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
                    "X-Shopify-Event-Id": str(uuid.uuid4()),
                    "X-Shopify-Triggered-At": now()}
-        if self.url:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="shopify-webhooks",
-                                                daemon=True)
-                self._thread.start()
-            for _ in range(1 + self.repeats):
-                self._queue.put((body, headers))
+        targets = self._targets(topic)
+        if targets:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run,
+                                                    name="shopify-webhooks", daemon=True)
+                    self._thread.start()
+            for target in targets:
+                for _ in range(1 + self.repeats):
+                    self._queue.put((target, body, headers))
         return body, headers
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            body, headers = item
-            request = urllib.request.Request(str(self.url), data=body, headers=headers,
+            target, body, headers = item
+            request = urllib.request.Request(target, data=body, headers=headers,
                                              method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=5) as answer:

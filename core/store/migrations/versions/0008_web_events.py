@@ -1,7 +1,7 @@
 """Storefront events: impressions, clicks and add-to-carts the widget reports.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03
 
 Frozen snapshot: plain SQLAlchemy types only (see 0001). ``event_id`` is unique, so a resent
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
