@@ -132,3 +132,6 @@ def test_fresh_virtualenv_non_editable_install(wheel, tmp_path):
     site = next((venv / "lib").glob("python3*/site-packages"))
     assert not {"core", "hooks", "plugins"} & {p.name for p in site.iterdir()}
     assert (site / "shoploop" / "hooks" / "__init__.py").exists()
+    # The pages' templates and stylesheet are installed with the code (package data).
+    assert (site / "shoploop" / "web" / "templates" / "dashboard" / "run.html").exists()
+    assert (site / "shoploop" / "web" / "static" / "shoploop.css").exists()

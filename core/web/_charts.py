@@ -53,7 +53,9 @@ def run_history_chart(runs: Sequence[tuple[str, int, int]], *, title: str,
     on a shared scale, so a failing run stands out at a glance. ``runs`` are
     (label, written, failed), oldest first."""
     column, height, axis = 22, 180, 100
-    width = max(260, column * len(runs) + 40)
+    # Wide enough for the columns and for the legend (about 7 px per character at 12 px).
+    legend_width = 50 + 8 * len(legend[0]) + 24 + 16 + 8 * len(legend[1])
+    width = max(260, column * len(runs) + 40, legend_width)
     top = max((max(w, f) for _l, w, f in runs), default=0) or 1
     scale = (axis - 20) / top
     body = [f'<line x1="30" y1="{axis}" x2="{width - 5}" y2="{axis}" stroke="{OTHER}"/>',

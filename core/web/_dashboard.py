@@ -31,6 +31,7 @@ from ._dashboard_auth import (
     session_secret,
 )
 from ._dashboard_data import (
+    ModelRow,
     connection_health,
     placements,
     reco_models,
@@ -152,17 +153,24 @@ def _history_chart(request: Request, runs: list[object]) -> object:
                 translate(choose_language(request), "failed")))
 
 
+def _model_chart(request: Request, models: list[ModelRow]) -> object:
+    """The newest model's figures as bars, labelled in the page's language."""
+    if not models:
+        return None
+    language = choose_language(request)
+    return bar_chart([(translate(language, key), value) for key, value in models[0].figures],
+                     title=translate(language, "model_figures_chart"))
+
+
 @login_required
 async def overview(request: Request) -> Response:
     state = web_state(request)
     # The sync's runs: the mirror and publish jobs have their own (see the runs page).
     runs = await run_in_threadpool(run_history, state.store, job=SYNC_JOB, limit=30)
     models = await run_in_threadpool(reco_models, state.store)
-    figures = bar_chart(models[0].figures, title=translate(
-        choose_language(request), "model_figures_chart")) if models else None
     return _page(request, "dashboard/overview.html", "overview", {
         "runs": runs[:5], "chart": _history_chart(request, list(runs)) if runs else None,
-        "model": models[0] if models else None, "figures": figures})
+        "model": models[0] if models else None, "figures": _model_chart(request, models)})
 
 
 @login_required
@@ -202,10 +210,9 @@ async def run_page(request: Request) -> Response:
 async def recommendations_page(request: Request) -> Response:
     state = web_state(request)
     models = await run_in_threadpool(reco_models, state.store)
-    figures = bar_chart(models[0].figures, title=translate(
-        choose_language(request), "model_figures_chart")) if models else None
     return _page(request, "dashboard/recommendations.html", "recommendations", {
-        "models": models, "figures": figures, "placements": placements(state.config)})
+        "models": models, "figures": _model_chart(request, models),
+        "placements": placements(state.config)})
 
 
 @login_required

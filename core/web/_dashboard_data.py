@@ -138,19 +138,21 @@ class ModelRow:
     version: int
     built_at: datetime
     figures: list[tuple[str, int]]
+    """(message key of the label, value): the page translates the labels."""
     strategies: list[str]
     rules: list[str]
 
 
 _FIGURES = (
-    ("orders", ("bought_together", "orders")),
-    ("product pairs bought together", ("bought_together", "pairs")),
-    ("products with partners", ("bought_together", "products_with_partners")),
-    ("repeat purchases", ("repeats", "purchases")),
-    ("re-purchased products", ("repeats", "repurchased_products")),
-    ("products with upsells", ("upsell", "products_with_upsells")),
-    ("segments with products", ("segments", "segments_with_products")),
-    ("installed equipment", ("installed_base", "equipment")),
+    # (message key of the label, where the build summary keeps the figure)
+    ("figure_orders", ("bought_together", "orders")),
+    ("figure_pairs", ("bought_together", "pairs")),
+    ("figure_products_with_partners", ("bought_together", "products_with_partners")),
+    ("figure_repeat_purchases", ("repeats", "purchases")),
+    ("figure_repurchased_products", ("repeats", "repurchased_products")),
+    ("figure_products_with_upsells", ("upsell", "products_with_upsells")),
+    ("figure_segments_with_products", ("segments", "segments_with_products")),
+    ("figure_installed_equipment", ("installed_base", "equipment")),
 )
 
 

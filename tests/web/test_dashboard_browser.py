@@ -185,6 +185,8 @@ def test_sign_in_and_read_a_sync_run(dashboard: Dashboard, page: Any) -> None:
 
     page.goto(base + "/dashboard?lang=de")
     assert page.locator("html").get_attribute("lang") == "de"
+    assert "Bestellungen" in page.get_by_role(
+        "img", name="Was das neueste Modell gelernt hat").text_content()
     assert page.get_by_role("link", name="Abgleichläufe").first.is_visible()
     dashboard.screenshot(page, "dashboard-overview-de")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone

@@ -49,6 +49,6 @@ def test_model_figures_come_from_the_build_summary(store: Store) -> None:
                                            "upsell": {"products_with_upsells": 4},
                                            "strategies": ["bought_together"]})
     (model,) = reco_models(store)
-    assert dict(model.figures) == {"orders": 120, "product pairs bought together": 33,
-                                   "products with upsells": 4}
+    assert dict(model.figures) == {"figure_orders": 120, "figure_pairs": 33,
+                                   "figure_products_with_upsells": 4}
     assert model.strategies == ["bought_together"]
