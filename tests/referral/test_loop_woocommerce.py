@@ -268,7 +268,7 @@ def test_a_run_dying_around_the_reward_call_rewards_once_on_rerun(
     world.run(placed + timedelta(days=16))
     assert len(world.coupons()) == 2
     with world.store.session() as session:
-        [referral] = referrals_with_status(session, ["rewarded"])
+        assert len(referrals_with_status(session, ["rewarded"])) == 1
         from sqlalchemy import select
 
         from shoploop.store import SyncBatch
