@@ -320,3 +320,13 @@ def advocate_summary(session: Session, email: str | None) -> dict[str, Any] | No
         ReferralRecord.status == "rewarded")) or 0) if codes else 0
     return {"score": latest, "rewarded": rewarded,
             "active_code": any(c.status == "active" for c in codes)}
+
+
+def ledger_emails(session: Session) -> frozenset[str]:
+    """Every (lower-cased) e-mail the ledger has a survey or a code for: one query, so a
+    caller deriving attributes for many customers asks per person only for these."""
+    surveys = session.scalars(select(func.lower(ReferralSurveyRecord.email)).where(
+        ReferralSurveyRecord.email.is_not(None)).distinct())
+    codes = session.scalars(select(func.lower(ReferralCodeRecord.email)).where(
+        ReferralCodeRecord.email.is_not(None)).distinct())
+    return frozenset(e for e in (*surveys, *codes) if e)

@@ -221,3 +221,57 @@ def test_refund_inside_the_window_means_no_reward(world: World, inbox: Any) -> N
     counts = world.run(placed + timedelta(days=15))
     assert counts.get("referrals_cancelled") == 1 and "rewards_issued" not in counts
     assert len(world.coupons()) == 1  # the friend's code only
+
+
+class _Dies:
+    """The WooCommerce connector of a process that dies around the reward call: before it is
+    sent, or after the shop took it and before the ledger recorded it."""
+
+    def __init__(self, real: WooCommerceConnector, when: str) -> None:
+        self.real, self.when = real, when
+
+    def issue_reward(self, spec: Any) -> Any:
+        if spec.idempotency_key.startswith("referral-"):
+            if self.when == "after_send":
+                self.real.issue_reward(spec)
+            raise SystemExit(f"killed {self.when}")
+        return self.real.issue_reward(spec)
+
+    def find_reward(self, key: str) -> Any:
+        return self.real.find_reward(key)
+
+
+@pytest.mark.parametrize("when", ["before_send", "after_send"])
+def test_a_run_dying_around_the_reward_call_rewards_once_on_rerun(
+        world: World, inbox: Any, when: str) -> None:
+    world.shop(_order("O1", ANNA, T0))
+    world.run(T0 + timedelta(days=31))
+    token = re.search(r"/survey/([^\s?]+)",
+                      inbox.wait_for(1)[0].get_body(("plain",)).get_content())[1]
+    record_answer(world.store, world.settings, token, score=5, now=T0 + timedelta(days=31),
+                  environ=SECRET)
+    world.run(T0 + timedelta(days=31))
+    code = re.search(r"FRIEND-[A-Z0-9]{8}",
+                     inbox.wait_for(2)[1].get_body(("plain",)).get_content())[0]
+    placed = T0 + timedelta(days=40)
+    world.shop(_order("O1", ANNA, T0), _order("O2", BEN, placed, codes=[code]))
+    world.run(placed + timedelta(days=1))
+    real = world.connector
+    world.connector = _Dies(real, when)  # type: ignore[assignment]
+    with pytest.raises(SystemExit, match=when):
+        world.run(placed + timedelta(days=15))
+    assert len(world.coupons()) == (2 if when == "after_send" else 1)
+    world.connector = real
+    counts = world.run(placed + timedelta(days=15))
+    assert counts["reward_intents_interrupted"] == 1 and counts["rewards_issued"] == 1
+    assert len(world.coupons()) == 2  # the friend's code and exactly one reward
+    world.run(placed + timedelta(days=16))
+    assert len(world.coupons()) == 2
+    with world.store.session() as session:
+        assert len(referrals_with_status(session, ["rewarded"])) == 1
+        from sqlalchemy import select
+
+        from shoploop.store import SyncBatch
+        statuses = sorted(b.status for b in session.scalars(
+            select(SyncBatch).where(SyncBatch.kind == "referral_reward")))
+    assert statuses == ["confirmed"]
