@@ -33,8 +33,10 @@ lint: $(STAMP)
 	MYPY=$(CURDIR)/$(VENV)/bin/mypy tools/typecheck.sh
 
 # pytest exits 5 when it collected no test; make treats that as the failure it is.
+# TEST_WORKERS: pytest-xdist processes (2 = the cores of our machines; 0 runs in this process).
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # bench_reco.py's baseline, implicit's CosineRecommender: a bench-only dependency (CPU wheels).
 bench: $(STAMP)
