@@ -172,7 +172,7 @@ class ShopifyConnector:
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
         key = "webhook_secret" if self.settings.webhook_secret_env else "client_secret"
         event = _webhooks.parse(headers, body, self.settings.secret(key), self.name)
-        _webhooks.check_origin(event, shop=self.settings.shop,
+        _webhooks.check_origin(headers, event, shop=self.settings.shop,
                                max_age=self.settings.webhook_max_age, now=datetime.now(UTC))
         return event
 

@@ -90,7 +90,8 @@ def parse(headers: Mapping[str, str], body: bytes, secret: str, connection: str 
                           "_webhook_id": lowered.get("x-shopify-webhook-id")})
 
 
-def check_origin(event: Event, *, shop: str, max_age: float, now: datetime) -> None:
+def check_origin(headers: Mapping[str, str], event: Event, *, shop: str, max_age: float,
+                 now: datetime) -> None:
     """Reject (``WebhookSignatureError``, so 401) a verified event from another shop or too
     old to be a delivery or retry of a fresh event.
 
@@ -106,11 +107,17 @@ def check_origin(event: Event, *, shop: str, max_age: float, now: datetime) -> N
             f"X-Shopify-Shop-Domain {domain[:100]!r} is not this connection's shop {shop!r}",
             remedy="point each shop's webhooks at its own connection's URL "
                    "(/webhooks/<connection>)")
-    if event.occurred_at is None or event.topic in PRIVACY_TOPICS:
-        # Privacy requests are re-sent by Shopify days later on purpose; they carry no age.
+    triggered = {k.lower(): v for k, v in headers.items()}.get("x-shopify-triggered-at")
+    if not triggered or event.topic in PRIVACY_TOPICS:
+        # Only the header dates the *delivery* (a payload's updated_at may be old for a fresh
+        # event); privacy requests are re-sent by Shopify days later on purpose.
         return
-    occurred = event.occurred_at if event.occurred_at.tzinfo else \
-        event.occurred_at.replace(tzinfo=UTC)
+    try:
+        occurred = datetime.fromisoformat(triggered.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise WebhookSignatureError("X-Shopify-Triggered-At is not a timestamp") from None
+    if occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=UTC)
     age = (now - occurred).total_seconds()
     if age > max_age or age < -300:
         raise WebhookSignatureError(

@@ -114,10 +114,18 @@ def test_unknown_topic_and_bad_json_are_payload_errors():
 def test_connector_parses_with_the_client_secret(connect, emulator):
     connector = connect(emulator)
     body = b'{"id": 42, "updated_at": "2026-01-01T00:00:00Z"}'
-    event = connector.parse_webhook(headers_for(body, SECRET), body)
+    ours = {"X-Shopify-Shop-Domain": emulator.shop}
+    event = connector.parse_webhook(headers_for(body, SECRET, **ours), body)
     assert event.type == "order.paid" and event.connection == "shop-test"
     with pytest.raises(WebhookSignatureError):
-        connector.parse_webhook(headers_for(body, "another secret"), body)
+        connector.parse_webhook(headers_for(body, "another secret", **ours), body)
+    # Signed with the right secret, but for another shop of the same app: refused.
+    with pytest.raises(WebhookSignatureError, match="not this connection's shop"):
+        connector.parse_webhook(headers_for(body, SECRET), body)
+    # A replay: triggered two days ago.
+    with pytest.raises(WebhookSignatureError, match="Triggered-At"):
+        connector.parse_webhook(headers_for(body, SECRET, **ours, **{
+            "X-Shopify-Triggered-At": "2020-01-01T00:00:00Z"}), body)
 
 
 def test_emulator_delivers_signed_webhooks_with_repeats(start_emulator, connect):
