@@ -67,14 +67,14 @@ class SeenValues:
         with self._lock:
             self._owners[str(node["id"])] = owner
 
-    def known(self, owners: Collection[str], keys: Collection[str]) -> dict[str, SeenOwner]:
-        """The owners whose ``keys`` (of the namespace) all have a known digest or are known
-        to be absent; the others must be read."""
+    def known(self, wanted: Mapping[str, Collection[str]]) -> dict[str, SeenOwner]:
+        """Of ``wanted`` (owner → the keys a batch writes there), the owners whose keys all
+        have a known digest or are known to be absent; the others must be read."""
         with self._lock:
-            found = {o: self._owners[o] for o in owners if o in self._owners}
+            found = {o: self._owners[o] for o in wanted if o in self._owners}
         return {owner: seen for owner, seen in found.items()
                 if all(seen.metafields.get(key, ("", "", "-" if seen.complete else UNKNOWN))[2]
-                       != UNKNOWN for key in keys)}
+                       != UNKNOWN for key in wanted[owner])}
 
     def written(self, owner: str, metafields: Mapping[str, tuple[str, str] | None]) -> None:
         """Our own write landed: the values are known, their new digests are not (None: the

@@ -287,10 +287,18 @@ def test_after_an_import_writes_send_its_digests_and_read_nothing(shop, connect)
     # No read before the write; after the refusal only the refused customer is read again.
     reads = [v for head, v in sent if head.startswith("query CurrentValues")]
     assert [r["ids"] for r in reads] == [[f"gid://shopify/Customer/{ids[1]}"]]
-    # Our own writes are known, their new digests are not: the next write reads first.
+    # Another key of a customer we just wrote: still known (absent), nothing read.
+    sent.clear()
+    other = connector.write_customer_attributes(
+        [AttributeChange(customer_id=ids[2], key="since", new="2024"),
+         AttributeChange(customer_id=ids[3], key="tier", new="bronze")])
+    assert [r.status for r in other] == [WriteStatus.WRITTEN, WriteStatus.WRITTEN]
+    assert not [head for head, _ in sent if head.startswith("query CurrentValues")]
+    # Our own writes' values are known, their new digests are not: that key is read first.
     again = connector.write_customer_attributes(
         [AttributeChange(customer_id=ids[0], key="tier", new="gold")])
     assert again[0].status == WriteStatus.UNCHANGED
+    assert [head for head, _ in sent if head.startswith("query CurrentValues")]
 
 
 def test_an_outdated_digest_over_the_planned_value_is_decided_again(shop, connect):
