@@ -128,11 +128,11 @@ class AttributeWriter:
         window in which another user's value could be deleted to one round trip."""
         owners = sorted({to_gid(self.kind, c.customer_id) for c in changes})
         keys = sorted({c.key for c in changes if c.key not in self.tag_keys})
-        wanted: dict[str, set[str]] = {owner: set() for owner in owners}
+        written: dict[str, set[str]] = {owner: set() for owner in owners}  # owner → its keys
         for change in changes:
             if change.key not in self.tag_keys:
-                wanted[to_gid(self.kind, change.customer_id)].add(change.key)
-        known = self.seen.known(wanted) if self.seen is not None else {}
+                written[to_gid(self.kind, change.customer_id)].add(change.key)
+        known = self.seen.known(written) if self.seen is not None else {}
         for change in changes:
             owner = to_gid(self.kind, change.customer_id)
             seen = known.get(owner)
