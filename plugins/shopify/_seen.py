@@ -61,7 +61,8 @@ class SeenValues:
         tags = tuple(t for t in node.get("tags") or () if t.startswith(self._tag_prefixes))
         owner = SeenOwner(
             tags=tags,
-            metafields={m["key"]: (sys.intern(m["type"]), m["value"], m["compareDigest"])
+            metafields={sys.intern(m["key"]): (sys.intern(m["type"]), m["value"],
+                                               m["compareDigest"])
                         for m in metafields},
             complete=len(metafields) < _PAGE)
         with self._lock:
