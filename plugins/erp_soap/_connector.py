@@ -66,6 +66,9 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._shapes: dict[tuple[str, str | None, str | None, str], RecordShape | None] = {}
         self._required: dict[tuple[str, str | None, str | None, str, str], bool] = {}
+        self._imported: dict[str, dict[str, str]] = {}
+        """customer id → the written fields' wire text as the last customer read delivered
+        them: a write compares the batch's fresh read with it (``_writing.py``)."""
 
     # -- the client -----------------------------------------------------------------------------
 
@@ -249,7 +252,15 @@ class ErpSoapConnector(WritingMixin, RewardsMixin):
                                  operation=f"read_{stream}") from None
 
     def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
-        return self._page("customers", cursor, lambda r: self._convert("customers", Customer, r))
+        mapping = self._entity("customers")
+        fields = [spec.field for spec in (mapping.attributes or {}).values() if spec.field]
+
+        def build(record: Any) -> Customer:
+            self._remember_import(str(dig(record, mapping.id_field)), record, fields)
+            converted: Customer = self._convert("customers", Customer, record)
+            return converted
+
+        return self._page("customers", cursor, build)
 
     def read_products(self, cursor: Cursor | None = None) -> Page[Product]:
         return self._page("products", cursor, lambda r: self._convert("products", Product, r))

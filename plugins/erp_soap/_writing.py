@@ -2,10 +2,12 @@
 
 Per batch: one read of the current records (a filter on their ids), then one update per
 customer with only the fields that differ (zeep omits ``None`` elements, so an update is
-partial). On a concurrency fault the record is read again: if another user changed one of the
-very fields we write, the change is reported as ``conflict`` — their value stays, nothing is
-overwritten blindly; otherwise the update is retried once with the fresh key, and a second
-concurrency fault is a ``conflict`` too.
+partial). A field whose fresh value differs from what this connector's import read of it (a
+change another user saved after the import, before the batch's read — a window the fresh
+``Key`` cannot see) is a ``conflict``, not written. On a concurrency fault the record is read
+again: if another user changed one of the very fields we write, the change is reported as
+``conflict`` — their value stays, nothing is overwritten blindly; otherwise the update is
+retried once with the fresh key, and a second concurrency fault is a ``conflict`` too.
 """
 
 from __future__ import annotations
@@ -33,6 +35,26 @@ from ._records import Converter, any_of, wire_text
 class WritingMixin(SoapCalls):
     converter: Converter
     attribute_batch_size: int
+    _imported: dict[str, dict[str, str]]
+
+    def _remember_import(self, customer_id: str, record: Any, fields: Sequence[str]) -> None:
+        self._imported[customer_id] = {field: wire_text(dig(record, field)) for field in fields}
+
+    def _moved_since_import(self, wanted: dict[str, dict[str, tuple[int, str]]],
+                            current: dict[str, Any]) -> dict[str, list[str]]:
+        """customer → the fields to write whose value changed since this connector's import
+        read them (customers it did not read are not judged: a direct call writes as before).
+        """
+        moved: dict[str, list[str]] = {}
+        for customer_id, fields in wanted.items():
+            imported, record = self._imported.get(customer_id), current.get(customer_id)
+            if imported is None or record is None:
+                continue
+            changed = [f for f in fields if f in imported
+                       and wire_text(dig(record, f)) != imported[f]]
+            if changed:
+                moved[customer_id] = changed
+        return moved
 
     def _customers_for_write(self) -> EntityMapping:
         mapping = self.mapping.customers
@@ -64,6 +86,14 @@ class WritingMixin(SoapCalls):
             text = self.converter.encode(spec, change.new)
             wanted.setdefault(change.customer_id, {})[spec.field] = (index, text)
         current = self._current(mapping, list(wanted)) if wanted else {}
+        for customer_id, moved in self._moved_since_import(wanted, current).items():
+            for field in moved:
+                index, _ = wanted[customer_id].pop(field)
+                results[index] = WriteResult(
+                    customer_id=customer_id, key=changes[index].key, status=WriteStatus.CONFLICT,
+                    message=f"another user changed {field} after the import; not overwritten")
+            if not wanted[customer_id]:
+                del wanted[customer_id]
         together = self._write_together(mapping, wanted, current)
         for customer_id, fields in wanted.items():
             outcome = together[customer_id] if customer_id in together else \

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from shoploop.hooks import (
     AttributeChange,
@@ -36,6 +37,7 @@ from . import _creates, _mapping, _publish, _queries, _reads, _rewards, _webhook
 from ._bulk import BulkReader
 from ._client import GraphQLClient
 from ._config import ShopifyConfig
+from ._seen import SeenValues
 
 RECOMMENDATION_NAMESPACE = _publish.RECOMMENDATION_NAMESPACE
 """Search & Discovery's metafields (sources cited in :mod:`._publish`)."""
@@ -53,6 +55,8 @@ class ShopifyConnector:
         self.attribute_batch_size = settings.attribute_batch_size
         self.customer_batch_size = settings.customer_batch_size
         self.client = client or GraphQLClient(name, settings)
+        self.seen = SeenValues(settings.tag_attributes)
+        """What the customer reads delivered, with digests: the writes' current values."""
         self._bulk = BulkReader(self.client, settings.metafield_namespace,
                                 settings.bulk_threshold) if settings.bulk_threshold else None
 
@@ -88,7 +92,11 @@ class ShopifyConnector:
     def read_customers(self, cursor: Cursor | None = None) -> Page[Customer]:
         return _reads.read_page(self.client, "customers", cursor, page_size=self.page_size,
                                 namespace=self.settings.metafield_namespace,
-                                convert=_mapping.customer, bulk=self._bulk)
+                                convert=self._customer, bulk=self._bulk)
+
+    def _customer(self, node: dict[str, Any]) -> Customer:
+        self.seen.remember(node)
+        return _mapping.customer(node)
 
     def read_products(self, cursor: Cursor | None = None) -> Page[Product]:
         return _reads.read_page(self.client, "products", cursor, page_size=self.page_size,
@@ -121,7 +129,7 @@ class ShopifyConnector:
         if not changes:
             return []
         writer = AttributeWriter(self.client, self.settings.metafield_namespace,
-                                 self.settings.tag_attributes)
+                                 self.settings.tag_attributes, seen=self.seen)
         return writer.write(changes)
 
     def create_customers(self, drafts: Sequence[CustomerDraft]) -> list[WriteResult]:

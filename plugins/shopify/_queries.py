@@ -40,11 +40,13 @@ CUSTOMER_FIELDS = """id legacyResourceId firstName lastName tags createdAt updat
   defaultEmailAddress { emailAddress marketingState }
   defaultPhoneNumber { phoneNumber }
   defaultAddress { company address1 address2 zip city countryCodeV2 }
-  metafields(first: 20, namespace: $namespace) { nodes { key type value } }"""
+  metafields(first: 20, namespace: $namespace) { nodes { key type value compareDigest } }"""
 """``defaultEmailAddress`` / ``defaultPhoneNumber`` replace the deprecated ``email``, ``phone``
 and ``emailMarketingConsent`` (Admin schema 2026-01: "Use `defaultEmailAddress.emailAddress`
 instead", …; https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer). They
-exist from 2025-04; an older configured version is past support and served by a newer one."""
+exist from 2025-04; an older configured version is past support and served by a newer one.
+``compareDigest`` (a scalar: no points) is kept for the writes that follow the import
+(``_seen.py``)."""
 
 CUSTOMERS = f"""query Customers($first: Int!, $after: String, $query: String,
   $namespace: String) {{

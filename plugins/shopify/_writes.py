@@ -1,18 +1,24 @@
 """Customer attributes as metafields and tags, written only where they changed.
 
-One batch: read the current values of every owner involved (``nodes(ids:)`` with
-``metafields(keys:)``), drop what is already there (``unchanged``), and send the rest in *full*
-``metafieldsSet`` calls of 25 (the documented maximum; the call is atomic). ``compareDigest``
-from the read guards against a value changed by someone else in between (``STALE_OBJECT`` →
-``conflict``); a value that turns out to be ours after all (a retried call that had succeeded)
-counts as written. Tags go through ``tagsAdd``/``tagsRemove`` — never ``customerUpdate(tags:)``,
-which replaces all tags — aliased many to a request.
+One batch: take the owners' current values from what this connector's import read moments
+earlier (:mod:`._seen`, with each metafield's ``compareDigest``), drop what is already there
+(``unchanged``), and send the rest in *full* ``metafieldsSet`` calls of 25 (the documented
+maximum; the call is atomic), each metafield with the digest it was read with (``null``: it did
+not exist). Shopify refuses a metafield changed by someone else since (``STALE_OBJECT``, "The
+metafield has been modified since it was loaded",
+https://shopify.dev/docs/api/admin-graphql/latest/enums/MetafieldsSetUserErrorCode); only those
+owners are read again and decided again: our own value (a retried call that had succeeded) is
+``written``, the value the caller planned from (``old``) is sent once more with the fresh
+digest, anything else is a ``conflict`` — never overwritten. Owners the import did not read,
+and those with a clear or a type change (``metafieldsDelete`` takes no digest), are read
+before writing, as before. Tags go through ``tagsAdd``/``tagsRemove`` — never
+``customerUpdate(tags:)``, which replaces all tags — aliased many to a request.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +27,7 @@ from shoploop.hooks import AttributeChange, WriteResult, WriteStatus
 from . import _queries
 from ._client import GraphQLClient
 from ._mapping import encode_value, to_gid
+from ._seen import SeenValues
 
 METAFIELDS_PER_CALL = 25  # metafieldsSet: "Allows a maximum of 25 metafields to be set at a time"
 TAG_FIELDS_PER_CALL = 10  # 10 mutation fields = 100 points per request
@@ -60,19 +67,17 @@ def read_current(client: GraphQLClient, owners: Sequence[str], keys: Sequence[st
 
 class AttributeWriter:
     def __init__(self, client: GraphQLClient, namespace: str, tag_keys: Sequence[str],
-                 owner_kind: str = "Customer") -> None:
+                 owner_kind: str = "Customer", seen: SeenValues | None = None) -> None:
         self.client = client
         self.namespace = namespace
         self.tag_keys = set(tag_keys)
         self.kind = owner_kind
+        self.seen = seen
         self.operation = "write_customer_attributes"
 
     def write(self, changes: Sequence[AttributeChange]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(changes)
-        owners = sorted({to_gid(self.kind, c.customer_id) for c in changes})
-        keys = sorted({f"{self.namespace}.{c.key}" for c in changes
-                       if c.key not in self.tag_keys})
-        current = read_current(self.client, owners, keys, self.operation)
+        current = self._current(changes)
         sets: list[tuple[list[int], dict[str, Any]]] = []
         deletes: list[tuple[list[int], dict[str, Any]]] = []
         tag_ops: dict[str, tuple[list[int], set[str], set[str]]] = {}
@@ -116,6 +121,38 @@ class AttributeWriter:
         return [r if r is not None else _result(changes[i], WriteStatus.WRITTEN)
                 for i, r in enumerate(results)]
 
+    def _current(self, changes: Sequence[AttributeChange]) -> dict[str, Current]:
+        """The owners' values: from the import's read where it holds every key with its
+        digest (:mod:`._seen`), else read now — as are owners with a clear or a type change,
+        because ``metafieldsDelete`` takes no ``compareDigest``: reading just before keeps the
+        window in which another user's value could be deleted to one round trip."""
+        owners = sorted({to_gid(self.kind, c.customer_id) for c in changes})
+        keys = sorted({c.key for c in changes if c.key not in self.tag_keys})
+        written: dict[str, set[str]] = {owner: set() for owner in owners}  # owner → its keys
+        for change in changes:
+            if change.key not in self.tag_keys:
+                written[to_gid(self.kind, change.customer_id)].add(change.key)
+        known = self.seen.known(written) if self.seen is not None else {}
+        for change in changes:
+            owner = to_gid(self.kind, change.customer_id)
+            seen = known.get(owner)
+            if seen is None or change.key in self.tag_keys:
+                continue
+            have, wanted = seen.metafields.get(change.key), encode_value(change.new)
+            if have is not None and (wanted is None or wanted[0] != have[0]):
+                del known[owner]  # a delete ahead: read it fresh
+        current = {owner: Current(tags=set(seen.tags), metafields={
+            (self.namespace, key): {"namespace": self.namespace, "key": key, "type": type_,
+                                    "value": value, "compareDigest": digest}
+            for key, (type_, value, digest) in seen.metafields.items()})
+            for owner, seen in known.items()}
+        unread = [owner for owner in owners if owner not in known]
+        if unread:
+            current.update(read_current(self.client, unread,
+                                        [f"{self.namespace}.{key}" for key in keys],
+                                        self.operation))
+        return current
+
     # -- metafields ---------------------------------------------------------------------------
 
     def _delete(self, deletes: list[tuple[list[int], dict[str, Any]]],
@@ -126,6 +163,9 @@ class AttributeWriter:
                                        {"metafields": [item for _, item in chunk]},
                                        operation=self.operation)
             errors = data["metafieldsDelete"]["userErrors"]
+            if not errors and self.seen is not None:
+                for _, item in chunk:
+                    self.seen.written(item["ownerId"], {item["key"]: None})
             for indices, _ in chunk:
                 for index in indices:
                     results[index] = _result(changes[index], WriteStatus.FAILED,
@@ -133,10 +173,13 @@ class AttributeWriter:
                         _result(changes[index], WriteStatus.WRITTEN)
 
     def _set(self, sets: list[tuple[list[int], dict[str, Any]]],
-             changes: Sequence[AttributeChange], results: list[WriteResult | None]) -> None:
+             changes: Sequence[AttributeChange], results: list[WriteResult | None],
+             *, decide_again: bool = True) -> None:
         pending = list(sets)
         stale: list[tuple[list[int], dict[str, Any]]] = []
-        for _round in range(2):  # an atomic call failed by one input is resent without it
+        # An atomic call failed by some inputs is resent without them ("no changes are
+        # persisted if an error is encountered"); each round drops at least one input.
+        while pending:
             retry: list[tuple[list[int], dict[str, Any]]] = []
             for start in range(0, len(pending), METAFIELDS_PER_CALL):
                 chunk = pending[start:start + METAFIELDS_PER_CALL]
@@ -151,42 +194,59 @@ class AttributeWriter:
                             results[index] = _result(changes[index], WriteStatus.FAILED,
                                                      bad[None]["message"])
                     continue
+                if not errors:
+                    self._landed(item for _, item in chunk)
+                    continue
                 for position, item in enumerate(chunk):
                     error = bad.get(position)
                     if error is None:
-                        if errors:
-                            retry.append(item)
-                        continue
-                    if error.get("code") == "STALE_OBJECT":
+                        retry.append(item)
+                    elif error.get("code") == "STALE_OBJECT":
                         stale.append(item)
                     else:
                         for index in item[0]:
                             results[index] = _result(changes[index], WriteStatus.FAILED,
                                                      str(error.get("message")))
-            if not retry:
-                break
             pending = retry
-        self._settle_stale(stale, changes, results)
+        self._settle_stale(stale, changes, results, decide_again=decide_again)
+
+    def _landed(self, items: Iterable[dict[str, Any]]) -> None:
+        if self.seen is not None:
+            for item in items:
+                self.seen.written(item["ownerId"], {item["key"]: (item["type"], item["value"])})
 
     def _settle_stale(self, stale: list[tuple[list[int], dict[str, Any]]],
-                      changes: Sequence[AttributeChange], results: list[WriteResult | None]
-                      ) -> None:
-        """A stale digest is either someone else's write (conflict) or our own earlier attempt
-        of this very call that succeeded before its answer was lost (written)."""
+                      changes: Sequence[AttributeChange], results: list[WriteResult | None],
+                      *, decide_again: bool) -> None:
+        """Re-read only the refused owners and decide again. The metafield holds our value:
+        our own earlier attempt of this call succeeded before its answer was lost (written).
+        It holds the value the caller planned from (``old``): only our digest was outdated, so
+        it is sent once more with the fresh one. Anything else is someone else's value: a
+        ``conflict``, left as it is (the next run's policy decides)."""
         if not stale:
             return
         owners = sorted({item["ownerId"] for _, item in stale})
         keys = sorted({f"{item['namespace']}.{item['key']}" for _, item in stale})
         current = read_current(self.client, owners, keys, self.operation)
+        again: list[tuple[list[int], dict[str, Any]]] = []
         for indices, item in stale:
             state = current.get(item["ownerId"])
             now = state.metafields.get((item["namespace"], item["key"])) if state else None
-            ours = now is not None and (now["type"], now["value"]) == (item["type"],
-                                                                       item["value"])
-            for index in indices:
-                results[index] = _result(changes[index], WriteStatus.WRITTEN) if ours else \
-                    _result(changes[index], WriteStatus.CONFLICT,
-                            "the metafield changed in Shopify since it was read")
+            have = (now["type"], now["value"]) if now else None
+            if have == (item["type"], item["value"]):
+                self._landed([item])
+                for index in indices:
+                    results[index] = _result(changes[index], WriteStatus.WRITTEN)
+            elif decide_again and indices and have == encode_value(changes[indices[-1]].old):
+                again.append((indices, {**item, "compareDigest": now["compareDigest"]
+                                        if now else None}))
+            else:
+                for index in indices:
+                    results[index] = _result(changes[index], WriteStatus.CONFLICT,
+                                             "the metafield changed in Shopify since it was "
+                                             "read; left as it is")
+        if again:
+            self._set(again, changes, results, decide_again=False)
 
     # -- tags ---------------------------------------------------------------------------------
 
@@ -226,7 +286,11 @@ class AttributeWriter:
                 errors = (data.get(f"{prefix}{i}") or {}).get("userErrors") or []
                 if errors:
                     failed[owner] = str(errors[0].get("message"))
-        for owner, (indices, _, _) in tag_ops.items():
+        for owner, (indices, add, remove) in tag_ops.items():
+            if self.seen is not None and owner in failed:  # what it holds now is unknown
+                self.seen.forget([owner])
+            elif self.seen is not None:
+                self.seen.tags_written(owner, add, remove)
             for index in indices:
                 results[index] = _result(changes[index], WriteStatus.FAILED, failed[owner]) \
                     if owner in failed else _result(changes[index], WriteStatus.WRITTEN)

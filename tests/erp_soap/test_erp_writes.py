@@ -248,3 +248,27 @@ def test_interleaved_edits_are_never_overwritten(racing, edits, value):
     else:
         expected = (WriteStatus.CONFLICT, "theirs" if second == "same_field" else "start")
     assert (result.status, final) == expected, (edits, result.message)
+
+
+def test_a_field_changed_between_import_and_write_is_a_conflict(erp, emulator):
+    """The batch's fresh read carries the new ``Key``, so only a comparison with what the import
+    read can see an edit saved after the import: not overwritten, the other field written."""
+    cursor, imported = None, {}
+    while True:
+        page = erp.read_customers(cursor)
+        imported.update((c.id, c) for c in page.items)
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    assert "C00004" in imported
+    emulator.tables["Customer"].touch(("C00004",), {"Shoploop_Satisfaction": "theirs"})
+    results = erp.write_customer_attributes(
+        [AttributeChange(customer_id="C00004", key="satisfaction", new="ours"),
+         AttributeChange(customer_id="C00004", key="rfm_segment", new="champions"),
+         AttributeChange(customer_id="C00005", key="satisfaction", new="ours")])
+    assert [r.status for r in results] == [WriteStatus.CONFLICT, WriteStatus.WRITTEN,
+                                           WriteStatus.WRITTEN]
+    assert "after the import" in results[0].message
+    assert _row(emulator, "C00004")["Shoploop_Satisfaction"] == "theirs"
+    assert _row(emulator, "C00004")["Shoploop_RFM_Segment"] == "champions"
+    assert _row(emulator, "C00005")["Shoploop_Satisfaction"] == "ours"

@@ -237,3 +237,83 @@ def test_more_than_25_keys_in_one_batch_are_all_compared(shop, connect):
     assert {r.status for r in connector.write_customer_attributes(changes)} == {
         WriteStatus.UNCHANGED}
     assert emulator.stats.get("calls.metafieldsSet") == calls == 2
+
+
+def _recording(connector):
+    """Wrap the connector's client: the first word pair of every document sent, in order."""
+    sent: list[tuple[str, dict]] = []
+    execute = connector.client.execute
+
+    def recording(query, variables=None, *, operation, retries=None):
+        sent.append((" ".join(query.split()[:2]), variables or {}))
+        return execute(query, variables, operation=operation, retries=retries)
+
+    connector.client.execute = recording  # type: ignore[method-assign]
+    return sent
+
+
+def _other_app_sets(emulator, customer_id, key, value):
+    answer = emulator.run(
+        'mutation { metafieldsSet(metafields: [{ownerId: "gid://shopify/Customer/'
+        f'{customer_id}", namespace: "shoploop", key: "{key}", type: '
+        f'"single_line_text_field", value: "{value}"}}]) {{ userErrors {{ message }} }} }}', {})
+    assert answer["data"]["metafieldsSet"]["userErrors"] == []
+
+
+def test_after_an_import_writes_send_its_digests_and_read_nothing(shop, connect):
+    emulator, ids, _ = shop
+    for customer_id in ids[:3]:
+        _other_app_sets(emulator, customer_id, "tier", f"was-{customer_id}")
+    connector = connect(emulator)
+    _read_customer(connector, ids[0])  # the import: every customer, with digests
+    # Between our import and our write another app changes one of the values we will write.
+    _other_app_sets(emulator, ids[1], "tier", "platinum")
+    sent = _recording(connector)
+    changes = [AttributeChange(customer_id=i, key="tier", new="gold", old=f"was-{i}")
+               for i in ids[:3]]
+    changes.append(AttributeChange(customer_id=ids[5], key="tier", new="new"))
+    results = connector.write_customer_attributes(changes)
+    assert [r.status for r in results] == [WriteStatus.WRITTEN, WriteStatus.CONFLICT,
+                                           WriteStatus.WRITTEN, WriteStatus.WRITTEN]
+    held = emulator.data.customers
+    assert held[f"gid://shopify/Customer/{ids[1]}"]["_metafields"][("shoploop", "tier")][
+        "value"] == "platinum"  # never overwritten
+    assert held[f"gid://shopify/Customer/{ids[0]}"]["_metafields"][("shoploop", "tier")][
+        "value"] == "gold"
+    first = next(v for head, v in sent if head.startswith("mutation MetafieldsSet"))
+    digests = {m["ownerId"].rsplit("/", 1)[1]: m["compareDigest"] for m in first["metafields"]}
+    assert digests[ids[5]] is None  # did not exist: must still not exist
+    assert digests[ids[0]] is not None
+    # No read before the write; after the refusal only the refused customer is read again.
+    reads = [v for head, v in sent if head.startswith("query CurrentValues")]
+    assert [r["ids"] for r in reads] == [[f"gid://shopify/Customer/{ids[1]}"]]
+    # Another key of a customer we just wrote: still known (absent), nothing read.
+    sent.clear()
+    other = connector.write_customer_attributes(
+        [AttributeChange(customer_id=ids[2], key="since", new="2024"),
+         AttributeChange(customer_id=ids[3], key="tier", new="bronze")])
+    assert [r.status for r in other] == [WriteStatus.WRITTEN, WriteStatus.WRITTEN]
+    assert not [head for head, _ in sent if head.startswith("query CurrentValues")]
+    # Our own writes' values are known, their new digests are not: that key is read first.
+    again = connector.write_customer_attributes(
+        [AttributeChange(customer_id=ids[0], key="tier", new="gold")])
+    assert again[0].status == WriteStatus.UNCHANGED
+    assert [head for head, _ in sent if head.startswith("query CurrentValues")]
+
+
+def test_an_outdated_digest_over_the_planned_value_is_decided_again(shop, connect):
+    emulator, ids, _ = shop
+    connector = connect(emulator)
+    _other_app_sets(emulator, ids[4], "tier", "before")
+    _read_customer(connector, ids[4])
+    # The import's digest is outdated, but the value now is the one the caller planned from
+    # (its mirror is newer than this connector's read): refused, re-read, sent again.
+    _other_app_sets(emulator, ids[4], "tier", "planned-from")
+    sent = _recording(connector)
+    results = connector.write_customer_attributes(
+        [AttributeChange(customer_id=ids[4], key="tier", new="after", old="planned-from")])
+    assert results[0].status == WriteStatus.WRITTEN, results[0].message
+    metafield = emulator.data.customers[f"gid://shopify/Customer/{ids[4]}"]["_metafields"]
+    assert metafield[("shoploop", "tier")]["value"] == "after"
+    assert [head.split("(")[0] for head, _ in sent] == [
+        "mutation MetafieldsSet", "query CurrentValues", "mutation MetafieldsSet"]

@@ -258,6 +258,11 @@ class ShopifyEmulator(EmulatorServer):
         actual = min(requested, calculator.cost(result.data or {}))
         self.bucket.refund(requested - actual)
         self.stats.incr("cost", actual)
+        # per root field too ("cost.customers", "cost.nodes", "cost.metafieldsSet", …): the
+        # bench tells the import's reads, the writes' reads and the writes apart
+        root = next((s.name.value for s in operation.selection_set.selections
+                     if isinstance(s, FieldNode)), "other")
+        self.stats.incr(f"cost.{root}", actual)
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [_formatted(e) for e in result.errors]
