@@ -21,6 +21,7 @@ import pytest
 from shoploop import load_plugins
 from shoploop._config import Config, parse_config
 from shoploop._plugins import PluginHost
+from shoploop.hooks import Event, hookimpl
 from shoploop.store import Store
 
 
@@ -115,3 +116,34 @@ def seed_storefront(store: Store, host: PluginHost, *, orders: int = 24) -> int:
 def storefront_seed() -> Callable[..., int]:
     """``storefront_seed(store, host, orders=24) -> model version`` (see seed_storefront)."""
     return seed_storefront
+
+
+WAIT_SECONDS = 60.0
+"""Generous bound for conditions on a loaded, shared machine; never a sleep."""
+
+
+class EventRecorder:
+    """A plugin keeping the events ``on_event`` sees, with a condition to wait on."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.changed = threading.Condition()
+
+    @hookimpl
+    def on_event(self, context: Any, event: Event) -> None:
+        with self.changed:
+            self.events.append(event)
+            self.changed.notify_all()
+
+    def wait_for(self, count: int) -> list[Event]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.events) >= count,
+                                         timeout=WAIT_SECONDS), \
+                f"{len(self.events)} of {count} events processed within {WAIT_SECONDS} s"
+            return list(self.events)
+
+
+@pytest.fixture
+def event_recorder() -> EventRecorder:
+    """A new :class:`EventRecorder`; register it on the plugin host the app uses."""
+    return EventRecorder()

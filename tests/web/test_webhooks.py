@@ -25,7 +25,7 @@ import pytest
 from shoploop._config import Config
 from shoploop._connections import Connections
 from shoploop._plugins import PluginHost
-from shoploop.hooks import AttributeChange, EmulatorOptions, Event, hookimpl
+from shoploop.hooks import AttributeChange, EmulatorOptions
 from shoploop.plugins.shopify.emulator import ShopifyEmulator
 from shoploop.plugins.woocommerce.emulator import WooCommerceEmulator
 from shoploop.store import (
@@ -42,26 +42,6 @@ from shoploop.web._webhooks import receiver_of
 Served = Callable[[Any], AbstractContextManager[str]]
 WAIT = 60.0
 """Generous bound for conditions (a loaded, shared machine); never a sleep."""
-
-
-class Recorder:
-    """A plugin counting the events ``on_event`` sees, with a condition to wait on."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.changed = threading.Condition()
-
-    @hookimpl
-    def on_event(self, context: Any, event: Event) -> None:
-        with self.changed:
-            self.events.append(event)
-            self.changed.notify_all()
-
-    def wait_for(self, count: int) -> list[Event]:
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.events) >= count, timeout=WAIT), \
-                f"{len(self.events)} of {count} events processed within {WAIT} s"
-            return list(self.events)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +73,8 @@ def both_env(shop_emulator: ShopifyEmulator, woo_emulator: WooCommerceEmulator,
 
 
 @pytest.fixture
-def recorder(web_host: PluginHost) -> Recorder:
-    found = Recorder()
+def recorder(web_host: PluginHost, event_recorder: Any) -> Any:
+    found = event_recorder
     web_host.register(found, name="recorder")
     return found
 
@@ -126,7 +106,7 @@ def _rows(store: Store) -> list[WebhookDeliveryRecord]:
 
 
 def test_each_event_is_processed_once_when_delivered_three_times_concurrently(
-        store: Store, web_host: PluginHost, recorder: Recorder, both_env: dict[str, Any],
+        store: Store, web_host: PluginHost, recorder: Any, both_env: dict[str, Any],
         make_config: Callable[[dict[str, Any]], Config], served: Served,
         shop_emulator: ShopifyEmulator, woo_emulator: WooCommerceEmulator) -> None:
     config = _config(make_config, store, both_env)
@@ -327,7 +307,7 @@ def test_fuzzed_bodies_and_headers_never_give_a_server_error(
 
 
 def test_redact_erases_and_a_failing_delivery_ends_failed(
-        store: Store, web_host: PluginHost, recorder: Recorder, both_env: dict[str, Any],
+        store: Store, web_host: PluginHost, recorder: Any, both_env: dict[str, Any],
         make_config: Callable[[dict[str, Any]], Config], served: Served,
         shop_emulator: ShopifyEmulator) -> None:
     from shoploop.hooks import Customer

@@ -5,7 +5,6 @@ what arrived."""
 from __future__ import annotations
 
 import json
-import threading
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -19,25 +18,11 @@ from shoploop._config import Config
 from shoploop._connections import Connections
 from shoploop._plugins import PluginHost
 from shoploop.cli._app import build_app
-from shoploop.hooks import AttributeChange, EmulatorOptions, Event, hookimpl
+from shoploop.hooks import AttributeChange, EmulatorOptions
 from shoploop.plugins.shopify.emulator import ShopifyEmulator
 from shoploop.plugins.woocommerce.emulator import WooCommerceEmulator
 from shoploop.store import Store, delivery_counts
 from shoploop.web import create_app
-
-WAIT = 60.0
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.changed = threading.Condition()
-
-    @hookimpl
-    def on_event(self, context: Any, event: Event) -> None:
-        with self.changed:
-            self.events.append(event)
-            self.changed.notify_all()
 
 
 @pytest.fixture
@@ -55,7 +40,7 @@ def test_register_list_and_process(
         tmp_path: Path, web_host: PluginHost, monkeypatch: pytest.MonkeyPatch,
         emulators: tuple[ShopifyEmulator, WooCommerceEmulator],
         make_config: Callable[[dict[str, Any]], Config],
-        served: Callable[[Any], AbstractContextManager[str]]) -> None:
+        served: Callable[[Any], AbstractContextManager[str]], event_recorder: Any) -> None:
     shop, woo = emulators
     for emulator in (shop, woo):
         for key, value in emulator.environment().items():
@@ -66,7 +51,7 @@ def test_register_list_and_process(
     monkeypatch.setenv("SHOPLOOP_CONFIG", str(tmp_path / "shoploop.toml"))
     config = make_config({"store": {"url": store_url},
                           "connections": tomllib.loads(blocks)["connections"]})
-    recorder = Recorder()
+    recorder = event_recorder
     web_host.register(recorder, name="recorder")
     cli = build_app(web_host)
     runner = CliRunner()
@@ -102,8 +87,7 @@ def test_register_list_and_process(
                     [AttributeChange(customer_id="2", key="tier", new="gold")])
             shop.webhooks.drain()
             woo.webhooks.drain()
-            with recorder.changed:
-                assert recorder.changed.wait_for(lambda: len(recorder.events) >= 2, WAIT)
+            recorder.wait_for(2)
             listed = run("list")
         assert {e.connection for e in recorder.events} == {"shop", "woo"}
         assert {e.type for e in recorder.events} == {"customer.updated"}
