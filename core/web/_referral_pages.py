@@ -2,7 +2,8 @@
 
 - ``/survey/{token}``: the satisfaction survey of the signed link in the survey e-mail (GET
   shows the 1 to 5 question, POST records it through :func:`shoploop.referral.record_answer`);
-- ``/survey/{token}/opt-out``: no more surveys or invitations (GET asks, POST records);
+- ``/survey/{token}/opt-out`` (and the e-mail's ``/survey/{token}?optout=1``): no more
+  surveys or invitations (GET asks, POST records);
 - ``/r/{code}``: the friend's landing page — the offer, the code, a link into the shop — which
   counts the visit.
 
@@ -88,6 +89,10 @@ async def survey(request: Request) -> HTMLResponse:
         return _link_refused(request, error)
     except ConfigError as error:
         return _not_configured(request, error)
+    if request.method == "GET" and request.query_params.get("optout") == "1":
+        # The survey e-mail's opt-out link (core/referral/_messages.py): ask, POST records.
+        return render_page(request, "opt_out.html", {"token": token},
+                           title_key="opt_out_title", headers=NO_STORE)
     if status == "answered":
         return _message(request, "survey_answered_title", _t(request, "survey_answered_body"),
                         status=409)

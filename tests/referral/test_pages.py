@@ -125,6 +125,8 @@ def test_one_answer_once_and_the_opt_out(site: httpx.Client, store: Store) -> No
 
     other = _token(_sent_survey(store, email="ben@example.net"))
     assert "<form" in site.get(f"/survey/{other}/opt-out").text
+    asked = site.get(f"/survey/{other}?optout=1")  # the survey e-mail's opt-out link
+    assert f'action="/survey/{other}/opt-out"' in asked.text
     with store.session() as session:
         assert not is_opted_out(session, "ben@example.net")  # a GET changes nothing
     done = site.post(f"/survey/{other}/opt-out")
