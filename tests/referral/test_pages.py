@@ -82,8 +82,8 @@ def _token(survey_id: str, expires: datetime = NOW + timedelta(days=30)) -> str:
     return survey_token(SECRET.encode(), survey_id, expires)
 
 
-def test_forged_and_expired_links_are_refused_and_record_nothing(site: httpx.Client,
-                                                                 store: Store) -> None:
+def test_forged_and_expired_links_are_refused_and_record_nothing(
+        site: httpx.Client, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     survey_id = _sent_survey(store)
     good = _token(survey_id)
     forged = [good[:-2] + ("xx" if not good.endswith("xx") else "yy"),
@@ -99,6 +99,9 @@ def test_forged_and_expired_links_are_refused_and_record_nothing(site: httpx.Cli
     answer = site.post(f"/survey/{expired}", data={"score": "5"})
     assert answer.status_code == 410 and "expired" in answer.text
     assert site.post(f"/survey/{expired}/opt-out").status_code == 410
+    monkeypatch.delenv("SHOPLOOP_REFERRAL_SECRET")  # the operator forgot it: "later", no trace
+    unconfigured = site.post(f"/survey/{good}", data={"score": "5"})
+    assert unconfigured.status_code == 503 and SECRET not in unconfigured.text
     with store.session() as session:
         survey = get_survey(session, survey_id)
         assert survey is not None and (survey.status, survey.score) == ("sent", None)
