@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from shoploop.hooks import ConfigError
 from shoploop.referral import (
+    AnswerError,
     LinkError,
     LinkExpiredError,
     ReferralSettings,
@@ -113,8 +114,6 @@ async def survey(request: Request) -> HTMLResponse:
         values.update(comment=comment[:COMMENT_LIMIT], error=_t(request, "survey_choose"))
         return render_page(request, "survey.html", values, title_key="survey_title",
                            status_code=422, headers=NO_STORE)
-    from shoploop.referral import AnswerError
-
     score = int(raw_score)
     try:
         await run_in_threadpool(_answer, state, token, score, comment[:COMMENT_LIMIT].strip())
@@ -147,6 +146,9 @@ async def opt_out(request: Request) -> HTMLResponse:
         return _link_refused(request, error)
     except ConfigError as error:
         return _not_configured(request, error)
+    except AnswerError:  # a valid token of a survey no longer stored (erased): nothing to do
+        return _message(request, "survey_closed_title", _t(request, "survey_closed_body"),
+                        status=410, warn=True)
     return render_page(request, "opt_out.html", {"token": token}, title_key="opt_out_title",
                        headers=NO_STORE)
 
@@ -162,7 +164,8 @@ def shop_link(state: WebState, connection: str, code: str) -> tuple[str | None, 
         return None, False
     settings = configured.settings
     if configured.type == "shopify":  # by type name: the core imports no plugin
-        return f"{getattr(settings, 'scheme', 'https')}://{settings.shop}/discount/{code}", True  # type: ignore[attr-defined]
+        scheme, shop = getattr(settings, "scheme", "https"), getattr(settings, "shop", "")
+        return f"{scheme}://{shop}/discount/{code}", True
     url = getattr(settings, "url", None)
     return (str(url) if url else None), False
 
