@@ -11,6 +11,13 @@ handed to the test carries ``options=-csearch_path=<schema>``, so everything the
 Alembic create — ``alembic_version`` included — lands in that schema, and no test ever sees
 another's data.
 
+Web apps
+--------
+``served(app)`` (and ``served_module`` for module-scoped fixtures) serves an ASGI app on a
+real uvicorn: it binds a socket on port 0 *before* uvicorn starts and hands that socket to it,
+so a client that connects early waits in the listen backlog until uvicorn accepts and no test
+waits (or sleeps) for the server to come up. The server stops when the block ends.
+
 PostgreSQL unreachable: with ``CI`` set (``CI=true``) the tests *fail* with the reason; outside
 CI they are skipped with a reason naming the URL. The terminal summary lists the backends that
 really ran (``shoploop store backends exercised: postgresql, sqlite``), so a CI log shows it.
@@ -21,12 +28,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -313,3 +322,37 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for backend, reason in sorted(_unavailable.items()):
         line += f" ({backend} not exercised: {reason})"
     terminalreporter.write_line(line)
+
+
+# -- web apps on a real socket (tests/web, tests/referral) -------------------------------
+
+@contextmanager
+def _served(app: Any) -> Iterator[str]:
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture
+def served() -> Callable[[Any], AbstractContextManager[str]]:
+    """``with served(app) as base_url: ...`` — the app on a real loopback socket."""
+    return _served
+
+
+@pytest.fixture(scope="module")
+def served_module() -> Callable[[Any], AbstractContextManager[str]]:
+    """``served`` for a module-scoped fixture (one server for a module's tests)."""
+    return _served

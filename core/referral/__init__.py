@@ -12,7 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._emails import normalised_email
-from ._links import LinkError, link_secret, survey_link, survey_token, verify_survey_token
+from ._links import (
+    LinkError,
+    LinkExpiredError,
+    link_secret,
+    survey_link,
+    survey_token,
+    verify_survey_token,
+)
 from ._settings import (
     CapSettings,
     ConnectionReferralSettings,
@@ -44,7 +51,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AnswerError", "CapSettings", "ConnectionReferralSettings", "FriendOfferSettings",
-    "LinkError", "ReferralSettings", "RewardPolicySettings", "RunReport", "SmtpSettings",
+    "LinkError", "LinkExpiredError", "ReferralSettings", "RewardPolicySettings", "RunReport",
+    "SmtpSettings",
     "link_secret", "normalised_email", "record_answer", "record_opt_out",
     "referral_settings_from", "render_message", "run_referrals", "survey_link",
     "survey_token", "verify_survey_token",

@@ -254,9 +254,7 @@ def _activate_codes(loop: Loop) -> None:
 
 
 def friend_offer(loop: Loop) -> str:
-    friend = loop.settings.friend
-    return (f"{friend.percentage:g} %" if friend.percentage is not None
-            else f"{friend.amount} €")
+    return loop.settings.friend.offer_text()
 
 
 def _send_invitations(loop: Loop) -> None:

@@ -24,6 +24,12 @@ class LinkError(ShoploopError):
     exit_code = 2
 
 
+class LinkExpiredError(LinkError):
+    """A genuine survey link past its expiry (the survey page answers 410 Gone, not 403)."""
+
+    error_code = "link_expired"
+
+
 def link_secret(settings: ReferralSettings, environ: Mapping[str, str] | None = None) -> bytes:
     value = (environ if environ is not None else os.environ).get(settings.secret_env, "")
     if len(value) < 16:
@@ -59,6 +65,6 @@ def verify_survey_token(secret: bytes, token: str, now: datetime) -> str:
     if not hmac.compare_digest(mac, _mac(secret, f"{survey_id}.{expiry}")):
         raise LinkError("this survey link is not valid", remedy="use the link from the e-mail")
     if datetime.fromtimestamp(int(expiry), UTC) < now:
-        raise LinkError("this survey link has expired",
+        raise LinkExpiredError("this survey link has expired",
                         remedy="the survey is closed; thank you for your time")
     return survey_id

@@ -82,6 +82,10 @@ class FriendOfferSettings(_Strict):
             raise ValueError("[referral.friend] needs exactly one of amount or percentage")
         return self
 
+    def offer_text(self) -> str:
+        """The friend's discount as the invitation and the landing page show it."""
+        return f"{self.percentage:g} %" if self.percentage is not None else f"{self.amount} €"
+
 
 class ReferralSettings(_Strict):
     """The referral loop (docs/referrals.md)."""

@@ -82,6 +82,7 @@ from ._referral_schema import (
     ReferralRewardRecord,
     ReferralSurveyRecord,
     ReferralTransitionRecord,
+    ReferralVisitRecord,
 )
 from ._referrals import (
     LEDGER_TRANSITIONS,
@@ -102,6 +103,7 @@ from ._referrals import (
     ledger_emails,
     ledger_history,
     opt_out,
+    record_visit,
     referral_funnel,
     referral_of_order,
     referrals_of_code,
@@ -110,6 +112,7 @@ from ._referrals import (
     rewards_with_status,
     surveys_with_status,
     transition,
+    visits_of_code,
 )
 from ._rows import content_hash
 from ._runs import (
@@ -220,6 +223,7 @@ __all__ = [
     "ReferralRewardRecord",
     "ReferralSurveyRecord",
     "ReferralTransitionRecord",
+    "ReferralVisitRecord",
     "SchemaAheadError",
     "SchemaOutdatedError",
     "Store",
@@ -292,6 +296,7 @@ __all__ = [
     "record_delivery",
     "record_intent",
     "record_published",
+    "record_visit",
     "record_web_events",
     "redact_url",
     "referral_funnel",
@@ -319,5 +324,6 @@ __all__ = [
     "upsert_orders",
     "upsert_products",
     "utcnow",
+    "visits_of_code",
     "web_event_figures",
 ]

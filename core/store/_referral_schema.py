@@ -146,6 +146,17 @@ class ReferralTransitionRecord(Base):
     at: Mapped[datetime]
 
 
+class ReferralVisitRecord(Base):
+    """One visit of a code's landing page ``/r/<code>`` (migration 0010): the code and the
+    time, nothing about the visitor."""
+
+    __tablename__ = "referral_visits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(ForeignKey("referral_codes.code"), index=True)
+    at: Mapped[datetime]
+
+
 class ReferralOptOutRecord(Base):
     """A customer who asked for no more surveys or invitations (by e-mail hash, so the
     opt-out holds in every connection and outlives the customer's records)."""

@@ -29,6 +29,7 @@ from ._referral_schema import (
     ReferralRewardRecord,
     ReferralSurveyRecord,
     ReferralTransitionRecord,
+    ReferralVisitRecord,
 )
 
 SURVEY, INVITATION, CODE, REFERRAL, REWARD = "survey", "invitation", "code", "referral", "reward"
@@ -225,6 +226,21 @@ def invitations_with_status(session: Session, status: str) -> list[ReferralInvit
 
 def find_code(session: Session, code: str) -> ReferralCodeRecord | None:
     return session.get(ReferralCodeRecord, code.strip().upper())
+
+
+def record_visit(session: Session, code: str, *, now: datetime) -> bool:
+    """Count one visit of ``code``'s landing page; False (nothing stored) for an unknown
+    code. A visit is not a state change, so it is a row of its own, not a transition."""
+    record = find_code(session, code)
+    if record is None:
+        return False
+    session.add(ReferralVisitRecord(code=record.code, at=now))
+    return True
+
+
+def visits_of_code(session: Session, code: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(ReferralVisitRecord).where(
+        ReferralVisitRecord.code == code.strip().upper())) or 0)
 
 
 def codes_with_status(session: Session, status: str) -> list[ReferralCodeRecord]:

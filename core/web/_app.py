@@ -38,6 +38,7 @@ ROUTE_GROUPS: tuple[str, ...] = (
     "shoploop.web._health",
     "shoploop.web._storefront",
     "shoploop.web._pages",
+    "shoploop.web._referral_pages",
     "shoploop.web._dashboard",
     "shoploop.web._metrics",
     "shoploop.web._webhooks",

@@ -117,6 +117,52 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unhealthy": "needs attention",
         "no_connections": "No connections are configured.",
         "checked_at": "Checked {time} (each page view checks again).",
+        # referral: the survey, the opt-out and the landing page (customer pages)
+        "survey_title": "How was your order?",
+        "survey_question": "How satisfied are you with your order, from 1 to 5?",
+        "survey_score_1": "very unhappy",
+        "survey_score_2": "unhappy",
+        "survey_score_3": "okay",
+        "survey_score_4": "happy",
+        "survey_score_5": "very happy",
+        "survey_comment": "Anything you would like to tell us? (optional)",
+        "survey_send": "Send my answer",
+        "survey_choose": "Please choose a number from 1 to 5.",
+        "survey_thanks_title": "Thank you!",
+        "survey_thanks_body": "Thank you for your answer — it helps us get better.",
+        "survey_thanks_invite": "Glad you are happy! We will send you an e-mail shortly with "
+                                "your personal code: your friends get {offer} off their "
+                                "first order, and you get a thank-you for each of them.",
+        "survey_answered_title": "Already answered",
+        "survey_answered_body": "This survey has been answered already. Thank you!",
+        "survey_closed_title": "Survey closed",
+        "survey_closed_body": "This survey is closed. Thank you for your time.",
+        "survey_expired_title": "This link has expired",
+        "survey_expired_body": "The survey link has expired, so the survey is closed. Thank "
+                               "you for your time.",
+        "survey_invalid_title": "This link is not valid",
+        "survey_invalid_body": "This survey link is not valid. Please open the link from the "
+                               "e-mail exactly as it was sent.",
+        "survey_unavailable_title": "Survey unavailable",
+        "survey_unavailable_body": "The survey cannot be taken right now. Please try again "
+                                   "later.",
+        "opt_out_link": "I do not want surveys or invitations any more",
+        "opt_out_title": "No more surveys",
+        "opt_out_question": "Send no more surveys or invitations to my e-mail address.",
+        "opt_out_confirm": "Confirm",
+        "opt_out_done_title": "You will get no more surveys",
+        "opt_out_done_body": "Done: we will send no more surveys or invitations to your "
+                             "e-mail address.",
+        "landing_title": "A gift from a friend",
+        "landing_offer": "{offer} off your first order",
+        "landing_code_intro": "A friend recommends us. Your personal code:",
+        "landing_valid": "Valid for a first order, {days} days from the day it was "
+                         "issued.",
+        "landing_shop_applied": "Shop now — the code is applied",
+        "landing_shop": "Go to the shop",
+        "landing_enter_code": "Enter the code at checkout.",
+        "landing_unknown_title": "Code not found",
+        "landing_unknown_body": "This referral code is unknown or no longer valid.",
     },
     "de": {
         "skip_to_content": "Zum Inhalt springen",
@@ -223,6 +269,55 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unhealthy": "braucht Aufmerksamkeit",
         "no_connections": "Es sind keine Verbindungen eingerichtet.",
         "checked_at": "Geprüft {time} (jeder Seitenaufruf prüft erneut).",
+        # referral: the survey, the opt-out and the landing page (customer pages)
+        "survey_title": "Wie war Ihre Bestellung?",
+        "survey_question": "Wie zufrieden sind Sie mit Ihrer Bestellung, von 1 bis 5?",
+        "survey_score_1": "sehr unzufrieden",
+        "survey_score_2": "unzufrieden",
+        "survey_score_3": "in Ordnung",
+        "survey_score_4": "zufrieden",
+        "survey_score_5": "sehr zufrieden",
+        "survey_comment": "Möchten Sie uns noch etwas sagen? (freiwillig)",
+        "survey_send": "Antwort senden",
+        "survey_choose": "Bitte wählen Sie eine Zahl von 1 bis 5.",
+        "survey_thanks_title": "Vielen Dank!",
+        "survey_thanks_body": "Vielen Dank für Ihre Antwort, sie hilft uns, besser zu werden.",
+        "survey_thanks_invite": "Schön, dass Sie zufrieden sind! Sie erhalten in Kürze eine "
+                                "E-Mail mit Ihrem persönlichen Code: Ihre Freunde erhalten "
+                                "{offer} Rabatt auf die erste Bestellung, und Sie für jeden "
+                                "ein Dankeschön.",
+        "survey_answered_title": "Bereits beantwortet",
+        "survey_answered_body": "Diese Umfrage wurde bereits beantwortet. Vielen Dank!",
+        "survey_closed_title": "Umfrage geschlossen",
+        "survey_closed_body": "Diese Umfrage ist geschlossen. Vielen Dank für Ihre Zeit.",
+        "survey_expired_title": "Dieser Link ist abgelaufen",
+        "survey_expired_body": "Der Umfrage-Link ist abgelaufen, die Umfrage ist geschlossen. "
+                               "Vielen Dank für Ihre Zeit.",
+        "survey_invalid_title": "Dieser Link ist ungültig",
+        "survey_invalid_body": "Dieser Umfrage-Link ist ungültig. Bitte öffnen Sie den Link "
+                               "genau so, wie er in der E-Mail steht.",
+        "survey_unavailable_title": "Umfrage nicht verfügbar",
+        "survey_unavailable_body": "Die Umfrage ist gerade nicht möglich. Bitte versuchen Sie "
+                                   "es später noch einmal.",
+        "opt_out_link": "Ich möchte keine Umfragen oder Einladungen mehr",
+        "opt_out_title": "Keine Umfragen mehr",
+        "opt_out_question": "Keine Umfragen oder Einladungen mehr an meine E-Mail-Adresse "
+                            "senden.",
+        "opt_out_confirm": "Bestätigen",
+        "opt_out_done_title": "Sie erhalten keine Umfragen mehr",
+        "opt_out_done_body": "Erledigt: Wir senden keine Umfragen oder Einladungen mehr an "
+                             "Ihre E-Mail-Adresse.",
+        "landing_title": "Ein Geschenk von Freunden",
+        "landing_offer": "{offer} Rabatt auf Ihre erste Bestellung",
+        "landing_code_intro": "Jemand aus Ihrem Freundeskreis empfiehlt uns. Ihr persönlicher "
+                              "Code:",
+        "landing_valid": "Gültig für eine erste Bestellung, {days} Tage ab dem Tag, "
+                         "an dem er ausgestellt wurde.",
+        "landing_shop_applied": "Jetzt einkaufen, der Code wird eingelöst",
+        "landing_shop": "Zum Shop",
+        "landing_enter_code": "Geben Sie den Code an der Kasse ein.",
+        "landing_unknown_title": "Code nicht gefunden",
+        "landing_unknown_body": "Dieser Empfehlungscode ist unbekannt oder nicht mehr gültig.",
     },
 }
 
