@@ -6,6 +6,7 @@ Test modules cannot import each other (``--import-mode=importlib``); they share 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
