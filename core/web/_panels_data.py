@@ -62,15 +62,23 @@ def webhook_figures(store: Store, *,
                     limit: int = DELIVERIES_SHOWN) -> tuple[dict[str, int], list[DeliveryRow]]:
     """Deliveries per status (every status, 0 when none) and the newest ``limit`` deliveries
     that carry an error (failed, or pending again after a failed attempt)."""
-    from shoploop.store import delivery_counts, recent_deliveries
+    from shoploop.store import (
+        DELIVERY_FAILED,
+        DELIVERY_PENDING,
+        DELIVERY_PROCESSING,
+        delivery_counts,
+        recent_deliveries,
+    )
 
     with store.session() as session:
         counts = delivery_counts(session)
-        # The newest deliveries, filtered here: the store reads by status, and an error can
-        # sit on a failed delivery or on a pending one waiting for its next attempt.
-        newest = recent_deliveries(session, limit=limit * 10)
+        # An error sits on a failed delivery, or on a pending or claimed one that failed an
+        # attempt and waits for the next: the newest of each status, merged newest first.
+        found = [d for status in (DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_PROCESSING)
+                 for d in recent_deliveries(session, status=status, limit=limit * 5)
+                 if d.error]
         errors = [DeliveryRow(id=d.id, connection=d.connection, topic=d.topic,
                               status=d.status, attempts=d.attempts, error=d.error,
                               received_at=d.received_at)
-                  for d in newest if d.error][:limit]
+                  for d in sorted(found, key=lambda d: -d.id)[:limit]]
     return counts, errors
