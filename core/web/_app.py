@@ -39,6 +39,7 @@ ROUTE_GROUPS: tuple[str, ...] = (
     "shoploop.web._storefront",
     "shoploop.web._pages",
     "shoploop.web._dashboard",
+    "shoploop.web._panel_pages",
     "shoploop.web._metrics",
     "shoploop.web._webhooks",
 )

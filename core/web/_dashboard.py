@@ -41,8 +41,8 @@ from ._dashboard_data import (
 )
 from ._messages import translate
 from ._pages import choose_language, page_url, render_page
-from ._panels import delivery_chart, funnel_context, placement_charts
-from ._panels_data import referral_ledger, storefront_figures, webhook_figures
+from ._panels import funnel_context, placement_charts
+from ._panels_data import storefront_figures
 from ._passwords import DUMMY_HASH, verify_password
 from ._sessions import COOKIE, Session
 
@@ -222,36 +222,6 @@ async def recommendations_page(request: Request) -> Response:
 
 
 @login_required
-async def referrals_page(request: Request) -> Response:
-    return _page(request, "dashboard/referrals.html", "referrals",
-                 await funnel_context(request, web_state(request).store))
-
-
-@login_required
-async def referral_ledger_page(request: Request) -> Response:
-    """One code's (or customer's) ledger: ``?q=CODE``; without it, the form to ask."""
-    what = request.query_params.get("q", "").strip()[:64]
-    language = choose_language(request)
-    found = (await run_in_threadpool(referral_ledger, web_state(request).store, what)
-             if what else None)
-    return _page(request, "dashboard/referral_ledger.html", "referrals",
-                 {"q": what, "ledger": found,
-                  "sections": [(section, translate(language, f"entry_{section}"))
-                               for section in ("surveys", "codes", "referrals", "rewards")]},
-                 title=translate(language, "ledger_title", what=what) if what
-                 else translate(language, "ledger"),
-                 status_code=404 if what and found is None else 200)
-
-
-@login_required
-async def webhooks_page(request: Request) -> Response:
-    counts, errors = await run_in_threadpool(webhook_figures, web_state(request).store)
-    return _page(request, "dashboard/webhooks.html", "webhooks", {
-        "counts": counts, "errors": errors, "chart": delivery_chart(request, counts),
-        "total": sum(counts.values())})
-
-
-@login_required
 async def connections_page(request: Request) -> Response:
     state = web_state(request)
     rows = await run_in_threadpool(connection_health, state.config, state.host.connectors)
@@ -274,8 +244,5 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/runs", runs_page, methods=["GET"]),
         Route("/dashboard/runs/{run_id}", run_page, methods=["GET"]),
         Route("/dashboard/recommendations", recommendations_page, methods=["GET"]),
-        Route("/dashboard/referrals", referrals_page, methods=["GET"]),
-        Route("/dashboard/referrals/ledger", referral_ledger_page, methods=["GET"]),
-        Route("/dashboard/webhooks", webhooks_page, methods=["GET"]),
         Route("/dashboard/connections", connections_page, methods=["GET"]),
     ]

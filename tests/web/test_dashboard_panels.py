@@ -13,8 +13,6 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,26 +23,15 @@ from shoploop import load_plugins
 from shoploop._config import parse_config
 from shoploop._plugins import PluginHost
 from shoploop.cli._referral_cmd import FUNNEL
-from shoploop.store import (
-    Store,
-    add_code,
-    add_invitation,
-    add_referral,
-    add_survey,
-    get_survey,
-    record_delivery,
-    record_web_events,
-    settle_delivery,
-    transition,
-)
+from shoploop.store import Store
 from shoploop.web import create_app
 from shoploop.web._dashboard import DASHBOARD_PAGES
 from shoploop.web._messages import MESSAGES
+from shoploop.web._panel_pages import LEDGER_SECTIONS
 from shoploop.web._passwords import hash_password
 from shoploop.web._sessions import COOKIE, Session, encode_session
 
 SECRET = "panels-session-key-" + "0123456789abcdef" * 2
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -59,55 +46,6 @@ def _app(host: PluginHost, store: Store, tmp_path: Path,
         {"web": {"users": {"operator": hash_password("x" * 12, log2_n=10, parallelism=1)}}},
         host.connectors, file=str(tmp_path / "shoploop.toml"), base_dir=tmp_path)
     return create_app(host, config, store)
-
-
-def _events(placement: str, kind: str, n: int) -> list[dict[str, object]]:
-    return [{"event_id": f"{placement}-{kind}-{i}", "type": kind, "connection": "shop",
-             "placement": placement, "product_external_id": "101", "occurred_at": NOW}
-            for i in range(n)]
-
-
-def _seed(store: Store) -> str:
-    """Storefront events, one referral loop with a rejected referral, webhook deliveries;
-    returns the referral code."""
-    with store.session() as session:
-        record_web_events(session, _events("product", "impression", 40)
-                          + _events("product", "click", 10) + _events("product", "add_to_cart", 3)
-                          + _events("cart", "impression", 8))
-        survey_id = add_survey(session, connection="shop", customer_id="C1",
-                               email="anna@example.org", order_id="O1", period=7,
-                               language="en", due_at=NOW, now=NOW, cause="order O1 paid")
-        assert survey_id is not None
-        transition(session, "survey", survey_id, "sent", cause="mailed", now=NOW, sent_at=NOW)
-        transition(session, "survey", survey_id, "answered", cause="answer 5", now=NOW,
-                   score=5, answered_at=NOW)
-        survey = get_survey(session, survey_id)
-        assert survey is not None
-        invitation = add_invitation(session, survey=survey, now=NOW, cause="satisfied")
-        transition(session, "invitation", invitation.id, "sent", cause="mailed", now=NOW)
-        code = add_code(session, code="friend-anna1", invitation=invitation, now=NOW,
-                        cause="invited").code
-        referral, _ = add_referral(
-            session, code=code, connection="shop", order_id="O9", customer_id="C9",
-            email="anna+2@example.org", attributed_by="code", order_total=Decimal("99"),
-            currency="EUR", placed_at=NOW, now=NOW, cause="order O9 used the code")
-        findings = [{"rule": "self_referral", "rejects": True,
-                     "reason": "same person as the advocate"}]
-        transition(session, "referral", referral.id, "rejected", now=NOW + timedelta(days=14),
-                   cause="self_referral: same person as the advocate",
-                   reasons={"findings": findings}, decided_at=NOW)
-        for n in range(3):
-            delivery = record_delivery(session, connection="shop", dedupe_key=f"d{n}",
-                                       topic="orders/paid", event_type="order", event={"n": n})
-            assert delivery is not None
-            if n == 0:
-                settle_delivery(session, delivery, "processed")
-            elif n == 1:
-                settle_delivery(session, delivery, "failed",
-                                error="ERP answered 503: <service unavailable>")
-            else:  # failed an attempt, waits for the next
-                settle_delivery(session, delivery, "pending", error="ERP timed out")
-    return code
 
 
 def _rows(html: str) -> list[list[str]]:
@@ -125,21 +63,22 @@ def _row(html: str, *first: str) -> list[str]:
 
 def test_the_panels_show_the_seeded_store(
         host: PluginHost, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        served: Callable[[Any], AbstractContextManager[str]]) -> None:
+        served: Callable[[Any], AbstractContextManager[str]],
+        panels_seed: Callable[[Store], str]) -> None:
     with served(_app(host, store, tmp_path, monkeypatch)) as base, httpx.Client(
             base_url=base, timeout=60, cookies={COOKIE: encode_session(
                 Session.for_user("operator", time.time()), SECRET)}) as client:
-        _walk(client, store)
+        _walk(client, store, panels_seed)
 
 
-def _walk(client: httpx.Client, store: Store) -> None:
+def _walk(client: httpx.Client, store: Store, panels_seed: Callable[[Store], str]) -> None:
     empty = {path: client.get(path) for path in DASHBOARD_PAGES if "{" not in path}
     assert {path: page.status_code for path, page in empty.items()} == dict.fromkeys(empty, 200)
     assert "No storefront events yet" in empty["/dashboard/recommendations"].text
     assert "No surveys sent yet" in empty["/dashboard/referrals"].text
     assert "No webhook deliveries received yet" in empty["/dashboard/webhooks"].text
 
-    code = _seed(store)
+    code = panels_seed(store)
 
     reco = client.get("/dashboard/recommendations").text
     assert _row(reco, "shop", "product") == ["40", "10", "3", "25.0 %", "7.5 %"]
@@ -178,6 +117,6 @@ def test_every_funnel_stage_and_ledger_section_has_a_text_in_both_languages() ->
     # The templates get these labels computed (t("stage_" ~ …) would hide them from
     # test_pages' check of the keys templates use).
     keys = {f"stage_{stage}" for stage in FUNNEL} | {
-        f"entry_{section}" for section in ("surveys", "codes", "referrals", "rewards")}
+        f"entry_{section}" for section in LEDGER_SECTIONS}
     for language in ("en", "de"):
         assert keys <= set(MESSAGES[language]), keys - set(MESSAGES[language])
