@@ -130,7 +130,7 @@ def _panel_events(placement: str, kind: str, n: int) -> list[dict[str, object]]:
 
 
 def seed_panels(store: Store) -> str:
-    """Storefront events (placements "product" and "cart" of "shop"), one pass of the
+    """Storefront events (placements "product_page" and "cart" of "shop"), one pass of the
     referral loop whose referral is rejected (self_referral), three webhook deliveries
     (processed; failed with an error; pending after a failed attempt). Returns the code."""
     from datetime import timedelta
@@ -150,9 +150,9 @@ def seed_panels(store: Store) -> str:
 
     at = PANELS_AT
     with store.session() as session:
-        record_web_events(session, _panel_events("product", "impression", 40)
-                          + _panel_events("product", "click", 10)
-                          + _panel_events("product", "add_to_cart", 3)
+        record_web_events(session, _panel_events("product_page", "impression", 40)
+                          + _panel_events("product_page", "click", 10)
+                          + _panel_events("product_page", "add_to_cart", 3)
                           + _panel_events("cart", "impression", 8))
         survey_id = add_survey(session, connection="shop", customer_id="C1",
                                email="anna@example.org", order_id="O1", period=7,

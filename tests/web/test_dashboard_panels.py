@@ -43,7 +43,9 @@ def _app(host: PluginHost, store: Store, tmp_path: Path,
          monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("SHOPLOOP_SESSION_SECRET", SECRET)
     config = parse_config(
-        {"web": {"users": {"operator": hash_password("x" * 12, log2_n=10, parallelism=1)}}},
+        # external: no worker thread processes the seeded deliveries while the page shows them.
+        {"web": {"webhook_processing": "external",
+                 "users": {"operator": hash_password("x" * 12, log2_n=10, parallelism=1)}}},
         host.connectors, file=str(tmp_path / "shoploop.toml"), base_dir=tmp_path)
     return create_app(host, config, store)
 
@@ -81,7 +83,7 @@ def _walk(client: httpx.Client, store: Store, panels_seed: Callable[[Store], str
     code = panels_seed(store)
 
     reco = client.get("/dashboard/recommendations").text
-    assert _row(reco, "shop", "product") == ["40", "10", "3", "25.0 %", "7.5 %"]
+    assert _row(reco, "shop", "product_page") == ["40", "10", "3", "25.0 %", "7.5 %"]
     assert "Storefront events of shop · cart" in reco and 'data-slot="storefront' not in reco
     assert reco.count('<svg class="chart"') >= 2  # one chart per placement (+ the model's)
 
