@@ -40,6 +40,7 @@ ROUTE_GROUPS: tuple[str, ...] = (
     "shoploop.web._pages",
     "shoploop.web._referral_pages",
     "shoploop.web._dashboard",
+    "shoploop.web._panel_pages",
     "shoploop.web._metrics",
     "shoploop.web._webhooks",
 )

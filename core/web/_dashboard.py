@@ -41,6 +41,8 @@ from ._dashboard_data import (
 )
 from ._messages import translate
 from ._pages import choose_language, page_url, render_page
+from ._panels import funnel_context, placement_charts
+from ._panels_data import storefront_figures
 from ._passwords import DUMMY_HASH, verify_password
 from ._sessions import COOKIE, Session
 
@@ -51,6 +53,7 @@ SYNC_JOB = "sync.customers"
 
 PAGES = (("overview", "/dashboard"), ("sync_runs", "/dashboard/runs"),
          ("recommendations", "/dashboard/recommendations"),
+         ("referrals", "/dashboard/referrals"), ("webhooks", "/dashboard/webhooks"),
          ("connections", "/dashboard/connections"))
 
 
@@ -170,7 +173,8 @@ async def overview(request: Request) -> Response:
     models = await run_in_threadpool(reco_models, state.store)
     return _page(request, "dashboard/overview.html", "overview", {
         "runs": runs[:5], "chart": _history_chart(request, list(runs)) if runs else None,
-        "model": models[0] if models else None, "figures": _model_chart(request, models)})
+        "model": models[0] if models else None, "figures": _model_chart(request, models),
+        **await funnel_context(request, state.store)})
 
 
 @login_required
@@ -210,9 +214,11 @@ async def run_page(request: Request) -> Response:
 async def recommendations_page(request: Request) -> Response:
     state = web_state(request)
     models = await run_in_threadpool(reco_models, state.store)
+    events = await run_in_threadpool(storefront_figures, state.store)
     return _page(request, "dashboard/recommendations.html", "recommendations", {
         "models": models, "figures": _model_chart(request, models),
-        "placements": placements(state.config)})
+        "placements": placements(state.config), "events": events,
+        "event_charts": placement_charts(request, events)})
 
 
 @login_required
@@ -225,7 +231,8 @@ async def connections_page(request: Request) -> Response:
 
 DASHBOARD_PAGES: tuple[str, ...] = ("/dashboard", "/dashboard/runs",
                                     "/dashboard/runs/{run_id}", "/dashboard/recommendations",
-                                    "/dashboard/connections")
+                                    "/dashboard/referrals", "/dashboard/referrals/ledger",
+                                    "/dashboard/webhooks", "/dashboard/connections")
 """Every page behind the login (the tests walk them all unauthenticated)."""
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,79 @@ class EventRecorder:
 def event_recorder() -> EventRecorder:
     """A new :class:`EventRecorder`; register it on the plugin host the app uses."""
     return EventRecorder()
+# -- the dashboard panels (web-panels): storefront events, a referral ledger, deliveries ------
+
+PANELS_AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def _panel_events(placement: str, kind: str, n: int) -> list[dict[str, object]]:
+    return [{"event_id": f"{placement}-{kind}-{i}", "type": kind, "connection": "shop",
+             "placement": placement, "product_external_id": "101", "occurred_at": PANELS_AT}
+            for i in range(n)]
+
+
+def seed_panels(store: Store) -> str:
+    """Storefront events (placements "product_page" and "cart" of "shop"), one pass of the
+    referral loop whose referral is rejected (self_referral), three webhook deliveries
+    (processed; failed with an error; pending after a failed attempt). Returns the code."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from shoploop.store import (
+        add_code,
+        add_invitation,
+        add_referral,
+        add_survey,
+        get_survey,
+        record_delivery,
+        record_web_events,
+        settle_delivery,
+        transition,
+    )
+
+    at = PANELS_AT
+    with store.session() as session:
+        record_web_events(session, _panel_events("product_page", "impression", 40)
+                          + _panel_events("product_page", "click", 10)
+                          + _panel_events("product_page", "add_to_cart", 3)
+                          + _panel_events("cart", "impression", 8))
+        survey_id = add_survey(session, connection="shop", customer_id="C1",
+                               email="anna@example.org", order_id="O1", period=7,
+                               language="en", due_at=at, now=at, cause="order O1 paid")
+        assert survey_id is not None
+        transition(session, "survey", survey_id, "sent", cause="mailed", now=at, sent_at=at)
+        transition(session, "survey", survey_id, "answered", cause="answer 5", now=at,
+                   score=5, answered_at=at)
+        survey = get_survey(session, survey_id)
+        assert survey is not None
+        invitation = add_invitation(session, survey=survey, now=at, cause="satisfied")
+        transition(session, "invitation", invitation.id, "sent", cause="mailed", now=at)
+        code = add_code(session, code="friend-anna1", invitation=invitation, now=at,
+                        cause="invited").code
+        referral, _ = add_referral(
+            session, code=code, connection="shop", order_id="O9", customer_id="C9",
+            email="anna+2@example.org", attributed_by="code", order_total=Decimal("99"),
+            currency="EUR", placed_at=at, now=at, cause="order O9 used the code")
+        findings = [{"rule": "self_referral", "rejects": True,
+                     "reason": "same person as the advocate"}]
+        transition(session, "referral", referral.id, "rejected", now=at + timedelta(days=14),
+                   cause="self_referral: same person as the advocate",
+                   reasons={"findings": findings}, decided_at=at)
+        for n in range(3):
+            delivery = record_delivery(session, connection="shop", dedupe_key=f"d{n}",
+                                       topic="orders/paid", event_type="order", event={"n": n})
+            assert delivery is not None
+            if n == 0:
+                settle_delivery(session, delivery, "processed")
+            elif n == 1:
+                settle_delivery(session, delivery, "failed",
+                                error="ERP answered 503: <service unavailable>")
+            else:  # failed an attempt, waits for the next
+                settle_delivery(session, delivery, "pending", error="ERP timed out")
+    return code
+
+
+@pytest.fixture(scope="session")
+def panels_seed() -> Callable[[Store], str]:
+    """``panels_seed(store) -> referral code`` (see seed_panels)."""
+    return seed_panels

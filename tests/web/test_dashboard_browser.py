@@ -51,6 +51,8 @@ class Dashboard:
     base: str
     run_id: str
     written: int
+    code: str
+    """The seeded referral code (tests/web/conftest.py, seed_panels)."""
     secrets: list[str]
     shots: str | None
 
@@ -61,8 +63,8 @@ class Dashboard:
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory,
-              served_module: Callable[[Any], AbstractContextManager[str]]
-              ) -> Iterator[Dashboard]:
+              served_module: Callable[[Any], AbstractContextManager[str]],
+              panels_seed: Callable[[Store], str]) -> Iterator[Dashboard]:
     host = load_plugins(strict=True)
     home = tmp_path_factory.mktemp("dashboard")
     started: list[Any] = []
@@ -85,7 +87,10 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory,
             path = home / "shoploop.toml"
             path.write_text("\n".join([
                 f'[store]\nurl = "sqlite:///{home / "shoploop.db"}"\n',
-                f'[web]\nlogin_attempts = 3\n[web.users]\n{USER} = "{hashed}"\n'
+                # external: no worker processes the seeded deliveries while the pages
+                # show them (seed_panels).
+                f'[web]\nlogin_attempts = 3\nwebhook_processing = "external"\n'
+                f'[web.users]\n{USER} = "{hashed}"\n'
                 f'{LOCKED_OUT} = "{hashed}"\n',
                 SYNC_MAPPING, *blocks]), encoding="utf-8")
             config = load_config(path, host.connectors)
@@ -97,6 +102,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory,
                 for stream in ("products", "orders"):
                     mirror_stream(connections["shop"], store, connection="shop", stream=stream)
                 build_model(host, store, config.reco, lambda: datetime.now(UTC))
+                # Storefront events, a referral ledger and webhook deliveries for the panels.
+                code = panels_seed(store)
                 summary = report.as_dict()
                 written = sum(int(t.get("written", 0)) for t in summary["targets"].values())
                 assert written > 0, summary  # the page below must have changes to show
@@ -105,7 +112,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory,
                     Path(shots).mkdir(parents=True, exist_ok=True)
                 with served_module(create_app(host, config, store)) as base:
                     yield Dashboard(base=base, run_id=summary["run_id"], written=written,
-                                    secrets=secrets, shots=shots)
+                                    code=code, secrets=secrets, shots=shots)
         finally:
             for emulator in reversed(started):
                 emulator.stop()
@@ -182,6 +189,26 @@ def test_sign_in_and_read_a_sync_run(dashboard: Dashboard, page: Any) -> None:
     chart = page.get_by_role("img", name="What the newest model learned")
     assert chart.count() == 1 and "orders" in chart.text_content()
     assert "Version" in page.locator("main h2").first.inner_text()
+
+    events = page.get_by_role("img", name="Storefront events of shop · product_page")
+    assert "40" in events.text_content()
+
+    # The referral panels: the funnel, then one code's ledger with its rejection.
+    page.get_by_role("link", name="Referrals").first.click()
+    page.wait_for_url(f"{base}/dashboard/referrals")
+    assert "surveyed" in page.get_by_role("img", name="Referral funnel").text_content()
+    dashboard.screenshot(page, "dashboard-referrals")
+    page.get_by_label("Referral code or customer id").fill(dashboard.code.lower())
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"/dashboard/referrals/ledger\?q="))
+    rejected = page.locator("tr.rejected")
+    assert "self_referral: same person as the advocate" in rejected.inner_text()
+    assert "same person as the advocate" in page.locator("li.rejects").inner_text()
+    dashboard.screenshot(page, "dashboard-referral-ledger")
+    page.get_by_role("link", name="Webhooks").first.click()
+    page.wait_for_url(f"{base}/dashboard/webhooks")
+    assert "ERP answered 503: <service unavailable>" in page.locator("main table").inner_text()
+    dashboard.screenshot(page, "dashboard-webhooks")
 
     page.goto(base + "/dashboard?lang=de")
     assert page.locator("html").get_attribute("lang") == "de"
