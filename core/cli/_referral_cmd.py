@@ -10,15 +10,11 @@ Heavy imports stay inside the commands so ``shoploop --help`` stays fast.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import typer
 
 from ._errors import UsageError
 from ._state import State, console, print_json
-
-FUNNEL = ("surveyed", "answered", "satisfied", "invited", "referred_orders", "qualified",
-          "rewarded")
 
 
 def parse_now(value: str | None) -> datetime:
@@ -31,18 +27,6 @@ def parse_now(value: str | None) -> datetime:
                          remedy="write e.g. --now 2026-03-01 or --now 2026-03-01T09:00:00Z"
                          ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def funnel_rates(counts: dict[str, int]) -> list[dict[str, Any]]:
-    """Each stage with its count and its rate of the stage before (None for the first)."""
-    rows: list[dict[str, Any]] = []
-    previous: int | None = None
-    for stage in FUNNEL:
-        count = counts.get(stage, 0)
-        rate = None if previous is None else (round(count / previous, 4) if previous else 0.0)
-        rows.append({"stage": stage, "count": count, "rate": rate})
-        previous = count
-    return rows
 
 
 def register(app: typer.Typer) -> None:
@@ -99,6 +83,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A code's or a customer's ledger: surveys, codes, referrals, rewards, and every
         transition with its cause and time (rejections with their reasons)."""
+        from shoploop.referral import ledger_of
         from shoploop.store import Store
 
         state: State = ctx.obj
@@ -125,6 +110,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """surveyed → answered → satisfied → invited → referred orders → qualified →
         rewarded, each with its rate of the stage before (the seed's 37 % / half)."""
+        from shoploop.referral import funnel_rates
         from shoploop.store import Store, referral_funnel
 
         state: State = ctx.obj
@@ -138,41 +124,3 @@ def register(app: typer.Typer) -> None:
             console.print(f"{row['stage']:>16}  {row['count']:>7}{rate}", highlight=False)
 
     _ = run, show, funnel  # registered by the decorators
-
-
-def ledger_of(session: Any, what: str) -> dict[str, list[dict[str, Any]]]:
-    from sqlalchemy import select
-
-    from shoploop.store import (
-        ReferralCodeRecord,
-        ReferralSurveyRecord,
-        find_code,
-        ledger_history,
-        referrals_of_code,
-        reward_of_referral,
-    )
-
-    def entry(entity: str, key: str, status: str, **extra: Any) -> dict[str, Any]:
-        history = [{"at": h.at.isoformat(), "from": h.from_state, "to": h.to_state,
-                    "cause": h.cause} for h in ledger_history(session, entity, key)]
-        return {"id": key, "status": status, **extra, "history": history}
-
-    code = find_code(session, what)
-    codes = [code] if code is not None else list(session.scalars(select(ReferralCodeRecord)
-                                                  .where(ReferralCodeRecord
-                                                         .customer_external_id == what)))
-    surveys = list(session.scalars(select(ReferralSurveyRecord).where(
-        ReferralSurveyRecord.customer_external_id == (code.customer_external_id if code
-                                                       else what))))
-    referrals = [r for c in codes for r in referrals_of_code(session, c.code)]
-    rewards = [w for r in referrals if (w := reward_of_referral(session, r.id)) is not None]
-    return {
-        "surveys": [entry("survey", s.id, s.status, connection=s.connection,
-                          score=s.score) for s in surveys],
-        "codes": [entry("code", c.code, c.status, connection=c.connection,
-                        customer=c.customer_external_id) for c in codes],
-        "referrals": [entry("referral", r.id, r.status, order=r.order_external_id,
-                            reasons=r.reasons) for r in referrals],
-        "rewards": [entry("reward", w.id, w.status, kind=w.kind, reference=w.reference)
-                    for w in rewards],
-    }

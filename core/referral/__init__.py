@@ -33,13 +33,15 @@ from ._settings import (
 if TYPE_CHECKING:
     from ._engine import RunReport
     from ._job import AnswerError, record_answer, record_opt_out, run_referrals
+    from ._ledger_view import FUNNEL, funnel_rates, ledger_of
     from ._messages import render_message
 
 # The built-in plugins (``builtin``, ``smtp``) load with every ``shoploop`` call, and importing
 # them imports this package: the engine (SQLAlchemy, the store) and Jinja2 load on first use
 # only, so ``shoploop --help`` stays fast (tests/core/test_plugin_loading.py keeps it so).
 _LAZY = {"RunReport": "._engine", "AnswerError": "._job", "record_answer": "._job",
-         "record_opt_out": "._job", "run_referrals": "._job", "render_message": "._messages"}
+         "record_opt_out": "._job", "run_referrals": "._job", "render_message": "._messages",
+         "FUNNEL": "._ledger_view", "funnel_rates": "._ledger_view", "ledger_of": "._ledger_view"}
 
 
 def __getattr__(name: str) -> Any:
@@ -50,10 +52,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    "AnswerError", "CapSettings", "ConnectionReferralSettings", "FriendOfferSettings",
+    "FUNNEL", "AnswerError", "CapSettings", "ConnectionReferralSettings", "FriendOfferSettings",
     "LinkError", "LinkExpiredError", "ReferralSettings", "RewardPolicySettings", "RunReport",
     "SmtpSettings",
-    "link_secret", "normalised_email", "record_answer", "record_opt_out",
+    "funnel_rates", "ledger_of", "link_secret", "normalised_email", "record_answer",
+    "record_opt_out",
     "referral_settings_from", "render_message", "run_referrals", "survey_link",
     "survey_token", "verify_survey_token",
 ]

@@ -26,8 +26,8 @@ def storefront_figures(store: Store) -> list[PlacementFigures]:
 
 def referral_funnel_rows(store: Store) -> list[dict[str, Any]]:
     """The funnel's stages with counts and the rate of the stage before, exactly as
-    ``shoploop referral funnel`` prints them (the CLI's own function, not a copy)."""
-    from shoploop.cli._referral_cmd import funnel_rates
+    ``shoploop referral funnel`` prints them (the same function)."""
+    from shoploop.referral import funnel_rates
     from shoploop.store import referral_funnel
 
     with store.session() as session:
@@ -38,7 +38,7 @@ def referral_ledger(store: Store, what: str) -> dict[str, list[dict[str, Any]]] 
     """A code's (or a customer's) ledger as ``shoploop referral show`` reads it: surveys,
     codes, referrals (with their rejection reasons), rewards, each with every transition.
     None when the ledger knows neither."""
-    from shoploop.cli._referral_cmd import ledger_of
+    from shoploop.referral import ledger_of
 
     with store.session() as session:
         found = ledger_of(session, what)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import shoploop
 from shoploop.cli._app import build_app
-from shoploop.cli._referral_cmd import funnel_rates
+from shoploop.referral import funnel_rates
 
 
 def test_run_and_funnel_on_an_empty_ledger(tmp_path: Path) -> None:

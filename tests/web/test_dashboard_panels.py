@@ -22,7 +22,7 @@ import pytest
 from shoploop import load_plugins
 from shoploop._config import parse_config
 from shoploop._plugins import PluginHost
-from shoploop.cli._referral_cmd import FUNNEL
+from shoploop.referral import FUNNEL
 from shoploop.store import Store
 from shoploop.web import create_app
 from shoploop.web._dashboard import DASHBOARD_PAGES
