@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from _postgres import postgres_schema
 
 from shoploop._plugins import load_plugins
 from shoploop.demo_data import generate
@@ -56,20 +55,6 @@ def mirror_all(data: Path, url: str) -> tuple[int, float, float, int, float]:
         return records, first, first_cpu, again, time.perf_counter() - started
 
 
-def postgres_schema_url(base: str) -> tuple[str, str] | None:
-    try:
-        engine = create_engine(base)
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine.dispose()
-    except Exception as exc:  # the bench reports SQLite alone rather than failing
-        print(f"postgresql: not measured ({type(exc).__name__}: {exc})")
-        return None
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=20_000)
@@ -83,25 +68,20 @@ def main() -> None:
               f"installed base)")
         print(f"baseline parse only: {floor:.2f}s  {records / floor:,.0f} records/s  "
               f"(cpu {floor_cpu:.2f}s)")
-        targets = [("sqlite", f"sqlite:///{tmp}/bench.db")]
-        pg = postgres_schema_url(args.postgres)
-        if pg:
-            targets.append(("postgresql", pg[0]))
-        for name, url in targets:
-            read, first, first_cpu, again, rerun = mirror_all(data, url)
-            assert read == records, (read, records)
-            # CPU seconds beside wall: on a shared machine the wall ratio mostly measures the
-            # neighbours; the CPU ratio is this process's own work (the database server's
-            # work is in wall only).
-            print(f"{name}: first load {first:.2f}s  {read / first:,.0f} records/s  "
-                  f"ratio to parse floor {first / floor:.2f}x (cpu {first_cpu:.2f}s, "
-                  f"{first_cpu / floor_cpu:.2f}x); re-run read {again} records "
-                  f"in {rerun:.2f}s")
-        if pg:
-            engine = create_engine(args.postgres)
-            with engine.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {pg[1]} CASCADE"))
-            engine.dispose()
+        with postgres_schema(args.postgres) as pg_url:
+            targets = [("sqlite", f"sqlite:///{tmp}/bench.db")]
+            if pg_url:
+                targets.append(("postgresql", pg_url))
+            for name, url in targets:
+                read, first, first_cpu, again, rerun = mirror_all(data, url)
+                assert read == records, (read, records)
+                # CPU seconds beside wall: on a shared machine the wall ratio mostly measures the
+                # neighbours; the CPU ratio is this process's own work (the database server's
+                # work is in wall only).
+                print(f"{name}: first load {first:.2f}s  {read / first:,.0f} records/s  "
+                      f"ratio to parse floor {first / floor:.2f}x (cpu {first_cpu:.2f}s, "
+                      f"{first_cpu / floor_cpu:.2f}x); re-run read {again} records "
+                      f"in {rerun:.2f}s")
 
 
 if __name__ == "__main__":

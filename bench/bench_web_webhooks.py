@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _postgres import postgres_schema
+
 WEBHOOK_GOAL = 1_000.0
 SHOP = "bench-shop.myshopify.com"
 SECRET_ENV = "SHOPLOOP_BENCH_WEBHOOK_SECRET"
@@ -99,22 +101,6 @@ def load_main(args: argparse.Namespace) -> None:
 
 
 # -- the server side ------------------------------------------------------------------------------
-
-def postgres_schema_url(base: str) -> tuple[str, str] | None:
-    from sqlalchemy import create_engine, text
-
-    try:
-        engine = create_engine(base, connect_args={"connect_timeout": 5})
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine.dispose()
-    except Exception as exc:  # the bench reports SQLite alone rather than failing
-        print(f"postgresql: not measured ({type(exc).__name__}: {exc})")
-        return None
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
-
 
 def _served(app: Any) -> tuple[Any, Any, int]:
     import socket
@@ -195,23 +181,13 @@ def main() -> None:
         return
 
     # -- section: webhook ingest ------------------------------------------------------------
-    with tempfile.TemporaryDirectory() as tmp_name:
+    with tempfile.TemporaryDirectory() as tmp_name, postgres_schema(args.postgres) as pg_url:
         tmp = Path(tmp_name)
         targets = [("sqlite", f"sqlite:///{tmp}/bench.db")]
-        pg = postgres_schema_url(args.postgres)
-        if pg:
-            targets.append(("postgresql", pg[0]))
-        try:
-            for name, url in targets:
-                webhook_ingest(name, url, args, tmp)
-        finally:
-            if pg:
-                from sqlalchemy import create_engine, text
-
-                engine = create_engine(args.postgres)
-                with engine.begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {pg[1]} CASCADE"))
-                engine.dispose()
+        if pg_url:
+            targets.append(("postgresql", pg_url))
+        for name, url in targets:
+            webhook_ingest(name, url, args, tmp)
 
 
 if __name__ == "__main__":
