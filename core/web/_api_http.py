@@ -66,6 +66,14 @@ def refused_origin(request: Request) -> JSONResponse | None:
                      headers={"Vary": "Origin"})
 
 
+def cors_gate(request: Request, methods: str) -> Response | None:
+    """What a storefront route answers before its own work, if anything: the preflight's
+    answer for ``OPTIONS``, a 403 for a refused origin; None to go on."""
+    if request.method == "OPTIONS":
+        return preflight(request, methods)
+    return refused_origin(request)
+
+
 def preflight(request: Request, methods: str) -> Response:
     """The answer to a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``)."""
     refused = refused_origin(request)

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._api_http import api_error, cors_headers, preflight, refused_origin
+from ._api_http import api_error, cors_gate, cors_headers
 from ._app import WebState, web_state
 
 MAX_EVENTS_PER_REPORT = 50
@@ -126,11 +126,9 @@ async def _capped_body(request: Request, limit: int) -> bytes | None:
 
 
 async def events(request: Request) -> Response:
-    if request.method == "OPTIONS":
-        return preflight(request, "POST")
-    refused = refused_origin(request)
-    if refused is not None:
-        return refused
+    gated = cors_gate(request, "POST")
+    if gated is not None:
+        return gated
     state = web_state(request)
     headers = cors_headers(request, expose="Retry-After")
     settings = state.settings.storefront

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ._api_http import api_error, cors_headers, preflight, refused_origin
+from ._api_http import api_error, cors_gate, cors_headers
 from ._app import WebState, web_state
 
 if TYPE_CHECKING:
@@ -204,11 +204,9 @@ def _answer_body(state: WebState, model: Model, ask: RecommendationRequest) -> b
 
 
 async def recommendations(request: Request) -> Response:
-    if request.method == "OPTIONS":
-        return preflight(request, "GET")
-    refused = refused_origin(request)
-    if refused is not None:
-        return refused
+    gated = cors_gate(request, "GET")
+    if gated is not None:
+        return gated
     state = web_state(request)
     headers = cors_headers(request)
     model = await current_model(state)
