@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shoploop.hooks import ConfigError, ConnectionConfig
 
+from ._privacy_settings import PrivacySettings
 from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
 from .reco._settings import RecoSettings
@@ -62,6 +63,8 @@ class _TopLevel(BaseModel):
     web: WebSettings = Field(default_factory=WebSettings)
     # The referral loop (docs/referrals.md), validated once into Config.referral.
     referral: ReferralSettings = Field(default_factory=ReferralSettings)
+    # Data requests' answers (docs/privacy.md), validated once into Config.privacy.
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,16 @@ class Config:
     reco: RecoSettings = field(default_factory=RecoSettings)
     web: WebSettings = field(default_factory=WebSettings)
     referral: ReferralSettings = field(default_factory=ReferralSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def privacy_export_dir(self) -> Path:
+        """``[privacy] export_dir``, relative to the config file's directory."""
+        return self.base_dir / self.privacy.export_dir
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None,
@@ -204,7 +213,8 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
                   logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
-                  reco=top.reco, web=top.web, referral=top.referral)
+                  reco=top.reco, web=top.web, referral=top.referral,
+                  privacy=top.privacy)
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,

@@ -5,7 +5,10 @@ web app's in-process worker calls it after each accepted delivery, ``shoploop we
 process`` calls it by hand or from cron, and a job-queue worker (the scale-out issue) can call
 the same function from a task. Per delivery, in this order:
 
-1. the privacy erasure (:func:`shoploop.privacy.handle_privacy_event`) for redact events;
+1. the privacy requests (:func:`shoploop.privacy.handle_privacy_event`): a customer's or a
+   shop's erasure, a data request's answer written into ``[privacy] export_dir``; after a
+   ``shop/redact`` the connection's other deliveries of the same claim are dropped, not
+   processed (erasing deleted them; processing them would mirror the shop's records again);
 2. the order mirror: a connector that can turn a webhook into records
    (:class:`shoploop.hooks.ParsesWebhookRecords`) has them upserted into the store, without
    records of erased customers (the same rule as the mirror job);
@@ -25,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shoploop.hooks import Customer, Event, Order, ParsesWebhookRecords, Product, ShoploopError
+from shoploop.privacy import SHOP_REDACT
 from shoploop.store import (
     DELIVERY_FAILED,
     DELIVERY_PENDING,
@@ -84,12 +88,15 @@ def _mirror(store: Store, connection: str, records: list[Any]) -> int:
 
 
 def process_event(host: PluginHost, config: Config, store: Store, connections: Connections,
-                  event: Event, *, now: datetime | None = None) -> int:
-    """Apply one verified event (privacy, mirror, ``on_event``); returns records mirrored."""
+                  event: Event, *, now: datetime | None = None,
+                  delivery_id: int | None = None) -> int:
+    """Apply one verified event (privacy, mirror, ``on_event``); returns records mirrored.
+    ``delivery_id``: the stored delivery it came from (a ``shop/redact`` keeps that one)."""
     from shoploop._context import hook_context
     from shoploop.privacy import handle_privacy_event
 
-    handle_privacy_event(store, event)
+    handle_privacy_event(store, event, export_dir=config.privacy_export_dir,
+                         keep_deliveries=() if delivery_id is None else (delivery_id,))
     mirrored = 0
     if event.connection in config.connections:
         connector = connections[event.connection]
@@ -109,8 +116,14 @@ def process_deliveries(host: PluginHost, config: Config, store: Store, connectio
     with store.session() as session:
         claimed = claim_deliveries(session, limit=limit, stale_after=stale_after,
                                    retry_failed=retry_failed, now=clock())
+    erased: set[str] = set()
     for delivery in claimed:
+        if delivery.connection in erased:
+            continue  # deleted by the shop/redact before it: nothing to process or settle
+        processed = result.processed
         _process_one(host, config, store, connections, delivery, max_attempts, clock, result)
+        if delivery.event.get("type") == SHOP_REDACT and result.processed > processed:
+            erased.add(delivery.connection)
     return result
 
 
@@ -119,7 +132,8 @@ def _process_one(host: PluginHost, config: Config, store: Store, connections: Co
                  clock: Callable[[], datetime], result: ProcessResult) -> None:
     try:
         event = Event.model_validate(delivery.event)
-        result.mirrored += process_event(host, config, store, connections, event, now=clock())
+        result.mirrored += process_event(host, config, store, connections, event, now=clock(),
+                                         delivery_id=delivery.id)
     except (ShoploopError, ValueError, LookupError, TypeError) as exc:
         # Expected failures (a payload without what it needs, a store or connector error);
         # anything else is a bug and propagates to the worker, which logs it with its trace.

@@ -18,6 +18,7 @@ parameter on PostgreSQL), ``upsert_insert`` (``INSERT … ON CONFLICT`` for eith
 from __future__ import annotations
 
 from ._cursors import delete_cursor, load_cursor, save_cursor
+from ._data_export import customer_data
 from ._dialect import one_of, upsert_insert
 from ._digests import StoredRecordDigests, load_record_digests, save_record_digests
 from ._erasure import (
@@ -147,6 +148,7 @@ from ._schema import (
     WebhookDeliveryRecord,
     table,
 )
+from ._shop_erasure import ConnectionErasureResult, erase_connection
 from ._store import Store
 from ._types import utcnow
 from ._upsert import (
@@ -202,6 +204,7 @@ __all__ = [
     "WEB_EVENT_TYPES",
     "Base",
     "ClaimedDelivery",
+    "ConnectionErasureResult",
     "CustomerRecord",
     "ErasedCustomer",
     "ErasureResult",
@@ -254,9 +257,11 @@ __all__ = [
     "content_hash",
     "count_mirrored",
     "counts",
+    "customer_data",
     "delete_cursor",
     "delivery_counts",
     "email_hash",
+    "erase_connection",
     "erase_customer",
     "erased_among",
     "erased_email_hashes",

@@ -2,7 +2,8 @@
 
 ``erase_customer`` deletes what the store holds of that customer *in that connection* — the
 mirrored customer row, its mirrored orders (with their lines) and installed base, its identity
-binding(s), the sync job's target state and audit rows for it — and records a tombstone in
+binding(s), the sync job's target state and audit rows for it; the e-mails and the comment of
+its referral-ledger rows are cleared (``_referral_pii``) — and records a tombstone in
 ``erased_customers``: the connection, the SHA-256 of the external id and of the e-mail, the
 internal id it was bound to and the reason. Nothing else of the person is kept; the e-mail's
 hash is a suppression entry (as marketing suppression lists keep), without which the sync's
@@ -27,6 +28,7 @@ from sqlalchemy import Delete, delete, select
 from sqlalchemy.orm import Session
 
 from ._dialect import one_of, upsert_insert
+from ._referral_pii import scrub_referral_pii
 from ._schema import (
     CustomerRecord,
     ErasedCustomer,
@@ -66,13 +68,15 @@ class ErasureResult:
     bindings: int = 0
     sync_state: int = 0
     audit_rows: int = 0
+    referral_rows: int = 0
+    """Referral-ledger rows whose e-mail and comment were cleared (the rows stay)."""
     internal_id: str | None = None
     """The internal id the customer was bound to (from the tombstone on a repeat erasure)."""
 
     @property
     def deleted(self) -> int:
         return (self.customers + self.orders + self.order_lines + self.installed_base
-                + self.bindings + self.sync_state + self.audit_rows)
+                + self.bindings + self.sync_state + self.audit_rows + self.referral_rows)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,6 +140,7 @@ def erase_customer(
     audit_rows = _count(session, delete(SyncChangeRecord).where(
         SyncChangeRecord.connection == connection,
         SyncChangeRecord.customer_external_id == external_id))
+    referral_rows = scrub_referral_pii(session, connection, external_id)
 
     tombstone = session.get(ErasedCustomer, (connection, digest))
     if tombstone is None:
@@ -154,7 +159,7 @@ def erase_customer(
     return ErasureResult(
         connection=connection, customers=customers, orders=deleted_orders, order_lines=lines,
         installed_base=installed, bindings=bindings, sync_state=sync_state,
-        audit_rows=audit_rows, internal_id=internal_id,
+        audit_rows=audit_rows, referral_rows=referral_rows, internal_id=internal_id,
     )
 
 

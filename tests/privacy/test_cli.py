@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from shoploop.hooks import Customer
-from shoploop.store import Store, bind_identity, is_erased, resolve_internal_id, upsert_customers
+from shoploop.store import (
+    Store,
+    bind_identity,
+    is_erased,
+    mirrored_customers,
+    resolve_internal_id,
+    upsert_customers,
+)
 
 CONFIG = """
 [connections.shop]
@@ -61,3 +68,28 @@ def test_unknown_connection_is_a_config_error(tmp_path: Path, store: Store) -> N
     assert "connections.shopp" in done.stderr and "no connection named 'shopp'" in done.stderr
     with store.session() as session:
         assert not is_erased(session, "shopp", "C-7")
+
+
+def test_export_and_erase_shop_by_hand(tmp_path: Path, store: Store) -> None:
+    import stat
+
+    with store.session() as session:
+        upsert_customers(session, "shop", [Customer(id="C-7", email="c7@example.com")])
+        upsert_customers(session, "erp", [Customer(id="C-7")])
+
+    printed = shoploop(tmp_path, store, "privacy", "export", "shop", "C-7")
+    assert printed.returncode == 0, printed.stderr
+    assert [c["email"] for c in json.loads(printed.stdout)["customer"]] == ["c7@example.com"]
+    written = shoploop(tmp_path, store, "privacy", "export", "shop", "C-7", "--out", "c7.json")
+    assert written.returncode == 0, written.stderr
+    assert stat.S_IMODE((tmp_path / "c7.json").stat().st_mode) == 0o600
+    assert json.loads((tmp_path / "c7.json").read_text())["customer_id"] == "C-7"
+
+    refused = shoploop(tmp_path, store, "privacy", "erase-shop", "shop")  # no --yes, no TTY
+    assert refused.returncode != 0
+    erased = shoploop(tmp_path, store, "privacy", "erase-shop", "shop", "--yes", "--json")
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout)["deleted"]["customers"] == 1
+    with store.session() as session:
+        assert resolve_internal_id(session, "shop", "customer", "C-7") is None
+        assert [c.id for c in mirrored_customers(session, "erp")] == ["C-7"]

@@ -337,3 +337,51 @@ def test_redact_erases_and_a_failing_delivery_ends_failed(
     with store.session() as session:
         assert is_erased(session, "shop", "501")
         assert [c.id for c in mirrored_customers(session, "shop")] == []
+
+
+def test_data_request_is_answered_into_the_export_dir_and_shop_redact_erases_the_shop(
+        store: Store, web_host: PluginHost, both_env: dict[str, Any],
+        make_config: Callable[[dict[str, Any]], Config], served: Served,
+        shop_emulator: ShopifyEmulator, tmp_path: Any) -> None:
+    from shoploop.jobs import process_deliveries
+
+    config = _config(make_config, store, both_env, webhook_processing="external")
+    app = create_app(web_host, config, store)
+    secret, shop = shop_emulator.api_secret, shop_emulator.shop
+    placed = datetime.now(UTC).isoformat()
+
+    def order(number: int) -> bytes:
+        return json.dumps({"id": number, "name": f"#{number}", "created_at": placed,
+                           "email": "jane@example.com", "customer": {"id": 4711},
+                           "financial_status": "paid", "line_items": [
+                               {"product_id": 7, "quantity": 1, "price": "9.90"}]}).encode()
+
+    request = json.dumps({"shop_id": 1, "shop_domain": shop, "orders_requested": [9001],
+                          "customer": {"id": 4711, "email": "jane@example.com"},
+                          "data_request": {"id": 55}}).encode()
+    redact = json.dumps({"shop_id": 1, "shop_domain": shop}).encode()
+    deliveries = [(order(9001), "orders/paid", "o-1"),
+                  (request, "customers/data_request", "d-1"),
+                  (redact, "shop/redact", "s-1"),
+                  (order(9002), "orders/paid", "o-2")]  # after the redact: dropped
+    with served(app) as base, httpx.Client(base_url=base, timeout=WAIT) as client:
+        for body, topic, event_id in deliveries[:1]:
+            assert client.post("/webhooks/shop", content=body, headers=_shop_headers(
+                body, secret, shop, **{"X-Shopify-Topic": topic,
+                                       "X-Shopify-Event-Id": event_id})).status_code == 200
+        connections = Connections(config, web_host.connectors)
+        first = process_deliveries(web_host, config, store, connections)
+        for body, topic, event_id in deliveries[1:]:
+            assert client.post("/webhooks/shop", content=body, headers=_shop_headers(
+                body, secret, shop, **{"X-Shopify-Topic": topic,
+                                       "X-Shopify-Event-Id": event_id})).status_code == 200
+        second = process_deliveries(web_host, config, store, connections)
+        connections.close()
+    assert (first.processed, first.mirrored) == (1, 1)
+    assert (second.processed, second.failed) == (2, 0)  # the late order is not processed
+    answer = tmp_path / "privacy-exports" / "data-request-shop-55.json"
+    document = json.loads(answer.read_text(encoding="utf-8"))
+    assert [o["external_id"] for o in document["orders"]] == ["9001"]
+    with store.session() as session:
+        assert list(mirrored_orders(session, "shop")) == []
+    assert [(r.topic, r.status) for r in _rows(store)] == [("shop/redact", "processed")]
