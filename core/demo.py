@@ -7,6 +7,7 @@ builds a recommendation model on it and shows recommendations with their reasons
 Then the customer-attribute sync: the ERP, Shopify and WooCommerce emulators start in-process
 (loopback only, seeded from the same merchant), and ``SyncJob`` — the API behind
 ``shoploop sync customers`` — runs twice: the first run writes, the second finds nothing to do.
+Last the referral loop in simulated time (:mod:`.demo_referral`), ending with its funnel.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +37,7 @@ from .attributes.profiles import build_profiles
 from .combine import derive_attributes
 from .demo_data import DEFAULT_AS_OF, generate
 from .demo_reco import publish_demo, recommendation_demo
+from .demo_referral import run_referral_demo
 from .jobs import MirrorStream, mirror_stream
 from .store import (
     CustomerRecord,
@@ -111,6 +115,7 @@ class DemoReport:
     insights: dict[str, Any] = field(default_factory=dict)
     reco: dict[str, Any] = field(default_factory=dict)
     sync: dict[str, Any] = field(default_factory=dict)
+    referral: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: int = 1,
@@ -163,6 +168,9 @@ def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: 
     report.sync = run_sync_demo(host, directory, customers=min(customers, SYNC_CUSTOMERS),
                                 seed=seed, step=step)
     report.seconds["sync"] = time.perf_counter() - started
+    started = time.perf_counter()
+    report.referral = run_referral_demo(host, directory, step=step)
+    report.seconds["referral"] = time.perf_counter() - started
     return report
 
 
@@ -184,7 +192,6 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
          f"{SHOPIFY_DEMO_LIMITS['restore_rate']}/s)")
     started: list[Any] = []
     environment: dict[str, str] = {}
-    saved = dict(os.environ)
     try:
         blocks = []
         for kind, name in EMULATORS:
@@ -201,12 +208,9 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
         mapping = SYNC_MAPPING.replace("[sync]\n", "[sync]\n" + DEMO_CREATE, 1)
         path.write_text("\n".join([SYNC_HEADER, mapping, DERIVED_MAPPING, *blocks]),
                         encoding="utf-8")
-        # The connections read their secrets from the environment, as in production; they
-        # live only in this process and are never printed.
-        os.environ.update(environment)
         config = load_config(path, host.connectors, environ={})
         runs = []
-        with Store(config.store_url) as store, \
+        with secrets_in_environment(environment), Store(config.store_url) as store, \
                 Connections(config, host.connectors) as connections:
             store.upgrade()
             for label in ("ERP → Shopify + WooCommerce, lifecycle stage → ERP",
@@ -226,11 +230,23 @@ def run_sync_demo(host: PluginHost, directory: Path, *, customers: int, seed: in
     finally:
         for emulator in reversed(started):
             emulator.stop()
-        for variable in environment:
-            if variable in saved:
-                os.environ[variable] = saved[variable]
-            else:
+
+
+@contextmanager
+def secrets_in_environment(values: dict[str, str]) -> Iterator[None]:
+    """The emulators' secrets as environment variables while the block runs: the connections
+    read them from there, as in production; they live only in this process, are never
+    printed, and the previous values come back afterwards."""
+    saved = {variable: os.environ.get(variable) for variable in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for variable, value in saved.items():
+            if value is None:
                 os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
 
 
 def insights(session: Session, *, as_of: date,

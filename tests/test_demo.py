@@ -195,3 +195,23 @@ def test_demo_ends_with_a_publish_dry_run_into_the_shop_emulators(demo):
     with console.capture() as captured:
         _print_sync(report["sync"])
     assert "reco publish --dry-run into the shop emulators" in captured.get()
+
+
+def test_demo_runs_the_referral_loop_in_simulated_time(demo):
+    """Surveys → answers from the e-mails' links → codes in Shopify → a friend's order and a
+    self-referral → one gift in the ERP; the funnel is the ledger's, read again by the CLI."""
+    directory, report, _ = demo
+    referral = report["referral"]
+    funnel = {row["stage"]: row["count"] for row in referral["funnel"]}
+    assert funnel == {"surveyed": 4, "answered": 3, "satisfied": 2, "invited": 2,
+                      "referred_orders": 2, "qualified": 1, "rewarded": 1}
+    assert referral["erp_gift_orders"] == 1 and len(referral["shop_codes"]) == 2
+    assert referral["advocate_code"] in referral["shop_codes"]
+    assert [r.split(":")[1].strip() for r in referral["rejected"]] == ["self_referral"]
+    assert referral["runs"][-1]["counts"] == {}, "the last run repeats the one before"
+    assert all(run["problems"] == [] for run in referral["runs"])
+    outbox = sorted(p.name.split("-")[0] for p in (directory / "outbox").glob("*.eml"))
+    assert outbox == ["invitation"] * 2 + ["survey"] * 4 + ["thanks"]
+    shown = _shoploop("-c", "referral.toml", "referral", "funnel", "--json", cwd=directory)
+    assert shown.returncode == 0, shown.stderr
+    assert {r["stage"]: r["count"] for r in json.loads(shown.stdout)["funnel"]} == funnel

@@ -81,6 +81,23 @@ def _print_reco(reco: dict[str, Any], config: Path) -> None:
                       f"{first['for']} --json`")
 
 
+def _print_referral(referral: dict[str, Any]) -> None:
+    """The loop's funnel (`referral funnel`), what the ERP got, where the e-mails are."""
+    table = ReadableTable("referral funnel (simulated time; `referral funnel`)",
+                          [("stage", "left"), ("count", "right"), ("rate", "right")])
+    for row in referral["funnel"]:
+        table.add_row(row["stage"], str(row["count"]),
+                      "" if row["rate"] is None else f"{row['rate']:.1%}")
+    console.print(table)
+    for rejected in referral["rejected"]:
+        console.print(f"rejected (fraud rule): {rejected}", highlight=False)
+    console.print(f"{referral['erp_gift_orders']} gift order(s) booked in the ERP emulator; "
+                  f"codes created in the Shopify emulator: {', '.join(referral['shop_codes'])}; "
+                  f"the e-mails: {referral['outbox']}/*.eml; the ledger: "
+                  f"`{shoploop_command()} -c {referral['config']} referral show "
+                  f"{referral['advocate_code']}`", highlight=False, soft_wrap=True)
+
+
 def _exit_if_sync_failed(sync: dict[str, Any]) -> None:
     """A demo whose sync failed must not look like a success to `make demo` or CI."""
     codes = [run["exit_code"] for run in sync["runs"] if not run["ok"]]
@@ -112,7 +129,7 @@ def register(app: typer.Typer) -> None:
                         "store": redact_url(report.store_url), "seconds": report.seconds,
                         "loaded": report.loaded, "rerun_read": report.rerun_read,
                         "insights": report.insights, "reco": report.reco,
-                        "sync": report.sync})
+                        "sync": report.sync, "referral": report.referral})
             _exit_if_sync_failed(report.sync)
             return
         loaded = Table(title="loaded through the files connector")
@@ -136,12 +153,14 @@ def register(app: typer.Typer) -> None:
         console.print(facts)
         _print_reco(report.reco, report.directory / "shoploop.toml")
         _print_sync(report.sync)
+        _print_referral(report.referral)
         seconds = report.seconds
         program = shoploop_command()
         console.print(Panel.fit(
             f"generated in {seconds['generate']:.1f}s, loaded in {seconds['load']:.1f}s into "
             f"{redact_url(report.store_url)}; recommendations built in "
-            f"{seconds['reco']:.1f}s; synced in {seconds['sync']:.1f}s\n"
+            f"{seconds['reco']:.1f}s; synced in {seconds['sync']:.1f}s; referral loop in "
+            f"{seconds['referral']:.1f}s\n"
             f"config: {report.directory / 'shoploop.toml'} — try "
             f"`{program} -c {report.directory / 'shoploop.toml'} import orders` (reads nothing "
             f"new) or `{program} plugins`", title="shoploop demo"))

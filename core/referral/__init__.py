@@ -24,6 +24,7 @@ from ._settings import (
     CapSettings,
     ConnectionReferralSettings,
     FriendOfferSettings,
+    OutboxSettings,
     ReferralSettings,
     RewardPolicySettings,
     SmtpSettings,
@@ -53,8 +54,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FUNNEL", "AnswerError", "CapSettings", "ConnectionReferralSettings", "FriendOfferSettings",
-    "LinkError", "LinkExpiredError", "ReferralSettings", "RewardPolicySettings", "RunReport",
-    "SmtpSettings",
+    "LinkError", "LinkExpiredError", "OutboxSettings", "ReferralSettings",
+    "RewardPolicySettings", "RunReport", "SmtpSettings",
     "funnel_rates", "ledger_of", "link_secret", "normalised_email", "record_answer",
     "record_opt_out",
     "referral_settings_from", "render_message", "run_referrals", "survey_link",

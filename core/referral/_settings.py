@@ -39,6 +39,16 @@ class SmtpSettings(_Strict):
     timeout_seconds: float = Field(default=30, gt=0)
 
 
+class OutboxSettings(_Strict):
+    """``[referral.outbox]``: messages as ``.eml`` files instead of e-mail (previews, tests,
+    the demo); off while ``directory`` is unset."""
+
+    directory: str | None = Field(default=None, description="Folder the messages are written "
+                                                             "to (relative to the working "
+                                                             "directory).")
+    sender: str = Field(default="shop@localhost", min_length=3)
+
+
 class CapSettings(_Strict):
     """``[referral.caps]``: how many rewarded referrals one advocate may bring."""
 
@@ -115,6 +125,7 @@ class ReferralSettings(_Strict):
     reward: RewardPolicySettings = Field(default_factory=RewardPolicySettings)
     friend: FriendOfferSettings = Field(default_factory=FriendOfferSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     connections: dict[str, ConnectionReferralSettings] = Field(default_factory=dict)
 
     def survey_delay_for(self, connection: str) -> int:
