@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shoploop.hooks import ConfigError, ConnectionConfig
 
+from ._jobs_settings import JobsSettings, ScheduleSettings, check_jobs
 from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
 from .reco._settings import RecoSettings
@@ -62,6 +63,9 @@ class _TopLevel(BaseModel):
     web: WebSettings = Field(default_factory=WebSettings)
     # The referral loop (docs/referrals.md), validated once into Config.referral.
     referral: ReferralSettings = Field(default_factory=ReferralSettings)
+    # Where jobs run and when (docs/scale-out.md), validated once into Config.jobs/.schedule.
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class Config:
     reco: RecoSettings = field(default_factory=RecoSettings)
     web: WebSettings = field(default_factory=WebSettings)
     referral: ReferralSettings = field(default_factory=ReferralSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -202,9 +208,12 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
         settings.locate(name, file if file != "<defaults>" else None)
         connections[name] = Connection(name=name, type=type_name, settings=settings)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
+    check_jobs(top.jobs, store_url, file=file,
+               environ=os.environ if environ is None else environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
                   logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
-                  reco=top.reco, web=top.web, referral=top.referral)
+                  reco=top.reco, web=top.web, referral=top.referral, jobs=top.jobs,
+                  schedule=top.schedule)
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,
