@@ -98,6 +98,17 @@ class ShopsWorld:
     def wait(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
         wait_for(condition, what, timeout)
 
+    def queued(self) -> int:
+        """Messages waiting in the world's queue (0 once never declared)."""
+        from kombu import Connection
+
+        with Connection(self.env["SHOPLOOP_TEST_BROKER"]) as connection:
+            try:
+                return int(connection.default_channel.queue_declare(
+                    queue=self.queue, passive=True).message_count)
+            except Exception:
+                return 0
+
     def requests(self) -> int:
         return sum(int(e.stats.get("requests")) for e in (self.erp, *self.shops.values()))
 
@@ -117,6 +128,15 @@ class ShopsWorld:
         self.workers.append(process)
         return process
 
+    @staticmethod
+    def pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
+        """The prefork pool's processes of a worker (where its tasks run)."""
+        path = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except FileNotFoundError:
+            return []
+
     def log(self, name: str) -> str:
         path = self.tmp / f"worker-{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -131,15 +151,6 @@ class ShopsWorld:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
-    """The prefork pool's processes of a worker (where its tasks run)."""
-    path = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
-    try:
-        return [int(pid) for pid in path.read_text().split()]
-    except FileNotFoundError:
-        return []
 
 
 def start_emulators(host: Any, shops: int, customers: int, seed: int) -> tuple[Any, dict[str,
@@ -171,8 +182,9 @@ MakeWorld = Callable[..., ShopsWorld]
 @pytest.fixture
 def make_world(tmp_path: Path, store_url: str) -> Iterator[MakeWorld]:
     """``make_world(broker, shops=3, customers=80, seed=5, home="celery")`` → a world whose
-    jobs go to Celery through ``broker`` ("redis" or "amqp") on the test's (PostgreSQL) store; ``broker=None``: an
-    in-process reference world on a SQLite file of its own (same seed, same people)."""
+    jobs go to Celery through ``broker`` ("redis" or "amqp") on the test's PostgreSQL store;
+    ``broker=None``: an in-process reference world on a SQLite file of its own (same seed,
+    same people)."""
     host = load_plugins()
     made: list[tuple[Any, dict[str, Any], ShopsWorld]] = []
 
