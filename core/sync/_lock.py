@@ -41,6 +41,7 @@ def exclusive_run(store: Any, targets: Sequence[str] = ()) -> Iterator[None]:
 
 def _busy() -> SyncAlreadyRunning:
     return SyncAlreadyRunning(
-        "another `shoploop sync customers` is writing a target of this run in this store",
+        "another `shoploop sync customers` is running against a target of this run in this "
+        "store",
         remedy="wait for it to finish (see `shoploop sync history`); schedule runs so they "
                "do not overlap (docs/sync.md#scheduling)")
