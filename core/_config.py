@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shoploop.hooks import ConfigError, ConnectionConfig
 
+from ._jobs_settings import JobsSettings, ScheduleSettings, check_jobs
 from ._privacy_settings import PrivacySettings
 from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
@@ -65,6 +66,9 @@ class _TopLevel(BaseModel):
     referral: ReferralSettings = Field(default_factory=ReferralSettings)
     # Data requests' answers (docs/privacy.md), validated once into Config.privacy.
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    # Where jobs run and when (docs/scale-out.md), validated once into Config.jobs/.schedule.
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     referral: ReferralSettings = field(default_factory=ReferralSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -211,10 +217,12 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
         settings.locate(name, file if file != "<defaults>" else None)
         connections[name] = Connection(name=name, type=type_name, settings=settings)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
+    check_jobs(top.jobs, store_url, file=file,
+               environ=os.environ if environ is None else environ)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
                   logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
-                  reco=top.reco, web=top.web, referral=top.referral,
-                  privacy=top.privacy)
+                  reco=top.reco, web=top.web, referral=top.referral, jobs=top.jobs,
+                  schedule=top.schedule, privacy=top.privacy)
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,

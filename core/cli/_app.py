@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._serve_cmd",
     "shoploop.cli._web_cmd",
     "shoploop.cli._webhooks_cmd",
+    "shoploop.cli._jobs_cmd",
 )
 
 

@@ -20,28 +20,31 @@ from sqlalchemy import text
 
 @contextmanager
 def exclusive_lock(store: Any, *, key: int, file_suffix: str,
-                   busy: Callable[[], BaseException]) -> Iterator[None]:
+                   busy: Callable[[], BaseException], scope: str = "") -> Iterator[None]:
     """Hold the lock ``key`` (PostgreSQL, an int4) / ``<database>.<file_suffix>`` (SQLite) for
-    the ``with`` block; raise ``busy()`` at once if another process holds it."""
+    the ``with`` block; raise ``busy()`` at once if another process holds it. A ``scope`` (a
+    target's name) makes it one lock of several of that key: one per scope."""
     if store.backend == "postgresql":
         with store.connect() as connection:
             held = connection.execute(text(
-                "SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"),
-                {"k": key}).scalar()
+                "SELECT pg_try_advisory_lock(:k, hashtext(current_schema() || :s))"),
+                {"k": key, "s": f"/{scope}" if scope else ""}).scalar()
             if not held:
                 raise busy()
             try:
                 yield
             finally:
                 connection.execute(text(
-                    "SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"), {"k": key})
+                    "SELECT pg_advisory_unlock(:k, hashtext(current_schema() || :s))"),
+                    {"k": key, "s": f"/{scope}" if scope else ""})
                 connection.commit()
         return
     database = store.engine.url.database
     if not database or database == ":memory:":
         yield  # a private in-memory store: nobody else can run against it
         return
-    descriptor = os.open(f"{database}.{file_suffix}", os.O_RDWR | os.O_CREAT, 0o600)
+    suffix = f"{file_suffix}-{scope}" if scope else file_suffix
+    descriptor = os.open(f"{database}.{suffix}", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

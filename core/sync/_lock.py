@@ -1,14 +1,16 @@
-"""One sync run per store at a time.
+"""One sync run per store and target at a time.
 
-Two runs over the same store would plan the same changes and race each other's target
-state. The lock is the store's :func:`shoploop.store.exclusive_lock` (an advisory lock on
-PostgreSQL, ``flock`` on SQLite; freed when the process dies).
+Two runs writing the same target would plan the same changes and race its target state; runs
+of different targets (the per-target lanes Celery workers run side by side) may overlap. A
+run holds one lock per target it writes, taken in name order; without targets, the store's.
+Each is a :func:`shoploop.store.exclusive_lock` (an advisory lock on PostgreSQL, ``flock`` on
+SQLite; freed when the process dies).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from shoploop.hooks import ShoploopError
@@ -24,13 +26,22 @@ class SyncAlreadyRunning(ShoploopError):
 
 
 @contextmanager
-def exclusive_run(store: Any) -> Iterator[None]:
-    with exclusive_lock(store, key=_PG_SYNC_LOCK, file_suffix="sync-lock", busy=_busy):
+def exclusive_run(store: Any, targets: Sequence[str] = ()) -> Iterator[None]:
+    if not targets:
+        with exclusive_lock(store, key=_PG_SYNC_LOCK, file_suffix="sync-lock", busy=_busy):
+            yield
+        return
+    with ExitStack() as locks:
+        for target in sorted(set(targets)):  # try-locks: a busy one fails at once, no deadlock
+            locks.enter_context(exclusive_lock(store, key=_PG_SYNC_LOCK,
+                                               file_suffix="sync-lock", busy=_busy,
+                                               scope=target))
         yield
 
 
 def _busy() -> SyncAlreadyRunning:
     return SyncAlreadyRunning(
-        "another `shoploop sync customers` is running against this store",
+        "another `shoploop sync customers` is running against a target of this run in this "
+        "store",
         remedy="wait for it to finish (see `shoploop sync history`); schedule runs so they "
                "do not overlap (docs/sync.md#scheduling)")

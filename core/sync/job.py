@@ -143,11 +143,11 @@ class SyncJob:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self) -> SyncReport:
-        with exclusive_run(self.store):
+        with exclusive_run(self.store, self.mapping.targets):
             return self._locked_run()
 
     def _locked_run(self) -> SyncReport:
-        from sqlalchemy import update
+        from sqlalchemy import select
 
         from shoploop.store import FAILED as RUN_FAILED
         from shoploop.store import (
@@ -161,10 +161,13 @@ class SyncJob:
 
         mapping = self.mapping
         with self.store.session() as session:
-            # We hold the lock, so a run still marked running died (SIGKILL, power loss).
-            session.execute(update(SyncRunRecord).where(
-                SyncRunRecord.job == JOB, SyncRunRecord.status == RUNNING).values(
-                status=INTERRUPTED))
+            # We hold our targets' locks, so a run of one of them still marked running died
+            # (SIGKILL, power loss); a run of other targets only may be alive (another lane).
+            for record in session.scalars(select(SyncRunRecord).where(
+                    SyncRunRecord.job == JOB, SyncRunRecord.status == RUNNING)):
+                theirs = (record.summary or {}).get("targets")
+                if not isinstance(theirs, list) or set(theirs) & set(mapping.targets):
+                    record.status = INTERRUPTED
             run_id = start_run(session, JOB, summary={"dry_run": self.options.dry_run,
                                                       "targets": mapping.targets})
         report = SyncReport(run_id=run_id, dry_run=self.options.dry_run,
