@@ -17,6 +17,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -134,7 +135,7 @@ def _bands(by_product: Any, baskets: Any) -> list[tuple[int, int]]:
     count = max(1, min(BANDS, n_products))
     cuts = np.searchsorted(work, work[-1] * np.arange(1, count) / count, side="right")
     edges = np.unique(np.concatenate(([0], cuts, [n_products])))
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=False) if b > a]
+    return [(int(a), int(b)) for a, b in pairwise(edges.tolist()) if b > a]
 
 
 def _fit_band(by_product: Any, baskets: Any, orders_with: npt.NDArray[np.int64], n_orders: int,
