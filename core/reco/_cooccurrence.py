@@ -110,11 +110,11 @@ def fit_bought_together(line_order: npt.NDArray[np.int32], line_product: npt.NDA
     indptr = np.zeros(n_products + 1, dtype=np.int64)
     np.cumsum(per_row, out=indptr[1:])
     return Neighbours(indptr=indptr,
-                      partner=np.concatenate([part[1] for part in parts] or [np.zeros(0)])
+                      partner=np.concatenate([part[1] for part in parts] or [np.zeros(0, np.int64)])
                       .astype(np.int32),
                       llr=np.concatenate([part[2] for part in parts] or [np.zeros(0)])
                       .astype(np.float32),
-                      together=np.concatenate([part[3] for part in parts] or [np.zeros(0)])
+                      together=np.concatenate([part[3] for part in parts] or [np.zeros(0, np.float64)])
                       .astype(np.int32),
                       orders_with=orders_with.astype(np.int32), orders=n_orders)
 
