@@ -114,7 +114,7 @@ def fit_bought_together(line_order: npt.NDArray[np.int32], line_product: npt.NDA
                       .astype(np.int32),
                       llr=np.concatenate([part[2] for part in parts] or [np.zeros(0)])
                       .astype(np.float32),
-                      together=np.concatenate([part[3] for part in parts] or [np.zeros(0, np.float64)])
+                      together=np.concatenate([part[3] for part in parts] or [np.zeros(0)])
                       .astype(np.int32),
                       orders_with=orders_with.astype(np.int32), orders=n_orders)
 
