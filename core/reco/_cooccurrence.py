@@ -13,12 +13,22 @@ non-zeros in one numpy expression, then the best ``neighbours`` per product by o
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ._arrays import dense_inverse
+
 FloatArray = npt.NDArray[np.float64]
+BANDS = 16
+"""Product bands ``XᵀX`` is computed in: enough to balance two to four threads, few enough
+that each band's sparse product stays large."""
 
 
 def _xlogx_ratio(k: FloatArray, expected: FloatArray) -> FloatArray:
@@ -80,21 +90,69 @@ def fit_bought_together(line_order: npt.NDArray[np.int32], line_product: npt.NDA
     from scipy import sparse  # only a model build needs scipy
 
     # Orders are numbered densely by the pool; only orders with a line count.
-    _, order_index = np.unique(line_order, return_inverse=True)
-    n_orders = int(order_index.max()) + 1 if len(order_index) else 0
+    order_index, n_orders = dense_inverse(line_order)
     baskets = sparse.csr_matrix(
         (np.ones(len(line_product), dtype=np.int32), (order_index, line_product)),
         shape=(n_orders, n_products))
+    del order_index
     baskets.sum_duplicates()
     baskets.data[:] = 1  # a product twice in one order is one co-occurrence
-    orders_with = np.asarray(baskets.sum(axis=0), dtype=np.int64).ravel()
-    together = (baskets.T @ baskets).tocsr()
-    together.setdiag(0)
-    together.data[together.data < min_support] = 0
-    together.eliminate_zeros()
-    rows = np.repeat(np.arange(n_products, dtype=np.int64), np.diff(together.indptr))
+    orders_with = np.bincount(baskets.indices, minlength=n_products).astype(np.int64)
+    by_product = baskets.T.tocsr()  # products x orders: its row bands are cheap slices
+    bands = _bands(by_product, baskets)
+    fit = partial(_fit_band, by_product, baskets, orders_with, n_orders,
+                  min_support=min_support, min_llr=min_llr, neighbours=neighbours)
+    # scipy's sparse product and numpy's sorts release the GIL: the bands of product rows
+    # run on the machine's cores, and only two bands' co-occurrences are in memory at once.
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        parts = list(pool.map(fit, bands))
+    per_row = np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, np.int64)
+    indptr = np.zeros(n_products + 1, dtype=np.int64)
+    np.cumsum(per_row, out=indptr[1:])
+    return Neighbours(indptr=indptr,
+                      partner=np.concatenate([part[1] for part in parts] or [np.zeros(0, np.int64)])
+                      .astype(np.int32),
+                      llr=np.concatenate([part[2] for part in parts] or [np.zeros(0)])
+                      .astype(np.float32),
+                      together=np.concatenate([part[3] for part in parts] or [np.zeros(0)])
+                      .astype(np.int32),
+                      orders_with=orders_with.astype(np.int32), orders=n_orders)
+
+
+def _workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _bands(by_product: Any, baskets: Any) -> list[tuple[int, int]]:
+    """Consecutive product ranges of about equal work: product i's row of ``XᵀX`` costs the
+    lines of the orders holding it."""
+    n_products = by_product.shape[0]
+    if n_products == 0:
+        return []
+    order_size = np.diff(baskets.indptr).astype(np.float64)
+    work = np.cumsum(np.bincount(baskets.indices, weights=order_size[np.repeat(
+        np.arange(baskets.shape[0]), np.diff(baskets.indptr))], minlength=n_products))
+    count = max(1, min(BANDS, n_products))
+    cuts = np.searchsorted(work, work[-1] * np.arange(1, count) / count, side="right")
+    edges = np.unique(np.concatenate(([0], cuts, [n_products])))
+    return [(int(a), int(b)) for a, b in pairwise(edges.tolist()) if b > a]
+
+
+def _fit_band(by_product: Any, baskets: Any, orders_with: npt.NDArray[np.int64], n_orders: int,
+              band: tuple[int, int], *, min_support: int, min_llr: float, neighbours: int
+              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """Products ``band``'s best partners: per product the count of its kept partners, then
+    partner, G² and orders together, best first within each product."""
+    first, end = band
+    together = by_product[first:end] @ baskets
+    counts = np.diff(together.indptr)
+    rows = np.repeat(np.arange(first, end, dtype=np.int64), counts)
     cols = together.indices.astype(np.int64)
-    k11 = together.data.astype(np.float64)
+    k11 = together.data
+    del together
+    # The significance cut first: the sort below only sees the pairs that can be partners.
+    wanted = (k11 >= min_support) & (rows != cols)
+    rows, cols, k11 = rows[wanted], cols[wanted], k11[wanted].astype(np.float64)
     count_a, count_b = orders_with[rows].astype(np.float64), orders_with[cols].astype(np.float64)
     g2 = llr(k11, count_a, count_b, float(n_orders))
     keep = (k11 * n_orders > count_a * count_b) & (g2 >= min_llr)
@@ -103,12 +161,7 @@ def fit_bought_together(line_order: npt.NDArray[np.int32], line_product: npt.NDA
     # confidence ranks by), then by G² —; ties by partner for a deterministic model.
     order = np.lexsort((cols, -g2, -k11, rows))
     rows, cols, k11, g2 = rows[order], cols[order], k11[order], g2[order]
-    per_row = np.bincount(rows, minlength=n_products)
+    per_row = np.bincount(rows - first, minlength=end - first)
     starts = np.concatenate(([0], np.cumsum(per_row)[:-1]))
-    rank = np.arange(len(rows)) - starts[rows]
-    top = rank < neighbours
-    rows, cols, k11, g2 = rows[top], cols[top], k11[top], g2[top]
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n_products))))
-    return Neighbours(indptr=indptr.astype(np.int64), partner=cols.astype(np.int32),
-                      llr=g2.astype(np.float32), together=k11.astype(np.int32),
-                      orders_with=orders_with.astype(np.int32), orders=n_orders)
+    top = np.arange(len(rows)) - starts[rows - first] < neighbours
+    return (np.minimum(per_row, neighbours).astype(np.int64), cols[top], g2[top], k11[top])

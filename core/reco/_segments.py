@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from shoploop.store import CustomerRecord, resolve_internal_ids
 
+from ._arrays import unique_counts_sorted, unique_sorted
+
 CUSTOMER = "customer"
 """The identity bindings' entity type for customers (the sync's, as in ``_pool``)."""
 
@@ -132,7 +134,7 @@ def fit_segments(segments: CustomerSegments, customer_ids: Sequence[str],
                  min_buyers: int, keep: int) -> SegmentPopularity:
     customer = order_customer[line_order].astype(np.int64)
     known = customer >= 0
-    pairs = np.unique(customer[known] * n_products + line_product[known])
+    pairs = unique_sorted(customer[known] * n_products + line_product[known])
     buyer, product = pairs // n_products, (pairs % n_products).astype(np.int64)
     product_buyers = np.bincount(product, minlength=n_products).astype(np.int32)
     customers = len(set(customer_ids) | segments.people.keys())
@@ -152,8 +154,7 @@ def fit_segments(segments: CustomerSegments, customer_ids: Sequence[str],
     repeat_product = np.repeat(product, per_buyer)
     offsets = np.repeat(starts[buyer] if len(buyer) else np.zeros(0, dtype=np.int64),
                         per_buyer) + _ranges(per_buyer)
-    joint, together = np.unique(flat[offsets] * n_products + repeat_product,
-                                return_counts=True)
+    joint, together = unique_counts_sorted(flat[offsets] * n_products + repeat_product)
     seg, prod = joint // n_products, joint % n_products
     overall = product_buyers[prod] / max(customers, 1)
     share = (together + prior * overall) / (sizes[seg] + prior)
