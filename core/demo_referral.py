@@ -85,9 +85,6 @@ def _messages(outbox: Path, kind: str) -> list[Any]:
 def run_referral_demo(host: PluginHost, directory: Path, *, step: Any) -> dict[str, Any]:
     """Run the loop; returns each simulated run's counts, the funnel rows, the ERP's gift
     orders and where the messages and the ledger are."""
-    from shoploop.plugins.erp_soap.emulator import ErpEmulator
-    from shoploop.plugins.shopify.emulator import ShopifyEmulator
-
     from ._config import load_config
     from ._connections import Connections
     from ._context import hook_context
@@ -102,8 +99,10 @@ def run_referral_demo(host: PluginHost, directory: Path, *, step: Any) -> dict[s
     step("referral loop in simulated time: surveys a month after the orders, answers from "
          "the e-mails' links, codes in the Shopify emulator, the gift booked in the ERP "
          f"emulator; e-mails as .eml files in {outbox}")
-    shop_emulator = ShopifyEmulator(EmulatorOptions(customers=0))
-    erp_emulator = ErpEmulator(EmulatorOptions(customers=0))
+    # Through the host's emulator registry, like the sync demo: the core imports no plugin.
+    # Any: the demo loads data through each emulator's own API, beyond the Emulator protocol.
+    shop_emulator: Any = host.emulators.emulators["shopify"].factory(EmulatorOptions(customers=0))
+    erp_emulator: Any = host.emulators.emulators["erp"].factory(EmulatorOptions(customers=0))
     shop_emulator.start()
     try:
         erp_emulator.start()

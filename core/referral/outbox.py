@@ -16,8 +16,8 @@ from pathlib import Path
 
 from shoploop.hooks import HookContext, Message, MessageReceipt, hookimpl
 
+from ._email import build_email
 from ._settings import referral_settings_from
-from .smtp import build_email
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
