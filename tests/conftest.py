@@ -292,6 +292,28 @@ class KillSwitch:
         return held
 
 
+def _confirmed_once(batches: list[Any]) -> int:
+    """Every change is confirmed by one batch at most (the intent batches' promise); returns
+    the number of confirmed batches."""
+    confirmed: dict[tuple[str, str, str, str], int] = {}
+    for batch in batches:
+        if batch.status != "confirmed":
+            continue
+        for item in batch.changes["items"]:
+            change = (batch.connection, item["customer"], item["key"], json.dumps(item["new"]))
+            assert change not in confirmed, f"{change} confirmed by batches " \
+                                            f"{confirmed[change]} and {batch.id}"
+            confirmed[change] = batch.id
+    return sum(1 for batch in batches if batch.status == "confirmed")
+
+
+@pytest.fixture
+def confirmed_once() -> Callable[[list[Any]], int]:
+    """``confirmed_once(batches)``: fails when a change was confirmed by two ``SyncBatch``
+    rows; the number of confirmed batches."""
+    return _confirmed_once
+
+
 @pytest.fixture
 def kill_switch() -> type[KillSwitch]:
     """``kill_switch(emulators)`` → a :class:`KillSwitch` on those (started) emulators."""

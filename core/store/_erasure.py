@@ -82,7 +82,7 @@ class ErasureResult:
         return asdict(self)
 
 
-def _count(session: Session, statement: Delete) -> int:
+def rows_deleted(session: Session, statement: Delete) -> int:
     return int(getattr(session.execute(statement), "rowcount", 0) or 0)
 
 
@@ -122,22 +122,22 @@ def erase_customer(
     lines = deleted_orders = 0
     if order_keys:
         # Explicit, not only ON DELETE CASCADE: correct even where foreign keys are off.
-        lines = _count(session, delete(OrderLineRecord).where(
+        lines = rows_deleted(session, delete(OrderLineRecord).where(
             one_of(session, table("order_lines").c.order_id, order_keys)))
-        deleted_orders = _count(session, delete(OrderRecord).where(
+        deleted_orders = rows_deleted(session, delete(OrderRecord).where(
             one_of(session, orders.c.id, order_keys)))
-    installed = _count(session, delete(InstalledBaseRecord).where(
+    installed = rows_deleted(session, delete(InstalledBaseRecord).where(
         InstalledBaseRecord.connection == connection,
         InstalledBaseRecord.customer_external_id == external_id))
-    customers = _count(session, delete(CustomerRecord).where(
+    customers = rows_deleted(session, delete(CustomerRecord).where(
         CustomerRecord.connection == connection, CustomerRecord.external_id == external_id))
-    bindings = _count(session, delete(IdentityBinding).where(
+    bindings = rows_deleted(session, delete(IdentityBinding).where(
         IdentityBinding.connection == connection,
         IdentityBinding.entity_type == CUSTOMER,
         IdentityBinding.external_id == external_id))
-    sync_state = _count(session, delete(SyncTargetState).where(
+    sync_state = rows_deleted(session, delete(SyncTargetState).where(
         SyncTargetState.connection == connection, SyncTargetState.external_id == external_id))
-    audit_rows = _count(session, delete(SyncChangeRecord).where(
+    audit_rows = rows_deleted(session, delete(SyncChangeRecord).where(
         SyncChangeRecord.connection == connection,
         SyncChangeRecord.customer_external_id == external_id))
     referral_rows = scrub_referral_pii(session, connection, external_id)

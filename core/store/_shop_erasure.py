@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ._dialect import one_of
+from ._erasure import rows_deleted
 from ._referral_pii import scrub_referral_pii
 from ._schema import (
     Base,
@@ -74,24 +75,21 @@ def erase_connection(session: Session, connection: str, *,
     # Lines explicitly, not only by ON DELETE CASCADE: correct where foreign keys are off.
     lines = 0
     for start in range(0, len(order_keys), 5_000):
-        lines += _count(session, delete(OrderLineRecord).where(one_of(
+        lines += rows_deleted(session, delete(OrderLineRecord).where(one_of(
             session, table("order_lines").c.order_id, order_keys[start:start + 5_000])))
     deleted["order_lines"] = lines
-    deleted["orders"] = _count(session, delete(OrderRecord).where(
+    deleted["orders"] = rows_deleted(session, delete(OrderRecord).where(
         OrderRecord.connection == connection))
     for record in _BY_CONNECTION:
         rows = table(str(record.__tablename__))
-        deleted[rows.name] = _count(session, delete(rows).where(rows.c.connection == connection))
+        deleted[rows.name] = rows_deleted(
+            session, delete(rows).where(rows.c.connection == connection))
     deliveries = delete(WebhookDeliveryRecord).where(WebhookDeliveryRecord.connection == connection)
     kept = [int(delivery) for delivery in keep_deliveries]
     if kept:
         deliveries = deliveries.where(WebhookDeliveryRecord.id.not_in(kept))
-    deleted["webhook_deliveries"] = _count(session, deliveries)
+    deleted["webhook_deliveries"] = rows_deleted(session, deliveries)
     scrubbed = scrub_referral_pii(session, connection)
     session.flush()
     return ConnectionErasureResult(connection=connection, deleted=deleted,
                                    referral_rows_scrubbed=scrubbed)
-
-
-def _count(session: Session, statement: Any) -> int:
-    return int(getattr(session.execute(statement), "rowcount", 0) or 0)

@@ -220,7 +220,7 @@ consume at most two of a shop's batches before the next one is aimed at it."""
 
 
 def test_sigkill_at_chosen_points_then_resume_reaches_the_reference(
-        world: World, kill_switch: Any) -> None:
+        world: World, kill_switch: Any, confirmed_once: Any) -> None:
     switch = kill_switch(world.emulators)
     started = time.perf_counter()
     for targets, (connection, kind, nth, when) in ROUNDS:
@@ -282,13 +282,5 @@ def test_sigkill_at_chosen_points_then_resume_reaches_the_reference(
     statuses = Counter(b.status for b in batches)
     assert set(statuses) <= {"confirmed", "interrupted"}, statuses
     assert statuses["interrupted"] >= 1, "some kill must have hit a batch in flight"
-    confirmed: dict[tuple[str, str, str, str], int] = {}
-    for batch in batches:
-        if batch.status != "confirmed":
-            continue
-        for item in batch.changes["items"]:
-            change = (batch.connection, item["customer"], item["key"], json.dumps(item["new"]))
-            assert change not in confirmed, f"{change} confirmed by batches " \
-                                            f"{confirmed[change]} and {batch.id}"
-            confirmed[change] = batch.id
+    confirmed_once(batches)
 
