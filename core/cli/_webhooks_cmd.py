@@ -86,7 +86,7 @@ def process_all(state: State, limit: int, retry_failed: bool) -> dict[str, Any]:
 
     config = state.config()
     total: dict[str, Any] = {"processed": 0, "retried": 0, "failed": 0, "mirrored": 0,
-                             "errors": []}
+                             "pruned": 0, "errors": []}
     with Store(config.store_url) as store, \
             Connections(config, state.host.connectors) as connections:
         store.check_schema()
@@ -96,7 +96,7 @@ def process_all(state: State, limit: int, retry_failed: bool) -> dict[str, Any]:
                                                   - total["retried"] - total["failed"]),
                                         max_attempts=config.web.webhook_max_attempts,
                                         retry_failed=retry_failed)
-            for key in ("processed", "retried", "failed", "mirrored"):
+            for key in ("processed", "retried", "failed", "mirrored", "pruned"):
                 total[key] += getattr(result, key)
             total["errors"].extend(result.errors)
             retry_failed = False  # failed ones get one more try per invocation
@@ -176,7 +176,8 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(f"processed {data['processed']} deliveries ({data['mirrored']} "
                           f"records mirrored), {data['retried']} to retry, "
-                          f"{data['failed']} failed")
+                          f"{data['failed']} failed; {data['pruned']} processed ones past "
+                          "the retention deleted")
             for error in data["errors"]:
                 console.print(f"  {escape(error)}")
         if data["failed"]:

@@ -37,6 +37,7 @@ from shoploop.store import (
     Store,
     claim_deliveries,
     erased_among,
+    prune_deliveries,
     settle_delivery,
     upsert_customers,
     upsert_orders,
@@ -63,6 +64,8 @@ class ProcessResult:
     retried: int = 0
     failed: int = 0
     mirrored: int = 0
+    pruned: int = 0
+    """Processed deliveries older than ``[web] webhook_retention_days`` deleted."""
     errors: list[str] = field(default_factory=list)
     lag_seconds: list[float] = field(default_factory=list)
     """Per processed delivery, seconds from its arrival to the end of its processing."""
@@ -111,9 +114,14 @@ def process_deliveries(host: PluginHost, config: Config, store: Store, connectio
                        *, limit: int = 100, max_attempts: int = 5, retry_failed: bool = False,
                        stale_after: timedelta = STALE_CLAIM,
                        clock: Callable[[], datetime] = utcnow) -> ProcessResult:
-    """Claim up to ``limit`` deliveries and process each (see the module docs)."""
+    """Claim up to ``limit`` deliveries and process each (see the module docs); first delete
+    the processed ones past ``[web] webhook_retention_days``."""
     result = ProcessResult()
+    retention = timedelta(days=config.web.webhook_retention_days)
     with store.session() as session:
+        # The shop/redact delivery stays: the record that the shop's data was erased.
+        result.pruned = prune_deliveries(session, processed_before=clock() - retention,
+                                         keep_types=(SHOP_REDACT,))
         claimed = claim_deliveries(session, limit=limit, stale_after=stale_after,
                                    retry_failed=retry_failed, now=clock())
     erased: set[str] = set()

@@ -81,6 +81,13 @@ class WebSettings(BaseModel):
         description="Processing attempts of one delivery before it is marked failed "
                     "(`shoploop webhooks process --retry-failed` tries those again).")
 
+    webhook_retention_days: int = Field(
+        default=7, ge=1, le=90,
+        description="Days a processed webhook delivery is kept (its payload holds customers' "
+                    "data) before processing deletes it; the platforms repeat a delivery "
+                    "within hours, so dedupe needs far less. Keep it under 10 on Shopify: "
+                    "customers/redact can come 10 days after the customer's request.")
+
     @field_validator("base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
