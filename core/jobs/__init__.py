@@ -11,5 +11,5 @@ from ._dispatch import job_sender
 from ._mirror import STREAMS, MirrorResult, MirrorStream, mirror_stream
 from ._webhooks import ProcessResult, process_deliveries, process_event
 
-__all__ = ["STREAMS", "MirrorResult", "MirrorStream", "ProcessResult", "job_sender", "mirror_stream",
-           "process_deliveries", "process_event"]
+__all__ = ["STREAMS", "MirrorResult", "MirrorStream", "ProcessResult", "job_sender",
+           "mirror_stream", "process_deliveries", "process_event"]
