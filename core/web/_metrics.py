@@ -117,12 +117,15 @@ class _CountRequests:
             await self.app(scope, receive, send_counting)
         finally:
             metrics = metrics_of(self.starlette.state.shoploop)
-            metrics.requests.labels(_route_of(self.starlette, scope), scope["method"],
-                                    str(status[0])).inc()
+            metrics.requests.labels(_route_of(self.starlette, scope), scope["method"], str(status[0])).inc()
 
 
 def _route_of(app: Starlette, scope: Scope) -> str:
-    for route in app.router.routes:
+    # The router leaves the route it handed the request to in the scope (Starlette 1.x, also
+    # for a route matched by path only, answered 405): no second routing pass per request.
+    if "route" in scope:
+        return str(getattr(scope["route"], "path", "other"))
+    for route in app.router.routes:  # a Starlette that does not: match again
         match, _ = route.matches(scope)
         if match is Match.FULL:
             return str(getattr(route, "path", "other"))
