@@ -117,7 +117,8 @@ class _CountRequests:
             await self.app(scope, receive, send_counting)
         finally:
             metrics = metrics_of(self.starlette.state.shoploop)
-            metrics.requests.labels(_route_of(self.starlette, scope), scope["method"], str(status[0])).inc()
+            metrics.requests.labels(_route_of(self.starlette, scope), scope["method"],
+                                    str(status[0])).inc()
 
 
 def _route_of(app: Starlette, scope: Scope) -> str:
