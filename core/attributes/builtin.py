@@ -48,15 +48,16 @@ def referral_count(profile: CustomerProfile) -> int:
         return 0
 
 
-def advocate_status(profile: CustomerProfile) -> str:
-    """How far the person went in the referral loop: rewarded, referred (a friend's order is
-    attributed to their code), invited (they have a code) or none."""
+def advocate_status(profile: CustomerProfile) -> str | None:
+    """How far the person went in the referral loop: ``advocate`` (a friend's order earned
+    a reward), ``referred`` (a friend's order is attributed to their code), ``invited`` (they
+    hold a code); None when the ledger knows no code of theirs."""
     standing = profile.referral
     if standing.rewarded:
-        return "rewarded"
+        return "advocate"
     if standing.referrals:
         return "referred"
-    return "invited" if standing.codes else "none"
+    return "invited" if standing.codes else None
 
 
 def compute(profile: CustomerProfile, now: Any, settings: AttributeSettings
@@ -78,7 +79,8 @@ def compute(profile: CustomerProfile, now: Any, settings: AttributeSettings
         "rfm_segment": None,
         "satisfaction_score": profile.referral.satisfaction_score,
         "advocate_status": advocate_status(profile),
-        "referral_count": referrals,
+        # Only for people in the loop (or counted elsewhere): not a 0 for every customer.
+        "referral_count": referrals if referrals or profile.referral.codes else None,
     }
     if since is not None:
         r, f, m = (recency_score(since, settings), frequency_score(count, settings),

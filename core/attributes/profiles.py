@@ -117,28 +117,39 @@ def _query(as_of: datetime) -> Select[Any]:
             holder.c.external_id == equipment.c.customer_external_id)))
     )
     no_data = null().cast(customers.c.data.type).label("data")  # JSON on SQLite, JSONB on PG
+
+    def ledger_key(record: Any, ledger: Any) -> ColumnElement[Any]:
+        # As for orders: the mirrored customer the row names, else the e-mail it was sent to.
+        email = func.lower(func.trim(ledger.c.email))
+        return case((record.c.id.is_not(None), _customer_key(record)),
+                    (func.coalesce(func.trim(ledger.c.email), "") != "", email), else_=None)
+
+    def joined(ledger: Any, record: Any) -> Any:
+        return ledger.outerjoin(record, and_(
+            record.c.connection == ledger.c.connection,
+            record.c.external_id == ledger.c.customer_external_id))
+
+    survey_key = ledger_key(surveyed, surveys)
     answered = (
-        select(_customer_key(surveyed).label("key"), literal(SURVEY).label("kind"),
-               surveys.c.connection, surveyed.c.id, no_data,
+        select(survey_key.label("key"), literal(SURVEY).label("kind"),
+               surveys.c.connection, literal(0), no_data,
                surveys.c.score.label("score"), surveys.c.status.label("status"),
                surveys.c.answered_at.label("at"), surveys.c.id.label("ref"))
-        .select_from(surveys.join(surveyed, and_(
-            surveyed.c.connection == surveys.c.connection,
-            surveyed.c.external_id == surveys.c.customer_external_id)))
-        .where(surveys.c.answered_at <= as_of, surveys.c.score.is_not(None))
+        .select_from(joined(surveys, surveyed))
+        .where(surveys.c.answered_at <= as_of, surveys.c.score.is_not(None),
+               survey_key.is_not(None))
     )
     # A code without a referral is one row with a NULL status (invited, nobody came yet).
+    code_key = ledger_key(advocate, codes)
     referred = (
-        select(_customer_key(advocate).label("key"), literal(CODE).label("kind"),
-               codes.c.connection, advocate.c.id, no_data,
+        select(code_key.label("key"), literal(CODE).label("kind"),
+               codes.c.connection, literal(0), no_data,
                null().cast(Integer).label("score"), referrals.c.status.label("status"),
                codes.c.created_at.label("at"), codes.c.code.label("ref"))
-        .select_from(codes.join(advocate, and_(
-            advocate.c.connection == codes.c.connection,
-            advocate.c.external_id == codes.c.customer_external_id))
-            .outerjoin(referrals, and_(referrals.c.code == codes.c.code,
-                                       referrals.c.attributed_at <= as_of)))
-        .where(codes.c.created_at <= as_of)
+        .select_from(joined(codes, advocate)
+                     .outerjoin(referrals, and_(referrals.c.code == codes.c.code,
+                                                referrals.c.attributed_at <= as_of)))
+        .where(codes.c.created_at <= as_of, code_key.is_not(None))
     )
     union = union_all(people, bought, installed, answered, referred).subquery("pool")
     return select(union.c.key, union.c.kind, union.c.connection, union.c.data,

@@ -68,7 +68,8 @@ def test_the_referral_ledger_joins_the_profile_of_its_customer(store: Store, ord
                                                                  now) -> None:
     """Anna (the shop's S1) answered two surveys (the latest counts), has one code, and two
     friends' orders are attributed to it: one rewarded, one rejected; a third is attributed
-    after ``as_of``. Bob has nothing. Ledger rows of an unmirrored customer join nobody."""
+    after ``as_of``. A survey of a customer not mirrored (S9) joins by the e-mail it was sent to:
+    Bob's."""
     from shoploop.store import (
         ReferralSurveyRecord,
         add_code,
@@ -82,10 +83,11 @@ def test_the_referral_ledger_joins_the_profile_of_its_customer(store: Store, ord
     week = timedelta(days=7)
     with store.session() as session:
         surveys = []
-        for period, customer, score, ago in ((1, "S1", 3, 5 * week), (2, "S1", 5, 2 * week),
-                                             (1, "S9", 1, week)):
+        for period, customer, score, ago, email in (
+                (1, "S1", 3, 5 * week, None), (2, "S1", 5, 2 * week, None),
+                (1, "S9", 1, week, "Bob@Example.com ")):
             survey_id = add_survey(session, connection="shop", customer_id=customer,
-                                   email=None, order_id=f"o-{period}", period=period,
+                                   email=email, order_id=f"o-{period}", period=period,
                                    language="en", due_at=now - ago, now=now - ago, cause="t")
             assert survey_id is not None
             transition(session, "survey", survey_id, "sent", cause="t", now=now - ago)
@@ -113,5 +115,5 @@ def test_the_referral_ledger_joins_the_profile_of_its_customer(store: Store, ord
             anna.rewarded) == (5, 1, 1, 1, 1)
     assert anna.answered_at is not None and abs(anna.answered_at - (now - 2 * week)) \
         < timedelta(seconds=1)
-    assert (bob.satisfaction_score, bob.codes, bob.referrals) == (None, 0, 0)
+    assert (bob.satisfaction_score, bob.codes, bob.referrals) == (1, 0, 0)
     assert sorted(o.id for o in profiles["anna@example.com"].orders) == ["g1", "o1", "o1"]
