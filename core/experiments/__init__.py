@@ -20,7 +20,21 @@ from ._stats import (
     welch,
     welch_from_sums,
 )
+from ._units import Unit, exposed_variant, unit_of
 
-__all__ = ["Comparison", "ExperimentSettings", "VariantSettings", "Verdict", "assign",
-           "sample_size_means", "sample_size_proportions", "two_proportions", "verdict",
-           "welch", "welch_from_sums"]
+__all__ = [
+    "Comparison",
+    "ExperimentSettings",
+    "Unit",
+    "VariantSettings",
+    "Verdict",
+    "assign",
+    "exposed_variant",
+    "sample_size_means",
+    "sample_size_proportions",
+    "two_proportions",
+    "unit_of",
+    "verdict",
+    "welch",
+    "welch_from_sums",
+]
