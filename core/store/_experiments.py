@@ -148,7 +148,7 @@ def product_skus(session: Session, products: Iterable[tuple[str, str]]) -> dict[
         for start in range(0, len(externals), _BATCH):
             rows = session.execute(select(ProductRecord.external_id, ProductRecord.sku).where(
                 ProductRecord.connection == connection, ProductRecord.sku.is_not(None),
-                one_of(session, ProductRecord.external_id, externals[start:start + _BATCH])))
+                one_of(session, table("products").c.external_id, externals[start:start + _BATCH])))
             found.update({(connection, external): sku for external, sku in rows if sku})
     return found
 
@@ -162,7 +162,8 @@ def _customers_of(session: Session, keys: Iterable[str]) -> dict[tuple[str, str]
             IdentityBinding.connection, IdentityBinding.external_id,
             IdentityBinding.internal_id).where(
             IdentityBinding.entity_type == CUSTOMER,
-            one_of(session, IdentityBinding.internal_id, wanted[start:start + _BATCH])))
+            one_of(session, table("identity_bindings").c.internal_id,
+                   wanted[start:start + _BATCH])))
         found.update({(connection, external): internal
                       for connection, external, internal in rows})
     for key in wanted:  # unbound customers: "connection/external id"
@@ -186,7 +187,7 @@ def customer_order_lines(session: Session, keys: Iterable[str], *,
             rows = session.execute(select(OrderRecord, OrderLineRecord).join(
                 OrderLineRecord, OrderLineRecord.order_id == OrderRecord.id).where(
                 OrderRecord.connection == connection, OrderRecord.placed_at >= since,
-                one_of(session, OrderRecord.customer_external_id,
+                one_of(session, table("orders").c.customer_external_id,
                        externals[start:start + _BATCH])))
             for order, line in rows:
                 refunded = Decimal(str(order.data.get("refunded_total") or 0))
