@@ -9,6 +9,7 @@ statistics of :mod:`._stats` (:func:`two_proportions`, :func:`welch`, :func:`wel
 from __future__ import annotations
 
 from ._assign import assign
+from ._report import experiment_report, line_net
 from ._settings import ExperimentSettings, VariantSettings
 from ._stats import (
     Comparison,
@@ -22,19 +23,7 @@ from ._stats import (
 )
 from ._units import Unit, exposed_variant, unit_of
 
-__all__ = [
-    "Comparison",
-    "ExperimentSettings",
-    "Unit",
-    "VariantSettings",
-    "Verdict",
-    "assign",
-    "exposed_variant",
-    "sample_size_means",
-    "sample_size_proportions",
-    "two_proportions",
-    "unit_of",
-    "verdict",
-    "welch",
-    "welch_from_sums",
-]
+__all__ = ["Comparison", "ExperimentSettings", "Unit", "VariantSettings", "Verdict", "assign",
+           "experiment_report", "exposed_variant", "line_net", "sample_size_means",
+           "sample_size_proportions", "two_proportions", "unit_of", "verdict", "welch",
+           "welch_from_sums"]
