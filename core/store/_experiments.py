@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ._dialect import one_of, upsert_insert
@@ -114,8 +114,6 @@ def experiment_assignments(session: Session, experiment: str) -> list[Assignment
 
 def experiment_counts(session: Session) -> dict[str, dict[str, int]]:
     """Assigned units per experiment and variant (for ``experiments list``)."""
-    from sqlalchemy import func
-
     found: dict[str, dict[str, int]] = {}
     query = select(ExperimentAssignmentRecord.experiment, ExperimentAssignmentRecord.variant,
                    func.count()).group_by(ExperimentAssignmentRecord.experiment,
@@ -200,6 +198,36 @@ def customer_order_lines(session: Session, keys: Iterable[str], *,
     return lines
 
 
-__all__ = ["Assignment", "CustomerOrderLine", "ExperimentEvent", "customer_key",
-           "customer_order_lines", "experiment_assignments", "experiment_counts",
-           "experiment_events", "product_skus", "record_assignment", "stored_assignment"]
+def erase_experiment_unit(session: Session, connection: str, external_id: str) -> int:
+    """Forget an unbound customer's part in experiments (an erasure): the assignments keyed
+    by ``connection/external id`` are deleted, their events untagged (the counts per
+    placement stay), a visitor's link to the customer cleared. A bound customer's unit is the
+    internal id, which stays while other connections know the person. Returns rows changed."""
+    key = f"{connection}/{external_id}"
+    changed = 0
+    for statement in (
+            delete(ExperimentAssignmentRecord).where(
+                ExperimentAssignmentRecord.unit_key == key),
+            update(ExperimentAssignmentRecord).where(
+                ExperimentAssignmentRecord.customer_key == key).values(customer_key=None),
+            update(WebEventRecord).where(WebEventRecord.unit_key == key).values(
+                unit_key=None, experiment=None, variant=None)):
+        result = session.execute(statement.execution_options(synchronize_session=False))
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    return changed
+
+
+__all__ = [
+    "Assignment",
+    "CustomerOrderLine",
+    "ExperimentEvent",
+    "customer_key",
+    "customer_order_lines",
+    "erase_experiment_unit",
+    "experiment_assignments",
+    "experiment_counts",
+    "experiment_events",
+    "product_skus",
+    "record_assignment",
+    "stored_assignment",
+]

@@ -91,3 +91,29 @@ def test_a_stored_variant_outlives_a_change_of_shares(store: Store) -> None:
             after[key] = exposed_variant(session, "e", skewed, unit, NOW)
     assert after == before
     assert set(Counter(before.values())) == {"control", "k8"}
+
+
+def test_erasing_a_customer_forgets_their_part_in_experiments(store: Store) -> None:
+    from sqlalchemy import select
+
+    from shoploop.store import WebEventRecord, erase_customer, record_web_events
+
+    with store.session() as session:
+        for unit, kind, person in (("shop_a/9", "customer", "shop_a/9"),
+                                   ("visitor/b", "visitor", "shop_a/9"),
+                                   ("shop_a/10", "customer", "shop_a/10")):
+            record_assignment(session, experiment="e", unit_kind=kind, unit_key=unit,
+                              variant="control", customer_key=person, at=NOW)
+        record_web_events(session, [{
+            "event_id": f"ev-{unit}", "type": "impression", "connection": "shop_a",
+            "placement": "product_page", "product_external_id": "p1", "experiment": "e",
+            "variant": "control", "unit_key": unit} for unit in ("shop_a/9", "shop_a/10")])
+    with store.session() as session:
+        result = erase_customer(session, "shop_a", "9")
+    assert result.experiment_rows == 3  # the assignment, the visitor's link, the event's tag
+    with store.session() as session:
+        left = {(a.unit_key, a.customer_key) for a in experiment_assignments(session, "e")}
+        tags = {event: unit for event, unit in session.execute(
+            select(WebEventRecord.event_id, WebEventRecord.unit_key))}
+    assert left == {("visitor/b", None), ("shop_a/10", "shop_a/10")}
+    assert tags == {"ev-shop_a/9": None, "ev-shop_a/10": "shop_a/10"}
