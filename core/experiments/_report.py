@@ -8,6 +8,10 @@ order, both ends included. Refunds are subtracted pro rata of the order's total;
 refunded order adds nothing and does not convert. Revenue stays in the order's currency: a
 figure per currency, never a sum across currencies.
 
+Besides the attributed figures, the report counts every purchase of the unit's person within
+the window after its first exposure (``order_conversion``, ``order_revenue_per_exposure``):
+the fair metric for a hold-out arm, which shows nothing and so is attributed nothing.
+
 Every rate is per exposed unit, not per impression: a unit's impressions are not independent
 trials, so a per-impression test would overstate the evidence.
 """
@@ -45,6 +49,10 @@ class ArmFigures:
     """Net attributed revenue per currency."""
     revenue_squares: dict[str, float] = field(default_factory=dict)
     """Sum over units of the squared per-unit revenue, per currency (for Welch)."""
+    ordering_units: int = 0
+    """Units whose person bought anything within the window after the first exposure."""
+    order_revenue: dict[str, Decimal] = field(default_factory=dict)
+    order_revenue_squares: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         def rate(count: int) -> float | None:
@@ -58,7 +66,13 @@ class ArmFigures:
             "attributed_lines": self.attributed_lines,
             "revenue": {c: str(v) for c, v in sorted(self.revenue.items())},
             "revenue_per_exposure": {c: float(v) / self.units if self.units else None
-                                     for c, v in sorted(self.revenue.items())}}
+                                     for c, v in sorted(self.revenue.items())},
+            "ordering_units": self.ordering_units,
+            "order_conversion": rate(self.ordering_units),
+            "order_revenue": {c: str(v) for c, v in sorted(self.order_revenue.items())},
+            "order_revenue_per_exposure": {
+                c: float(v) / self.units if self.units else None
+                for c, v in sorted(self.order_revenue.items())}}
 
 
 def _number(value: Any) -> float | None:
@@ -126,28 +140,51 @@ def experiment_report(session: Session, name: str, settings: ExperimentSettings,
         if assignment.customer_key is not None:
             units_of_person[assignment.customer_key].append(assignment.unit_key)
     first = min((a.first_exposed_at for a in assignments), default=now)
-    per_unit_revenue: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    converted: set[str] = set()
+    exposed_at = {a.unit_key: a.first_exposed_at for a in assignments}
+    attributed, ordered = _Outcomes(), _Outcomes()
     for line in customer_order_lines(session, units_of_person, since=first):
+        net = line_net(line.unit_price * line.quantity, line.order_total,
+                       line.refunded_total, line.status)
         for unit in units_of_person[line.customer_key]:
-            if not _shown_before(shown.get(unit, {}), skus, line.connection,
-                                 line.product_external_id, line.sku, line.placed_at, window):
-                continue
-            arm = arms[variant_of[unit]]
-            arm.attributed_lines += 1
-            net = line_net(line.unit_price * line.quantity, line.order_total,
-                           line.refunded_total, line.status)
-            per_unit_revenue[(unit, line.currency)] += net
-            if line.status in PURCHASE_STATUSES:
-                converted.add(unit)
-    for unit in converted:
+            if exposed_at[unit] <= line.placed_at <= exposed_at[unit] + window:
+                ordered.add(unit, line.currency, net, line.status)
+            if _shown_before(shown.get(unit, {}), skus, line.connection,
+                             line.product_external_id, line.sku, line.placed_at, window):
+                arms[variant_of[unit]].attributed_lines += 1
+                attributed.add(unit, line.currency, net, line.status)
+    for unit in attributed.converted:
         arms[variant_of[unit]].converted_units += 1
-    for (unit, currency), value in per_unit_revenue.items():
-        arm = arms[variant_of[unit]]
-        arm.revenue[currency] = arm.revenue.get(currency, Decimal(0)) + value
-        arm.revenue_squares[currency] = arm.revenue_squares.get(currency, 0.0) + float(
-            value) ** 2
+    for unit in ordered.converted:
+        arms[variant_of[unit]].ordering_units += 1
+    for arm in arms.values():
+        arm.revenue, arm.revenue_squares = attributed.per_arm(variant_of, arm.variant)
+        arm.order_revenue, arm.order_revenue_squares = ordered.per_arm(variant_of, arm.variant)
     return _assemble(name, settings, list(arms.values()), now)
+
+
+@dataclass
+class _Outcomes:
+    """Per unit: net revenue per currency, and whether the unit bought (a purchase)."""
+
+    revenue: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(
+        Decimal))
+    converted: set[str] = field(default_factory=set)
+
+    def add(self, unit: str, currency: str, net: Decimal, status: str) -> None:
+        self.revenue[(unit, currency)] += net
+        if status in PURCHASE_STATUSES:
+            self.converted.add(unit)
+
+    def per_arm(self, variant_of: dict[str, str], variant: str) -> tuple[
+            dict[str, Decimal], dict[str, float]]:
+        """The arm's revenue per currency and sum of squared per-unit revenue."""
+        total: dict[str, Decimal] = {}
+        squares: dict[str, float] = {}
+        for (unit, currency), value in self.revenue.items():
+            if variant_of[unit] == variant:
+                total[currency] = total.get(currency, Decimal(0)) + value
+                squares[currency] = squares.get(currency, 0.0) + float(value) ** 2
+        return total, squares
 
 
 def _shown_before(shown: dict[tuple[str, str], list[datetime]], skus: dict[tuple[str, str], str],
@@ -165,7 +202,7 @@ def _assemble(name: str, settings: ExperimentSettings, arms: Sequence[ArmFigures
               now: datetime) -> dict[str, Any]:
     control = arms[0]
     alpha = settings.alpha
-    currencies = sorted({c for arm in arms for c in arm.revenue})
+    currencies = sorted({c for arm in arms for c in (*arm.revenue, *arm.order_revenue)})
     comparisons: list[dict[str, Any]] = []
     for arm in arms[1:]:
         found: list[dict[str, Any]] = [
@@ -173,20 +210,29 @@ def _assemble(name: str, settings: ExperimentSettings, arms: Sequence[ArmFigures
                                         arm.clicked_units, arm.units, alpha=alpha), "ctr"),
             _comparison(two_proportions(control.converted_units, control.units,
                                         arm.converted_units, arm.units, alpha=alpha),
-                        "conversion")]
+                        "conversion"),
+            _comparison(two_proportions(control.ordering_units, control.units,
+                                        arm.ordering_units, arm.units, alpha=alpha),
+                        "order_conversion")]
         for currency in currencies:
             found.append(_comparison(welch_from_sums(
                 float(control.revenue.get(currency, 0)),
                 control.revenue_squares.get(currency, 0.0), control.units,
                 float(arm.revenue.get(currency, 0)), arm.revenue_squares.get(currency, 0.0),
                 arm.units, alpha=alpha), "revenue_per_exposure", currency))
+            found.append(_comparison(welch_from_sums(
+                float(control.order_revenue.get(currency, 0)),
+                control.order_revenue_squares.get(currency, 0.0), control.units,
+                float(arm.order_revenue.get(currency, 0)),
+                arm.order_revenue_squares.get(currency, 0.0), arm.units, alpha=alpha),
+                "order_revenue_per_exposure", currency))
         comparisons.append({"variant": arm.variant, "against": control.variant,
                             "metrics": found})
     planned = settings.planned_per_arm()
     smallest = min(arm.units for arm in arms)
     stopped = settings.stop is not None and now >= settings.stop
-    main_currency = max(currencies, key=lambda c: sum(a.revenue.get(c, 0) for a in arms),
-                        default=None)
+    main_currency = max(currencies, key=lambda c: sum(
+        a.revenue.get(c, 0) + a.order_revenue.get(c, 0) for a in arms), default=None)
     verdicts = []
     for arm, compared in zip(arms[1:], comparisons, strict=True):
         metric = settings.primary_metric

@@ -3,7 +3,8 @@
     [experiments.k_test]
     unit = "customer"                  # visitor | customer | account
     placements = ["product_page"]
-    primary_metric = "conversion"      # ctr | conversion | revenue_per_exposure
+    primary_metric = "conversion"      # ctr | conversion | revenue_per_exposure |
+                                       # order_conversion | order_revenue_per_exposure
     baseline_rate = 0.03               # the planned sample size comes from it (docs)
     [[experiments.k_test.variants]]
     name = "control"
@@ -52,7 +53,8 @@ class ExperimentSettings(BaseModel):
     variants: list[VariantSettings] = Field(min_length=2)
     start: datetime | None = None
     stop: datetime | None = None
-    primary_metric: Literal["ctr", "conversion", "revenue_per_exposure"] = "conversion"
+    primary_metric: Literal["ctr", "conversion", "revenue_per_exposure", "order_conversion",
+                            "order_revenue_per_exposure"] = "conversion"
     attribution_window_days: int = Field(default=7, ge=1, le=90)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     power: float = Field(default=0.8, gt=0.5, lt=1)
@@ -98,7 +100,7 @@ class ExperimentSettings(BaseModel):
         from ._stats import sample_size_means, sample_size_proportions
 
         mde, alpha, power = self.minimum_detectable_effect, self.alpha, self.power
-        if self.primary_metric == "revenue_per_exposure":
+        if self.primary_metric.endswith("revenue_per_exposure"):
             if self.baseline_revenue_mean is None or self.baseline_revenue_sd is None:
                 return None
             return sample_size_means(self.baseline_revenue_sd,

@@ -102,9 +102,16 @@ def test_attribution_window_refunds_and_no_exposure(store: Store) -> None:
     assert treatment["revenue"] == {"EUR": "51.00", "USD": "12.00"}
     assert treatment["converted_units"] == 3
     assert treatment["revenue_per_exposure"]["EUR"] == pytest.approx(17.0)
+    # Every purchase within 7 days of the first exposure (T0 - 2 h), shown or not: a's
+    # early order and the product never shown count, its edge order (2 h late) does not; c's
+    # counts; b keeps 4/5 of 50.00
+    assert (control["ordering_units"], control["order_revenue"]) == (2, {"EUR": "119.00"})
+    assert (treatment["ordering_units"], treatment["order_revenue"]) == (
+        3, {"EUR": "67.00", "USD": "12.00"})
     metrics = {(m["metric"], m.get("currency")) for m in report["comparisons"][0]["metrics"]}
-    assert metrics == {("ctr", None), ("conversion", None), ("revenue_per_exposure", "EUR"),
-                       ("revenue_per_exposure", "USD")}
+    assert metrics == {("ctr", None), ("conversion", None), ("order_conversion", None),
+                       *((m, c) for m in ("revenue_per_exposure", "order_revenue_per_exposure")
+                         for c in ("EUR", "USD"))}
     assert report["main_currency"] == "EUR"
     # 5 units against a plan of thousands: figures, no winner
     assert report["verdicts"] == [{"variant": "k8", "status": "not_yet_at_horizon",
