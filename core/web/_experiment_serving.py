@@ -53,6 +53,8 @@ def arm_of(state: WebState, name: str, settings: ExperimentSettings, *, connecti
     (store I/O): call it in a thread."""
     from shoploop.experiments import exposed_variant, unit_of
 
+    if not (visitor if settings.unit == "visitor" else customer):
+        return None  # no unit of this kind: decided without the store
     memory = state.extras.get(__name__)
     if not isinstance(memory, _Memory):
         memory = state.extras[__name__] = _Memory()
