@@ -25,6 +25,7 @@ from ._jobs_settings import JobsSettings, ScheduleSettings, check_jobs
 from ._privacy_settings import PrivacySettings
 from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
+from .experiments._settings import ExperimentSettings, experiment_problems
 from .reco._settings import RecoSettings
 from .referral._settings import ReferralSettings
 from .sync._settings import SyncSettings
@@ -69,6 +70,8 @@ class _TopLevel(BaseModel):
     # Where jobs run and when (docs/scale-out.md), validated once into Config.jobs/.schedule.
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    # A/B tests (docs/experiments.md), validated once into Config.experiments.
+    experiments: dict[str, ExperimentSettings] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Config:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    experiments: dict[str, ExperimentSettings] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -152,6 +156,8 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
             current = info.annotation
         elif get_origin(current) is dict:  # `part` is a key of a dict[str, Model]
             current = get_args(current)[1]
+        elif get_origin(current) is list and isinstance(part, int):  # an array of tables
+            current = get_args(current)[0]
         else:
             return None
         if get_origin(current) in (Union, UnionType):  # `X | None`
@@ -216,6 +222,8 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
             raise
         settings.locate(name, file if file != "<defaults>" else None)
         connections[name] = Connection(name=name, type=type_name, settings=settings)
+    for key, problem, remedy in experiment_problems(top.experiments, top.reco.placements):
+        raise ConfigError(problem, file=file, key=key, remedy=remedy)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     check_jobs(top.jobs, store_url, file=file,
                environ=os.environ if environ is None else environ,
@@ -223,7 +231,7 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
                   logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
                   reco=top.reco, web=top.web, referral=top.referral, jobs=top.jobs,
-                  schedule=top.schedule, privacy=top.privacy)
+                  schedule=top.schedule, privacy=top.privacy, experiments=top.experiments)
 
 
 def load_config(explicit: str | os.PathLike[str] | None, registry: ConnectorRegistry, *,

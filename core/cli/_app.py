@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shoploop.cli._web_cmd",
     "shoploop.cli._webhooks_cmd",
     "shoploop.cli._jobs_cmd",
+    "shoploop.cli._experiments_cmd",
 )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import Delete, delete, select
 from sqlalchemy.orm import Session
 
 from ._dialect import one_of, upsert_insert
+from ._experiments import erase_experiment_unit
 from ._referral_pii import scrub_referral_pii
 from ._schema import (
     CustomerRecord,
@@ -70,13 +71,16 @@ class ErasureResult:
     audit_rows: int = 0
     referral_rows: int = 0
     """Referral-ledger rows whose e-mail and comment were cleared (the rows stay)."""
+    experiment_rows: int = 0
+    """Experiment assignments deleted and events untagged (``erase_experiment_unit``)."""
     internal_id: str | None = None
     """The internal id the customer was bound to (from the tombstone on a repeat erasure)."""
 
     @property
     def deleted(self) -> int:
         return (self.customers + self.orders + self.order_lines + self.installed_base
-                + self.bindings + self.sync_state + self.audit_rows + self.referral_rows)
+                + self.bindings + self.sync_state + self.audit_rows + self.referral_rows
+                + self.experiment_rows)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,6 +145,7 @@ def erase_customer(
         SyncChangeRecord.connection == connection,
         SyncChangeRecord.customer_external_id == external_id))
     referral_rows = scrub_referral_pii(session, connection, external_id)
+    experiment_rows = erase_experiment_unit(session, connection, external_id)
 
     tombstone = session.get(ErasedCustomer, (connection, digest))
     if tombstone is None:
@@ -159,7 +164,8 @@ def erase_customer(
     return ErasureResult(
         connection=connection, customers=customers, orders=deleted_orders, order_lines=lines,
         installed_base=installed, bindings=bindings, sync_state=sync_state,
-        audit_rows=audit_rows, referral_rows=referral_rows, internal_id=internal_id,
+        audit_rows=audit_rows, referral_rows=referral_rows, experiment_rows=experiment_rows,
+        internal_id=internal_id,
     )
 
 

@@ -326,7 +326,8 @@ class WebEventRecord(Base):
 
     __tablename__ = "web_events"
     __table_args__ = (Index(None, "occurred_at"),
-                      Index(None, "connection", "placement", "type"))
+                      Index(None, "connection", "placement", "type"),
+                      Index(None, "experiment", "unit_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -337,6 +338,30 @@ class WebEventRecord(Base):
     model_version: Mapped[int | None]
     position: Mapped[int | None]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The experiment arm the answer came from (migration 0011): null outside experiments.
+    experiment: Mapped[str | None] = mapped_column(String(63))
+    variant: Mapped[str | None] = mapped_column(String(63))
+    unit_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class ExperimentAssignmentRecord(Base):
+    """A unit's variant in an experiment, stored at its first exposure (migration 0011).
+    ``(experiment, unit_key)`` is unique: the first insert wins, so a unit stays in its arm
+    even when the shares change later. ``customer_key`` is the identity-bound person the
+    unit's orders are attributed through (the unit itself for ``unit = "customer"``; null
+    for a visitor who never named a customer)."""
+
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (UniqueConstraint("experiment", "unit_key"),
+                      Index(None, "experiment", "variant"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment: Mapped[str] = mapped_column(String(63))
+    unit_kind: Mapped[str] = mapped_column(String(20))
+    unit_key: Mapped[str] = mapped_column(String(255))
+    variant: Mapped[str] = mapped_column(String(63))
+    customer_key: Mapped[str | None] = mapped_column(String(255))
+    first_exposed_at: Mapped[datetime] = mapped_column(default=utcnow)
 # -- webhook deliveries (migration 0007) ---------------------------------------------------------
 
 class WebhookDeliveryRecord(Base):

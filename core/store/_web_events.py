@@ -42,11 +42,12 @@ class PlacementFigures:
 
 def record_web_events(session: Session, events: Iterable[Mapping[str, Any]]) -> int:
     """Store events (keys: ``event_id``, ``type``, ``connection``, ``placement``,
-    ``product_external_id``, optional ``model_version``, ``position``, ``occurred_at``);
+    ``product_external_id``, optional ``model_version``, ``position``, ``occurred_at``, and
+    the arm's ``experiment``, ``variant``, ``unit_key``);
     an ``event_id`` already stored is skipped. Returns how many were new."""
     now = utcnow()
-    rows = [{"model_version": None, "position": None, "occurred_at": now, **event}
-            for event in events]
+    rows = [{"model_version": None, "position": None, "occurred_at": now, "experiment": None,
+             "variant": None, "unit_key": None, **event} for event in events]
     if not rows:
         return 0
     web_events = table("web_events")

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from ._api_http import api_error, cors_gate, cors_headers
 from ._app import WebState, web_state
+from ._experiment_serving import event_tags
 
 MAX_EVENTS_PER_REPORT = 50
 _NAME = r"^[a-z0-9][a-z0-9_\-]*$"
@@ -46,6 +47,11 @@ class StorefrontEvent(BaseModel):
     model_version: int | None = Field(default=None, ge=1)
     position: int | None = Field(default=None, ge=0, le=1000,
                                  description="The product's place in the list, from 0.")
+    # The answer's experiment and the request's unit (docs/experiments.md): the store's
+    # assignment of that unit decides the variant the event is counted for.
+    experiment: str | None = Field(default=None, max_length=63, pattern=_NAME)
+    customer: str | None = Field(default=None, min_length=1, max_length=255)
+    visitor: str | None = Field(default=None, min_length=1, max_length=255)
 
 
 class EventReport(BaseModel):
@@ -104,12 +110,17 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
 def _store_events(state: WebState, report: EventReport) -> int:
     from shoploop.store import record_web_events
 
+    rows: list[dict[str, object]] = [
+        {"event_id": event.event_id, "type": event.type, "connection": event.connection,
+         "placement": event.placement, "product_external_id": event.product_id,
+         "model_version": event.model_version, "position": event.position,
+         "experiment": event.experiment, "customer": event.customer, "visitor": event.visitor}
+        for event in report.events]
+    event_tags(state, rows)
+    for row in rows:
+        del row["customer"], row["visitor"]  # the unit key is what is stored
     with state.store.session() as session:
-        return record_web_events(session, [
-            {"event_id": event.event_id, "type": event.type, "connection": event.connection,
-             "placement": event.placement, "product_external_id": event.product_id,
-             "model_version": event.model_version, "position": event.position}
-            for event in report.events])
+        return record_web_events(session, rows)
 
 
 async def _capped_body(request: Request, limit: int) -> bytes | None:

@@ -17,8 +17,10 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from ._api_http import api_error, cors_gate, cors_headers
 from ._app import WebState, web_state
+from ._experiment_serving import Arm, arm_of, blended, running_experiment, varied_request
 
 if TYPE_CHECKING:
     from shoploop.hooks import RecommendationRequest
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 MAX_K = 100
 """Most recommendations one call may ask for (a placement shows a handful)."""
 
-_PARAMETERS = ("connection", "product", "customer", "cart", "placement", "k")
+_PARAMETERS = ("connection", "product", "customer", "cart", "placement", "k", "visitor")
 _ID_LIMIT = 255
 _PLACEMENT = re.compile(r"[a-z0-9][a-z0-9_\-]{0,49}")
 
@@ -177,17 +180,27 @@ def parse_request(request: Request, model: Model) -> RecommendationRequest:
                                  k=int(raw_k))
 
 
-def _answer_body(state: WebState, model: Model, ask: RecommendationRequest) -> bytes:
-    """The JSON answer, computed (hooks run here: every installed strategy and rule)."""
+def _answer_body(state: WebState, model: Model, ask: RecommendationRequest,
+                 arm: Arm | None = None) -> bytes:
+    """The JSON answer, computed (hooks run here: every installed strategy and rule); in an
+    experiment, as the arm's variant has it."""
     from shoploop._context import hook_context
     from shoploop.reco import rank
 
-    # No connectors in the context: an answer comes from memory and never waits on a shop.
-    ranked = rank(state.host, model, ask, context=hook_context(state.config, None))
+    if arm is not None and not arm.variant.placement_enabled:
+        recommendations = []  # the hold-out arm: the placement shows nothing
+    elif arm is not None:
+        varied = varied_request(ask, arm.variant, MAX_K)
+        ranked = rank(state.host, model, varied, context=hook_context(state.config, None))
+        recommendations = blended(ranked.recommendations, arm.variant, arm.variant.k or ask.k)
+    else:
+        # No connectors in the context: an answer comes from memory, never waits on a shop.
+        recommendations = rank(state.host, model, ask,
+                               context=hook_context(state.config, None)).recommendations
     products = model.products(ask.connection)
-    found = products.many(r.product_id for r in ranked.recommendations)
+    found = products.many(r.product_id for r in recommendations)
     rows = []
-    for item in ranked.recommendations:
+    for item in recommendations:
         product = found.get(item.product_id)
         rows.append({
             "product_id": item.product_id,
@@ -200,7 +213,10 @@ def _answer_body(state: WebState, model: Model, ask: RecommendationRequest) -> b
     return json.dumps({
         "ok": True, "model_version": model.version, "connection": ask.connection,
         "placement": ask.placement, "recommendations": rows,
-        "unknown_products": unknown}, separators=(",", ":"), ensure_ascii=False).encode()
+        "unknown_products": unknown,
+        "experiment": None if arm is None else {"name": arm.experiment,
+                                                "variant": arm.variant.name}},
+        separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def recommendations(request: Request) -> Response:
@@ -217,19 +233,40 @@ async def recommendations(request: Request) -> Response:
                          headers=headers)
     settings = state.settings.storefront
     slot = model_slot(state)
-    # Keyed by the raw query: a repeated request skips parsing too (the answer of one query
-    # string under one model version is always the same until it expires).
-    key = (model.version, request.scope["query_string"])
-    answer = slot.answers.get(key)
-    now = time.monotonic()
-    if answer is None or answer.expires <= now:
+    ask: RecommendationRequest | None = None
+    arm: Arm | None = None
+    query: bytes = request.scope["query_string"]
+    if b"visitor=" in query:  # the visitor changes nothing but the arm: not part of the key
+        query = urlencode([pair for pair in parse_qsl(query.decode("latin-1"),
+                                                      keep_blank_values=True)
+                           if pair[0] != "visitor"]).encode()
+    if state.config.experiments:
         try:
             ask = parse_request(request, model)
+            visitor = _single(request, "visitor")
         except BadParameter as exc:
             return api_error(400, "bad_parameter", exc.message, parameter=exc.parameter,
                              remedy=exc.remedy, headers=headers)
+        when = state.clock()
+        running = running_experiment(state, ask.placement, when)
+        if running is not None:
+            arm = await run_in_threadpool(partial(
+                arm_of, state, *running, connection=ask.connection,
+                customer=ask.customer_id, visitor=visitor, now=when))
+    # Keyed by the query: a repeated request skips parsing too (the answer of one query
+    # string under one model version, in one arm, is always the same until it expires).
+    key = (model.version, query, None if arm is None else arm.variant.name)
+    answer = slot.answers.get(key)
+    now = time.monotonic()
+    if answer is None or answer.expires <= now:
+        if ask is None:
+            try:
+                ask = parse_request(request, model)
+            except BadParameter as exc:
+                return api_error(400, "bad_parameter", exc.message, parameter=exc.parameter,
+                                 remedy=exc.remedy, headers=headers)
         # Off the event loop: a third-party strategy may do I/O.
-        body = await run_in_threadpool(_answer_body, state, model, ask)
+        body = await run_in_threadpool(_answer_body, state, model, ask, arm)
         # A customer's answer is theirs: browsers may keep it, shared caches must not.
         answer = _Answer(body, f'"{blake2b(body, digest_size=12).hexdigest()}"',
                          now + settings.cache_seconds,

@@ -40,6 +40,7 @@ STORE_COMMANDS: list[list[str]] = [
     ["sync", "history"],
     ["sync", "show", "abc"],
     ["attributes", "show"],
+    ["experiments", "list"],
     ["privacy", "erase", "shop", "C000001"],
     ["config", "check"],
     ["config", "check", "--offline"],

@@ -29,7 +29,7 @@ CORE_TABLES = {
     "reco_models", "reco_published", "record_digests", "webhook_deliveries", "web_events",
     "referral_surveys", "referral_invitations", "referral_codes", "referrals",
     "referral_rewards", "referral_transitions", "referral_opt_outs",
-    "referral_visits",
+    "referral_visits", "experiment_assignments",
 }
 
 EXTRA_MIGRATION = '''

@@ -137,3 +137,49 @@ def _render_and_report(page: Any, shop: str, store: Store, version: int) -> None
             WebEventRecord.type == "click")).one()
     assert (clicked.product_external_id, clicked.model_version, clicked.position) == (
         "102", version, 0)
+
+
+def test_widget_in_a_visitor_experiment(store: Store, web_host: PluginHost, served: Served,
+                                        make_config: Callable[[dict[str, Any]], Config],
+                                        storefront_seed: Callable[..., int],
+                                        browser: Any) -> None:
+    """``data-visitor="auto"``: the widget keeps a visitor id, the app assigns and stores the
+    visitor's arm at the first exposure, the impressions come back tagged with it, and a
+    second page view is the same unit."""
+    from sqlalchemy import select
+
+    from shoploop.store import WebEventRecord, experiment_assignments
+
+    storefront_seed(store, web_host)
+    page_html = PAGE.replace('data-k="3"', 'data-k="3" data-visitor="auto"')
+    api_base: list[str] = []
+
+    async def product(request: Request) -> HTMLResponse:
+        return HTMLResponse(page_html.format(api=api_base[0]))
+
+    with served(Starlette(routes=[Route("/product", product)])) as shop:
+        config = make_config({
+            "store": {"url": store.url}, "web": {"allowed_origins": [shop]},
+            "experiments": {"k_test": {"unit": "visitor", "placements": ["product_page"],
+                                       "variants": [{"name": "control", "share": 0.5},
+                                                    {"name": "k1", "share": 0.5, "k": 1}]}}})
+        with served(create_app(web_host, config, store)) as api:
+            api_base.append(api)
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            try:
+                for _ in range(2):  # two page views of one visitor
+                    with page.expect_response(lambda r: _reports(r, "impression"),
+                                              timeout=BOUND_MS):
+                        page.goto(f"{shop}/product")
+                        page.locator(".shoploop-item").first.wait_for(timeout=BOUND_MS)
+                    page.wait_for_function("() => shoploop.pending === 0", timeout=BOUND_MS)
+                shown = page.locator(".shoploop-item").count()
+                visitor = page.evaluate("localStorage.getItem('shoploop-visitor')")
+            finally:
+                page.close()
+    with store.session() as session:
+        (assignment,) = experiment_assignments(session, "k_test")
+        tags = set(session.execute(select(WebEventRecord.variant, WebEventRecord.unit_key)))
+    assert (assignment.unit_kind, assignment.unit_key) == ("visitor", f"visitor/{visitor}")
+    assert tags == {(assignment.variant, assignment.unit_key)}
+    assert (shown == 1) == (assignment.variant == "k1")

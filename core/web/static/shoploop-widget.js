@@ -8,6 +8,10 @@
  * text set with textContent only, never as HTML) and reports impressions (an item at least half
  * visible) and clicks to POST /api/v1/events of the same server. The shop reports its own
  * add-to-cart with shoploop.track("add_to_cart", productId, {placement: ...}).
+ *
+ * Experiments (docs/experiments.md): data-visitor="<the shop's visitor id>" (or "auto": a random
+ * id kept in localStorage — only with the visitor's consent) names the unit of a visitor
+ * experiment; events carry the answer's experiment and the unit, the server finds the arm.
  */
 (function () {
   "use strict";
@@ -26,6 +30,19 @@
   var root = window.shoploop = window.shoploop || {};
   root.widgets = (root.widgets || 0) + 1;
   var number = root.widgets;
+  root.experiments = root.experiments || {};  // placement -> the experiment of its last answer
+
+  function visitorId() {
+    if (data.visitor !== "auto") { return data.visitor || null; }
+    try {
+      var stored = window.localStorage.getItem("shoploop-visitor");
+      if (!stored) { stored = eventId(); window.localStorage.setItem("shoploop-visitor", stored); }
+      return stored;
+    } catch (e) {
+      return null;  // storage blocked: no visitor unit, the page still works
+    }
+  }
+  var visitor = visitorId();
 
   function eventId() {
     if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
@@ -65,11 +82,15 @@
 
   root.track = root.track || function (type, productId, options) {
     options = options || {};
+    var placement = options.placement || data.placement || "product_page";
     report({type: type, product_id: String(productId),
             connection: options.connection || data.connection,
-            placement: options.placement || data.placement || "product_page",
+            placement: placement,
             model_version: options.model_version || null,
-            position: options.position === undefined ? null : options.position}, true);
+            position: options.position === undefined ? null : options.position,
+            experiment: options.experiment || root.experiments[placement] || null,
+            customer: options.customer || data.customer || null,
+            visitor: options.visitor || visitor}, true);
   };
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") { flush(); }
@@ -140,6 +161,8 @@
   function render(answer) {
     var placement = answer.placement;
     section.dataset.placement = placement;
+    var experiment = answer.experiment ? answer.experiment.name : null;
+    if (experiment) { root.experiments[placement] = experiment; }
     section.removeChild(status);
     if (!answer.recommendations.length) { section.hidden = true; done("rendered", answer); return; }
     var list = element("ul", "shoploop-list");
@@ -158,7 +181,8 @@
       li.appendChild(reason);
       var event = {connection: answer.connection, placement: placement,
                    product_id: item.product_id, model_version: answer.model_version,
-                   position: position};
+                   position: position, experiment: experiment,
+                   customer: data.customer || null, visitor: visitor};
       link.addEventListener("click", function () {
         report(Object.assign({type: "click"}, event), true);
       });
@@ -187,6 +211,7 @@
   ["connection", "product", "customer", "cart", "placement", "k"].forEach(function (name) {
     if (data[name]) { query.set(name, data[name]); }
   });
+  if (visitor) { query.set("visitor", visitor); }
   if (!query.has("k")) { query.set("k", "4"); }
   fetch(base + "/api/v1/recommendations?" + query.toString(), {mode: "cors", credentials: "omit"})
     .then(function (response) {

@@ -1,0 +1,83 @@
+"""``[experiments.NAME]`` is validated once into ``Config.experiments``; every problem names
+the key and the fix."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shoploop import load_plugins
+from shoploop._config import parse_config
+from shoploop.hooks import ConfigError
+
+REGISTRY = load_plugins(environ={"SHOPLOOP_LOAD_PLUGINS": ""}).connectors
+
+K_TEST = """
+[experiments.k_test]
+unit = "customer"
+placements = ["product_page"]
+baseline_rate = 0.05
+minimum_detectable_effect = 0.2
+start = 2026-12-01T00:00:00Z
+[[experiments.k_test.variants]]
+name = "control"
+share = 0.5
+[[experiments.k_test.variants]]
+name = "k8"
+share = 0.5
+k = 8
+"""
+
+
+def _parse(text: str):  # type: ignore[no-untyped-def]
+    return parse_config(tomllib.loads(text), REGISTRY, file="f.toml", base_dir=Path("."),
+                        environ={})
+
+
+def test_the_table_becomes_typed_settings() -> None:
+    experiment = _parse(K_TEST).experiments["k_test"]
+    assert experiment.unit == "customer" and experiment.control.name == "control"
+    assert experiment.variants[1].k == 8
+    assert experiment.start == datetime(2026, 12, 1, tzinfo=UTC)
+    assert experiment.planned_per_arm() == pytest.approx(8155, abs=5)
+    assert not experiment.active(datetime(2026, 11, 30, tzinfo=UTC))
+    assert experiment.active(datetime(2026, 12, 2, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("change", "key", "words"), [
+    (("k = 8", "k = 0"), "experiments.k_test.variants.1.k", "greater than or equal to 1"),
+    (("k = 8", "kk = 8"), "experiments.k_test.variants.1.kk", "did you mean 'k'"),
+    (("share = 0.5\nk", "share = 0.6\nk"), "experiments.k_test", "sum to 1"),
+    (('unit = "customer"', 'unit = "session"'), "experiments.k_test.unit", "'visitor'"),
+    (("k = 8", 'rules = "strict"'), "experiments.k_test.variants.1.rules",
+     "[reco.placements.strict]"),
+    (("k_test", "K-Test"), "experiments.K-Test", "lower-case"),
+])
+def test_a_bad_table_names_the_key_and_the_fix(change: tuple[str, str], key: str,
+                                               words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _parse(K_TEST.replace(*change))
+    assert caught.value.key == key and caught.value.file == "f.toml"
+    assert words in str(caught.value)
+
+
+def test_a_rule_set_may_name_a_configured_placement() -> None:
+    text = K_TEST.replace("k = 8", 'rules = "strict"') + (
+        "\n[reco.placements.strict]\nrules = { max_per_category = 1 }\n")
+    assert _parse(text).experiments["k_test"].variants[1].rules == "strict"
+
+
+def test_two_running_experiments_cannot_share_a_placement() -> None:
+    other = K_TEST.replace("k_test", "other")
+    with pytest.raises(ConfigError, match="'product_page' is in experiments") as caught:
+        _parse(K_TEST + other)
+    assert caught.value.key == "experiments.other.placements"
+    assert "non-overlapping" in (caught.value.remedy or "")
+    # one after the other is fine
+    later = other.replace("start = 2026-12-01T00:00:00Z", "start = 2027-01-01T00:00:00Z")
+    first = K_TEST.replace("start = 2026-12-01T00:00:00Z",
+                           "start = 2026-12-01T00:00:00Z\nstop = 2027-01-01T00:00:00Z")
+    assert set(_parse(first + later).experiments) == {"k_test", "other"}
