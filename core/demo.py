@@ -7,7 +7,8 @@ builds a recommendation model on it and shows recommendations with their reasons
 Then the customer-attribute sync: the ERP, Shopify and WooCommerce emulators start in-process
 (loopback only, seeded from the same merchant), and ``SyncJob`` — the API behind
 ``shoploop sync customers`` — runs twice: the first run writes, the second finds nothing to do.
-Last the referral loop in simulated time (:mod:`.demo_referral`), ending with its funnel.
+Then the referral loop in simulated time (:mod:`.demo_referral`), ending with its funnel, and
+last a simulated A/B experiment with a known true uplift (:mod:`.demo_experiment`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .attributes.profiles import build_profiles
 from .combine import derive_attributes
 from .demo_data import DEFAULT_AS_OF, generate
 from .demo_reco import publish_demo, recommendation_demo
+from .demo_experiment import run_experiment_demo
 from .demo_referral import run_referral_demo
 from .jobs import MirrorStream, mirror_stream
 from .store import (
@@ -116,6 +118,7 @@ class DemoReport:
     reco: dict[str, Any] = field(default_factory=dict)
     sync: dict[str, Any] = field(default_factory=dict)
     referral: dict[str, Any] = field(default_factory=dict)
+    experiment: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: int = 1,
@@ -171,6 +174,9 @@ def run_demo(host: PluginHost, directory: Path, *, customers: int = 5000, seed: 
     started = time.perf_counter()
     report.referral = run_referral_demo(host, directory, step=step)
     report.seconds["referral"] = time.perf_counter() - started
+    started = time.perf_counter()
+    report.experiment = run_experiment_demo(host, directory, connection=CONNECTION, step=step)
+    report.seconds["experiment"] = time.perf_counter() - started
     return report
 
 

@@ -215,3 +215,32 @@ def test_demo_runs_the_referral_loop_in_simulated_time(demo):
     shown = _shoploop("-c", "referral.toml", "referral", "funnel", "--json", cwd=directory)
     assert shown.returncode == 0, shown.stderr
     assert {r["stage"]: r["count"] for r in json.loads(shown.stdout)["funnel"]} == funnel
+
+
+def test_demo_runs_an_experiment_and_finds_its_known_uplift(demo):
+    """4 vs 8 recommendations, shoppers who buy any product shown with the same probability:
+    each arm's measured conversion is its known truth within sampling error, both arms reach
+    the planned horizon, and the report names k8 — the same report the CLI gives."""
+    from shoploop.cli._demo_cmd import _print_experiment
+    from shoploop.cli._state import console
+
+    directory, report, _ = demo
+    experiment = report["experiment"]
+    found = experiment["report"]
+    truth = {arm: figures["expected_conversion"] for arm, figures
+             in experiment["truth"].items()}
+    assert truth["k8"] > truth["k4"] > 0
+    planned = found["planned_units_per_arm"]
+    for arm in found["arms"]:
+        p, n = truth[arm["variant"]], arm["units"]
+        assert n >= planned, "the demo must reach the horizon it plans"
+        assert abs(arm["conversion"] - p) < 4 * (p * (1 - p) / n) ** 0.5, arm
+    [verdict] = found["verdicts"]
+    assert (verdict["status"], verdict["winner"]) == ("significant", "k8")
+    with console.capture() as captured:
+        _print_experiment(experiment)
+    assert "significant: k8 vs k4" in captured.get()
+    shown = _shoploop("-c", "experiment.toml", "experiments", "report", experiment["name"],
+                      "--json", "--now", found["as_of"], cwd=directory)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["verdicts"] == found["verdicts"]

@@ -98,6 +98,37 @@ def _print_referral(referral: dict[str, Any]) -> None:
                   f"{referral['advocate_code']}`", highlight=False, soft_wrap=True)
 
 
+def _print_experiment(experiment: dict[str, Any]) -> None:
+    """Per arm the truth the simulation knows beside what the report measured, the primary
+    metric's comparison and the fixed-horizon verdict (`experiments report`)."""
+    report = experiment["report"]
+    table = ReadableTable(f"experiment {experiment['name']}: 4 vs 8 recommendations "
+                          f"(simulated shoppers; `experiments report`)",
+                          [("arm", "left"), ("units", "right"), ("true conversion", "right"),
+                           ("measured", "right"), ("impressions", "right")])
+    for arm in report["arms"]:
+        truth = experiment["truth"].get(arm["variant"], {}).get("expected_conversion")
+        table.add_row(arm["variant"], f"{arm['units']:,}",
+                      "-" if truth is None else f"{truth:.2%}",
+                      "-" if arm["conversion"] is None else f"{arm['conversion']:.2%}",
+                      f"{arm['impressions']:,}")
+    console.print(table)
+    for compared in report["comparisons"]:
+        for metric in compared["metrics"]:
+            if metric["metric"] == report["primary_metric"] and metric["p_value"] is not None:
+                console.print(f"{compared['variant']} vs {compared['against']} "
+                              f"{metric['metric']}: {metric['difference']:+.2%} "
+                              f"[{metric['low']:+.2%}, {metric['high']:+.2%}], "
+                              f"p = {metric['p_value']:.2g} (planned "
+                              f"{report['planned_units_per_arm']:,} units per arm)",
+                              highlight=False)
+    for reading in report["verdicts"]:
+        console.print(f"{reading['status']}: {reading['message']} — `{shoploop_command()} -c "
+                      f"{experiment['config']} experiments report {experiment['name']} "
+                      f"--now {report['as_of'][:10] if report.get('as_of') else ''}`",
+                      highlight=False, soft_wrap=True)
+
+
 def _exit_if_sync_failed(sync: dict[str, Any]) -> None:
     """A demo whose sync failed must not look like a success to `make demo` or CI."""
     codes = [run["exit_code"] for run in sync["runs"] if not run["ok"]]
@@ -129,7 +160,8 @@ def register(app: typer.Typer) -> None:
                         "store": redact_url(report.store_url), "seconds": report.seconds,
                         "loaded": report.loaded, "rerun_read": report.rerun_read,
                         "insights": report.insights, "reco": report.reco,
-                        "sync": report.sync, "referral": report.referral})
+                        "sync": report.sync, "referral": report.referral,
+                        "experiment": report.experiment})
             _exit_if_sync_failed(report.sync)
             return
         loaded = Table(title="loaded through the files connector")
@@ -154,13 +186,14 @@ def register(app: typer.Typer) -> None:
         _print_reco(report.reco, report.directory / "shoploop.toml")
         _print_sync(report.sync)
         _print_referral(report.referral)
+        _print_experiment(report.experiment)
         seconds = report.seconds
         program = shoploop_command()
         console.print(Panel.fit(
             f"generated in {seconds['generate']:.1f}s, loaded in {seconds['load']:.1f}s into "
             f"{redact_url(report.store_url)}; recommendations built in "
             f"{seconds['reco']:.1f}s; synced in {seconds['sync']:.1f}s; referral loop in "
-            f"{seconds['referral']:.1f}s\n"
+            f"{seconds['referral']:.1f}s; experiment in {seconds['experiment']:.1f}s\n"
             f"config: {report.directory / 'shoploop.toml'} — try "
             f"`{program} -c {report.directory / 'shoploop.toml'} import orders` (reads nothing "
             f"new) or `{program} plugins`", title="shoploop demo"))

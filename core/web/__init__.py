@@ -23,16 +23,17 @@ if TYPE_CHECKING:
     from ._charts import bar_chart, run_history_chart
     from ._dashboard_auth import login_required
     from ._pages import choose_language, page_url, render_page
+    from ._serving import serving
 
 _LAZY = {name: "._app" for name in
          ("ROUTE_GROUPS", "WebState", "app_from_environment", "create_app", "web_state")}
 _LAZY.update({name: "._pages" for name in ("choose_language", "page_url", "render_page")})
 _LAZY.update(bar_chart="._charts", run_history_chart="._charts",
-             login_required="._dashboard_auth")
+             login_required="._dashboard_auth", serving="._serving")
 
 __all__ = ["ROUTE_GROUPS", "WebSettings", "WebState", "app_from_environment", "bar_chart",
            "choose_language", "create_app", "login_required", "page_url", "render_page",
-           "run_history_chart", "web_state"]
+           "run_history_chart", "serving", "web_state"]
 
 
 def __getattr__(name: str) -> Any:

@@ -110,11 +110,13 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
 def _store_events(state: WebState, report: EventReport) -> int:
     from shoploop.store import record_web_events
 
+    received = state.clock()  # the server's time of receipt, by the app's clock
     rows: list[dict[str, object]] = [
         {"event_id": event.event_id, "type": event.type, "connection": event.connection,
          "placement": event.placement, "product_external_id": event.product_id,
          "model_version": event.model_version, "position": event.position,
-         "experiment": event.experiment, "customer": event.customer, "visitor": event.visitor}
+         "experiment": event.experiment, "customer": event.customer, "visitor": event.visitor,
+         "occurred_at": received}
         for event in report.events]
     event_tags(state, rows)
     for row in rows:

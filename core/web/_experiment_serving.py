@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._app import WebState
 
@@ -114,14 +114,21 @@ def event_tags(state: WebState, events: list[dict[str, object]]) -> None:
     tagged = [event for event in events if event.get("experiment")]
     if not tagged:
         return
+    # One look-up per unit, not per event: a report holds many events of few units.
+    found: dict[tuple[str, str, str | None, str | None], Any] = {}
     with state.store.session() as session:
         for event in tagged:
             name = str(event["experiment"])
-            settings = state.config.experiments.get(name)
-            unit = None if settings is None else unit_of(
-                session, settings, connection=str(event["connection"]),
-                customer_id=_text(event.get("customer")), visitor_id=_text(event.get("visitor")))
-            stored = None if unit is None else stored_assignment(session, name, unit.key)
+            key = (name, str(event["connection"]), _text(event.get("customer")),
+                   _text(event.get("visitor")))
+            if key not in found:
+                settings = state.config.experiments.get(name)
+                unit = None if settings is None else unit_of(
+                    session, settings, connection=key[1], customer_id=key[2],
+                    visitor_id=key[3])
+                found[key] = None if unit is None else stored_assignment(session, name,
+                                                                         unit.key)
+            stored = found[key]
             if stored is None:
                 event["experiment"] = None
                 continue
