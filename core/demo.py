@@ -37,8 +37,8 @@ from ._plugins import PluginHost
 from .attributes.profiles import build_profiles
 from .combine import derive_attributes
 from .demo_data import DEFAULT_AS_OF, generate
-from .demo_reco import publish_demo, recommendation_demo
 from .demo_experiment import run_experiment_demo
+from .demo_reco import publish_demo, recommendation_demo
 from .demo_referral import run_referral_demo
 from .jobs import MirrorStream, mirror_stream
 from .store import (
