@@ -35,11 +35,13 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -378,3 +380,24 @@ def served() -> Callable[[Any], AbstractContextManager[str]]:
 def served_module() -> Callable[[Any], AbstractContextManager[str]]:
     """``served`` for a module-scoped fixture (one server for a module's tests)."""
     return _served
+
+
+def _post_concurrently(url: str, requests: list[tuple[bytes, dict[str, str]]],
+                       timeout: float = 60.0) -> list[httpx.Response]:
+    barrier = threading.Barrier(len(requests))  # all connected, then all sent at once
+
+    def post(request: tuple[bytes, dict[str, str]]) -> httpx.Response:
+        with httpx.Client(timeout=timeout) as client:
+            barrier.wait(timeout)
+            return client.post(url, content=request[0], headers=request[1])
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(post, requests))
+
+
+@pytest.fixture
+def post_concurrently() -> Callable[..., list[httpx.Response]]:
+    """``post_concurrently(url, [(body, headers), …])``: each request from its own thread,
+    all released by one barrier (duplicate webhook deliveries: ``[(body, headers)] * 3``);
+    their ``httpx`` responses, in order."""
+    return _post_concurrently

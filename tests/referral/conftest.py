@@ -63,3 +63,33 @@ def inbox(smtp_server: tuple[Inbox, int]) -> Inbox:
 @pytest.fixture
 def smtp_port(smtp_server: tuple[Inbox, int]) -> int:
     return smtp_server[1]
+
+
+def _active_code(store: Any, *, connection: str, customer_id: str, email: str, code: str,
+                 at: Any) -> str:
+    """A satisfied advocate's code, active in the ledger as the loop leaves it after the
+    survey → answer → invitation steps (which other tests drive end to end)."""
+    from shoploop.store import add_code, add_invitation, add_survey, get_survey, transition
+
+    with store.session() as session:
+        survey_id = add_survey(session, connection=connection, customer_id=customer_id,
+                               email=email, order_id=f"first-{customer_id}", period=1,
+                               language="en", due_at=at, now=at, cause="seeded")
+        assert survey_id is not None
+        transition(session, "survey", survey_id, "sent", cause="seeded", now=at, sent_at=at)
+        transition(session, "survey", survey_id, "answered", cause="seeded", now=at, score=5,
+                   answered_at=at)
+        survey = get_survey(session, survey_id)
+        assert survey is not None
+        invitation = add_invitation(session, survey=survey, now=at, cause="seeded")
+        transition(session, "invitation", invitation.id, "sent", cause="seeded", now=at)
+        made = add_code(session, code=code, invitation=invitation, now=at, cause="seeded")
+        transition(session, "code", made.code, "active", cause="seeded", now=at)
+        return made.code
+
+
+@pytest.fixture
+def active_code() -> Any:
+    """``active_code(store, connection=, customer_id=, email=, code=, at=)`` → the code,
+    active in the ledger (survey answered 5, invitation sent)."""
+    return _active_code
