@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -152,13 +153,13 @@ BEFORE, AFTER = "before", "after"
 
 def request_kind(connection: str, request: Any) -> str | None:
     """What a request does, as the emulator of ``connection`` sees it: ``read``, ``create``
-    (customers) or ``write`` (attribute values, recommendation lists); None for anything
-    else."""
+    (customers; referral codes and rewards: discount codes, coupons, ERP documents) or
+    ``write`` (attribute values, recommendation lists); None for anything else."""
     if connection == "shop":  # GraphQL: the operation's fields name it
         if request.method != "POST" or not request.path.endswith("graphql.json"):
             return None
         query = str(request.json().get("query", ""))
-        if "customerCreate" in query:
+        if "customerCreate" in query or "discountCodeBasicCreate" in query:
             return CREATE
         return WRITE if "metafieldsSet" in query or "tagsAdd" in query else READ
     if connection == "woo":
@@ -169,8 +170,15 @@ def request_kind(connection: str, request: Any) -> str | None:
             return CREATE if body.get("create") else WRITE if body.get("update") else None
         if request.path.endswith("/products/batch"):  # reco publish
             return WRITE if request.json().get("update") else None
+        if request.method == "POST" and request.path.endswith("/coupons"):  # rewards
+            return CREATE
         return None
-    return READ if request.method == "POST" and b"ReadMultiple" in request.body else None
+    if request.method != "POST":
+        return None
+    if b"ReadMultiple" in request.body:
+        return READ
+    # A reward document (gift order, credit note): the SOAP body's Create element.
+    return CREATE if re.search(rb"<(\w+:)?Create[\s>]", request.body) else None
 
 
 @dataclass(frozen=True)
@@ -227,33 +235,41 @@ class KillSwitch:
         from shoploop.emulation import Response
 
         def held(request: Any) -> Any:
-            kind = request_kind(name, request)
-            with self._cond:
-                if self._frozen:  # the run is being killed: this request never applies
-                    parked = self._round
-                    self._cond.wait_for(lambda: self._round != parked)
-                    return Response.text("the run was killed", 503)
-                hold = None
-                point = self._point
-                if point is not None and (point.connection, point.kind) == (name, kind):
-                    self._seen += 1
-                    if self._seen == point.nth:
-                        hold, self._frozen = point.when, True
-                if hold != BEFORE:
-                    self._applying += 1
-            if hold == BEFORE:
-                return self._hold(Response.text("the run was killed", 503))
-            try:
-                response = handler(request)
-            finally:
-                with self._cond:
-                    self._applying -= 1
-                    if kind is not None:
-                        self.applied[(name, kind)] += 1
-                    self._cond.notify_all()
-            return self._hold(response) if hold == AFTER else response
+            return self.through(name, request_kind(name, request), lambda: handler(request),
+                                lambda: Response.text("the run was killed", 503))
 
         return held
+
+    def through(self, name: str, kind: str | None, apply: Callable[[], Any],
+                refused: Callable[[], Any]) -> Any:
+        """One request of ``kind`` to ``name``: ``apply()`` it and answer what it gives, or
+        hold it at the armed point, or park it (the run is being killed) and answer
+        ``refused()``. The emulators' handlers go through here; so can another server's (the
+        referral tests' SMTP server: ``name`` "smtp", kind ``write``)."""
+        with self._cond:
+            if self._frozen:  # the run is being killed: this request never applies
+                parked = self._round
+                self._cond.wait_for(lambda: self._round != parked)
+                return refused()
+            hold = None
+            point = self._point
+            if point is not None and (point.connection, point.kind) == (name, kind):
+                self._seen += 1
+                if self._seen == point.nth:
+                    hold, self._frozen = point.when, True
+            if hold != BEFORE:
+                self._applying += 1
+        if hold == BEFORE:
+            return self._hold(refused())
+        try:
+            response = apply()
+        finally:
+            with self._cond:
+                self._applying -= 1
+                if kind is not None:
+                    self.applied[(name, kind)] += 1
+                self._cond.notify_all()
+        return self._hold(response) if hold == AFTER else response
 
     def _hold(self, response: Any) -> Any:
         with self._cond:
@@ -296,13 +312,15 @@ class KillSwitch:
 
 def _confirmed_once(batches: list[Any]) -> int:
     """Every change is confirmed by one batch at most (the intent batches' promise); returns
-    the number of confirmed batches."""
-    confirmed: dict[tuple[str, str, str, str], int] = {}
+    the number of confirmed batches. A change is a sync's (customer, key, new value) or a
+    referral reward's (reward, key)."""
+    confirmed: dict[tuple[str, ...], int] = {}
     for batch in batches:
         if batch.status != "confirmed":
             continue
         for item in batch.changes["items"]:
-            change = (batch.connection, item["customer"], item["key"], json.dumps(item["new"]))
+            change = (batch.connection, *(json.dumps(item.get(field), sort_keys=True)
+                                          for field in ("customer", "reward", "key", "new")))
             assert change not in confirmed, f"{change} confirmed by batches " \
                                             f"{confirmed[change]} and {batch.id}"
             confirmed[change] = batch.id

@@ -20,10 +20,22 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._changed = threading.Condition()
+        self.gate: Any = None
+        """A ``kill_switch`` the messages go through (as requests "smtp"/``write``): a crash
+        test kills a run at its n-th message, before or after the server took it."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.gate is None:
+            return self._take(envelope.content)
+        # Blocks the server's event loop while a message is held: nothing else may arrive
+        # until the killed run is gone, which is what the kill switch wants anyway.
+        answer: str = self.gate.through("smtp", "write", lambda: self._take(envelope.content),
+                                        lambda: "421 the run was killed")
+        return answer
+
+    def _take(self, content: bytes) -> str:
         with self._changed:
-            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            self.messages.append(message_from_bytes(content, policy=default))
             self._changed.notify_all()
         return "250 OK"
 
@@ -55,9 +67,10 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 
 
 @pytest.fixture
-def inbox(smtp_server: tuple[Inbox, int]) -> Inbox:
+def inbox(smtp_server: tuple[Inbox, int]) -> Iterator[Inbox]:
     smtp_server[0].clear()
-    return smtp_server[0]
+    yield smtp_server[0]
+    smtp_server[0].gate = None
 
 
 @pytest.fixture
