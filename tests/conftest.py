@@ -154,14 +154,16 @@ BEFORE, AFTER = "before", "after"
 def request_kind(connection: str, request: Any) -> str | None:
     """What a request does, as the emulator of ``connection`` sees it: ``read``, ``create``
     (customers; referral codes and rewards: discount codes, coupons, ERP documents) or
-    ``write`` (attribute values, recommendation lists); None for anything else."""
+    ``write`` (attribute values, recommendation lists, a reward revoked); None for anything
+    else."""
     if connection == "shop":  # GraphQL: the operation's fields name it
         if request.method != "POST" or not request.path.endswith("graphql.json"):
             return None
         query = str(request.json().get("query", ""))
         if "customerCreate" in query or "discountCodeBasicCreate" in query:
             return CREATE
-        return WRITE if "metafieldsSet" in query or "tagsAdd" in query else READ
+        writes = ("metafieldsSet", "tagsAdd", "discountCodeDeactivate")
+        return WRITE if any(w in query for w in writes) else READ
     if connection == "woo":
         if request.method == "GET":
             return READ
@@ -172,13 +174,17 @@ def request_kind(connection: str, request: Any) -> str | None:
             return WRITE if request.json().get("update") else None
         if request.method == "POST" and request.path.endswith("/coupons"):  # rewards
             return CREATE
+        if re.search(r"/coupons/\d+$", request.path):  # a reward revoked
+            return WRITE
         return None
     if request.method != "POST":
         return None
     if b"ReadMultiple" in request.body:
         return READ
-    # A reward document (gift order, credit note): the SOAP body's Create element.
-    return CREATE if re.search(rb"<(\w+:)?Create[\s>]", request.body) else None
+    # A reward document (gift order, credit note) created or, revoked, deleted.
+    if re.search(rb"<(\w+:)?Create[\s>]", request.body):
+        return CREATE
+    return WRITE if re.search(rb"<(\w+:)?Delete[\s>]", request.body) else None
 
 
 @dataclass(frozen=True)

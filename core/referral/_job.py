@@ -18,10 +18,10 @@ from ._engine import (
     send_surveys,
 )
 from ._links import link_secret, verify_survey_token
+from ._revoke import reverse_refunded
 from ._rewards import (
     qualify_referrals,
     reconcile_interrupted,
-    reverse_refunded,
     reward_qualified,
     thank_advocates,
 )
