@@ -28,8 +28,10 @@ from ._rewards import (
 from ._settings import ReferralSettings
 
 PHASES = (reconcile_interrupted, schedule_surveys, send_surveys, invite_satisfied,
-          attribute_orders, qualify_referrals, reward_qualified, thank_advocates,
-          reverse_refunded)
+          attribute_orders, qualify_referrals, reward_qualified,
+          # Reversals before thank-yous: a reward refunded before its thank-you went out is
+          # taken back without thanking the advocate for it first.
+          reverse_refunded, thank_advocates)
 
 
 def run_referrals(host: PluginHost, store: Store, settings: ReferralSettings, now: datetime, *,
