@@ -106,3 +106,76 @@ def active_code() -> Any:
     """``active_code(store, connection=, customer_id=, email=, code=, at=)`` → the code,
     active in the ledger (survey answered 5, invitation sent)."""
     return _active_code
+
+
+@pytest.fixture(scope="module")
+def shop_emulator() -> Iterator[Any]:
+    """A Shopify emulator for a module's tests (an empty shop; it signs webhooks as Shopify
+    does: ``shop_emulator.webhooks.deliver(topic, payload) -> (body, headers)``)."""
+    from shoploop.hooks import EmulatorOptions
+    from shoploop.plugins.shopify.emulator import ShopifyEmulator
+
+    emulator = ShopifyEmulator(EmulatorOptions(customers=0))
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+class ShopReceiver:
+    """``shoploop serve``'s app over a store, on a real socket, with a Shopify connection
+    "shop" to ``shop_emulator``: ``url`` is its webhook address, ``settled(n)`` waits until
+    its worker processed ``n`` deliveries, ``run(now)`` is one ``referral run``."""
+
+    def __init__(self, store: Any, config: Any, host: Any, base: str,
+                 app_receiver: Any) -> None:
+        from shoploop._connections import Connections
+
+        self.store, self.config, self.host = store, config, host
+        self.url = f"{base}/webhooks/shop"
+        self.app_receiver = app_receiver
+        self.connections = Connections(config, host.connectors)
+
+    def settled(self, count: int, timeout: float = 60.0) -> None:
+        assert self.app_receiver.wait_settled(count, timeout), \
+            f"the worker did not process {count} deliveries within {timeout} s"
+
+    def run(self, now: Any, environ: Any = None) -> Any:
+        from shoploop._context import hook_context
+        from shoploop.referral import run_referrals
+
+        return run_referrals(self.host, self.store, self.config.referral, now,
+                             environ=environ or {}, context=hook_context(
+                                 self.config, self.connections, store=self.store, now=now))
+
+
+@pytest.fixture
+def shop_receiver(store: Any, shop_emulator: Any, tmp_path: Any,
+                  monkeypatch: pytest.MonkeyPatch, served: Any) -> Any:
+    """``with shop_receiver(referral_table) as receiver:`` — see :class:`ShopReceiver`."""
+    import tomllib
+    from contextlib import contextmanager
+
+    from shoploop import load_plugins
+    from shoploop._config import parse_config
+    from shoploop.web import create_app
+    from shoploop.web._webhooks import receiver_of
+
+    for key, value in shop_emulator.environment().items():
+        monkeypatch.setenv(key, value)
+
+    @contextmanager
+    def serve(referral: dict[str, Any]) -> Iterator[ShopReceiver]:
+        host = load_plugins(strict=True)
+        connections = tomllib.loads(shop_emulator.connection_block("shop"))["connections"]
+        config = parse_config({"store": {"url": store.url}, "connections": connections,
+                               "referral": referral}, host.connectors,
+                              file=str(tmp_path / "shoploop.toml"), base_dir=tmp_path)
+        app = create_app(host, config, store)
+        with served(app) as base:
+            receiver = ShopReceiver(store, config, host, base, receiver_of(app.state.shoploop))
+            try:
+                yield receiver
+            finally:
+                receiver.connections.close()
+
+    return serve

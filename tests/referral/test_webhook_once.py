@@ -8,24 +8,14 @@ and one thank-you e-mail. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
-from shoploop import load_plugins
-from shoploop._config import parse_config
-from shoploop._connections import Connections
-from shoploop._context import hook_context
-from shoploop.hooks import EmulatorOptions
 from shoploop.plugins.shopify.emulator import ShopifyEmulator
-from shoploop.referral import run_referrals
 from shoploop.store import (
     Store,
     SyncBatch,
@@ -34,21 +24,11 @@ from shoploop.store import (
     referrals_with_status,
     rewards_with_status,
 )
-from shoploop.web import create_app
-from shoploop.web._webhooks import receiver_of
 
 WAIT = 60.0
 """Generous bound for conditions (a loaded, shared machine); never a sleep."""
 SECRET = {"SHOPLOOP_REFERRAL_SECRET": "webhook-test-secret-0123456789abcdef"}
 PLACED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def shop_emulator() -> Iterator[ShopifyEmulator]:
-    emulator = ShopifyEmulator(EmulatorOptions(customers=0))
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def _order(code: str) -> dict[str, Any]:
@@ -62,54 +42,40 @@ def _order(code: str) -> dict[str, Any]:
 
 
 def test_an_order_webhook_three_times_at_once_gives_one_referral_and_one_reward(
-        store: Store, shop_emulator: ShopifyEmulator, tmp_path: Path, smtp_port: int,
-        inbox: Any, monkeypatch: pytest.MonkeyPatch, active_code: Any,
-        served: Callable[[Any], AbstractContextManager[str]],
+        store: Store, shop_emulator: ShopifyEmulator, smtp_port: int, inbox: Any,
+        active_code: Any, shop_receiver: Any,
         post_concurrently: Callable[..., list[httpx.Response]]) -> None:
-    for key, value in shop_emulator.environment().items():
-        monkeypatch.setenv(key, value)
-    host = load_plugins(strict=True)
-    connections = tomllib.loads(shop_emulator.connection_block("shop"))["connections"]
-    config = parse_config({
-        "store": {"url": store.url}, "connections": connections,
-        "referral": {"shops": ["shop"], "smtp": {"port": smtp_port},
-                     "reward": {"kind": "discount_code", "amount": "10"}}},
-        host.connectors, file=str(tmp_path / "shoploop.toml"), base_dir=tmp_path)
     code = active_code(store, connection="shop", customer_id="77", email="anna@example.org",
                        code="FRIEND-WEBHOOK1", at=PLACED - timedelta(days=5))
     discounts_before = set(shop_emulator.data.discounts)
-    app = create_app(host, config, store)
-    receiver = receiver_of(app.state.shoploop)
-    with served(app) as base:
-        url = f"{base}/webhooks/shop"
+    with shop_receiver({"shops": ["shop"], "smtp": {"port": smtp_port},
+                        "reward": {"kind": "discount_code", "amount": "10"}}) as receiver:
         body, headers = shop_emulator.webhooks.deliver("orders/paid", _order(code))
-        answers = post_concurrently(url, [(body, headers)] * 3)  # one event, three copies
+        answers = post_concurrently(receiver.url, [(body, headers)] * 3)  # 1 event, 3 copies
         assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
         # The same order under three events (Shopify sends create, paid and updated for one
         # checkout, and retries each): the mirror and the ledger see it again and again.
         signed = [shop_emulator.webhooks.deliver(topic, _order(code))
                   for topic in ("orders/create", "orders/paid", "orders/updated")]
-        answers = post_concurrently(url, signed)
+        answers = post_concurrently(receiver.url, signed)
         assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
-        assert receiver.wait_settled(4, WAIT), "the worker did not process the deliveries"
-    with store.session() as session:
-        deliveries = list(session.scalars(select(WebhookDeliveryRecord)))
-        assert sorted(d.status for d in deliveries) == ["processed"] * 4
-        assert [o.discount_codes for o in mirrored_orders(session, "shop")] == [[code.lower()]]
+        receiver.settled(4)
+        with store.session() as session:
+            deliveries = list(session.scalars(select(WebhookDeliveryRecord)))
+            assert sorted(d.status for d in deliveries) == ["processed"] * 4
+            assert [o.discount_codes for o in mirrored_orders(session, "shop")] == [
+                [code.lower()]]
 
-    def run(now: datetime) -> dict[str, int]:
-        with Connections(config, host.connectors) as connected:
-            report = run_referrals(host, store, config.referral, now, environ=SECRET,
-                                   context=hook_context(config, connected, store=store,
-                                                        now=now))
-        assert report.problems == [] and host.failures == [], report.problems
-        return report.counts
+        def run(now: datetime) -> dict[str, int]:
+            report = receiver.run(now, SECRET)
+            assert report.problems == [] and receiver.host.failures == [], report.problems
+            return dict(report.counts)
 
-    assert run(PLACED + timedelta(days=1))["orders_attributed"] == 1
-    counts = run(PLACED + timedelta(days=15))  # the return window is over
-    assert (counts["referrals_qualified"], counts["rewards_issued"],
-            counts["advocates_thanked"]) == (1, 1, 1)
-    assert "rewards_issued" not in run(PLACED + timedelta(days=16))
+        assert run(PLACED + timedelta(days=1))["orders_attributed"] == 1
+        counts = run(PLACED + timedelta(days=15))  # the return window is over
+        assert (counts["referrals_qualified"], counts["rewards_issued"],
+                counts["advocates_thanked"]) == (1, 1, 1)
+        assert "rewards_issued" not in run(PLACED + timedelta(days=16))
     issued = {k: v for k, v in shop_emulator.data.discounts.items()
               if k not in discounts_before}
     assert len(issued) == 1, issued  # one discount code in Shopify, the advocate's reward
