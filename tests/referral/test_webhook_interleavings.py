@@ -64,7 +64,7 @@ def test_ledger_invariants_over_webhook_interleavings(
         @example(events=[("paid", 3), ("run", 12), ("run", 3), ("refund", 2), ("paid", 2),
                          ("run", 1)])
         @example(events=[("paid", 1), ("refund", 3), ("paid", 3), ("run", 12), ("run", 12)])
-        @settings(max_examples=8, deadline=None, suppress_health_check=[
+        @settings(max_examples=6, deadline=None, suppress_health_check=[
             HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
         @given(events=EVENTS)
         def check(events: list[tuple[str, int]]) -> None:
