@@ -31,6 +31,7 @@ from ._models import (
     Product,
     PublishResult,
     Recommendation,
+    RevokedReward,
     RewardSpec,
     WebhookSubscription,
     WriteResult,
@@ -255,6 +256,17 @@ class IssuesRewards(Protocol):
         ...
 
     def find_reward(self, idempotency_key: str) -> IssuedReward | None: ...
+
+
+@runtime_checkable
+class RevokesRewards(Protocol):
+    """Optional, beside :class:`IssuesRewards`: take back a reward whose referral turned out
+    refunded (``[referral.reward] reverse_on_refund``)."""
+
+    def revoke_reward(self, idempotency_key: str) -> RevokedReward:
+        """Make the reward of ``idempotency_key`` unusable, idempotently (a repeated call
+        answers ``revoked`` again); a reward used already is ``redeemed`` and left alone."""
+        ...
 
 
 @runtime_checkable

@@ -386,6 +386,18 @@ class IssuedReward(_Model):
     issued_at: datetime | None = None
 
 
+class RevokedReward(_Model):
+    """What a connector's ``revoke_reward`` did with the reward of one idempotency key."""
+
+    idempotency_key: str
+    outcome: Literal["revoked", "redeemed", "gone"] = Field(
+        description="revoked: the reward can no longer be used (now, or by an earlier call); "
+                    "redeemed: it was used already and stays; gone: the target has no "
+                    "revocable reward under the key (deleted there, or — ERP — posted).")
+    reference: str = ""
+    reason: str = Field(default="", description="What the target showed, for the ledger.")
+
+
 class WebhookSubscription(_Model):
     """One webhook subscription on a platform: which topic is POSTed to which address."""
 

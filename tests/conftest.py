@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,11 +35,13 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -149,15 +152,17 @@ BEFORE, AFTER = "before", "after"
 
 def request_kind(connection: str, request: Any) -> str | None:
     """What a request does, as the emulator of ``connection`` sees it: ``read``, ``create``
-    (customers) or ``write`` (attribute values, recommendation lists); None for anything
+    (customers; referral codes and rewards: discount codes, coupons, ERP documents) or
+    ``write`` (attribute values, recommendation lists, a reward revoked); None for anything
     else."""
     if connection == "shop":  # GraphQL: the operation's fields name it
         if request.method != "POST" or not request.path.endswith("graphql.json"):
             return None
         query = str(request.json().get("query", ""))
-        if "customerCreate" in query:
+        if "customerCreate" in query or "discountCodeBasicCreate" in query:
             return CREATE
-        return WRITE if "metafieldsSet" in query or "tagsAdd" in query else READ
+        writes = ("metafieldsSet", "tagsAdd", "discountCodeDeactivate")
+        return WRITE if any(w in query for w in writes) else READ
     if connection == "woo":
         if request.method == "GET":
             return READ
@@ -166,8 +171,19 @@ def request_kind(connection: str, request: Any) -> str | None:
             return CREATE if body.get("create") else WRITE if body.get("update") else None
         if request.path.endswith("/products/batch"):  # reco publish
             return WRITE if request.json().get("update") else None
+        if request.method == "POST" and request.path.endswith("/coupons"):  # rewards
+            return CREATE
+        if re.search(r"/coupons/\d+$", request.path):  # a reward revoked
+            return WRITE
         return None
-    return READ if request.method == "POST" and b"ReadMultiple" in request.body else None
+    if request.method != "POST":
+        return None
+    if b"ReadMultiple" in request.body:
+        return READ
+    # A reward document (gift order, credit note) created or, revoked, deleted.
+    if re.search(rb"<(\w+:)?Create[\s>]", request.body):
+        return CREATE
+    return WRITE if re.search(rb"<(\w+:)?Delete[\s>]", request.body) else None
 
 
 @dataclass(frozen=True)
@@ -224,33 +240,41 @@ class KillSwitch:
         from shoploop.emulation import Response
 
         def held(request: Any) -> Any:
-            kind = request_kind(name, request)
-            with self._cond:
-                if self._frozen:  # the run is being killed: this request never applies
-                    parked = self._round
-                    self._cond.wait_for(lambda: self._round != parked)
-                    return Response.text("the run was killed", 503)
-                hold = None
-                point = self._point
-                if point is not None and (point.connection, point.kind) == (name, kind):
-                    self._seen += 1
-                    if self._seen == point.nth:
-                        hold, self._frozen = point.when, True
-                if hold != BEFORE:
-                    self._applying += 1
-            if hold == BEFORE:
-                return self._hold(Response.text("the run was killed", 503))
-            try:
-                response = handler(request)
-            finally:
-                with self._cond:
-                    self._applying -= 1
-                    if kind is not None:
-                        self.applied[(name, kind)] += 1
-                    self._cond.notify_all()
-            return self._hold(response) if hold == AFTER else response
+            return self.through(name, request_kind(name, request), lambda: handler(request),
+                                lambda: Response.text("the run was killed", 503))
 
         return held
+
+    def through(self, name: str, kind: str | None, apply: Callable[[], Any],
+                refused: Callable[[], Any]) -> Any:
+        """One request of ``kind`` to ``name``: ``apply()`` it and answer what it gives, or
+        hold it at the armed point, or park it (the run is being killed) and answer
+        ``refused()``. The emulators' handlers go through here; so can another server's (the
+        referral tests' SMTP server: ``name`` "smtp", kind ``write``)."""
+        with self._cond:
+            if self._frozen:  # the run is being killed: this request never applies
+                parked = self._round
+                self._cond.wait_for(lambda: self._round != parked)
+                return refused()
+            hold = None
+            point = self._point
+            if point is not None and (point.connection, point.kind) == (name, kind):
+                self._seen += 1
+                if self._seen == point.nth:
+                    hold, self._frozen = point.when, True
+            if hold != BEFORE:
+                self._applying += 1
+        if hold == BEFORE:
+            return self._hold(refused())
+        try:
+            response = apply()
+        finally:
+            with self._cond:
+                self._applying -= 1
+                if kind is not None:
+                    self.applied[(name, kind)] += 1
+                self._cond.notify_all()
+        return self._hold(response) if hold == AFTER else response
 
     def _hold(self, response: Any) -> Any:
         with self._cond:
@@ -293,13 +317,15 @@ class KillSwitch:
 
 def _confirmed_once(batches: list[Any]) -> int:
     """Every change is confirmed by one batch at most (the intent batches' promise); returns
-    the number of confirmed batches."""
-    confirmed: dict[tuple[str, str, str, str], int] = {}
+    the number of confirmed batches. A change is a sync's (customer, key, new value) or a
+    referral reward's (reward, key)."""
+    confirmed: dict[tuple[str, ...], int] = {}
     for batch in batches:
         if batch.status != "confirmed":
             continue
         for item in batch.changes["items"]:
-            change = (batch.connection, item["customer"], item["key"], json.dumps(item["new"]))
+            change = (batch.connection, *(json.dumps(item.get(field), sort_keys=True)
+                                          for field in ("customer", "reward", "key", "new")))
             assert change not in confirmed, f"{change} confirmed by batches " \
                                             f"{confirmed[change]} and {batch.id}"
             confirmed[change] = batch.id
@@ -363,3 +389,24 @@ def served() -> Callable[[Any], AbstractContextManager[str]]:
 def served_module() -> Callable[[Any], AbstractContextManager[str]]:
     """``served`` for a module-scoped fixture (one server for a module's tests)."""
     return _served
+
+
+def _post_concurrently(url: str, requests: list[tuple[bytes, dict[str, str]]],
+                       timeout: float = 60.0) -> list[httpx.Response]:
+    barrier = threading.Barrier(len(requests))  # all connected, then all sent at once
+
+    def post(request: tuple[bytes, dict[str, str]]) -> httpx.Response:
+        with httpx.Client(timeout=timeout) as client:
+            barrier.wait(timeout)
+            return client.post(url, content=request[0], headers=request[1])
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(post, requests))
+
+
+@pytest.fixture
+def post_concurrently() -> Callable[..., list[httpx.Response]]:
+    """``post_concurrently(url, [(body, headers), …])``: each request from its own thread,
+    all released by one barrier (duplicate webhook deliveries: ``[(body, headers)] * 3``);
+    their ``httpx`` responses, in order."""
+    return _post_concurrently

@@ -18,18 +18,20 @@ from ._engine import (
     send_surveys,
 )
 from ._links import link_secret, verify_survey_token
+from ._revoke import reverse_refunded
 from ._rewards import (
     qualify_referrals,
     reconcile_interrupted,
-    reverse_refunded,
     reward_qualified,
     thank_advocates,
 )
 from ._settings import ReferralSettings
 
 PHASES = (reconcile_interrupted, schedule_surveys, send_surveys, invite_satisfied,
-          attribute_orders, qualify_referrals, reward_qualified, thank_advocates,
-          reverse_refunded)
+          attribute_orders, qualify_referrals, reward_qualified,
+          # Reversals before thank-yous: a reward refunded before its thank-you went out is
+          # taken back without thanking the advocate for it first.
+          reverse_refunded, thank_advocates)
 
 
 def run_referrals(host: PluginHost, store: Store, settings: ReferralSettings, now: datetime, *,

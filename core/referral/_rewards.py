@@ -1,4 +1,5 @@
-"""Qualification, rewards, thank-yous and reversals — the money side of the loop.
+"""Qualification, rewards and thank-yous — the money side of the loop (reversals after a
+refund: ``_revoke``).
 
 A reward is issued through the core's intent mechanism (``shoploop.store.record_intent``,
 kind ``referral_reward``) with the core's idempotency key (``referral-<id>``):
@@ -229,15 +230,21 @@ def _issue(loop: Loop, reward_id: str, referral_id: str, target: str, spec: Rewa
                    issued_at=loop.now)
         transition(session, "referral", referral_id, "rewarded", now=loop.now,
                    cause=f"reward {issued.reference} ({spec.kind})")
-        from sqlalchemy import select
-
-        from shoploop.store import SyncBatch
-        for batch in session.scalars(select(SyncBatch).where(
-                SyncBatch.kind == REWARD_INTENT, SyncBatch.connection == target,
-                SyncBatch.status.in_(["pending", "interrupted"]))):
-            if any(i.get("reward") == reward_id for i in batch.changes.get("items", [])):
-                settle_batch(session, batch.id, INTENT_CONFIRMED)
+        confirm_intents(session, REWARD_INTENT, target, reward_id)
     loop.report.add("rewards_issued")
+
+
+def confirm_intents(session: Any, kind: str, target: str, reward_id: str) -> None:
+    """Confirm the open intent batches of ``kind`` that carry ``reward_id`` (pending, or
+    interrupted by a run that died), in the caller's transaction."""
+    from sqlalchemy import select
+
+    from shoploop.store import SyncBatch
+    for batch in session.scalars(select(SyncBatch).where(
+            SyncBatch.kind == kind, SyncBatch.connection == target,
+            SyncBatch.status.in_(["pending", "interrupted"]))):
+        if any(i.get("reward") == reward_id for i in batch.changes.get("items", [])):
+            settle_batch(session, batch.id, INTENT_CONFIRMED)
 
 
 def thank_advocates(loop: Loop) -> None:
@@ -259,34 +266,3 @@ def thank_advocates(loop: Loop) -> None:
                 transition(session, "reward", reward.id, "thanked", now=loop.now,
                            cause="thank-you e-mailed")
             loop.report.add("advocates_thanked")
-
-
-def reverse_refunded(loop: Loop) -> None:
-    """A refund after the reward: reverse it where the policy says so. The ledger records the
-    reversal; a connector that can revoke (``revoke_reward(key)``) is asked to, otherwise the
-    cause says to book it by hand."""
-    if not loop.settings.reward.reverse_on_refund:
-        return
-    for record in _read(loop, lambda s: referrals_with_status(s, ["rewarded"])):
-        if not _gone(loop.orders(record.connection).get(record.order_external_id)):
-            continue
-        if loop.dry_run:
-            loop.report.add("rewards_to_reverse")
-            continue
-        with loop.session() as session:
-            reward = reward_of_referral(session, record.id)
-        if reward is None:
-            continue
-        revoke = getattr(loop.connector(reward.connection), "revoke_reward", None)
-        how = "revoked in the target" if callable(revoke) else (
-            f"the {reward.connection} connector cannot revoke: reverse "
-            f"{reward.reference} by hand")
-        if callable(revoke):
-            revoke(reward.idempotency_key)
-        with loop.session() as session:
-            transition(session, "reward", reward.id, "reversed", now=loop.now,
-                       cause=f"order {record.order_external_id} refunded after the reward; "
-                             f"{how}")
-            transition(session, "referral", record.id, "reversed", now=loop.now,
-                       cause="order refunded after the reward")
-        loop.report.add("rewards_reversed")

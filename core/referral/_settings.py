@@ -76,6 +76,9 @@ class RewardPolicySettings(_Strict):
     reverse_on_refund: bool = Field(default=True, description="A refund after the reward "
                                                               "reverses it (where the target "
                                                               "can).")
+    clawback_days: int = Field(default=90, ge=0, description="A refund seen this many days "
+                                                             "after the reward was issued "
+                                                             "no longer reverses it.")
 
 
 class FriendOfferSettings(_Strict):

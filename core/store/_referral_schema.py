@@ -111,9 +111,11 @@ class ReferralRecord(Base):
 
 
 class ReferralRewardRecord(Base):
-    """A reward: ``pending`` (intent recorded) → ``issued`` → ``thanked`` (→ ``reversed``);
-    or ``failed``. One per referral, and ``idempotency_key`` is unique: the core's key from
-    the referral id, with which the connector finds the reward again after a crash."""
+    """A reward: ``pending`` (intent recorded) → ``issued`` → ``thanked``; after a refund
+    (→ ``revoking``, the revocation's intent) → ``reversed``, or ``kept`` when the target
+    could not take it back (redeemed already); or ``failed``. One per referral, and
+    ``idempotency_key`` is unique: the core's key from the referral id, with which the
+    connector finds the reward again after a crash."""
 
     __tablename__ = "referral_rewards"
     __table_args__ = (UniqueConstraint("referral_id"), UniqueConstraint("idempotency_key"))

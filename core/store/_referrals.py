@@ -45,8 +45,12 @@ LEDGER_TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
                "qualified": frozenset({"rewarded", "cancelled"}),
                "rewarded": frozenset({"reversed"})},
     REWARD: {None: frozenset({"pending"}), "pending": frozenset({"issued", "failed"}),
-             "failed": frozenset({"pending"}), "issued": frozenset({"thanked", "reversed"}),
-             "thanked": frozenset({"reversed"})},
+             "failed": frozenset({"pending"}),
+             "issued": frozenset({"thanked", "reversed", "revoking"}),
+             "thanked": frozenset({"reversed", "revoking"}),
+             # revoking: the revocation's intent is recorded; reversed once the target took
+             # the reward back, kept when it could not (redeemed already) — with the reason.
+             "revoking": frozenset({"reversed", "kept"})},
 }
 """entity → state → the states it may move to (``None``: how an entry is created)."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -70,10 +70,13 @@ def _upsert(
     session: Session, target: Table, connection: str, items: Iterable[M],
     to_row: Callable[[M], Row], *,
     on_written: Callable[[dict[str, int], dict[str, M]], None] | None = None,
+    newer_only: bool = False,
 ) -> UpsertResult:
     """Upsert ``items`` (all of ``connection``) batch by batch, so memory stays bounded
     whatever the input's length. ``on_written(ids, items)`` receives, per batch, the
-    ``{external_id: id}`` of the rows inserted or updated and the batch's items by id."""
+    ``{external_id: id}`` of the rows inserted or updated and the batch's items by id.
+    ``newer_only``: a record whose source ``updated_at`` is older than the stored one's is
+    stale and left out (counted unchanged)."""
     update_columns = [c.name for c in target.columns if c.name not in (*_KEY, "id")]
     inserted = updated = unchanged = 0
     for batch in _batches(items, BATCH_SIZE):
@@ -83,17 +86,21 @@ def _upsert(
             row = to_row(item)
             rows[row["external_id"]] = row
             by_external[row["external_id"]] = item
-        stored = dict(
-            session.execute(
-                select(target.c.external_id, target.c.content_hash).where(
-                    target.c.connection == connection,
-                    one_of(session, target.c.external_id, list(rows)),
-                )
-            ).all()
-        )
+        found = session.execute(
+            select(target.c.external_id, target.c.content_hash,
+                   target.c.source_updated_at).where(
+                target.c.connection == connection,
+                one_of(session, target.c.external_id, list(rows)),
+            )
+        ).all()
+        stored = {external_id: digest for external_id, digest, _ in found}
+        stamps = {external_id: stamp for external_id, _, stamp in found} if newer_only else {}
         to_write: list[Row] = []
         for external_id, row in rows.items():
             digest = stored.get(external_id)
+            if newer_only and _older(row["source_updated_at"], stamps.get(external_id)):
+                unchanged += 1
+                continue
             if digest is None:
                 inserted += 1
             elif digest != row["content_hash"]:
@@ -110,6 +117,14 @@ def _upsert(
         if on_written is not None:
             on_written(written, by_external)
     return UpsertResult(inserted, updated, unchanged)
+
+
+def _utc(moment: datetime) -> datetime:  # SQLite hands a stored time back without its zone
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _older(incoming: datetime | None, stored: datetime | None) -> bool:
+    return incoming is not None and stored is not None and _utc(incoming) < _utc(stored)
 
 
 def _write(
@@ -192,8 +207,12 @@ def upsert_orders(
         ]
         _insert(session, lines_table, lines)
 
+    # newer_only: webhooks come in any order and are retried (Shopify guarantees no order),
+    # so an orders/paid delivered after the orders/updated of its refund must not make the
+    # refunded order paid again: the platform's updated_at decides.
     return _upsert(session, table("orders"), connection, orders,
-                   lambda order: order_row(connection, order, at), on_written=replace_lines)
+                   lambda order: order_row(connection, order, at), on_written=replace_lines,
+                   newer_only=True)
 
 
 def _records(session: Session, target: Table, connection: str | None) -> Iterator[Any]:

@@ -11,7 +11,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from shoploop.hooks import IssuedReward, NotSupportedError, RewardSpec
+from shoploop.hooks import IssuedReward, NotSupportedError, RevokedReward, RewardSpec
 
 from ._calls import SoapCalls
 from ._client import dig
@@ -75,3 +75,24 @@ class RewardsMixin(SoapCalls):
         return IssuedReward(idempotency_key=spec.idempotency_key, kind=kind,
                             connection=self.name, issued_at=now,
                             reference=str(dig(document, reward.document_number_field)))
+
+    def revoke_reward(self, idempotency_key: str) -> RevokedReward:
+        """Delete the reward's open document (the page's ``Delete`` by the record's ``Key``:
+        how NAV / Business Central cancels an unposted sales order or credit memo). A posted
+        one has left the page — the gift shipped, the credit booked — so it is not found:
+        ``gone``, and the core keeps the reward (or, retrying an interrupted revocation,
+        takes it as that run's deletion)."""
+        for kind, reward in self.mapping.rewards.items():
+            number = external_number(idempotency_key, reward.external_number_length)
+            records = self._read_call(reward, None, None, 1,
+                                      ((reward.external_number_field, any_of([number])),))
+            if not records:
+                continue
+            document = str(dig(records[0], reward.document_number_field))
+            self._call(reward, "Delete", {"Key": dig(records[0], "Key")}, reads=False)
+            return RevokedReward(idempotency_key=idempotency_key, outcome="revoked",
+                                 reference=document,
+                                 reason=f"open {kind} {document} deleted")
+        return RevokedReward(idempotency_key=idempotency_key, outcome="gone",
+                             reason="no open reward document under the key's external "
+                                    "document number: posted already, or deleted by hand")

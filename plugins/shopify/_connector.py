@@ -28,6 +28,7 @@ from shoploop.hooks import (
     PublishResult,
     Recommendation,
     RemoteValidationError,
+    RevokedReward,
     RewardSpec,
     WebhookSubscription,
     WriteResult,
@@ -174,6 +175,9 @@ class ShopifyConnector:
 
     def find_reward(self, idempotency_key: str) -> IssuedReward | None:
         return _rewards.find(self.client, _rewards.code_for(idempotency_key), idempotency_key)
+
+    def revoke_reward(self, idempotency_key: str) -> RevokedReward:
+        return _rewards.revoke(self.client, idempotency_key)
 
     # -- webhooks -----------------------------------------------------------------------------
 

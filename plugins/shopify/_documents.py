@@ -30,6 +30,8 @@ def documents() -> dict[str, str]:
         "metafields_delete": _queries.METAFIELDS_DELETE,
         "discount_by_code": _queries.DISCOUNT_BY_CODE,
         "discount_create": _queries.DISCOUNT_CREATE,
+        "discount_state": _queries.DISCOUNT_STATE,
+        "discount_deactivate": _queries.DISCOUNT_DEACTIVATE,
         "tags_add": _queries.tags_mutation(3, 0),
         "tags_remove": _queries.tags_mutation(0, 2),
         "tags_add_and_remove": _queries.tags_mutation(2, 2),

@@ -102,6 +102,15 @@ DISCOUNT_BY_CODE = """query DiscountByCode($code: String!) {
   codeDiscountNodeByCode(code: $code) { id codeDiscount { ... on DiscountCodeBasic {
     title createdAt codes(first: 1) { nodes { code } } } } } }"""
 
+DISCOUNT_STATE = """query DiscountState($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id codeDiscount { ... on DiscountCodeBasic {
+    status asyncUsageCount codes(first: 1) { nodes { code } } } } } }"""
+
+DISCOUNT_DEACTIVATE = """mutation DiscountDeactivate($id: ID!) {
+  discountCodeDeactivate(id: $id) {
+    codeDiscountNode { codeDiscount { ... on DiscountCodeBasic { status endsAt } } }
+    userErrors { field message code } } }"""
+
 DISCOUNT_CREATE = """mutation DiscountCreate($input: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $input) {
     codeDiscountNode { id codeDiscount { ... on DiscountCodeBasic { title createdAt

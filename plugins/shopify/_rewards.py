@@ -13,7 +13,13 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from shoploop.hooks import IssuedReward, NotSupportedError, RemoteValidationError, RewardSpec
+from shoploop.hooks import (
+    IssuedReward,
+    NotSupportedError,
+    RemoteValidationError,
+    RevokedReward,
+    RewardSpec,
+)
 
 from . import _queries
 from ._client import GraphQLClient
@@ -78,3 +84,31 @@ def issue(client: GraphQLClient, spec: RewardSpec) -> IssuedReward:
                                     "no discount created", connection=client.name,
                                     operation="issue_reward")
     return _issued(result["codeDiscountNode"], spec.idempotency_key, client.name)
+
+
+def revoke(client: GraphQLClient, key: str) -> RevokedReward:
+    """Deactivate the reward's discount code (``discountCodeDeactivate``: it ends now, status
+    ``EXPIRED``, and stays in the admin) unless it was used: ``asyncUsageCount`` counts the
+    orders that applied it. An unused expired code is revoked already (a repeated call)."""
+    code = code_for(key)
+    data = client.execute(_queries.DISCOUNT_STATE, {"code": code}, operation="revoke_reward")
+    node = data.get("codeDiscountNodeByCode")
+    if not node:
+        return RevokedReward(idempotency_key=key, outcome="gone", reference=code,
+                             reason=f"no discount code {code} in {client.name}")
+    discount = node["codeDiscount"]
+    used = int(discount.get("asyncUsageCount") or 0)
+    if used > 0:
+        return RevokedReward(idempotency_key=key, outcome="redeemed", reference=code,
+                             reason=f"discount code {code} used {used} time(s)")
+    if discount.get("status") == "EXPIRED":
+        return RevokedReward(idempotency_key=key, outcome="revoked", reference=code,
+                             reason="discount code expired")
+    answer = client.execute(_queries.DISCOUNT_DEACTIVATE, {"id": node["id"]},
+                            operation="revoke_reward")["discountCodeDeactivate"]
+    errors = answer.get("userErrors") or []
+    if errors:
+        raise RemoteValidationError("; ".join(str(e.get("message")) for e in errors),
+                                    connection=client.name, operation="revoke_reward")
+    return RevokedReward(idempotency_key=key, outcome="revoked", reference=code,
+                         reason="discount code deactivated")

@@ -7,19 +7,28 @@ no local state, and a create whose answer was lost is found again instead of dup
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
-from shoploop.hooks import IssuedReward, NotSupportedError, RemoteValidationError, RewardSpec
+from shoploop.hooks import (
+    IssuedReward,
+    NotSupportedError,
+    RemoteValidationError,
+    RevokedReward,
+    RewardSpec,
+)
 
 from ._client import WooClient
 from ._config import WooCommerceConfig
 from ._mapping import format_time, parse_time
 
 REWARD_META_KEY = "idempotency_key"
+REVOKED_META_KEY = "revoked_at"
 
 
 class CouponRewards:
-    """Mixin of the connector: ``issue_reward`` / ``find_reward`` (``IssuesRewards``)."""
+    """Mixin of the connector: ``issue_reward`` / ``find_reward`` (``IssuesRewards``) and
+    ``revoke_reward`` (``RevokesRewards``)."""
 
     name: str
     config: WooCommerceConfig
@@ -70,6 +79,37 @@ class CouponRewards:
     def find_reward(self, idempotency_key: str) -> IssuedReward | None:
         found = self._find_coupon(self.reward_code(idempotency_key), "find_reward")
         return None if found is None else self._issued(idempotency_key, found)
+
+    def revoke_reward(self, idempotency_key: str) -> RevokedReward:
+        """Expire the reward's coupon now (``date_expires_gmt``), unless it was used.
+
+        Expired rather than deleted (``DELETE /coupons/<id>?force=true``): the coupon stays
+        for the merchant's records and a repeated call sees it revoked (the meta key says
+        when), where a deleted one could not be told from one that never existed. WooCommerce
+        refuses an expired coupon at checkout ("This coupon has expired",
+        ``WC_Discounts::validate_coupon_expiry_date``); ``usage_count`` (read-only) says
+        whether it was redeemed — then it stays."""
+        code = self.reward_code(idempotency_key)
+        coupon = self._find_coupon(code, "revoke_reward")
+        if coupon is None:
+            return RevokedReward(idempotency_key=idempotency_key, outcome="gone",
+                                 reference=code, reason=f"no coupon {code} in {self.name}")
+        revoked_key = self.config.meta_prefix + REVOKED_META_KEY
+        done = next((m.get("value") for m in coupon.get("meta_data") or ()
+                     if m.get("key") == revoked_key), None)
+        if done:
+            return RevokedReward(idempotency_key=idempotency_key, outcome="revoked",
+                                 reference=code, reason=f"coupon expired at {done}")
+        used = int(coupon.get("usage_count") or 0)
+        if used > 0:
+            return RevokedReward(idempotency_key=idempotency_key, outcome="redeemed",
+                                 reference=code, reason=f"coupon {code} used {used} time(s)")
+        now = format_time(datetime.now(UTC))
+        self.client.put(f"coupons/{coupon['id']}", {
+            "date_expires_gmt": now,
+            "meta_data": [{"key": revoked_key, "value": now}]}, operation="revoke_reward")
+        return RevokedReward(idempotency_key=idempotency_key, outcome="revoked",
+                             reference=code, reason=f"coupon expired at {now}")
 
     def _find_coupon(self, code: str, operation: str) -> dict[str, Any] | None:
         answer = self.client.get("coupons", {"code": code}, operation=operation)

@@ -1,7 +1,8 @@
 """Hypothesis over interleavings of a referred order's events (paid, seen again, refunded,
 the job running at later times) against the WooCommerce emulator: the ledger's invariants hold
 whatever the order — one referral per order, at most one reward per referral and one coupon
-per reward key, no reward for an order refunded inside the return window, every history a
+per reward key, no reward for an order refunded inside the return window, a reward reversed
+(its coupon expired in WooCommerce) exactly when the refund came after it, every history a
 chain of allowed transitions."""
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ RAW: dict[str, Any] = {"referral": {"shops": ["woo"], "return_window_days": 14,
                                     "smtp": {"enabled": False},
                                     "reward": {"kind": "coupon", "amount": "10"}}}
 SETTINGS = ReferralSettings.model_validate(RAW["referral"])
+LINK_SECRET = {"SHOPLOOP_REFERRAL_SECRET": "invariants-link-secret-0123456789abcdef"}
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +94,13 @@ def test_ledger_invariants_over_interleavings(woo: Any, events: list[tuple[str, 
             transition(session, "code", code, "active", cause="t", now=T0)
         placed = T0 + timedelta(days=1)
         refunded_on: int | None = None
-        seen = expect_reward = False
+        seen = expect_reward = refunded_after_reward = expect_reversal = False
         for kind, day in sorted(events, key=lambda e: e[1]):  # time moves forward
             if kind == "seen" or (kind == "refund" and seen):
                 refunded = kind == "refund" or refunded_on is not None
                 if kind == "refund" and refunded_on is None:
                     refunded_on = day
+                    refunded_after_reward = expect_reward
                 seen = True
                 order = Order(id="O2", customer_id="ben", email=BEN.email, placed_at=placed,
                               status="refunded" if refunded else "paid",
@@ -110,14 +113,18 @@ def test_ledger_invariants_over_interleavings(woo: Any, events: list[tuple[str, 
                 now = placed + timedelta(days=day)
                 if seen and refunded_on is None and day >= SETTINGS.return_window_days:
                     expect_reward = True  # paid, window over, never refunded: rewarded now
-                run_referrals(host, store, SETTINGS, now, environ={},
+                # A refund after the reward, seen by a run (well inside clawback_days): the
+                # coupon is revoked in WooCommerce.
+                expect_reversal |= refunded_after_reward
+                # A secret: a run 30 days after the order owes Ben his own survey.
+                run_referrals(host, store, SETTINGS, now, environ=LINK_SECRET,
                               context=HookContext(config=RAW, connectors={"woo": connector},
                                                   store=store, now=now))
         with store.session() as session:
             referrals = referrals_with_status(session, [s for states in LEDGER_TRANSITIONS[
                 "referral"].values() for s in states])
-            rewards = rewards_with_status(session, ["pending", "issued", "thanked",
-                                                    "reversed", "failed"])
+            rewards = rewards_with_status(session, {s for states in LEDGER_TRANSITIONS[
+                "reward"].values() for s in states})
             history = list(session.scalars(__import__("sqlalchemy").select(
                 ReferralTransitionRecord).order_by(ReferralTransitionRecord.id)))
         store.dispose()
@@ -129,6 +136,11 @@ def test_ledger_invariants_over_interleavings(woo: Any, events: list[tuple[str, 
     if refunded_on is not None and refunded_on < SETTINGS.return_window_days:
         assert rewards == []  # refunded inside the window: no reward, ever
     assert len(rewards) == (1 if expect_reward else 0)
+    # Reversed exactly when refunded after the reward, and then the coupon is expired.
+    assert [w.status for w in rewards if w.status in ("revoking", "reversed", "kept")] == (
+        ["reversed"] if expect_reversal else [])
+    for reward, coupon in ((w, c) for w in rewards for c in issued if w.reference == c["code"]):
+        assert bool(coupon.get("date_expires_gmt")) == (reward.status == "reversed")
     last: dict[tuple[str, str], str | None] = {}
     for step in history:  # every history a chain of allowed transitions
         before = last.get((step.entity, step.entity_id))

@@ -242,3 +242,29 @@ def test_a_failed_transaction_leaves_nothing_behind(store: Store):
         raise RuntimeError("crash before commit")
     with store.session() as session:
         assert counts(session)["orders"] == counts(session)["order_lines"] == 0
+
+
+def test_an_older_version_of_an_order_does_not_replace_a_newer_one(store: Store) -> None:
+    """Webhooks arrive in any order (and retried): an orders/paid delivered after the
+    orders/updated of the refund must leave the order refunded — the source's updated_at
+    decides; an equal or newer one is written, one without a time always."""
+    def version(status: str, minutes: int | None, total: str = "19.99") -> Order:
+        return Order(id="O1", customer_id="C1", placed_at=T0, status=status,  # type: ignore[arg-type]
+                     updated_at=None if minutes is None else T0 + timedelta(minutes=minutes),
+                     lines=[LineItem(name="Part", quantity=1, unit_price=Decimal(total))])
+
+    def mirrored() -> tuple[str, Decimal | None]:
+        with store.session() as session:
+            [order] = mirrored_orders(session, "shop")
+            return order.status, order.lines[0].unit_price
+
+    with store.session() as session:
+        upsert_orders(session, "shop", [version("refunded", 30)])
+        assert upsert_orders(session, "shop", [version("paid", 10)]) == UpsertResult(0, 0, 1)
+    assert mirrored() == ("refunded", Decimal("19.99"))
+    with store.session() as session:
+        assert upsert_orders(session, "shop", [version("refunded", 30, "9.99")]).updated == 1
+    assert mirrored() == ("refunded", Decimal("9.99"))
+    with store.session() as session:
+        upsert_orders(session, "shop", [version("cancelled", None)])  # no time: written
+    assert mirrored()[0] == "cancelled"

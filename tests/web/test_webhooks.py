@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -85,19 +83,6 @@ def _config(make_config: Callable[[dict[str, Any]], Config], store: Store,
                         "web": {"max_body_bytes": 4096, **web}})
 
 
-def _post_concurrently(url: str, body: bytes, headers: dict[str, str], times: int = 3
-                       ) -> list[httpx.Response]:
-    barrier = threading.Barrier(times)
-
-    def post(_: int) -> httpx.Response:
-        with httpx.Client(timeout=WAIT) as client:
-            barrier.wait(WAIT)
-            return client.post(url, content=body, headers=headers)
-
-    with ThreadPoolExecutor(times) as pool:
-        return list(pool.map(post, range(times)))
-
-
 def _rows(store: Store) -> list[WebhookDeliveryRecord]:
     from sqlalchemy import select
 
@@ -108,7 +93,8 @@ def _rows(store: Store) -> list[WebhookDeliveryRecord]:
 def test_each_event_is_processed_once_when_delivered_three_times_concurrently(
         store: Store, web_host: PluginHost, recorder: Any, both_env: dict[str, Any],
         make_config: Callable[[dict[str, Any]], Config], served: Served,
-        shop_emulator: ShopifyEmulator, woo_emulator: WooCommerceEmulator) -> None:
+        shop_emulator: ShopifyEmulator, woo_emulator: WooCommerceEmulator,
+        post_concurrently: Callable[..., list[httpx.Response]]) -> None:
     config = _config(make_config, store, both_env)
     app = create_app(web_host, config, store)
     captured: list[tuple[int, bytes, dict[str, str]]] = []
@@ -129,7 +115,7 @@ def test_each_event_is_processed_once_when_delivered_three_times_concurrently(
                  "line_items": [{"product_id": 9, "sku": "A-1", "name": "Anvil",
                                  "quantity": 2, "price": "19.90"}]}
         body, headers = shop_emulator.webhooks.deliver("orders/paid", order)
-        answers = _post_concurrently(f"{base}/webhooks/shop", body, headers)
+        answers = post_concurrently(f"{base}/webhooks/shop", [(body, headers)] * 3)
         assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
 
         # WooCommerce: a webhook created over REST (its ping answered), a customer change
@@ -149,7 +135,8 @@ def test_each_event_is_processed_once_when_delivered_three_times_concurrently(
                  if d["webhook"] == created["id"] and d["topic"] == "ping"]
         assert [p["status"] for p in pings] == [200]
         ((woo_body, woo_headers),) = [(b, h) for n, b, h in captured if n == created["id"]]
-        answers = _post_concurrently(f"{base}/webhooks/woo", woo_body, woo_headers)
+        answers = post_concurrently(f"{base}/webhooks/woo",
+                                     [(woo_body, woo_headers)] * 3)
         assert [a.status_code for a in answers] == [200, 200, 200]
 
         events = recorder.wait_for(2)

@@ -131,6 +131,13 @@ class ShopifyEmulator(EmulatorServer):
         self.webhooks.close()
         super().stop()
 
+    def redeem_code(self, code: str) -> None:
+        """A checkout that applied the discount ``code``: its ``asyncUsageCount`` goes up
+        (the emulator's stand-in for an order using it)."""
+        with self.data.lock:
+            discount = self.data.discounts[self.data.codes[code.upper()]]["codeDiscount"]
+            discount["asyncUsageCount"] = int(discount.get("asyncUsageCount") or 0) + 1
+
     def lose_answers(self, times: int = 1) -> None:
         """The next ``times`` GraphQL requests are executed — a mutation's writes happen — and
         then answered with HTTP 502 instead of their result, as when a proxy or the network

@@ -129,12 +129,15 @@ class Resolvers:
         field("LineItem", "product", lambda r, _i: self.data.products.get(r["_product"] or ""))
         field("DiscountCodeBasic", "codes", lambda r, _i, first=None, after=None: _plain(
             r["_codes"], first))
+        field("DiscountCodeBasic", "asyncUsageCount", lambda r, _i: int(r.get(
+            "asyncUsageCount") or 0))
         mutations: dict[str, Resolver] = {"customerCreate": self._customer_create,
                      "customerAddressCreate": self._customer_address_create,
                      "metafieldsSet": self._metafields_set,
                      "metafieldsDelete": self._metafields_delete,
                      "tagsAdd": self._tags(add=True), "tagsRemove": self._tags(add=False),
                      "discountCodeBasicCreate": self._discount_create,
+                     "discountCodeDeactivate": self._discount_deactivate,
                      # always grouped: children follow their parent (groupObjects: true)
                      "bulkOperationRunQuery": lambda _r, _i, query, groupObjects=False:
                      self.bulk.run(query),
@@ -391,6 +394,22 @@ class Resolvers:
             self.data.discounts[node_id] = node
             self.data.codes[code.upper()] = node_id
             self.on_write("discount", node)
+        return {"codeDiscountNode": node, "userErrors": []}
+
+
+    def _discount_deactivate(self, _root: Any, _info: Any, id: str) -> Any:
+        """Shopify's answer: the code discount ends now (``endsAt``) and its status is
+        ``EXPIRED``; deactivating an expired one again changes nothing. An unknown id is a
+        user error on ``id``."""
+        with self.data.lock:
+            node = self.data.discounts.get(id)
+            if node is None:
+                return {"codeDiscountNode": None, "userErrors": [
+                    {"code": "INVALID", "field": ["id"], "message": "Discount does not exist"}]}
+            discount = node["codeDiscount"]
+            if discount["status"] != "EXPIRED":
+                discount["status"], discount["endsAt"] = "EXPIRED", now()
+                self.on_write("discount", node)
         return {"codeDiscountNode": node, "userErrors": []}
 
 

@@ -39,6 +39,10 @@ class _Invalid(Exception):
         self.response = response
 
 
+_COUPON_FIELDS = ("date_expires_gmt", "description", "usage_limit", "email_restrictions")
+"""What a coupon update may change here (``usage_count`` is read-only in WooCommerce)."""
+
+
 class WooApp:
     """``handler(request) -> Response`` for :class:`~shoploop.emulation.EmulatorServer`."""
 
@@ -54,8 +58,8 @@ class WooApp:
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"/(customers|orders|products|coupons)"), self.list),
             ("GET", re.compile(r"/(customers|orders|products|coupons)/(\d+)"), self.get),
-            ("PUT", re.compile(r"/(customers|orders|products)/(\d+)"), self.update_one),
-            ("POST", re.compile(r"/(customers|orders|products)/(\d+)"), self.update_one),
+            ("PUT", re.compile(r"/(customers|orders|products|coupons)/(\d+)"), self.update_one),
+            ("POST", re.compile(r"/(customers|orders|products|coupons)/(\d+)"), self.update_one),
             ("POST", re.compile(r"/(customers|products)/batch"), self.batch),
             ("POST", re.compile(r"/customers"), self.create_customer),
             ("POST", re.compile(r"/coupons"), self.create_coupon),
@@ -256,7 +260,7 @@ class WooApp:
                 changed |= self.data.update_meta(
                     record, item["meta_data"], number if stream == "customers" else None)
             for field in ("upsell_ids", "cross_sell_ids", "status", "first_name",
-                          "last_name"):
+                          "last_name", *(_COUPON_FIELDS if stream == "coupons" else ())):
                 if field not in item:
                     continue
                 value = _id_list(item[field]) if field.endswith("_ids") else item[field]

@@ -257,6 +257,16 @@ class WooData:
         self.source_ids["customers"][number] = str(number)
         return record
 
+    def use_coupon(self, code: str, email: str) -> Record:
+        """A checkout that applied ``code``: what ``WC_Coupon::increase_usage`` records
+        (``usage_count`` up, the buyer in ``used_by``)."""
+        with self.lock:
+            coupon = next(c for c in self.coupons.values() if c["code"] == code.lower())
+            coupon["usage_count"] = int(coupon.get("usage_count") or 0) + 1
+            coupon.setdefault("used_by", []).append(email)
+            coupon["date_modified_gmt"] = now_gmt()
+            return coupon
+
     def add_coupon(self, data: Mapping[str, Any]) -> Record:
         number = next(self._coupon_ids)
         now = now_gmt()
