@@ -8,7 +8,7 @@ at any point resumes where its last durable step ended.
 from __future__ import annotations
 
 from ._mirror import STREAMS, MirrorResult, MirrorStream, mirror_stream
-from ._webhooks import ProcessResult, process_deliveries, process_event
+from ._webhooks import ProcessResult, process_deliveries, process_event, process_stored
 
 __all__ = ["STREAMS", "MirrorResult", "MirrorStream", "ProcessResult", "mirror_stream",
-           "process_deliveries", "process_event"]
+           "process_deliveries", "process_event", "process_stored"]

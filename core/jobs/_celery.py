@@ -87,6 +87,7 @@ def _register(app: Celery) -> None:
             sync_lane.apply_async(kwargs=step.kwargs)
         return {"lanes": len(lanes)}
 
+    # "cli_job": the name beat schedules and queued messages of earlier versions carry.
     @app.task(name="shoploop.cli_job", **options)
-    def cli_job(config_path: str, job: str) -> dict[str, Any]:
-        return jobs.cli_job(config_path, job)
+    def command_job(config_path: str, job: str) -> dict[str, Any]:
+        return jobs.command_job(config_path, job)

@@ -9,7 +9,7 @@ from shoploop.hooks import ConfigError
 
 from . import _functions as jobs
 
-JOBS = ("sync", *jobs.CLI_JOBS)
+JOBS = ("sync", *jobs.COMMAND_JOBS)
 
 
 def dispatch(config: Config, job: str, *, full: bool = False) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def dispatch(config: Config, job: str, *, full: bool = False) -> dict[str, Any]:
             sent = app.send_task("shoploop.cli_job", kwargs={"config_path": path, "job": job})
         return {"backend": "celery", "job": job, "task_id": sent.id}
     if job != "sync":
-        return {"backend": "inprocess", "job": job, "results": [jobs.cli_job(path, job)]}
+        return {"backend": "inprocess", "job": job, "results": [jobs.command_job(path, job)]}
     imports, lanes = jobs.sync_steps(config, path, full)
     results = [jobs.import_stream(**step.kwargs) for step in imports]
     results += [jobs.sync_lane(**step.kwargs) for step in lanes]

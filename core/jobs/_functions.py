@@ -9,8 +9,6 @@ worker was SIGKILLed, writes nothing twice and never runs one target twice at a 
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,16 +16,13 @@ from shoploop._config import Config, load_config
 from shoploop._plugins import PluginHost, load_plugins
 from shoploop.hooks import Capability
 
+from ._commands import COMMAND_JOBS, run_command_job
+
 SYNC_STREAMS: tuple[tuple[str, Capability], ...] = (("customers", Capability.READ_CUSTOMERS),)
 """What a sync's fan-out imports before its lanes (each lane still imports incrementally)."""
 
-CLI_JOBS: dict[str, list[str]] = {
-    "reco-build": ["reco", "build"],
-    "reco-publish": ["reco", "publish"],
-    "webhooks-process": ["webhooks", "process"],
-    "referral-run": ["referral", "run"],
-}
-"""Jobs that run their CLI command as it is (one code path for both backends)."""
+__all__ = ["COMMAND_JOBS", "Step", "command_job", "config_of", "host", "import_stream",
+           "sync_lane", "sync_steps"]
 
 
 @dataclass(frozen=True)
@@ -85,18 +80,10 @@ def sync_lane(config_path: str, targets: list[str] | None = None,
             "written": summary.get("written", 0)}
 
 
-def cli_job(config_path: str, job: str) -> dict[str, Any]:
-    """A job that is one CLI command (``CLI_JOBS``), in this process; its JSON and status."""
-    from shoploop.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            main(["-c", config_path, *CLI_JOBS[job], "--json"])
-            status = 0
-        except SystemExit as exc:
-            status = exc.code if isinstance(exc.code, int) else 1
-    return {"job": job, "exit_code": status, "output": out.getvalue()[-4000:]}
+def command_job(config_path: str, job: str) -> dict[str, Any]:
+    """A job that is one CLI command (``COMMAND_JOBS``), run here: its exit code and summary
+    (the ``shoploop.cli_job`` task)."""
+    return run_command_job(host(), config_of(config_path), job)
 
 
 def sync_steps(config: Config, config_path: str, full: bool = False) -> tuple[
