@@ -93,12 +93,12 @@ def sync_steps(config: Config, config_path: str, full: bool = False) -> tuple[
     from shoploop.sync import resolve_mapping
 
     mapping = resolve_mapping(config, config.sync, host().connectors, host().transforms)
-    connections = Connections(config, host().connectors)
-    imports = [Step("import_stream", {"config_path": config_path, "connection": name,
-                                      "stream": stream, "full": full})
-               for stream, capability in SYNC_STREAMS
-               for name in connections.with_capability(capability)
-               if name in mapping.masters]
+    with Connections(config, host().connectors) as connections:  # closes what it opened
+        imports = [Step("import_stream", {"config_path": config_path, "connection": name,
+                                          "stream": stream, "full": full})
+                   for stream, capability in SYNC_STREAMS
+                   for name in connections.with_capability(capability)
+                   if name in mapping.masters]
     lanes = [Step("sync_lane", {"config_path": config_path, "targets": [target],
                                 "full": full}) for target in mapping.targets]
     return imports, lanes
