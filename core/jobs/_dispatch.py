@@ -34,6 +34,7 @@ def dispatch(config: Config, job: str, *, full: bool = False) -> dict[str, Any]:
     if job != "sync":
         return {"backend": "inprocess", "job": job, "results": [jobs.command_job(path, job)]}
     imports, lanes = jobs.sync_steps(config, path, full)
-    results = [jobs.import_stream(**step.kwargs) for step in imports]
+    results: list[dict[str, Any]] = [jobs.import_stream(**step.kwargs) for step in imports]
+    results.append({"bound": jobs.bind_masters(path)})  # as the Celery fan-out does
     results += [jobs.sync_lane(**step.kwargs) for step in lanes]
     return {"backend": "inprocess", "job": job, "results": results}

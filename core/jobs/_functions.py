@@ -21,8 +21,8 @@ from ._commands import COMMAND_JOBS, run_command_job
 SYNC_STREAMS: tuple[tuple[str, Capability], ...] = (("customers", Capability.READ_CUSTOMERS),)
 """What a sync's fan-out imports before its lanes (each lane still imports incrementally)."""
 
-__all__ = ["COMMAND_JOBS", "Step", "command_job", "config_of", "host", "import_stream",
-           "sync_lane", "sync_steps"]
+__all__ = ["COMMAND_JOBS", "Step", "bind_masters", "command_job", "config_of", "host",
+           "import_stream", "sync_lane", "sync_steps"]
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,23 @@ def import_stream(config_path: str, connection: str, stream: str,
             "pages": result.pages}
 
 
-def sync_lane(config_path: str, targets: list[str] | None = None,
-              full: bool = False) -> dict[str, Any]:
-    """One run of ``sync customers`` for ``targets`` (all when None): a lane."""
+def bind_masters(config_path: str) -> dict[str, int]:
+    """Bind the masters' mirrored customers once, before the lanes (:mod:`shoploop.sync.
+    _fanout`: lanes side by side then never race on a master's binding)."""
+    from shoploop.store import Store
+    from shoploop.sync import resolve_mapping
+    from shoploop.sync._fanout import bind_masters as bind
+
+    config = config_of(config_path)
+    mapping = resolve_mapping(config, config.sync, host().connectors, host().transforms)
+    with Store(config.store_url) as store:
+        return bind(store, mapping)
+
+
+def sync_lane(config_path: str, targets: list[str] | None = None, full: bool = False,
+              fanout: str | None = None, worker: str | None = None) -> dict[str, Any]:
+    """One run of ``sync customers`` for ``targets`` (all when None): a lane of the fan-out
+    ``fanout`` (a lane sent again after its fan-out's run succeeded does nothing)."""
     from shoploop._connections import Connections
     from shoploop.store import Store
     from shoploop.sync.job import SyncJob, SyncOptions
@@ -74,10 +88,11 @@ def sync_lane(config_path: str, targets: list[str] | None = None,
     with Connections(config, host().connectors) as connections, \
             Store(config.store_url) as store:
         report = SyncJob(host(), config, store, connections,
-                         SyncOptions(only_to=targets, full=full)).run()
+                         SyncOptions(only_to=targets, full=full, fanout=fanout,
+                                     worker=worker)).run()
     summary: dict[str, Any] = report.as_dict()
     return {"run_id": summary["run_id"], "targets": targets, "exit_code": report.exit_code,
-            "written": summary.get("written", 0)}
+            "written": summary.get("written", 0), **report.labels()}
 
 
 def command_job(config_path: str, job: str) -> dict[str, Any]:
@@ -88,7 +103,8 @@ def command_job(config_path: str, job: str) -> dict[str, Any]:
 
 def sync_steps(config: Config, config_path: str, full: bool = False) -> tuple[
         list[Step], list[Step]]:
-    """A sync fanned out: (the masters' imports, then one lane per target)."""
+    """A sync fanned out: (the masters' imports, then one lane per target); between them
+    :func:`bind_masters`."""
     from shoploop._connections import Connections
     from shoploop.sync import resolve_mapping
 
