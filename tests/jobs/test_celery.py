@@ -6,7 +6,7 @@ PostgreSQL store).
 - Two workers and twenty shops: both workers run lanes (their node names are in the lanes'
   ``sync_runs`` rows), the end state and the writes are the in-process ones, no change is
   confirmed twice.
-- A worker SIGKILLed at twelve random points of one sync (the kill switch holds the chosen
+- A worker SIGKILLed at ten random points of one sync (the kill switch holds the chosen
   request, so each kill lands exactly there) and restarted each time: the in-process end state,
   every value written once.
 """
@@ -143,7 +143,7 @@ def test_two_workers_share_twenty_shops(make_world, store_url, confirmed_once):
     assert set(ran.values()) == {f"w1@{world.queue}", f"w2@{world.queue}"}, ran
 
 
-def kill_points(rng: random.Random, values: int, count: int = 12) -> list[tuple[str, str, int,
+def kill_points(rng: random.Random, values: int, count: int = 10) -> list[tuple[str, str, int,
                                                                                   str]]:
     """``count`` kill points of one sync, each reachable whatever happened before it: the
     first read of the ERP and of the shop (every run — the fan-out's import and each lane's
