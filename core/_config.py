@@ -218,7 +218,8 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
         connections[name] = Connection(name=name, type=type_name, settings=settings)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     check_jobs(top.jobs, store_url, file=file,
-               environ=os.environ if environ is None else environ)
+               environ=os.environ if environ is None else environ,
+               webhook_processing=top.web.webhook_processing)
     return Config(path=Path(file) if file != "<defaults>" else None, store_url=store_url,
                   logging=top.logging, connections=connections, sync=top.sync, raw=dict(data),
                   reco=top.reco, web=top.web, referral=top.referral, jobs=top.jobs,

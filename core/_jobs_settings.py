@@ -56,9 +56,16 @@ class ScheduleSettings(BaseModel):
 
 
 def check_jobs(jobs: JobsSettings, store_url: str, *, file: str,
-               environ: Mapping[str, str]) -> None:
-    """Refuse a celery backend the workers cannot share a store or reach a broker with."""
+               environ: Mapping[str, str], webhook_processing: str = "auto") -> None:
+    """Refuse a celery backend the workers cannot share a store or reach a broker with, and
+    webhook processing on a queue there is none of."""
     if jobs.backend != "celery":
+        if webhook_processing == "queue":
+            raise ConfigError(
+                "webhook processing on the job queue needs the celery backend",
+                file=file, key="web.webhook_processing",
+                remedy='set [jobs] backend = "celery" (docs/scale-out.md), or use '
+                       'webhook_processing = "auto"')
         return
     if store_url.startswith("sqlite"):
         raise ConfigError(

@@ -431,6 +431,21 @@ class Event(_Model):
     payload: dict[str, JSONValue] = Field(default_factory=dict)
 
 
+class ReferralStanding(_Model):
+    """What the referral ledger knows of one person (``CustomerProfile.referral``), as of the
+    profile's time."""
+
+    satisfaction_score: int | None = Field(
+        default=None, ge=1, le=5, description="The latest answered survey's score (1-5).")
+    answered_at: datetime | None = None
+    codes: int = Field(default=0, description="Referral codes the person was given (invited).")
+    referrals: int = Field(
+        default=0, description="Friends' orders attributed to the person's codes, except "
+                               "rejected and cancelled ones.")
+    successful: int = Field(default=0, description="Of those, qualified or rewarded.")
+    rewarded: int = Field(default=0, description="Of those, rewarded (not reversed).")
+
+
 class CustomerProfile(_Model):
     """Everything the store knows about one person across connections, for derived attributes."""
 
@@ -438,6 +453,7 @@ class CustomerProfile(_Model):
     orders: list[Order] = Field(default_factory=list)
     equipment: list[InstalledEquipment] = Field(default_factory=list)
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    referral: ReferralStanding = Field(default_factory=lambda: ReferralStanding())
 
 
 class ConnectionCheck(_Model):

@@ -1,4 +1,5 @@
-"""Built-in derived attributes: order count, revenue, last order date, lifecycle stage, RFM.
+"""Built-in derived attributes: order count, revenue, last order date, lifecycle stage, RFM,
+and from the referral ledger satisfaction score, advocate status and referral count.
 
 An ordinary plugin, registered through the ``shoploop`` entry-point group like third-party
 ones, so it can be disabled (``SHOPLOOP_DISABLE_PLUGINS=attributes``) or overridden: a
@@ -33,7 +34,10 @@ def settings_from(config: Any) -> AttributeSettings:
 
 
 def referral_count(profile: CustomerProfile) -> int:
-    """Successful referrals: the ``referral_count`` attribute (the referral ledger will feed it)."""
+    """Successful referrals: the ledger's (qualified or rewarded), else — for referrals made
+    outside shoploop — a ``referral_count`` attribute some connection holds."""
+    if profile.referral.successful:
+        return profile.referral.successful
     value = profile.attributes.get("referral_count",
                                    profile.customer.attributes.get("referral_count"))
     if isinstance(value, bool) or value is None or isinstance(value, list):
@@ -44,6 +48,18 @@ def referral_count(profile: CustomerProfile) -> int:
         return 0
 
 
+def advocate_status(profile: CustomerProfile) -> str | None:
+    """How far the person went in the referral loop: ``advocate`` (a friend's order earned
+    a reward), ``referred`` (a friend's order is attributed to their code), ``invited`` (they
+    hold a code); None when the ledger knows no code of theirs."""
+    standing = profile.referral
+    if standing.rewarded:
+        return "advocate"
+    if standing.referrals:
+        return "referred"
+    return "invited" if standing.codes else None
+
+
 def compute(profile: CustomerProfile, now: Any, settings: AttributeSettings
             ) -> dict[str, AttributeValue]:
     """The built-in attributes of one profile as of ``now``."""
@@ -52,7 +68,8 @@ def compute(profile: CustomerProfile, now: Any, settings: AttributeSettings
     amount = revenue(profile.orders)
     last = last_order_at(profile.orders)
     since = None if last is None else days_since(last, now)
-    stage = lifecycle_stage(count, since, referral_count(profile), settings)
+    referrals = referral_count(profile)
+    stage = lifecycle_stage(count, since, referrals, settings)
     result: dict[str, AttributeValue] = {
         "order_count": count,
         "revenue": str(amount),
@@ -60,6 +77,10 @@ def compute(profile: CustomerProfile, now: Any, settings: AttributeSettings
         "lifecycle_stage": stage,
         "rfm_score": None,
         "rfm_segment": None,
+        "satisfaction_score": profile.referral.satisfaction_score,
+        "advocate_status": advocate_status(profile),
+        # Only for people in the loop (or counted elsewhere): not a 0 for every customer.
+        "referral_count": referrals if referrals or profile.referral.codes else None,
     }
     if since is not None:
         r, f, m = (recency_score(since, settings), frequency_score(count, settings),

@@ -4,15 +4,18 @@ A person is a normalised e-mail address (trimmed, lower-cased). Their profile ga
 mirrored customer record with that address (all connections), every order bound to one of
 those records (connection + customer external id — this also catches orders whose own e-mail
 differs), every guest order or order of another connection placed with that address, and
-the installed base of those records. A customer record without an e-mail is a person of its own
+the installed base of those records, and what the referral ledger knows of them (their answered
+surveys, their codes and the friends' orders attributed to those). A customer record without an
+e-mail is a person of its own
 (its orders are found through the binding only). A guest who never had an account anywhere is
 a person too, with a synthetic customer ``guest:<email>``.
 
-Why one sorted query: a ``UNION ALL`` of customers, orders and installed base, each row tagged
-with its person key and ordered by it, is read as a stream (``yield_per``) and grouped in
-Python. Memory stays at one person plus the driver's batch, the database does a single sort
-(no per-batch ``IN`` lookups on ``lower(email)``, which has no index), and grouping relies only
-on equal keys being adjacent, so it behaves the same under SQLite's and PostgreSQL's collations.
+Why one sorted query: a ``UNION ALL`` of customers, orders, installed base and ledger rows, each
+row tagged with its person key and ordered by it, is read as a stream (``yield_per``) and
+grouped in Python. Memory stays at one person plus the driver's batch, the database does a
+single sort (no per-batch ``IN`` lookups on ``lower(email)``, which has no index), and grouping
+relies only on equal keys being adjacent, so it behaves the same under SQLite's and PostgreSQL's
+collations.
 """
 
 from __future__ import annotations
@@ -22,14 +25,35 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, String, and_, case, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from shoploop.hooks import AttributeValue, Customer, CustomerProfile, InstalledEquipment, Order
+from shoploop.hooks import (
+    AttributeValue,
+    Customer,
+    CustomerProfile,
+    InstalledEquipment,
+    Order,
+    ReferralStanding,
+)
 from shoploop.store import table
 
-CUSTOMER, ORDER, EQUIPMENT = 0, 1, 2
+CUSTOMER, ORDER, EQUIPMENT, SURVEY, CODE = 0, 1, 2, 3, 4
+NOT_COUNTED = frozenset({"rejected", "cancelled"})
+"""Referral states that are no referral of the advocate's (``referrals`` leaves them out)."""
+SUCCESSFUL = frozenset({"qualified", "rewarded"})
 BATCH_SIZE = 2000
 
 
@@ -48,16 +72,29 @@ def _customer_key(customers: Any) -> ColumnElement[str]:
     return case((func.coalesce(func.trim(customers.c.email), "") != "", email), else_=by_id)
 
 
+def _no_ledger() -> tuple[Any, Any, Any, Any]:
+    """The ledger columns of a row that is not a ledger row: typed NULLs (the UNION's result
+    types are its first SELECT's; ``at`` gets the store's own time type)."""
+    at_type = table("referral_surveys").c.answered_at.type
+    return (null().cast(Integer).label("score"), null().cast(String).label("status"),
+            null().cast(at_type).label("at"), null().cast(String).label("ref"))
+
+
 def _query(as_of: datetime) -> Select[Any]:
     customers = table("customers")
     orders = table("orders")
     equipment = table("installed_base")
+    surveys = table("referral_surveys")
+    codes = table("referral_codes")
+    referrals = table("referrals")
     owner = customers.alias("owner")
     holder = customers.alias("holder")
+    surveyed = customers.alias("surveyed")
+    advocate = customers.alias("advocate")
 
     people = select(_customer_key(customers).label("key"), literal(CUSTOMER).label("kind"),
                     customers.c.connection.label("connection"), customers.c.id.label("row"),
-                    customers.c.data.label("data"))
+                    customers.c.data.label("data"), *_no_ledger())
     order_email = func.lower(func.trim(orders.c.email))
     order_key = case(
         (owner.c.id.is_not(None), _customer_key(owner)),
@@ -66,7 +103,7 @@ def _query(as_of: datetime) -> Select[Any]:
     )
     bought = (
         select(order_key.label("key"), literal(ORDER).label("kind"),
-               orders.c.connection, orders.c.id, orders.c.data)
+               orders.c.connection, orders.c.id, orders.c.data, *_no_ledger())
         .select_from(orders.outerjoin(owner, and_(
             owner.c.connection == orders.c.connection,
             owner.c.external_id == orders.c.customer_external_id)))
@@ -74,14 +111,63 @@ def _query(as_of: datetime) -> Select[Any]:
     )
     installed = (
         select(_customer_key(holder).label("key"), literal(EQUIPMENT).label("kind"),
-               equipment.c.connection, equipment.c.id, equipment.c.data)
+               equipment.c.connection, equipment.c.id, equipment.c.data, *_no_ledger())
         .select_from(equipment.join(holder, and_(
             holder.c.connection == equipment.c.connection,
             holder.c.external_id == equipment.c.customer_external_id)))
     )
-    union = union_all(people, bought, installed).subquery("pool")
-    return select(union.c.key, union.c.kind, union.c.connection, union.c.data).order_by(
-        union.c.key, union.c.kind, union.c.connection, union.c.row)
+    no_data = null().cast(customers.c.data.type).label("data")  # JSON on SQLite, JSONB on PG
+
+    def ledger_key(record: Any, ledger: Any) -> ColumnElement[Any]:
+        # As for orders: the mirrored customer the row names, else the e-mail it was sent to.
+        email = func.lower(func.trim(ledger.c.email))
+        return case((record.c.id.is_not(None), _customer_key(record)),
+                    (func.coalesce(func.trim(ledger.c.email), "") != "", email), else_=None)
+
+    def joined(ledger: Any, record: Any) -> Any:
+        return ledger.outerjoin(record, and_(
+            record.c.connection == ledger.c.connection,
+            record.c.external_id == ledger.c.customer_external_id))
+
+    survey_key = ledger_key(surveyed, surveys)
+    answered = (
+        select(survey_key.label("key"), literal(SURVEY).label("kind"),
+               surveys.c.connection, literal(0), no_data,
+               surveys.c.score.label("score"), surveys.c.status.label("status"),
+               surveys.c.answered_at.label("at"), surveys.c.id.label("ref"))
+        .select_from(joined(surveys, surveyed))
+        .where(surveys.c.answered_at <= as_of, surveys.c.score.is_not(None),
+               survey_key.is_not(None))
+    )
+    # A code without a referral is one row with a NULL status (invited, nobody came yet).
+    code_key = ledger_key(advocate, codes)
+    referred = (
+        select(code_key.label("key"), literal(CODE).label("kind"),
+               codes.c.connection, literal(0), no_data,
+               null().cast(Integer).label("score"), referrals.c.status.label("status"),
+               codes.c.created_at.label("at"), codes.c.code.label("ref"))
+        .select_from(joined(codes, advocate)
+                     .outerjoin(referrals, and_(referrals.c.code == codes.c.code,
+                                                referrals.c.attributed_at <= as_of)))
+        .where(codes.c.created_at <= as_of, code_key.is_not(None))
+    )
+    union = union_all(people, bought, installed, answered, referred).subquery("pool")
+    return select(union.c.key, union.c.kind, union.c.connection, union.c.data,
+                  union.c.score, union.c.status, union.c.at, union.c.ref).order_by(
+        union.c.key, union.c.kind, union.c.connection, union.c.row, union.c.at)
+
+
+def _standing(rows: list[Any]) -> ReferralStanding:
+    answers = sorted((row.at, row.score) for row in rows if row.kind == SURVEY)
+    code_rows = [row for row in rows if row.kind == CODE]
+    states = [row.status for row in code_rows if row.status is not None]
+    latest = answers[-1] if answers else (None, None)
+    return ReferralStanding(
+        satisfaction_score=latest[1], answered_at=latest[0],
+        codes=len({row.ref for row in code_rows}),
+        referrals=sum(state not in NOT_COUNTED for state in states),
+        successful=sum(state in SUCCESSFUL for state in states),
+        rewarded=sum(state == "rewarded" for state in states))
 
 
 def _profile(key: str, rows: list[Any]) -> CustomerProfile:
@@ -95,7 +181,7 @@ def _profile(key: str, rows: list[Any]) -> CustomerProfile:
             attributes.setdefault(name, value)
     primary = customers[0] if customers else Customer(id=f"guest:{key}", email=key)
     return CustomerProfile(customer=primary, orders=orders, equipment=equipment,
-                           attributes=attributes)
+                           attributes=attributes, referral=_standing(rows))
 
 
 def build_profiles(session: Session, *, as_of: datetime,

@@ -162,7 +162,8 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(f"processed {data['processed']} deliveries ({data['mirrored']} "
                           f"records mirrored), {data['retried']} to retry, "
-                          f"{data['failed']} failed")
+                          f"{data['failed']} failed; {data['pruned']} processed ones past "
+                          "the retention deleted")
             for error in data["errors"]:
                 console.print(f"  {escape(error)}")
         if data["failed"]:

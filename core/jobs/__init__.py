@@ -7,8 +7,9 @@ at any point resumes where its last durable step ended.
 
 from __future__ import annotations
 
+from ._dispatch import job_sender
 from ._mirror import STREAMS, MirrorResult, MirrorStream, mirror_stream
 from ._webhooks import ProcessResult, process_deliveries, process_event, process_stored
 
-__all__ = ["STREAMS", "MirrorResult", "MirrorStream", "ProcessResult", "mirror_stream",
-           "process_deliveries", "process_event", "process_stored"]
+__all__ = ["STREAMS", "MirrorResult", "MirrorStream", "ProcessResult", "job_sender",
+           "mirror_stream", "process_deliveries", "process_event", "process_stored"]

@@ -37,6 +37,7 @@ from shoploop.store import (
     Store,
     claim_deliveries,
     erased_among,
+    prune_deliveries,
     settle_delivery,
     upsert_customers,
     upsert_orders,
@@ -63,6 +64,8 @@ class ProcessResult:
     retried: int = 0
     failed: int = 0
     mirrored: int = 0
+    pruned: int = 0
+    """Processed deliveries older than ``[web] webhook_retention_days`` deleted."""
     errors: list[str] = field(default_factory=list)
     lag_seconds: list[float] = field(default_factory=list)
     """Per processed delivery, seconds from its arrival to the end of its processing."""
@@ -111,9 +114,14 @@ def process_deliveries(host: PluginHost, config: Config, store: Store, connectio
                        *, limit: int = 100, max_attempts: int = 5, retry_failed: bool = False,
                        stale_after: timedelta = STALE_CLAIM,
                        clock: Callable[[], datetime] = utcnow) -> ProcessResult:
-    """Claim up to ``limit`` deliveries and process each (see the module docs)."""
+    """Claim up to ``limit`` deliveries and process each (see the module docs); first delete
+    the processed ones past ``[web] webhook_retention_days``."""
     result = ProcessResult()
+    retention = timedelta(days=config.web.webhook_retention_days)
     with store.session() as session:
+        # The shop/redact delivery stays: the record that the shop's data was erased.
+        result.pruned = prune_deliveries(session, processed_before=clock() - retention,
+                                         keep_types=(SHOP_REDACT,))
         claimed = claim_deliveries(session, limit=limit, stale_after=stale_after,
                                    retry_failed=retry_failed, now=clock())
     erased: set[str] = set()
@@ -163,13 +171,13 @@ def process_stored(host: PluginHost, config: Config, store: Store, connections: 
     error. A failed delivery gets one more try per call with ``retry_failed``."""
     store.check_schema()
     total: dict[str, Any] = {"processed": 0, "retried": 0, "failed": 0, "mirrored": 0,
-                             "errors": []}
+                             "pruned": 0, "errors": []}
     while (done := total["processed"] + total["retried"] + total["failed"]) < limit:
         result = process_deliveries(host, config, store, connections,
                                     limit=min(100, limit - done),
                                     max_attempts=config.web.webhook_max_attempts,
                                     retry_failed=retry_failed)
-        for key in ("processed", "retried", "failed", "mirrored"):
+        for key in ("processed", "retried", "failed", "mirrored", "pruned"):
             total[key] += getattr(result, key)
         total["errors"].extend(result.errors)
         retry_failed = False  # failed ones get one more try per invocation

@@ -9,16 +9,11 @@ any plugin's rejecting finding rejects. Settings come from ``[referral]`` (``con
 from __future__ import annotations
 
 import re
-import time
-import weakref
 from datetime import timedelta
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from shoploop.hooks import (
     Address,
-    AttributeValue,
-    CustomerProfile,
     HookContext,
     Order,
     Referral,
@@ -88,48 +83,6 @@ def check_referral(context: HookContext, referral: Referral) -> list[ReferralFin
                                f"{caps.velocity_hours} hours (at most "
                                f"{caps.velocity_count})")
     return findings
-
-
-_KNOWN: weakref.WeakKeyDictionary[Any, tuple[float, frozenset[str]]] = (
-    weakref.WeakKeyDictionary())
-KNOWN_EMAILS_SECONDS = 60.0
-"""How long the ledger's e-mails are reused: a sync of many customers asks the ledger once,
-not once per customer (a person surveyed during that minute shows up on the next sync)."""
-
-
-def _known_emails(store: Any) -> frozenset[str]:
-    from shoploop.store import ledger_emails
-
-    cached = _KNOWN.get(store)
-    if cached is None or time.monotonic() - cached[0] > KNOWN_EMAILS_SECONDS:
-        with store.session() as session:
-            cached = (time.monotonic(), ledger_emails(session))
-        _KNOWN[store] = cached
-    return cached[1]
-
-
-@hookimpl
-def customer_attributes(context: HookContext,
-                        profile: CustomerProfile) -> dict[str, AttributeValue] | None:
-    """The ledger's view of the customer, so the sync carries it to the ERP and the shops:
-    ``satisfaction_score`` (latest answer, 1 to 5), ``advocate_status`` (``advocate`` with a
-    rewarded referral, ``invited`` with an active code), ``referral_count`` (rewarded
-    referrals; the lifecycle stage reads it from the stored attributes on the next sync)."""
-    email = (profile.customer.email or "").strip().lower()
-    if context.store is None or not email:
-        return None
-    from shoploop.store import advocate_summary  # the store only where a store is given
-
-    if email not in _known_emails(context.store):
-        return None
-    with context.store.session() as session:
-        summary = advocate_summary(session, email)
-    if summary is None:
-        return None
-    status = ("advocate" if summary["rewarded"] else "invited" if summary["active_code"]
-              else None)
-    return {"satisfaction_score": summary["score"], "advocate_status": status,
-            "referral_count": summary["rewarded"]}
 
 
 @hookimpl(trylast=True)

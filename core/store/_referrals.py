@@ -316,33 +316,3 @@ def referral_funnel(session: Session) -> dict[str, int]:
     }
 
 
-def advocate_summary(session: Session, email: str | None) -> dict[str, Any] | None:
-    """What the ledger says about one person (by e-mail, so across shops): the latest survey
-    score, how many referrals were rewarded and kept, whether they hold an active code.
-    None when the ledger does not know them."""
-    if not email:
-        return None
-    address = email.strip().lower()
-    latest = session.scalar(select(ReferralSurveyRecord.score).where(
-        func.lower(ReferralSurveyRecord.email) == address,
-        ReferralSurveyRecord.status == "answered",
-    ).order_by(ReferralSurveyRecord.answered_at.desc()).limit(1))
-    codes = list(session.scalars(select(ReferralCodeRecord).where(
-        func.lower(ReferralCodeRecord.email) == address)))
-    if latest is None and not codes:
-        return None
-    rewarded = int(session.scalar(select(func.count()).select_from(ReferralRecord).where(
-        ReferralRecord.code.in_([c.code for c in codes]),
-        ReferralRecord.status == "rewarded")) or 0) if codes else 0
-    return {"score": latest, "rewarded": rewarded,
-            "active_code": any(c.status == "active" for c in codes)}
-
-
-def ledger_emails(session: Session) -> frozenset[str]:
-    """Every (lower-cased) e-mail the ledger has a survey or a code for: one query, so a
-    caller deriving attributes for many customers asks per person only for these."""
-    surveys = session.scalars(select(func.lower(ReferralSurveyRecord.email)).where(
-        ReferralSurveyRecord.email.is_not(None)).distinct())
-    codes = session.scalars(select(func.lower(ReferralCodeRecord.email)).where(
-        ReferralCodeRecord.email.is_not(None)).distinct())
-    return frozenset(e for e in (*surveys, *codes) if e)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ._dialect import upsert_insert
@@ -128,6 +128,35 @@ def settle_delivery(session: Session, delivery_id: int, status: str, *, error: s
         update(WebhookDeliveryRecord).where(WebhookDeliveryRecord.id == delivery_id)
         .values(status=status, error=error[:2000],
                 processed_at=(now or utcnow()) if status == PROCESSED else None))
+
+
+def prune_deliveries(session: Session, *, processed_before: datetime,
+                     keep_types: Sequence[str] = (), batch: int = 500) -> int:
+    """Delete processed deliveries whose processing finished before ``processed_before``
+    (their payloads hold customers' data, and they are no longer needed: a platform repeats a
+    delivery within hours, not days); ``keep_types``: event types kept regardless (the
+    ``shop/redact`` record). Returns how many were deleted.
+
+    Cheap enough for every processing round: it looks only at the oldest ``batch`` processed
+    rows (the ``(status, id)`` index, ids growing with arrival) and deletes those old enough,
+    repeating while a whole batch went. A row processed late (many retries) can hold back
+    younger ones behind it until it ages out itself."""
+    deleted = 0
+    while True:
+        query = (select(WebhookDeliveryRecord.id, WebhookDeliveryRecord.processed_at)
+                 .where(WebhookDeliveryRecord.status == PROCESSED)
+                 .order_by(WebhookDeliveryRecord.id).limit(batch))
+        if keep_types:
+            query = query.where(WebhookDeliveryRecord.event_type.not_in(list(keep_types)))
+        rows = session.execute(query).all()
+        old = [row_id for row_id, at in rows
+               if at is not None and _aware(at) < processed_before]
+        if old:
+            session.execute(delete(WebhookDeliveryRecord).where(
+                WebhookDeliveryRecord.id.in_(old)).execution_options(synchronize_session=False))
+            deleted += len(old)
+        if len(old) < batch:
+            return deleted
 
 
 def delivery_counts(session: Session, connection: str | None = None) -> dict[str, int]:

@@ -122,7 +122,11 @@ class _CountRequests:
 
 
 def _route_of(app: Starlette, scope: Scope) -> str:
-    for route in app.router.routes:
+    # The router leaves the route it handed the request to in the scope (Starlette 1.x, also
+    # for a route matched by path only, answered 405): no second routing pass per request.
+    if "route" in scope:
+        return str(getattr(scope["route"], "path", "other"))
+    for route in app.router.routes:  # a Starlette that does not: match again
         match, _ = route.matches(scope)
         if match is Match.FULL:
             return str(getattr(route, "path", "other"))

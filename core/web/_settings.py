@@ -70,16 +70,24 @@ class WebSettings(BaseModel):
                                  "hash-password` (never put the password itself here)"
                                  ) from None
         return values
-    webhook_processing: Literal["in_process", "external"] = Field(
-        default="in_process",
+    webhook_processing: Literal["auto", "in_process", "queue", "external"] = Field(
+        default="auto",
         description="Who processes stored webhook deliveries: a worker thread in each serve "
-                    "process (in_process), or something else — `shoploop webhooks process` "
-                    "from cron, the job queue — so the web processes only verify and store "
-                    "(external).")
+                    "process (in_process), a task on the Celery workers (queue: needs [jobs] "
+                    "backend = \"celery\"), or something else — `shoploop webhooks process` "
+                    "from cron — so the web processes only verify and store (external). "
+                    "auto: queue with the celery backend, in_process otherwise.")
     webhook_max_attempts: int = Field(
         default=5, ge=1, le=100,
         description="Processing attempts of one delivery before it is marked failed "
                     "(`shoploop webhooks process --retry-failed` tries those again).")
+
+    webhook_retention_days: int = Field(
+        default=7, ge=1, le=90,
+        description="Days a processed webhook delivery is kept (its payload holds customers' "
+                    "data) before processing deletes it; the platforms repeat a delivery "
+                    "within hours, so dedupe needs far less. Keep it under 10 on Shopify: "
+                    "customers/redact can come 10 days after the customer's request.")
 
     @field_validator("base_url")
     @classmethod

@@ -4,10 +4,11 @@ The receiver answers as soon as a delivery is stored and then wakes this worker
 (:meth:`DeliveryWorker.notify`); the worker claims and processes deliveries with
 :func:`shoploop.jobs.process_deliveries` until none is pending, then sleeps until the next
 notification or ``poll_seconds`` (which also picks up deliveries stored by another process, or
-left by a worker that died). It is the default *dispatcher*; with ``webhook_processing =
-"external"`` the app gets :class:`ExternalDispatch`, which does nothing — ``shoploop webhooks
-process`` from cron, or a job-queue task calling the same ``process_deliveries``, does the
-work. A queue dispatcher (the scale-out issue) is another class with ``notify``/``stop``.
+left by a worker that died). It is the default *dispatcher*. With the celery backend
+(``webhook_processing = "auto"`` or ``"queue"``) the app gets :class:`QueueDispatch`, which
+sends the ``webhooks-process`` job to the workers; with ``"external"``
+:class:`ExternalDispatch`, which does nothing — ``shoploop webhooks process`` from cron does
+the work. :func:`dispatcher_of` picks one.
 
 A thread, not an asyncio task: processing runs synchronous hooks, SQLAlchemy and connector
 calls, which must not block the event loop the receiver answers on.
@@ -48,6 +49,72 @@ class ExternalDispatch:
 
     def stop(self) -> None:
         return None
+
+
+class QueueDispatch:
+    """Sends the ``webhooks-process`` job to the Celery workers after deliveries were stored.
+
+    One task per burst, not per delivery: a sender thread sends when woken and then waits
+    ``coalesce_seconds`` before it can send again; deliveries stored meanwhile are claimed by
+    the task already sent (it processes until none is pending) or by the next one. Claims in
+    the store make a task too many harmless. A broker that is down loses nothing: the
+    deliveries stay pending for the next task or ``shoploop webhooks process``."""
+
+    def __init__(self, state: WebState, *, coalesce_seconds: float = 0.25) -> None:
+        self._state = state
+        self._coalesce = coalesce_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.sent = 0
+        """Tasks sent (for the tests and the log)."""
+
+    def notify(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="shoploop-webhook-queue",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        from shoploop.jobs import job_sender
+
+        send = job_sender(self._state.config)
+        while True:
+            self._wake.wait()
+            if self._stopping.is_set():
+                return
+            self._wake.clear()
+            try:
+                send("webhooks-process")
+                self.sent += 1
+            except Exception:  # the broker is down: the deliveries wait in the store
+                log.exception("could not send the webhooks-process job to the queue")
+            self._stopping.wait(self._coalesce)
+
+
+def dispatcher_of(state: WebState, on_result: Callable[[ProcessResult], None] | None = None
+                  ) -> DeliveryDispatch:
+    """The dispatcher ``[web] webhook_processing`` asks for (``auto``: the queue with the
+    celery backend, a worker thread otherwise)."""
+    mode = state.settings.webhook_processing
+    if mode == "auto":
+        mode = "queue" if state.config.jobs.backend == "celery" else "in_process"
+    if mode == "queue":
+        return QueueDispatch(state)
+    if mode == "in_process":
+        return DeliveryWorker(state, on_result=on_result)
+    return ExternalDispatch()
 
 
 class DeliveryWorker:

@@ -34,7 +34,7 @@ from starlette.routing import BaseRoute, Route
 from ._app import web_state
 from ._metrics import metrics_of
 from ._webhook_batch import GroupCommit
-from ._webhook_worker import DeliveryDispatch, DeliveryWorker, ExternalDispatch
+from ._webhook_worker import DeliveryDispatch, ExternalDispatch, dispatcher_of
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -75,9 +75,7 @@ class WebhookReceiver:
                 self.settled.notify_all()
 
         self.writer = GroupCommit(state)
-        self.dispatch: DeliveryDispatch = (
-            DeliveryWorker(state, on_result=observe)
-            if state.settings.webhook_processing == "in_process" else ExternalDispatch())
+        self.dispatch: DeliveryDispatch = dispatcher_of(state, on_result=observe)
 
     def wait_settled(self, count: int, timeout: float) -> bool:
         """Block until the worker settled ``count`` deliveries (True) or ``timeout`` passed."""
@@ -187,8 +185,8 @@ def install(app: Starlette) -> None:
     async def lifespan(starlette: Starlette) -> AsyncIterator[Any]:
         state: WebState = starlette.state.shoploop
         receiver = receiver_of(state)
-        if isinstance(receiver.dispatch, DeliveryWorker):
-            receiver.dispatch.start()  # also picks up what an earlier run left pending
+        if not isinstance(receiver.dispatch, ExternalDispatch):
+            receiver.dispatch.notify()  # picks up what an earlier run left pending
         try:
             async with inner(starlette) as value:
                 yield value

@@ -62,3 +62,58 @@ def test_as_of_moves_the_window(store: Store, order, now) -> None:
         early = {p.customer.id: len(p.orders)
                  for p in build_profiles(session, as_of=now - timedelta(days=15))}
     assert early == {"E1": 2, "E2": 0, "S2": 0, "guest:guest@example.com": 1}
+
+
+def test_the_referral_ledger_joins_the_profile_of_its_customer(store: Store, order,
+                                                                 now) -> None:
+    """Anna (the shop's S1) answered two surveys (the latest counts), has one code, and two
+    friends' orders are attributed to it: one rewarded, one rejected; a third is attributed
+    after ``as_of``. A survey of a customer not mirrored (S9) joins by the e-mail it was sent to:
+    Bob's."""
+    from shoploop.store import (
+        ReferralSurveyRecord,
+        add_code,
+        add_invitation,
+        add_referral,
+        add_survey,
+        transition,
+    )
+
+    _seed(store, order)
+    week = timedelta(days=7)
+    with store.session() as session:
+        surveys = []
+        for period, customer, score, ago, email in (
+                (1, "S1", 3, 5 * week, None), (2, "S1", 5, 2 * week, None),
+                (1, "S9", 1, week, "Bob@Example.com ")):
+            survey_id = add_survey(session, connection="shop", customer_id=customer,
+                                   email=email, order_id=f"o-{period}", period=period,
+                                   language="en", due_at=now - ago, now=now - ago, cause="t")
+            assert survey_id is not None
+            transition(session, "survey", survey_id, "sent", cause="t", now=now - ago)
+            transition(session, "survey", survey_id, "answered", cause="t", now=now - ago,
+                       score=score, answered_at=now - ago)
+            surveys.append(session.get(ReferralSurveyRecord, survey_id))
+        invitation = add_invitation(session, survey=surveys[1], now=now - 2 * week, cause="t")
+        add_code(session, code="ANNA10", invitation=invitation, now=now - 2 * week, cause="t")
+        for number, state, ago in (("f1", "rewarded", week), ("f2", "rejected", week),
+                                   ("f3", None, -week)):
+            referral, _ = add_referral(
+                session, code="ANNA10", connection="shop", order_id=number, customer_id=None,
+                email=None, attributed_by="code", order_total=None, currency="EUR",
+                placed_at=now - ago, now=now - ago, cause="t")
+            if state == "rewarded":
+                transition(session, "referral", referral.id, "qualified", cause="t", now=now)
+            if state is not None:
+                transition(session, "referral", referral.id, state, cause="t", now=now)
+        session.commit()
+    with store.session() as session:
+        profiles = {p.customer.email.strip().lower() if p.customer.email else p.customer.id: p
+                    for p in build_profiles(session, as_of=now)}
+    anna, bob = profiles["anna@example.com"].referral, profiles["bob@example.com"].referral
+    assert (anna.satisfaction_score, anna.codes, anna.referrals, anna.successful,
+            anna.rewarded) == (5, 1, 1, 1, 1)
+    assert anna.answered_at is not None and abs(anna.answered_at - (now - 2 * week)) \
+        < timedelta(seconds=1)
+    assert (bob.satisfaction_score, bob.codes, bob.referrals) == (1, 0, 0)
+    assert sorted(o.id for o in profiles["anna@example.com"].orders) == ["g1", "o1", "o1"]

@@ -111,12 +111,35 @@ def test_compute_on_a_profile(profile, order, now) -> None:
         "order_count": 2, "revenue": "320.00",
         "last_order_date": (now - timedelta(days=20)).date().isoformat(),
         "lifecycle_stage": "repeat", "rfm_score": "523", "rfm_segment": "promising",
+        "satisfaction_score": None, "advocate_status": None, "referral_count": None,
     }
     lead = compute(profile([]), now, DEFAULTS)
     assert lead["lifecycle_stage"] == "lead"
     assert (lead["order_count"], lead["revenue"], lead["rfm_segment"]) == (0, "0.00", None)
     advocate = compute(profile([order("1")], referral_count=1), now, DEFAULTS)
-    assert advocate["lifecycle_stage"] == "advocate"
+    assert (advocate["lifecycle_stage"], advocate["referral_count"]) == ("advocate", 1)
+
+
+def test_the_referral_ledger_feeds_satisfaction_advocacy_and_referral_count(
+        profile, order, now) -> None:
+    from shoploop.hooks import ReferralStanding
+
+    base = profile([order("1")])
+    cases = [(ReferralStanding(), (None, None, None)),
+             (ReferralStanding(satisfaction_score=2), (2, None, None)),
+             (ReferralStanding(satisfaction_score=4, codes=1), (4, "invited", 0)),
+             (ReferralStanding(satisfaction_score=5, codes=1, referrals=2),
+              (5, "referred", 0)),
+             (ReferralStanding(satisfaction_score=5, codes=2, referrals=2, successful=2,
+                               rewarded=1), (5, "advocate", 2))]
+    for standing, expected in cases:
+        result = compute(base.model_copy(update={"referral": standing}), now, DEFAULTS)
+        assert (result["satisfaction_score"], result["advocate_status"],
+                result["referral_count"]) == expected
+        assert (result["lifecycle_stage"] == "advocate") == bool(expected[2])
+    # referral_count from outside the ledger still counts (and still makes an advocate).
+    other = compute(profile([order("1")], referral_count=3), now, DEFAULTS)
+    assert (other["referral_count"], other["lifecycle_stage"]) == (3, "advocate")
 
 
 _statuses = st.sampled_from(["pending", "paid", "fulfilled", "cancelled", "refunded",

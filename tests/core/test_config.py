@@ -174,3 +174,11 @@ def test_any_bad_value_is_a_config_error_naming_the_key(key, value):
     else:
         assert key != "nonsense"
         assert config.connections["x"].type == "woocommerce"
+
+
+def test_webhook_processing_on_the_queue_needs_the_celery_backend(tmp_path):
+    path = _write(tmp_path, '[web]\nwebhook_processing = "queue"\n')
+    with pytest.raises(ConfigError, match="needs the celery backend") as caught:
+        load_config(path, REGISTRY)
+    assert caught.value.key == "web.webhook_processing"
+    assert 'backend = "celery"' in (caught.value.remedy or "")

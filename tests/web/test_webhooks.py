@@ -385,3 +385,29 @@ def test_data_request_is_answered_into_the_export_dir_and_shop_redact_erases_the
     with store.session() as session:
         assert list(mirrored_orders(session, "shop")) == []
     assert [(r.topic, r.status) for r in _rows(store)] == [("shop/redact", "processed")]
+    # Past the retention the shop/redact delivery stays: the record of the erasure.
+    with Connections(config, web_host.connectors) as connections:
+        later = process_deliveries(web_host, config, store, connections,
+                                   clock=lambda: datetime.now(UTC) + timedelta(days=8))
+    assert later.pruned == 0 and len(_rows(store)) == 1
+
+
+def test_processing_deletes_processed_deliveries_past_the_retention(
+        store: Store, web_host: PluginHost, both_env: dict[str, Any],
+        make_config: Callable[[dict[str, Any]], Config]) -> None:
+    from shoploop.jobs import process_deliveries
+    from shoploop.store import record_deliveries, settle_delivery
+
+    config = _config(make_config, store, both_env, webhook_processing="external",
+                     webhook_retention_days=2)
+    now = datetime.now(UTC)
+    with store.session() as session:
+        ids = record_deliveries(session, [
+            {"connection": "shop", "dedupe_key": key, "topic": "orders/paid",
+             "event_type": "order.paid", "event": {"dedupe_key": key}} for key in "ab"])
+        settle_delivery(session, ids[("shop", "a")], "processed", now=now - timedelta(days=3))
+        settle_delivery(session, ids[("shop", "b")], "processed", now=now - timedelta(days=1))
+    with Connections(config, web_host.connectors) as connections:
+        result = process_deliveries(web_host, config, store, connections, clock=lambda: now)
+    assert (result.pruned, result.processed) == (1, 0)
+    assert [r.dedupe_key for r in _rows(store)] == ["b"]
