@@ -146,9 +146,9 @@ def test_two_workers_share_twenty_shops(make_world, store_url, confirmed_once):
 def kill_points(rng: random.Random, values: int, count: int = 10) -> list[tuple[str, str, int,
                                                                                   str]]:
     """``count`` kill points of one sync, each reachable whatever happened before it: the
-    first read of the ERP and of the shop (every run — the fan-out's import and each lane's
-    — reads them before it writes), the first write of a run held before it is applied (so
-    it stays there for the next run), and held after it is applied only while another
+    first read of the ERP (the fan-out's import and every lane's) and of the shop (every
+    lane's import, before it writes), the first write of a run held before it is applied
+    (so it is still to do for the next run), and held after it is applied only while another
     25-metafield write call is left for later points (``values``: metafields the sync
     writes)."""
     applied_left = max(0, math.ceil(values / 25) - 1)
