@@ -31,6 +31,13 @@ class JobsSettings(BaseModel):
     queue: str = Field(
         default="shoploop", pattern=r"^[A-Za-z0-9_.-]{1,100}$",
         description="The queue the jobs are sent to and `shoploop worker` consumes.")
+    visibility_timeout_hours: int = Field(
+        default=12, ge=1, le=7 * 24,
+        description="Redis broker: hours a task may run unacknowledged before Redis hands "
+                    "its message to another worker (Celery's visibility_timeout); keep it "
+                    "above the longest sync lane. Also how late the tasks of a worker "
+                    "machine that died wholesale run again (a killed pool process's: at "
+                    "once).")
 
 
 class ScheduleSettings(BaseModel):

@@ -16,6 +16,9 @@ from ._errors import UsageError
 from ._state import State, console, print_json
 from ._tables import ReadableTable
 
+POOLS = ("prefork", "solo", "threads")
+"""Celery's execution pools a worker may use (docs/scale-out.md, sizing)."""
+
 
 def _app(state: State) -> tuple[Any, Any]:
     from shoploop.jobs._celery import make_app
@@ -53,10 +56,16 @@ def register(app: typer.Typer) -> None:
         hostname: str | None = typer.Option(None, "--hostname", help="Celery node name "
                                             "(default: shoploop@<host>-<pid>)."),
         loglevel: str = typer.Option("INFO", "--loglevel"),
+        pool: str = typer.Option("prefork", "--pool", help="prefork (child processes, the "
+                                 "default), solo (the tasks run in the worker's own process, "
+                                 "one at a time) or threads."),
     ) -> None:
         """Start a Celery worker that runs this config's jobs (sync lanes, imports, …)."""
+        if pool not in POOLS:
+            raise UsageError(f"--pool {pool!r} is not a pool shoploop runs on",
+                             remedy=f"pass one of {', '.join(POOLS)}")
         celery, config = _app(ctx.obj)
-        args = ["worker", f"--queues={queues or config.jobs.queue}",
+        args = ["worker", f"--queues={queues or config.jobs.queue}", f"--pool={pool}",
                 f"--concurrency={concurrency}", f"--loglevel={loglevel}",
                 f"--hostname={hostname or f'shoploop@{socket.gethostname()}-{os.getpid()}'}"]
         celery.worker_main([*args, *(["--beat"] if beat else [])])

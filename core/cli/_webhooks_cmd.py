@@ -81,28 +81,14 @@ def list_all(state: State, only: list[str], deliveries: int) -> dict[str, Any]:
 
 def process_all(state: State, limit: int, retry_failed: bool) -> dict[str, Any]:
     from shoploop._connections import Connections
-    from shoploop.jobs import process_deliveries
+    from shoploop.jobs import process_stored
     from shoploop.store import Store
 
     config = state.config()
-    total: dict[str, Any] = {"processed": 0, "retried": 0, "failed": 0, "mirrored": 0,
-                             "pruned": 0, "errors": []}
     with Store(config.store_url) as store, \
             Connections(config, state.host.connectors) as connections:
-        store.check_schema()
-        while total["processed"] + total["retried"] + total["failed"] < limit:
-            result = process_deliveries(state.host, config, store, connections,
-                                        limit=min(100, limit - total["processed"]
-                                                  - total["retried"] - total["failed"]),
-                                        max_attempts=config.web.webhook_max_attempts,
-                                        retry_failed=retry_failed)
-            for key in ("processed", "retried", "failed", "mirrored", "pruned"):
-                total[key] += getattr(result, key)
-            total["errors"].extend(result.errors)
-            retry_failed = False  # failed ones get one more try per invocation
-            if result.processed == 0:
-                break
-    return total
+        return process_stored(state.host, config, store, connections, limit=limit,
+                              retry_failed=retry_failed)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._dispatch import job_sender
 from ._mirror import STREAMS, MirrorResult, MirrorStream, mirror_stream
-from ._webhooks import ProcessResult, process_deliveries, process_event
+from ._webhooks import ProcessResult, process_deliveries, process_event, process_stored
 
 __all__ = ["STREAMS", "MirrorResult", "MirrorStream", "ProcessResult", "job_sender",
-           "mirror_stream", "process_deliveries", "process_event"]
+           "mirror_stream", "process_deliveries", "process_event", "process_stored"]

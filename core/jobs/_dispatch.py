@@ -10,7 +10,7 @@ from shoploop.hooks import ConfigError
 
 from . import _functions as jobs
 
-JOBS = ("sync", *jobs.CLI_JOBS)
+JOBS = ("sync", *jobs.COMMAND_JOBS)
 
 
 def dispatch(config: Config, job: str, *, full: bool = False) -> dict[str, Any]:
@@ -22,9 +22,10 @@ def dispatch(config: Config, job: str, *, full: bool = False) -> dict[str, Any]:
         return {"backend": "celery", "job": job,
                 "task_id": job_sender(config)(job, full=full)}
     if job != "sync":
-        return {"backend": "inprocess", "job": job, "results": [jobs.cli_job(path, job)]}
+        return {"backend": "inprocess", "job": job, "results": [jobs.command_job(path, job)]}
     imports, lanes = jobs.sync_steps(config, path, full)
-    results = [jobs.import_stream(**step.kwargs) for step in imports]
+    results: list[dict[str, Any]] = [jobs.import_stream(**step.kwargs) for step in imports]
+    results.append({"bound": jobs.bind_masters(path)})  # as the Celery fan-out does
     results += [jobs.sync_lane(**step.kwargs) for step in lanes]
     return {"backend": "inprocess", "job": job, "results": results}
 

@@ -9,8 +9,6 @@ worker was SIGKILLed, writes nothing twice and never runs one target twice at a 
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,16 +16,13 @@ from shoploop._config import Config, load_config
 from shoploop._plugins import PluginHost, load_plugins
 from shoploop.hooks import Capability
 
+from ._commands import COMMAND_JOBS, run_command_job
+
 SYNC_STREAMS: tuple[tuple[str, Capability], ...] = (("customers", Capability.READ_CUSTOMERS),)
 """What a sync's fan-out imports before its lanes (each lane still imports incrementally)."""
 
-CLI_JOBS: dict[str, list[str]] = {
-    "reco-build": ["reco", "build"],
-    "reco-publish": ["reco", "publish"],
-    "webhooks-process": ["webhooks", "process"],
-    "referral-run": ["referral", "run"],
-}
-"""Jobs that run their CLI command as it is (one code path for both backends)."""
+__all__ = ["COMMAND_JOBS", "Step", "bind_masters", "command_job", "config_of", "host",
+           "import_stream", "sync_lane", "sync_steps"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +63,23 @@ def import_stream(config_path: str, connection: str, stream: str,
             "pages": result.pages}
 
 
-def sync_lane(config_path: str, targets: list[str] | None = None,
-              full: bool = False) -> dict[str, Any]:
-    """One run of ``sync customers`` for ``targets`` (all when None): a lane."""
+def bind_masters(config_path: str) -> dict[str, int]:
+    """Bind the masters' mirrored customers once, before the lanes (:mod:`shoploop.sync.
+    _fanout`: lanes side by side then never race on a master's binding)."""
+    from shoploop.store import Store
+    from shoploop.sync import resolve_mapping
+    from shoploop.sync._fanout import bind_masters as bind
+
+    config = config_of(config_path)
+    mapping = resolve_mapping(config, config.sync, host().connectors, host().transforms)
+    with Store(config.store_url) as store:
+        return bind(store, mapping)
+
+
+def sync_lane(config_path: str, targets: list[str] | None = None, full: bool = False,
+              fanout: str | None = None, worker: str | None = None) -> dict[str, Any]:
+    """One run of ``sync customers`` for ``targets`` (all when None): a lane of the fan-out
+    ``fanout`` (a lane sent again after its fan-out's run succeeded does nothing)."""
     from shoploop._connections import Connections
     from shoploop.store import Store
     from shoploop.sync.job import SyncJob, SyncOptions
@@ -79,39 +88,33 @@ def sync_lane(config_path: str, targets: list[str] | None = None,
     with Connections(config, host().connectors) as connections, \
             Store(config.store_url) as store:
         report = SyncJob(host(), config, store, connections,
-                         SyncOptions(only_to=targets, full=full)).run()
+                         SyncOptions(only_to=targets, full=full, fanout=fanout,
+                                     worker=worker)).run()
     summary: dict[str, Any] = report.as_dict()
     return {"run_id": summary["run_id"], "targets": targets, "exit_code": report.exit_code,
-            "written": summary.get("written", 0)}
+            "written": summary.get("written", 0), **report.labels()}
 
 
-def cli_job(config_path: str, job: str) -> dict[str, Any]:
-    """A job that is one CLI command (``CLI_JOBS``), in this process; its JSON and status."""
-    from shoploop.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            main(["-c", config_path, *CLI_JOBS[job], "--json"])
-            status = 0
-        except SystemExit as exc:
-            status = exc.code if isinstance(exc.code, int) else 1
-    return {"job": job, "exit_code": status, "output": out.getvalue()[-4000:]}
+def command_job(config_path: str, job: str) -> dict[str, Any]:
+    """A job that is one CLI command (``COMMAND_JOBS``), run here: its exit code and summary
+    (the ``shoploop.cli_job`` task)."""
+    return run_command_job(host(), config_of(config_path), job)
 
 
 def sync_steps(config: Config, config_path: str, full: bool = False) -> tuple[
         list[Step], list[Step]]:
-    """A sync fanned out: (the masters' imports, then one lane per target)."""
+    """A sync fanned out: (the masters' imports, then one lane per target); between them
+    :func:`bind_masters`."""
     from shoploop._connections import Connections
     from shoploop.sync import resolve_mapping
 
     mapping = resolve_mapping(config, config.sync, host().connectors, host().transforms)
-    connections = Connections(config, host().connectors)
-    imports = [Step("import_stream", {"config_path": config_path, "connection": name,
-                                      "stream": stream, "full": full})
-               for stream, capability in SYNC_STREAMS
-               for name in connections.with_capability(capability)
-               if name in mapping.masters]
+    with Connections(config, host().connectors) as connections:  # closes what it opened
+        imports = [Step("import_stream", {"config_path": config_path, "connection": name,
+                                          "stream": stream, "full": full})
+                   for stream, capability in SYNC_STREAMS
+                   for name in connections.with_capability(capability)
+                   if name in mapping.masters]
     lanes = [Step("sync_lane", {"config_path": config_path, "targets": [target],
                                 "full": full}) for target in mapping.targets]
     return imports, lanes

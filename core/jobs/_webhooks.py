@@ -162,3 +162,25 @@ def _process_one(host: PluginHost, config: Config, store: Store, connections: Co
         settle_delivery(session, delivery.id, DELIVERY_PROCESSED, now=finished)
     result.processed += 1
     result.lag_seconds.append(max(0.0, (finished - delivery.received_at).total_seconds()))
+
+
+def process_stored(host: PluginHost, config: Config, store: Store, connections: Connections,
+                   *, limit: int = 10_000, retry_failed: bool = False) -> dict[str, Any]:
+    """Process up to ``limit`` stored deliveries, 100 claims at a time, until none is left
+    (``shoploop webhooks process`` and the ``webhooks-process`` job): the totals and every
+    error. A failed delivery gets one more try per call with ``retry_failed``."""
+    store.check_schema()
+    total: dict[str, Any] = {"processed": 0, "retried": 0, "failed": 0, "mirrored": 0,
+                             "pruned": 0, "errors": []}
+    while (done := total["processed"] + total["retried"] + total["failed"]) < limit:
+        result = process_deliveries(host, config, store, connections,
+                                    limit=min(100, limit - done),
+                                    max_attempts=config.web.webhook_max_attempts,
+                                    retry_failed=retry_failed)
+        for key in ("processed", "retried", "failed", "mirrored", "pruned"):
+            total[key] += getattr(result, key)
+        total["errors"].extend(result.errors)
+        retry_failed = False  # failed ones get one more try per invocation
+        if result.processed == 0:
+            break
+    return total

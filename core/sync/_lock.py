@@ -39,6 +39,22 @@ def exclusive_run(store: Any, targets: Sequence[str] = ()) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def exclusive_binding(store: Any) -> Iterator[None]:
+    """One fan-out at a time binds the masters' customers (:mod:`._fanout`): two would give
+    one customer two internal ids and one of them would fail on the unique binding."""
+    with exclusive_lock(store, key=_PG_SYNC_LOCK, file_suffix="bind-lock",
+                        busy=_binding_busy, scope=":bind-masters"):
+        yield
+
+
+def _binding_busy() -> SyncAlreadyRunning:
+    return SyncAlreadyRunning(
+        "another sync fan-out is binding this store's master customers",
+        remedy="wait for it to finish: its lanes sync the same targets (`shoploop jobs "
+               "status`); a Celery fan-out retries by itself")
+
+
 def _busy() -> SyncAlreadyRunning:
     return SyncAlreadyRunning(
         "another `shoploop sync customers` is running against a target of this run in this "

@@ -44,6 +44,18 @@ class SyncReport:
     interrupted: str = ""
     """The signal that stopped the run (SIGINT, SIGTERM); empty if it was not stopped."""
     interrupt_exit: int = 0
+    fanout: str | None = None
+    """The Celery fan-out this run is a lane of (``SyncOptions.fanout``)."""
+    worker: str | None = None
+    """The Celery worker that ran it."""
+    repeated: bool = False
+    """A lane sent again whose fan-out's run had already succeeded: it did nothing
+    (``run_id`` is that run's)."""
+
+    def labels(self) -> dict[str, Any]:
+        """The Celery keys of the summary (none for a run in process)."""
+        return {key: value for key, value in (("fanout", self.fanout), ("worker", self.worker),
+                                              ("repeated", self.repeated or None)) if value}
 
     @property
     def exit_code(self) -> int:
@@ -67,7 +79,8 @@ class SyncReport:
                 "resumed_batches": self.resumed_batches, "imports": self.imports,
                 "clears": self.clears, "interrupted": self.interrupted or None,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-                "errors": self.errors, **({"diff": self.diff} if self.dry_run else {})}
+                "errors": self.errors, **({"diff": self.diff} if self.dry_run else {}),
+                **self.labels()}
 
 
 def error_row(exc: BaseException, where: str) -> dict[str, str]:

@@ -117,6 +117,12 @@ class SyncOptions:
     """Let the run clear more than ``sync.max_clear_share`` of a target's values."""
     stop: StopToken | None = None
     """Checked at the job's safe points; the CLI installs it as the SIGINT/SIGTERM handler."""
+    fanout: str | None = None
+    """The fan-out this run is a lane of (the ``shoploop.sync`` task's id, which a
+    redelivered task keeps): in the run's summary; once a run of this fan-out succeeded for
+    the targets, a lane sent again (a redelivered fan-out) does nothing and writes nothing."""
+    worker: str | None = None
+    """Who runs it (a Celery worker's node name): in the run's summary."""
 
 
 class SyncJob:
@@ -144,7 +150,31 @@ class SyncJob:
 
     def run(self) -> SyncReport:
         with exclusive_run(self.store, self.mapping.targets):
+            # Under the lock: the run this lane repeats has either finished or never ran.
+            done = self._done_in_fanout()
+            if done is not None:
+                log.info("sync lane of %s for %s already ran (run %s): nothing to do",
+                         self.options.fanout, ", ".join(self.mapping.targets), done)
+                return SyncReport(run_id=done, dry_run=self.options.dry_run,
+                                  fanout=self.options.fanout, worker=self.options.worker,
+                                  repeated=True)
             return self._locked_run()
+
+    def _done_in_fanout(self) -> str | None:
+        """The id of a succeeded run of this run's fan-out covering its targets, if any."""
+        from sqlalchemy import select
+
+        from shoploop.store import SUCCEEDED, SyncRunRecord
+
+        if self.options.fanout is None or self.options.dry_run:
+            return None
+        with self.store.session() as session:
+            for record in session.scalars(select(SyncRunRecord).where(
+                    SyncRunRecord.job == JOB, SyncRunRecord.status == SUCCEEDED,
+                    SyncRunRecord.summary["fanout"].as_string() == self.options.fanout)):
+                if set(self.mapping.targets) <= set((record.summary or {}).get("targets", ())):
+                    return str(record.id)
+        return None
 
     def _locked_run(self) -> SyncReport:
         from sqlalchemy import select
@@ -168,10 +198,12 @@ class SyncJob:
                 theirs = (record.summary or {}).get("targets")
                 if not isinstance(theirs, list) or set(theirs) & set(mapping.targets):
                     record.status = INTERRUPTED
-            run_id = start_run(session, JOB, summary={"dry_run": self.options.dry_run,
-                                                      "targets": mapping.targets})
-        report = SyncReport(run_id=run_id, dry_run=self.options.dry_run,
-                            started_at=self.now.isoformat())
+            report = SyncReport(run_id="", dry_run=self.options.dry_run,
+                                started_at=self.now.isoformat(), fanout=self.options.fanout,
+                                worker=self.options.worker)
+            run_id = report.run_id = start_run(session, JOB, summary={
+                "dry_run": self.options.dry_run, "targets": mapping.targets,
+                **report.labels()})
         context = hook_context(self.config, self.connections, store=self.store, now=self.now)
         # The connection masters ("erp"); "derived" only when no connection is a master.
         sources = [m for m in mapping.masters if m != DERIVED] or [DERIVED]

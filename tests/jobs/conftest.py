@@ -117,12 +117,15 @@ class ShopsWorld:
                                *args], cwd=self.tmp, env=self.env, capture_output=True,
                               text=True, timeout=120, check=False)
 
-    def start_worker(self, name: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str, concurrency: int = 1,
+                     pool: str = "prefork") -> subprocess.Popen[bytes]:
+        """``shoploop worker`` as node ``<name>@<queue>``; ``pool="solo"`` runs its tasks in
+        the process itself (a SIGKILL of it kills the task too)."""
         log = (self.tmp / f"worker-{name}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "shoploop", "-c", str(self.config_path), "worker",
-             "--queues", self.queue, "--concurrency", str(concurrency), "--hostname",
-             f"{name}@{self.queue}", "--loglevel", "INFO"],
+             "--queues", self.queue, "--concurrency", str(concurrency), "--pool", pool,
+             "--hostname", f"{name}@{self.queue}", "--loglevel", "INFO"],
             cwd=self.tmp, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.workers.append(process)
