@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy.orm import Session
 
+from shoploop._gc import gc_paused
 from shoploop._interrupt import StopToken
 from shoploop.hooks import (
     ConnectorError,
@@ -167,41 +168,47 @@ def mirror_stream(
         if result.expected is not None and on_total is not None:
             on_total(result.expected)
         while True:
-            page = reader(cursor)
-            due = not page.has_more or \
-                time.monotonic() - last_checkpoint >= checkpoint_seconds
-            with store.session() as session:
-                items = _without_erased(session, connection, page.items, customer_id_of)
-                result.erased += len(page.items) - len(items)
-                upserted = upsert(session, connection, items)
-                if due:
-                    save_cursor(session, connection, page.cursor, stream=stream)
+            # The page's records stay alive from the read to the commit: without the pause
+            # the collector rescans them every 700 allocations (shoploop._gc).
+            with gc_paused():
+                page = reader(cursor)
+                due = not page.has_more or \
+                    time.monotonic() - last_checkpoint >= checkpoint_seconds
+                with store.session() as session:
+                    items = _without_erased(session, connection, page.items, customer_id_of)
+                    result.erased += len(page.items) - len(items)
+                    upserted = upsert(session, connection, items)
+                    if due:
+                        save_cursor(session, connection, page.cursor, stream=stream)
+                read, has_more, warnings = len(page.items), page.has_more, page.warnings
+                page_cursor = page.cursor
+                del page, items  # freed by reference counting before the collector resumes
             if due:
                 last_checkpoint = time.monotonic()
-            result.add_page(len(page.items), upserted)
-            result.cursor = page.cursor.position
-            result.warnings += len(page.warnings)
-            for warning in page.warnings:
+            result.add_page(read, upserted)
+            result.cursor = page_cursor.position
+            result.warnings += len(warnings)
+            for warning in warnings:
                 log.warning("[%s] %s: %s", connection, stream, warning)
             log.debug("%s %s page %d: %d items, %s", connection, stream, result.pages,
-                      len(page.items), upserted)
+                      read, upserted)
             if on_page is not None:
-                on_page(len(page.items))
-            if not page.has_more:
+                on_page(read)
+            if not has_more:
                 break
             if stop is not None and stop.requested:
                 if not due:  # the cursor is where the next run starts: save it now
                     with store.session() as session:
-                        save_cursor(session, connection, page.cursor, stream=stream)
+                        save_cursor(session, connection, page_cursor, stream=stream)
                 result.stopped = True
                 break
-            if cursor is not None and page.cursor == cursor:
+            if cursor is not None and page_cursor == cursor:
                 raise ConnectorError(
                     f"read_{stream} returned has_more=True without advancing its cursor",
                     connection=connection, operation=f"read_{stream}",
                     remedy="this is a connector bug; report it to the plugin's authors",
                 )
-            cursor = page.cursor
+            cursor = page_cursor
     except BaseException as exc:
         _record_end(store, result, FAILED, error=str(exc) or type(exc).__name__)
         raise

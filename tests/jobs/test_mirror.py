@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -304,3 +305,31 @@ def get_run_status(store: Store, run_id: str) -> str:
         run = get_run(session, run_id)
         assert run is not None
         return run.status
+
+
+class CollectorWatchingConnector(ListConnector):
+    """Notes, per read, whether Python's cyclic collector was running."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.collector_during_reads: list[bool] = []
+
+    def _read(self, stream: str, cursor: Cursor | None) -> Page[Any]:
+        self.collector_during_reads.append(gc.isenabled())
+        return super()._read(stream, cursor)
+
+
+def test_pages_run_with_the_collector_paused_and_it_resumes_after_success_and_failure(
+    store: Store,
+):
+    assert gc.isenabled()
+    connector = CollectorWatchingConnector("erp", customers=make_customers(12), page_size=5)
+    mirror_stream(connector, store, connection="erp", stream="customers")
+    assert connector.collector_during_reads == [False, False, False]
+    assert gc.isenabled()
+    failing = CollectorWatchingConnector("crash", customers=make_customers(12), page_size=5,
+                                         fail_on_page=2)
+    with pytest.raises(UnreachableError):
+        mirror_stream(failing, store, connection="crash", stream="customers")
+    assert failing.collector_during_reads == [False, False]
+    assert gc.isenabled()
