@@ -79,8 +79,9 @@ def main() -> None:
                 # neighbours; the CPU ratio is this process's own work (the database server's
                 # work is in wall only).
                 print(f"{name}: first load {first:.2f}s  {read / first:,.0f} records/s  "
-                      f"ratio to parse floor {first / floor:.2f}x (cpu {first_cpu:.2f}s, "
-                      f"{first_cpu / floor_cpu:.2f}x); re-run read {again} records "
+                      f"ratio to parse floor {first / floor:.2f}x (cpu {first_cpu:.2f}s "
+                      f"{read / first_cpu:,.0f} records/s, {first_cpu / floor_cpu:.2f}x); "
+                      f"re-run read {again} records "
                       f"in {rerun:.2f}s")
 
 

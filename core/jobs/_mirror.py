@@ -1,9 +1,10 @@
 """The mirror job: copy one stream of one connection into the store, incrementally.
 
-The checkpoint is the stream's stored cursor. Each page is one transaction: the page's
-records are upserted *and* the page's cursor saved together, so the cursor only advances when
-the page's effects are durable. A run killed at any point resumes from the last committed
-page; upserts are idempotent, so re-reading a page whose commit was lost writes nothing twice.
+The checkpoint is the stream's stored cursor. Each page is one transaction (or a few pages, for
+a connector that is ``read_ahead_safe``): the page's records are upserted *and* the page's
+cursor saved together, so the cursor only advances when the page's effects are durable. A run
+killed at any point resumes from the last committed page; upserts are idempotent, so
+re-reading a page whose commit was lost writes nothing twice.
 
 Customers erased for privacy (``shoploop.store.erase_customer``) are never mirrored again: each
 page's customer ids are checked against the tombstones in the page's own transaction, and items
@@ -21,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy.orm import Session
 
+from shoploop._gc import gc_paused
 from shoploop._interrupt import StopToken
 from shoploop.hooks import (
     ConnectorError,
@@ -67,6 +69,13 @@ _CUSTOMER_ID_OF: dict[str, Callable[[Any], str | None]] = {
     "installed_base": lambda item: item.customer_id,
 }
 """Per stream, the id of the customer an item belongs to (to drop erased customers' items)."""
+
+_RECORDS_PER_TRANSACTION = 5000
+_READ_AHEAD_SECONDS = 1.0
+"""A connector that is ``read_ahead_safe`` gets its pages committed several at a time: up to
+that many records, or the pages read in that long (so progress and commits stay frequent with
+a slow source). A commit was a tenth of a page's cost on SQLite (docs/sync.md#speed-of-the-
+mirror-and-the-store)."""
 
 
 @dataclass
@@ -133,8 +142,16 @@ def mirror_stream(
     :class:`~shoploop.hooks.KeepsRecordDigests` (full-scan streams: WooCommerce customers) gets
     the store's ``record_digests`` for this connection, so its cursor stays a scan position.
 
-    ``stop``: checked after each committed page; once a stop is requested the cursor is saved
-    and the run ends early, recorded ``interrupted`` (``result.stopped``).
+    A connector whose reads have no side effects may say so with ``read_ahead_safe = True``
+    (the ``files`` connector does): its pages are then read several at a time (up to
+    ``_RECORDS_PER_TRANSACTION`` records or ``_READ_AHEAD_SECONDS``) and committed in one
+    transaction with the last one's cursor; without it (the default) the next page is read only
+    after this one is committed, as a cursor coming back means its page was taken
+    (docs/writing-a-plugin.md). A read that fails after such pages fails the run once they are
+    committed.
+
+    ``stop``: checked after each page read and each commit; once a stop is requested the
+    cursor is saved and the run ends early, recorded ``interrupted`` (``result.stopped``).
     """
     if checkpoint_seconds is None:
         checkpoint_seconds = float(getattr(connector, "cursor_checkpoint_seconds", 0.0))
@@ -162,52 +179,101 @@ def mirror_stream(
     log.info("mirroring %s of %s from %s", stream, connection,
              "the beginning" if cursor is None else "the stored cursor")
     last_checkpoint = time.monotonic()
+    ahead = _RECORDS_PER_TRANSACTION if _reads_ahead(connector) else 0
     try:
         result.expected = _expected(connector, connection, stream, cursor)
         if result.expected is not None and on_total is not None:
             on_total(result.expected)
         while True:
-            page = reader(cursor)
-            due = not page.has_more or \
-                time.monotonic() - last_checkpoint >= checkpoint_seconds
-            with store.session() as session:
-                items = _without_erased(session, connection, page.items, customer_id_of)
-                result.erased += len(page.items) - len(items)
-                upserted = upsert(session, connection, items)
-                if due:
-                    save_cursor(session, connection, page.cursor, stream=stream)
+            # The pages' records stay alive from the read to the commit: without the pause
+            # the collector rescans them every 700 allocations (shoploop._gc).
+            with gc_paused():
+                pages, read_with, failure = _read_pages(reader, cursor, ahead, stop)
+                last = pages[-1]
+                due = not last.has_more or failure is not None or \
+                    (stop is not None and stop.requested) or \
+                    time.monotonic() - last_checkpoint >= checkpoint_seconds
+                done: list[tuple[int, UpsertResult, list[str]]] = []
+                with store.session() as session:  # the pages and the last one's cursor
+                    for page in pages:
+                        items = _without_erased(session, connection, page.items,
+                                                customer_id_of)
+                        result.erased += len(page.items) - len(items)
+                        done.append((len(page.items), upsert(session, connection, items),
+                                     page.warnings))
+                    if due:
+                        save_cursor(session, connection, last.cursor, stream=stream)
+                has_more, page_cursor = last.has_more, last.cursor
+                del pages, last, page, items  # freed before the collector resumes
             if due:
                 last_checkpoint = time.monotonic()
-            result.add_page(len(page.items), upserted)
-            result.cursor = page.cursor.position
-            result.warnings += len(page.warnings)
-            for warning in page.warnings:
-                log.warning("[%s] %s: %s", connection, stream, warning)
-            log.debug("%s %s page %d: %d items, %s", connection, stream, result.pages,
-                      len(page.items), upserted)
-            if on_page is not None:
-                on_page(len(page.items))
-            if not page.has_more:
+            for read, upserted, warnings in done:
+                result.add_page(read, upserted)
+                result.warnings += len(warnings)
+                for warning in warnings:
+                    log.warning("[%s] %s: %s", connection, stream, warning)
+                log.debug("%s %s page %d: %d items, %s", connection, stream, result.pages,
+                          read, upserted)
+                if on_page is not None:
+                    on_page(read)
+            result.cursor = page_cursor.position
+            if failure is not None:  # raised by a read after the pages just committed
+                raise failure
+            if not has_more:
                 break
             if stop is not None and stop.requested:
                 if not due:  # the cursor is where the next run starts: save it now
                     with store.session() as session:
-                        save_cursor(session, connection, page.cursor, stream=stream)
+                        save_cursor(session, connection, page_cursor, stream=stream)
                 result.stopped = True
                 break
-            if cursor is not None and page.cursor == cursor:
+            if read_with is not None and page_cursor == read_with:
                 raise ConnectorError(
                     f"read_{stream} returned has_more=True without advancing its cursor",
                     connection=connection, operation=f"read_{stream}",
                     remedy="this is a connector bug; report it to the plugin's authors",
                 )
-            cursor = page.cursor
+            cursor = page_cursor
     except BaseException as exc:
         _record_end(store, result, FAILED, error=str(exc) or type(exc).__name__)
         raise
     _record_end(store, result, INTERRUPTED if result.stopped else SUCCEEDED)
     log.info("mirrored %s of %s: %s", stream, connection, result)
     return result
+
+
+def _reads_ahead(connector: Any) -> bool:
+    """May the next page be read before this one is committed? Only when the connector says
+    its reads have no side effects (``read_ahead_safe``); never for one that keeps record
+    digests, which saves a page's digests when that page's cursor comes back."""
+    return bool(getattr(connector, "read_ahead_safe", False)) and \
+        not isinstance(connector, KeepsRecordDigests)
+
+
+def _read_pages(
+    reader: Callable[[Cursor | None], Page[Any]], cursor: Cursor | None, ahead: int,
+    stop: StopToken | None,
+) -> tuple[list[Page[Any]], Cursor | None, Exception | None]:
+    """The pages of one transaction: one, or with ``ahead`` pages until that many records,
+    ``_READ_AHEAD_SECONDS``, the last page, a stop or a cursor that did not advance. Returns
+    them, the cursor the last was read with, and the error of a read after the first (the
+    pages before it are committed first, as if each had been its own transaction)."""
+    pages: list[Page[Any]] = []
+    records, started = 0, time.monotonic()
+    while True:
+        try:
+            page = reader(cursor)
+        except Exception as exc:
+            if not pages:
+                raise
+            return pages, cursor, exc
+        pages.append(page)
+        records += len(page.items)
+        if not page.has_more or records >= ahead or page.cursor == cursor or \
+                time.monotonic() - started >= _READ_AHEAD_SECONDS or \
+                (stop is not None and stop.requested):
+            return pages, cursor, None
+        cursor = page.cursor
 
 
 def _expected(connector: Any, connection: str, stream: str,

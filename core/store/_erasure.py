@@ -179,9 +179,13 @@ def erased_among(session: Session, connection: str, external_ids: Iterable[str])
     """The hashes of those of ``external_ids`` (customers of ``connection``) that were erased:
     the mirror asks per page, in the page's transaction, so a customer erased while an import
     runs is not re-imported by a later page of that run."""
-    hashes = list({external_id_hash(str(e)) for e in external_ids})
-    if not hashes:
+    ids = list(external_ids)
+    if not ids or session.scalar(select(ErasedCustomer.connection).where(
+            ErasedCustomer.connection == connection).limit(1)) is None:
+        # Nothing erased in this connection (the usual case): no hashing, no id list — a
+        # fifth of a mirror page's store time on PostgreSQL went to this lookup.
         return set()
+    hashes = list({external_id_hash(str(e)) for e in ids})
     return set(session.scalars(select(ErasedCustomer.external_id_hash).where(
         ErasedCustomer.connection == connection,
         one_of(session, table("erased_customers").c.external_id_hash, hashes))))

@@ -4,8 +4,9 @@ psycopg parses every bound statement client-side; a 1000-row ``INSERT … VALUES
 placeholders costs more there than on the server. ``COPY`` streams rows instead:
 
 * plain inserts (order lines) ``COPY`` straight into the table;
-* upserts ``COPY`` into a transaction-scoped temporary staging table, then run one
-  ``INSERT … SELECT … ON CONFLICT DO UPDATE … RETURNING``.
+* upserts ``COPY`` into a temporary staging table (one per connection and target, created
+  once), then run one ``WITH staged AS (DELETE FROM stage RETURNING …) INSERT … SELECT …
+  ON CONFLICT DO UPDATE … RETURNING``, which leaves the stage empty for the next page.
 
 Values arrive encoded (:func:`._bulk.encode_rows`: each column type's SQLAlchemy bind
 processor already applied), so both paths store exactly what an ordinary ``INSERT`` would.
@@ -67,15 +68,19 @@ def copy_upsert(
     stage = quote(f"_shoploop_stage_{target.name}")
     column_list = ", ".join(quote(c) for c in columns)
     with _dbapi(session).cursor() as cursor:
+        # One staging table per connection and target, kept (temporary tables live as long
+        # as the connection): creating one per page cost a catalog write and its TRUNCATE a
+        # new file, both per page. The upsert below empties it itself; ON COMMIT DELETE ROWS
+        # only guards against rows a failed statement left behind.
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
             f"SELECT {column_list} FROM {table_sql} WITH NO DATA".encode()
         )
-        cursor.execute(f"TRUNCATE {stage}".encode())
     _copy(session, stage, columns, values)
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update_columns)
     sql = (
-        f"INSERT INTO {table_sql} AS t ({column_list}) SELECT {column_list} FROM {stage} "
+        f"WITH staged AS (DELETE FROM {stage} RETURNING {column_list}) "
+        f"INSERT INTO {table_sql} AS t ({column_list}) SELECT {column_list} FROM staged "
         f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {updates} "
         f"WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash"
     )

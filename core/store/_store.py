@@ -30,6 +30,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """A writer waits this long for another writer's transaction before 'database is locked'."""
+SQLITE_CACHE_KIB = 32 * 1024
+"""Page cache per SQLite connection, in KiB (``PRAGMA cache_size`` takes it negative)."""
 _PG_MIGRATION_LOCK = 0x5B0_1004  # pg_advisory_xact_lock key: one migration at a time
 
 
@@ -43,6 +45,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         # apart, and a page's records and its cursor always commit together.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A 32 MiB page cache (SQLite's default is 2 MiB; it grows only as used): the mirror's
+        # inserts touch every index of its tables, and with the default cache their pages
+        # were re-read from the file for each page of records — a quarter of the inserts' CPU.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
 

@@ -58,6 +58,11 @@ class FilesConnector:
     """Reads customers, orders, products and installed base from exported files in one
     directory; appends attribute changes to a JSON Lines file. See docs/connectors/files.md."""
 
+    read_ahead_safe = True
+    """A read only reads (the cursor is a file position, nothing is acknowledged when it comes
+    back), so the mirror may read the next page before committing this one and commit a few
+    pages together (``shoploop.jobs.mirror_stream``)."""
+
     def __init__(self, name: str, config: FilesConfig, *, base_dir: Path | None = None,
                  clock: Clock | None = None) -> None:
         self.name = name

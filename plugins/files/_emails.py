@@ -21,6 +21,13 @@ _LABEL = r"(?:[a-z0-9\u0080-\U0010ffff](?:[a-z0-9\u0080-\U0010ffff-]{0,61}"\
 _EMAIL = re.compile(
     r"[a-z0-9.!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]{1,64}"
     rf"@{_LABEL}(?:\.{_LABEL})+", re.IGNORECASE)
+_ASCII_LABEL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
+_ASCII_EMAIL = re.compile(
+    r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+    rf"@{_ASCII_LABEL}(?:\.{_ASCII_LABEL})+", re.IGNORECASE | re.ASCII)
+"""The same pattern without the non-ASCII ranges, for ASCII addresses (nearly all): with no
+character above U+007F those ranges can match nothing, and it runs about twice as fast as the
+full pattern under Unicode case folding. Equality of the two is tested."""
 MAX_LENGTH = 254  # RFC 5321's path limit less the angle brackets
 
 
@@ -29,7 +36,8 @@ def email_problem(email: str) -> str | None:
     None when it is one."""
     if len(email) > MAX_LENGTH:
         return f"longer than {MAX_LENGTH} characters"
-    if _EMAIL.fullmatch(email) is None:
+    pattern = _ASCII_EMAIL if email.isascii() else _EMAIL
+    if pattern.fullmatch(email) is None:
         return "not an e-mail address"
     return None
 

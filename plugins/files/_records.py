@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,17 +30,17 @@ STREAMS: dict[str, type[BaseModel]] = {
 """Stream name (and file stem) → the model each record of it is."""
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A position between two records: byte offset, physical line number, record index."""
+class Mark(NamedTuple):
+    """A position between two records: byte offset, physical line number, record index.
+    (Named tuples, not frozen dataclasses: three of these objects per record read, and a
+    frozen dataclass pays an ``object.__setattr__`` per field.)"""
 
     offset: int = 0
     line: int = 1
     row: int = 0
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     """A record read from a file, with the positions before and after it."""
 
     record: BaseModel

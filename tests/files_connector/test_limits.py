@@ -9,14 +9,14 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shoploop.hooks import RemoteValidationError
 from shoploop.jobs import mirror_stream
 from shoploop.plugins.files import FilesConfig, FilesConnector
-from shoploop.plugins.files._emails import email_problem
+from shoploop.plugins.files._emails import _EMAIL, email_problem
 from shoploop.store import Store
 
 MiB = 1 << 20
@@ -121,6 +121,16 @@ def test_invalid_emails_are_left_out_reported_and_counted(tmp_path: Path, fmt: s
 @given(st.emails())
 def test_every_valid_address_is_accepted(email: str) -> None:
     assert email_problem(email.lower()) is None
+
+
+@settings(max_examples=400)
+@given(st.emails() | st.text(st.sampled_from("aZk9.-_+@!\u0131"), max_size=70)
+       | st.builds(lambda local, labels: f"{local}@{'.'.join(labels)}",
+                   st.text(st.characters(max_codepoint=127), min_size=0, max_size=66),
+                   st.lists(st.text(st.sampled_from("ab0-Z"), max_size=64), max_size=4)))
+def test_the_ascii_fast_path_decides_exactly_as_the_full_pattern(email: str) -> None:
+    full = _EMAIL.fullmatch(email) is None
+    assert (email_problem(email) is not None) == (full or len(email) > 254)
 
 
 @pytest.mark.parametrize("email", ["", "a", "a@", "@b.de", "a b@c.de", "a@b", "a@b..de",

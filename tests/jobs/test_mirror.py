@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 import shoploop.jobs._mirror as mirror_module
+from shoploop._interrupt import StopToken
 from shoploop.hooks import (
     ConnectorError,
     Cursor,
@@ -46,8 +48,9 @@ class ListConnector:
 
     def __init__(self, name: str, *, customers: list[Customer] | None = None,
                  orders: list[Order] | None = None, page_size: int = 5,
-                 fail_on_page: int | None = None) -> None:
+                 fail_on_page: int | None = None, read_ahead_safe: bool = False) -> None:
         self.name = name
+        self.read_ahead_safe = read_ahead_safe
         self.page_size = page_size
         self.records: dict[str, list[Any]] = {"customers": customers or [],
                                               "orders": orders or []}
@@ -140,13 +143,19 @@ def test_full_ignores_the_cursor_and_rewrites_nothing(store: Store):
         12, 0, 0, 12, True)
 
 
+@pytest.mark.parametrize("read_ahead_safe", [False, True])
 @pytest.mark.parametrize("fail_on_page", [1, 3, 5])
-def test_resume_after_a_crash_reaches_the_uninterrupted_end_state(store: Store, fail_on_page):
+def test_resume_after_a_crash_reaches_the_uninterrupted_end_state(
+    store: Store, fail_on_page, read_ahead_safe,
+):
+    # With read_ahead_safe the five pages are read into one transaction: the pages read
+    # before the failing read are still committed (with their cursor) before the run fails.
     data = make_customers(23)
     reference = ListConnector("ref", customers=data, page_size=5)
     mirror_stream(reference, store, connection="ref", stream="customers")
 
-    crashing = ListConnector("crash", customers=data, page_size=5, fail_on_page=fail_on_page)
+    crashing = ListConnector("crash", customers=data, page_size=5, fail_on_page=fail_on_page,
+                             read_ahead_safe=read_ahead_safe)
     with pytest.raises(UnreachableError):
         mirror_stream(crashing, store, connection="crash", stream="customers")
     committed = 5 * (fail_on_page - 1)
@@ -304,3 +313,94 @@ def get_run_status(store: Store, run_id: str) -> str:
         run = get_run(session, run_id)
         assert run is not None
         return run.status
+
+
+class CollectorWatchingConnector(ListConnector):
+    """Notes, per read, whether Python's cyclic collector was running."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.collector_during_reads: list[bool] = []
+
+    def _read(self, stream: str, cursor: Cursor | None) -> Page[Any]:
+        self.collector_during_reads.append(gc.isenabled())
+        return super()._read(stream, cursor)
+
+
+def test_pages_run_with_the_collector_paused_and_it_resumes_after_success_and_failure(
+    store: Store,
+):
+    assert gc.isenabled()
+    connector = CollectorWatchingConnector("erp", customers=make_customers(12), page_size=5)
+    mirror_stream(connector, store, connection="erp", stream="customers")
+    assert connector.collector_during_reads == [False, False, False]
+    assert gc.isenabled()
+    failing = CollectorWatchingConnector("crash", customers=make_customers(12), page_size=5,
+                                         fail_on_page=2)
+    with pytest.raises(UnreachableError):
+        mirror_stream(failing, store, connection="crash", stream="customers")
+    assert failing.collector_during_reads == [False, False]
+    assert gc.isenabled()
+
+
+class CommitWatchingConnector(ListConnector):
+    """Notes, per read, how many of its customers the store holds committed already."""
+
+    def __init__(self, store: Store, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.store = store
+        self.committed_at_reads: list[int] = []
+        self.stop: StopToken | None = None
+        self.stop_at_read: int | None = None
+
+    def _read(self, stream: str, cursor: Cursor | None) -> Page[Any]:
+        with self.store.session() as session:
+            self.committed_at_reads.append(len(list(mirrored_customers(session, self.name))))
+        page = super()._read(stream, cursor)
+        if self.stop is not None and self.reads == self.stop_at_read:
+            self.stop.request()
+        return page
+
+
+class DigestKeepingConnector(CommitWatchingConnector):
+    """Says it is read_ahead_safe but keeps record digests: it must not be read ahead."""
+
+    def use_record_digests(self, digests: Any) -> None:
+        self.digests = digests
+
+
+@pytest.mark.parametrize(("connector_class", "read_ahead_safe", "committed"), [
+    (CommitWatchingConnector, False, [0, 5, 10, 15, 20]),
+    (CommitWatchingConnector, True, [0, 0, 0, 0, 0]),
+    (DigestKeepingConnector, True, [0, 5, 10, 15, 20]),
+])
+def test_only_a_read_ahead_safe_connector_has_its_pages_committed_together(
+    store: Store, connector_class, read_ahead_safe, committed,
+):
+    connector = connector_class(store, "erp", customers=make_customers(23), page_size=5,
+                                read_ahead_safe=read_ahead_safe)
+    progress: list[int] = []
+    result = mirror_stream(connector, store, connection="erp", stream="customers",
+                           on_page=progress.append)
+    assert connector.committed_at_reads == committed
+    assert (result.read, result.inserted, result.pages, progress) == (
+        23, 23, 5, [5, 5, 5, 5, 3])
+    with store.session() as session:
+        assert load_cursor(session, "erp", "customers") == Cursor(
+            stream="customers", position={"offset": 23})
+
+
+def test_a_stop_during_read_ahead_commits_the_pages_read_and_their_cursor(store: Store):
+    connector = CommitWatchingConnector(store, "erp", customers=make_customers(23),
+                                        page_size=5, read_ahead_safe=True)
+    connector.stop, connector.stop_at_read = StopToken(), 2
+    result = mirror_stream(connector, store, connection="erp", stream="customers",
+                           stop=connector.stop)
+    assert result.stopped and (result.read, result.pages) == (10, 2)
+    assert connector.committed_at_reads == [0, 0]
+    with store.session() as session:
+        assert len(list(mirrored_customers(session, "erp"))) == 10
+        assert load_cursor(session, "erp", "customers") == Cursor(
+            stream="customers", position={"offset": 10})
+    resumed = mirror_stream(connector, store, connection="erp", stream="customers")
+    assert resumed.read == resumed.inserted == 13

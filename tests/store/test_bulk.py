@@ -16,6 +16,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic_core import TzInfo
 from sqlalchemy import text
 from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.orm import Session
@@ -127,16 +128,37 @@ def test_random_pages_equal_the_row_by_row_result(
 
 zones = st.builds(lambda minutes: timezone(timedelta(minutes=minutes)),
                   st.integers(-14 * 60 + 1, 14 * 60 - 1))
+pydantic_zones = st.builds(lambda minutes: TzInfo(minutes * 60), st.integers(-1439, 1439))
+"""What pydantic parses ``Z`` / ``+02:00`` into: the fast path's usual input."""
 
 
-@settings(max_examples=60)
+@settings(max_examples=300)
 @given(moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                           timezones=st.none() | zones | st.just(UTC)))
+                           timezones=st.none() | zones | st.just(UTC) | pydantic_zones
+                           | st.timezones()))
 def test_the_sqlite_time_encoder_equals_sqlalchemys_two_processors(moment: datetime) -> None:
     dialect = pysqlite.dialect()
     generic = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert generic is not None
     assert sqlite_utc_text(moment) == generic(moment)
+    assert sqlite_utc_text(moment) == generic(moment)  # again: the zone's offset is cached
+
+
+def test_the_sqlite_time_encoder_handles_parsed_times_like_the_generic_one() -> None:
+    dialect = pysqlite.dialect()
+    generic = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert generic is not None
+    for stamp in ("2025-01-02T03:04:05.123456Z", "2025-01-02T03:04:05+02:00",
+                  "2025-01-02T00:30:00-05:30", "0001-01-01T23:00:00+01:00", "2025-01-02"):
+        moment = Order.model_validate({"id": "O", "placed_at": stamp}).placed_at
+        assert sqlite_utc_text(moment) == generic(moment), stamp
+    # Out of datetime's range once in UTC: the same error both ways.
+    for stamp in ("0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"):
+        moment = Order.model_validate({"id": "O", "placed_at": stamp}).placed_at
+        with pytest.raises(OverflowError):
+            generic(moment)
+        with pytest.raises(OverflowError):
+            sqlite_utc_text(moment)
 
 
 def test_the_sqlite_time_encoder_refuses_what_the_column_type_refuses() -> None:

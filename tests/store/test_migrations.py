@@ -21,6 +21,7 @@ from shoploop.store import (
     StoreUnavailableError,
     counts,
 )
+from shoploop.store._store import SQLITE_CACHE_KIB
 
 CORE_TABLES = {
     "identity_bindings", "sync_cursors", "sync_runs", "customers", "products", "orders",
@@ -148,6 +149,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path):
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA foreign_keys").scalar() == 1
             assert pragma("PRAGMA busy_timeout").scalar() >= 5000
+            assert pragma("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
 
 
 def test_unreachable_database_is_a_clear_error_without_the_password():
