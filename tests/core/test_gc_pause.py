@@ -17,7 +17,9 @@ def collector_enabled() -> Iterator[None]:
     was = gc.isenabled()
     gc.enable()
     yield
-    if not was:
+    if was:  # leave the collector as the test found it, whatever the test did
+        gc.enable()
+    else:
         gc.disable()
 
 
