@@ -22,6 +22,7 @@ from ._installed import fit_installed_base
 from ._intervals import fit_intervals
 from ._model import FORMAT, Model
 from ._pool import Pool, load_pool
+from ._purchase_days import purchase_days
 from ._purchases import fit_purchases
 from ._repeats import fit_repeats
 from ._segments import fit_segments
@@ -57,15 +58,15 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
     if done is not None:
         done(1, began)
     began = time.perf_counter()
-    intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
-                              pool.line_product, len(pool.customer_ids), pool.n_products,
-                              min_repeats=settings.min_repeats)
-    # Who bought what (the already-bought rule): one sort, timed with the intervals.
-    purchases = fit_purchases(pool.order_customer, pool.order_day, pool.line_order,
-                              pool.line_product, len(pool.customer_ids), pool.n_products)
+    # One sort of the lines into (customer, product, day) purchases feeds the intervals, who
+    # bought what (the already-bought rule), buy again's timing and the segments' buyers.
+    days = purchase_days(pool.order_customer, pool.order_day, pool.line_order,
+                         pool.line_product, pool.n_products)
+    intervals = fit_intervals(days, len(pool.customer_ids), min_repeats=settings.min_repeats)
+    purchases = fit_purchases(days, len(pool.customer_ids))
     # Every product each customer bought, with timing learned from the history (buy again).
-    repeats = fit_repeats(pool.order_customer, pool.order_day, pool.line_order,
-                          pool.line_product, len(pool.customer_ids), pool.n_products)
+    repeats = fit_repeats(days, pool.order_customer, pool.order_day, len(pool.customer_ids),
+                          pool.n_products)
     if done is not None:
         done(2, began)
     upsell = fit_upsells(pool.product_records, family=settings.upsell_family,
@@ -73,9 +74,8 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                          max_ratio=settings.upsell_max_ratio,
                          alternatives=settings.upsell_alternatives,
                          ignore=settings.upsell_ignore)
-    segments = fit_segments(pool.segments, pool.customer_ids, pool.customer_members,
-                            pool.order_customer,
-                            pool.line_order, pool.line_product, pool.n_products,
+    segments = fit_segments(pool.segments, pool.customer_ids, pool.customer_members, days,
+                            pool.n_products,
                             prior=settings.segment_prior,
                             min_buyers=settings.segment_min_buyers,
                             keep=settings.segment_products)
