@@ -18,12 +18,10 @@ from typing import Any
 from shoploop.hooks import HookContext, Recommendation, RecommendationRequest, hookimpl
 
 from . import _reasons
+from ._candidates import CANDIDATES
 from ._days import day_of
 
 STRATEGY = "buy_again"
-CANDIDATES = 2
-"""Candidates returned: this times ``request.k`` (the rules may veto some; few objects per
-lookup)."""
 
 
 @hookimpl
