@@ -41,12 +41,11 @@ def fit_intervals(days: PurchaseDays, n_customers: int, *, min_repeats: int) -> 
     pairs = days.pairs
     wanted = np.flatnonzero(pairs.count >= min_repeats)
     median = pairs.median_gap[wanted]
-    customer = pairs.group[wanted] // days.width
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(customer, minlength=n_customers))))
-    return Intervals(indptr=indptr.astype(np.int64),
-                     product=(pairs.group[wanted] % days.width).astype(np.int32),
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(days.customer[wanted],
+                                                        minlength=n_customers))))
+    return Intervals(indptr=indptr.astype(np.int64), product=days.product[wanted],
                      median_days=median.astype(np.float32),
-                     last_day=(pairs.last[wanted] + days.first).astype(np.int32),
+                     last_day=days.last_day[wanted],
                      orders=pairs.count[wanted].astype(np.int32),
                      regularity=(1.0 / (1.0 + pairs.spread[wanted] / median)).astype(np.float32))
 

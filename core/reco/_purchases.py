@@ -53,8 +53,7 @@ class Purchases:
 
 def fit_purchases(days: PurchaseDays, n_customers: int) -> Purchases:
     """Read off ``_purchase_days``' one sort of the lines: each pair and its last day."""
-    pairs = days.pairs
     indptr = np.zeros(n_customers + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pairs.group // days.width, minlength=n_customers), out=indptr[1:])
-    return Purchases(indptr=indptr, product=(pairs.group % days.width).astype(np.int32),
-                     last_day=(pairs.last + days.first).astype(np.int32))
+    np.cumsum(np.bincount(days.customer, minlength=n_customers), out=indptr[1:])
+    # The same arrays as buy again's (``_repeats``): one copy in memory.
+    return Purchases(indptr=indptr, product=days.product, last_day=days.last_day)

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._arrays import unique_sorted
-from ._purchase_days import PurchaseDays, day_runs
+from ._purchase_days import PurchaseDays, packed_day_runs
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -106,22 +106,22 @@ def fit_repeats(days: PurchaseDays, order_customer: npt.NDArray[np.int32],
     evaluation's split holds baskets out by day. The pairs' figures come from
     ``_purchase_days``' one sort of the lines; here only the orders are sorted."""
     width, first, pairs = days.width, days.first, days.pairs
-    keys = pairs.group
-    owner = keys // width
+    owner, product = days.customer, days.product
     # Per customer: their order days and the median gap between them.
     span = int(order_day.max()) - first + 1 if len(order_day) else 1
     known_orders = order_customer >= 0
-    visits = unique_sorted(order_customer[known_orders].astype(np.int64) * span
-                           + (order_day[known_orders].astype(np.int64) - first))
-    customers = day_runs(visits // span, visits % span)
+    day_bits = (span - 1).bit_length()
+    visits = unique_sorted((order_customer[known_orders].astype(np.int64) << day_bits)
+                           | (order_day[known_orders].astype(np.int64) - first))
+    present, customers = packed_day_runs(visits, day_bits)
     customer_days = np.zeros(n_customers, dtype=np.int64)
     customer_last = np.full(n_customers, -1, dtype=np.int64)
-    customer_days[customers.group] = customers.count
-    customer_last[customers.group] = customers.last
+    customer_days[present] = customers.count
+    customer_last[present] = customers.last
     customer_gap = np.zeros(n_customers, dtype=np.float64)
-    customer_gap[customers.group] = customers.median_gap
+    customer_gap[present] = customers.median_gap
     gap_before_last = np.zeros(n_customers, dtype=np.float64)
-    gap_before_last[customers.group] = customers.median_gap_before_last
+    gap_before_last[present] = customers.median_gap_before_last
     gaps = customer_gap[customer_gap > 0]
     usual_gap = float(np.median(gaps)) if len(gaps) else 30.0
 
@@ -132,8 +132,8 @@ def fit_repeats(days: PurchaseDays, order_customer: npt.NDArray[np.int32],
     history = np.where(bought, pairs.count - 1, pairs.count)
     asked = has_next & (history >= 1)
     repurchased_before = np.zeros(width, dtype=bool)
-    repurchased_before[(keys % width)[history >= 2]] = True
-    asked &= repurchased_before[keys % width]
+    repurchased_before[product[history >= 2]] = True
+    asked &= repurchased_before[product]
     last_before = np.where(bought, pairs.before_last, pairs.last)[asked]
     own = np.where(bought, pairs.median_gap_before_last, pairs.median_gap)[asked]
     who = owner[asked]
@@ -144,12 +144,12 @@ def fit_repeats(days: PurchaseDays, order_customer: npt.NDArray[np.int32],
     timing_own, timing_usual = _learn_timing(since, own, base, predicted, bought[asked])
 
     repurchased = np.zeros(width, dtype=bool)
-    repurchased[(keys % width)[pairs.count >= 2]] = True
+    repurchased[product[pairs.count >= 2]] = True
     indptr = np.zeros(n_customers + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=n_customers), out=indptr[1:])
-    return Repeats(indptr=indptr, product=(keys % width).astype(np.int32),
+    return Repeats(indptr=indptr, product=product,
                    orders_with=pairs.count.astype(np.int32),
-                   last_day=(pairs.last + first).astype(np.int32),
+                   last_day=days.last_day,
                    median_days=pairs.median_gap.astype(np.float32),
                    customer_orders=customer_days.astype(np.int32),
                    customer_gap=customer_gap.astype(np.float32),

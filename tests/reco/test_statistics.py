@@ -155,8 +155,8 @@ def test_day_runs_equal_plain_medians(days_of: dict[int, set[int]]) -> None:
     # days, last days and the median gap with and without the last gap, and the spread.
     group = np.array([g for g in sorted(days_of) for _ in days_of[g]], dtype=np.int64)
     day = np.array([d for g in sorted(days_of) for d in sorted(days_of[g])], dtype=np.int64)
-    runs = day_runs(group, day)
-    assert runs.group.tolist() == sorted(days_of)
+    present, runs = day_runs(group, day)
+    assert present.tolist() == sorted(days_of)
     for at, key in enumerate(sorted(days_of)):
         ordered = sorted(days_of[key])
         gaps = [b - a for a, b in pairwise(ordered)]
