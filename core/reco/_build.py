@@ -19,11 +19,12 @@ from shoploop.store import Store, save_reco_model
 
 from ._cooccurrence import fit_bought_together
 from ._installed import fit_installed_base
-from ._intervals import fit_intervals
+from ._intervals import Intervals, fit_intervals
 from ._model import FORMAT, Model
 from ._pool import Pool, load_pool
-from ._purchases import fit_purchases
-from ._repeats import fit_repeats
+from ._purchase_days import PurchaseDays, purchase_days
+from ._purchases import Purchases, fit_purchases
+from ._repeats import Repeats, fit_repeats
 from ._segments import fit_segments
 from ._settings import RecoSettings
 from ._upsell import fit_upsells
@@ -44,6 +45,20 @@ class BuildResult:
     summary: dict[str, Any]
 
 
+def _fit_lines(pool: Pool, settings: RecoSettings
+               ) -> tuple[PurchaseDays, Intervals, Purchases, Repeats]:
+    # One sort of the lines into (customer, product, day) purchases feeds the intervals, who
+    # bought what (the already-bought rule), buy again's timing and the segments' buyers.
+    days = purchase_days(pool.order_customer, pool.order_day, pool.line_order,
+                         pool.line_product, pool.n_products)
+    intervals = fit_intervals(days, len(pool.customer_ids), min_repeats=settings.min_repeats)
+    purchases = fit_purchases(days, len(pool.customer_ids))
+    # Every product each customer bought, with timing learned from the history (buy again).
+    repeats = fit_repeats(days, pool.order_customer, pool.order_day, len(pool.customer_ids),
+                          pool.n_products)
+    return days, intervals, purchases, repeats
+
+
 def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
               done: Callable[[int, float], None] | None = None) -> Model:
     """Fit every statistic of the model on ``pool`` — a pure function of its arguments, no
@@ -57,15 +72,7 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
     if done is not None:
         done(1, began)
     began = time.perf_counter()
-    intervals = fit_intervals(pool.order_customer, pool.order_day, pool.line_order,
-                              pool.line_product, len(pool.customer_ids), pool.n_products,
-                              min_repeats=settings.min_repeats)
-    # Who bought what (the already-bought rule): one sort, timed with the intervals.
-    purchases = fit_purchases(pool.order_customer, pool.order_day, pool.line_order,
-                              pool.line_product, len(pool.customer_ids), pool.n_products)
-    # Every product each customer bought, with timing learned from the history (buy again).
-    repeats = fit_repeats(pool.order_customer, pool.order_day, pool.line_order,
-                          pool.line_product, len(pool.customer_ids), pool.n_products)
+    days, intervals, purchases, repeats = _fit_lines(pool, settings)
     if done is not None:
         done(2, began)
     upsell = fit_upsells(pool.product_records, family=settings.upsell_family,
@@ -73,9 +80,8 @@ def fit_model(pool: Pool, settings: RecoSettings, clock: Clock, *,
                          max_ratio=settings.upsell_max_ratio,
                          alternatives=settings.upsell_alternatives,
                          ignore=settings.upsell_ignore)
-    segments = fit_segments(pool.segments, pool.customer_ids, pool.customer_members,
-                            pool.order_customer,
-                            pool.line_order, pool.line_product, pool.n_products,
+    segments = fit_segments(pool.segments, pool.customer_ids, pool.customer_members, days,
+                            pool.n_products,
                             prior=settings.segment_prior,
                             min_buyers=settings.segment_min_buyers,
                             keep=settings.segment_products)

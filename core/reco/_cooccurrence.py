@@ -89,12 +89,24 @@ def fit_bought_together(line_order: npt.NDArray[np.int32], line_product: npt.NDA
     """The :class:`Neighbours` of every product from the order lines (see the module docs)."""
     from scipy import sparse  # only a model build needs scipy
 
-    # Orders are numbered densely by the pool; only orders with a line count.
-    order_index, n_orders = dense_inverse(line_order)
-    baskets = sparse.csr_matrix(
-        (np.ones(len(line_product), dtype=np.int32), (order_index, line_product)),
-        shape=(n_orders, n_products))
-    del order_index
+    ones = np.ones(len(line_product), dtype=np.int32)
+    if len(line_order) and bool(np.all(line_order[1:] >= line_order[:-1])):
+        # The pool's lines come by order: the CSR's rows are their runs, no COO conversion
+        # (which sorted all the lines again). Only orders with a line count.
+        lines_of = np.bincount(line_order)
+        lines_of = lines_of[lines_of > 0]
+        n_orders = len(lines_of)
+        indptr = np.zeros(n_orders + 1, dtype=np.int64)
+        np.cumsum(lines_of, out=indptr[1:])
+        # A copy: scipy keeps the indices array and sorting them would reorder the pool's.
+        baskets = sparse.csr_matrix((ones, line_product.copy(), indptr),
+                                    shape=(n_orders, n_products))
+    else:
+        # Orders are numbered densely by the pool; only orders with a line count.
+        order_index, n_orders = dense_inverse(line_order)
+        baskets = sparse.csr_matrix((ones, (order_index, line_product)),
+                                    shape=(n_orders, n_products))
+        del order_index
     baskets.sum_duplicates()
     baskets.data[:] = 1  # a product twice in one order is one co-occurrence
     orders_with = np.bincount(baskets.indices, minlength=n_products).astype(np.int64)
@@ -130,8 +142,7 @@ def _bands(by_product: Any, baskets: Any) -> list[tuple[int, int]]:
     if n_products == 0:
         return []
     order_size = np.diff(baskets.indptr).astype(np.float64)
-    work = np.cumsum(np.bincount(baskets.indices, weights=order_size[np.repeat(
-        np.arange(baskets.shape[0]), np.diff(baskets.indptr))], minlength=n_products))
+    work = np.cumsum(by_product @ order_size)  # a sparse product, not a 20M-line repeat
     count = max(1, min(BANDS, n_products))
     cuts = np.searchsorted(work, work[-1] * np.arange(1, count) / count, side="right")
     edges = np.unique(np.concatenate(([0], cuts, [n_products])))

@@ -59,6 +59,7 @@ class Model:
     _customer_by_external: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
     _tables: dict[str, ProductTable] = field(default_factory=dict, repr=False)
     _in_most_orders: list[int] | None = field(default=None, repr=False)
+    _ids_in: dict[str, tuple[list[str | None], Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for index, members in enumerate(self.product_members):
@@ -92,6 +93,17 @@ class Model:
         Of several products with one key there, the first id."""
         ids = self.product_members[index].get(connection)
         return ids[0] if ids else None
+
+    def ids_in(self, connection: str) -> tuple[list[str | None], Any]:
+        """Per product index its id in ``connection`` (:meth:`product_id`) and a boolean
+        array of the products it sells: built once per connection, so a lookup maps its
+        candidates without a dict lookup per product."""
+        found = self._ids_in.get(connection)
+        if found is None:
+            ids = [self.product_id(index, connection) for index in range(len(self.product_members))]
+            sold = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
+            found = self._ids_in[connection] = (ids, sold)
+        return found
 
     def product_name(self, index: int, connection: str) -> str:
         """A name for reasons: the connection's own, else any connection's, else the key."""

@@ -1,8 +1,9 @@
 """Who bought what: per customer, the products they ever bought and the day they last did.
 
-A compact CSR (one ``indptr`` over customers, products sorted within each customer), fitted
-from the pool with one sort, so the *already bought* rule answers "did this customer buy
-this product?" with a binary search in memory, never a store round trip.
+A compact CSR (one ``indptr`` over customers, products sorted within each customer), read off
+the fit's one sort of the lines (``_purchase_days``), so the *already bought* rule answers
+"did this customer buy this product?" with a binary search in memory, never a store round
+trip.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from ._purchase_days import PurchaseDays
 
 
 @dataclass(frozen=True)
@@ -48,21 +51,9 @@ class Purchases:
                 for day, found in zip(days.tolist(), hit.tolist(), strict=True)]
 
 
-def fit_purchases(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[np.int32],
-                  line_order: npt.NDArray[np.int32], line_product: npt.NDArray[np.int32],
-                  n_customers: int, n_products: int) -> Purchases:
-    customer = order_customer[line_order].astype(np.int64)
-    known = customer >= 0  # a guest order belongs to nobody
-    pair = customer[known] * max(n_products, 1) + line_product[known].astype(np.int64)
-    day = order_day[line_order][known]
-    order = np.lexsort((day, pair))
-    pair, day = pair[order], day[order]
-    last = np.flatnonzero(np.concatenate((pair[1:] != pair[:-1], [True]))) if len(pair) \
-        else np.zeros(0, dtype=np.int64)
-    pair, day = pair[last], day[last]
-    owner = pair // max(n_products, 1)
+def fit_purchases(days: PurchaseDays, n_customers: int) -> Purchases:
+    """Read off ``_purchase_days``' one sort of the lines: each pair and its last day."""
     indptr = np.zeros(n_customers + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=n_customers), out=indptr[1:])
-    return Purchases(indptr=indptr,
-                     product=(pair % max(n_products, 1)).astype(np.int32),
-                     last_day=day.astype(np.int32))
+    np.cumsum(np.bincount(days.customer, minlength=n_customers), out=indptr[1:])
+    # The same arrays as buy again's (``_repeats``): one copy in memory.
+    return Purchases(indptr=indptr, product=days.product, last_day=days.last_day)

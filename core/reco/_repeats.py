@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._arrays import unique_sorted
+from ._purchase_days import PurchaseDays, packed_day_runs
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -83,63 +84,6 @@ def _bucket(since: FloatArray, base: FloatArray | float) -> IntArray:
     return (np.searchsorted(TIMING_EDGES, ratio, side="right") - 1).astype(np.int64)
 
 
-def _runs(keys: IntArray) -> tuple[IntArray, IntArray]:
-    """Start positions and lengths of the runs of equal values in a sorted array."""
-    if len(keys) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))).astype(np.int64)
-    return starts, np.diff(np.concatenate((starts, [len(keys)])))
-
-
-def _median_of_runs(group: IntArray, value: IntArray, n_groups: int) -> FloatArray:
-    """Per group (0 … n_groups-1) the median of its ``value``s (non-negative integers); 0 for a
-    group without any. Grouped median by one sort of one combined key."""
-    medians = np.zeros(n_groups, dtype=np.float64)
-    if len(group) == 0:
-        return medians
-    width = int(value.max()) + 1
-    ordered = np.sort(group * width + value)
-    group, value = ordered // width, (ordered % width).astype(np.float64)
-    starts, counts = _runs(group)
-    medians[group[starts]] = (value[starts + (counts - 1) // 2]
-                              + value[starts + counts // 2]) / 2
-    return medians
-
-
-@dataclass(frozen=True)
-class _Days:
-    """Per group (a customer-product pair, or a customer): the distinct days it has, and
-    the same without its last day (the history before the held-back "next order")."""
-
-    count: IntArray
-    last: IntArray
-    before_last: IntArray
-    """The day before the last one; -1 with one day."""
-    median_gap: FloatArray
-    median_gap_before_last: FloatArray
-    """The median gap without the last one (0 with fewer than three days)."""
-
-
-def _days(group: IntArray, day: IntArray, n_groups: int) -> _Days:
-    """``group`` and ``day`` sorted by group, then day, distinct. ``count``, ``last`` and
-    ``before_last`` are per group present (ascending), the medians per group number."""
-    starts, counts = _runs(group)
-    ends = starts + counts - 1
-    last = day[ends] if len(ends) else ends
-    before_last = np.where(counts >= 2, day[np.maximum(ends - 1, 0)], -1) if len(ends) \
-        else ends
-    within = group[1:] == group[:-1]
-    gap_group, gap = group[1:][within], np.diff(day)[within]
-    # The last gap of each group: where the next gap belongs to another group.
-    final = np.concatenate((gap_group[1:] != gap_group[:-1], [True])) if len(gap_group) \
-        else np.zeros(0, dtype=bool)
-    full = _median_of_runs(gap_group, gap, n_groups)
-    earlier = _median_of_runs(gap_group[~final], gap[~final], n_groups)
-    return _Days(count=counts, last=last, before_last=before_last, median_gap=full,
-                 median_gap_before_last=earlier)
-
-
 def _learn_timing(since: FloatArray, own: FloatArray, base: FloatArray, predicted: FloatArray,
                   bought: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
     """Per bucket, observed over frequency-predicted hits, shrunk towards 1 (see the module
@@ -154,38 +98,31 @@ def _learn_timing(since: FloatArray, own: FloatArray, base: FloatArray, predicte
     return factors[0], factors[1]
 
 
-def fit_repeats(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[np.int32],
-                line_order: npt.NDArray[np.int32], line_product: npt.NDArray[np.int32],
-                n_customers: int, n_products: int) -> Repeats:
+def fit_repeats(days: PurchaseDays, order_customer: npt.NDArray[np.int32],
+                order_day: npt.NDArray[np.int32], n_customers: int,
+                n_products: int) -> Repeats:
     """The :class:`Repeats` of the whole history, with timing factors learned on it (see the
     module docs). Orders count by day (two orders of one day are one basket), as the
-    evaluation's split holds baskets out by day. One sort of the lines, the rest on the
-    smaller per-pair and per-customer arrays."""
-    width = max(n_products, 1)
-    customer = order_customer[line_order].astype(np.int64)
-    known = customer >= 0  # guest orders have no customer to remind
-    day = order_day[line_order][known].astype(np.int64)
-    first = int(order_day.min()) if len(order_day) else 0
-    span = int(order_day.max()) - first + 1 if len(order_day) else 1
-    purchases = unique_sorted((customer[known] * width + line_product[known]) * span
-                              + (day - first))
-    pair_key, pair_day = purchases // span, purchases % span
-    starts, _ = _runs(pair_key)
-    keys = pair_key[starts]
-    pairs = _days(np.repeat(np.arange(len(keys), dtype=np.int64), np.diff(
-        np.concatenate((starts, [len(pair_key)])))), pair_day, len(keys))
-    owner = keys // width
+    evaluation's split holds baskets out by day. The pairs' figures come from
+    ``_purchase_days``' one sort of the lines; here only the orders are sorted."""
+    width, first, pairs = days.width, days.first, days.pairs
+    owner, product = days.customer, days.product
     # Per customer: their order days and the median gap between them.
+    span = int(order_day.max()) - first + 1 if len(order_day) else 1
     known_orders = order_customer >= 0
-    visits = unique_sorted(order_customer[known_orders].astype(np.int64) * span
-                           + (order_day[known_orders].astype(np.int64) - first))
-    customers = _days(visits // span, visits % span, n_customers)
+    day_bits = (span - 1).bit_length()
+    visits = unique_sorted((order_customer[known_orders].astype(np.int64) << day_bits)
+                           | (order_day[known_orders].astype(np.int64) - first))
+    present, customers = packed_day_runs(visits, day_bits)
     customer_days = np.zeros(n_customers, dtype=np.int64)
     customer_last = np.full(n_customers, -1, dtype=np.int64)
-    present = unique_sorted(visits // span)
     customer_days[present] = customers.count
     customer_last[present] = customers.last
-    gaps = customers.median_gap[customers.median_gap > 0]
+    customer_gap = np.zeros(n_customers, dtype=np.float64)
+    customer_gap[present] = customers.median_gap
+    gap_before_last = np.zeros(n_customers, dtype=np.float64)
+    gap_before_last[present] = customers.median_gap_before_last
+    gaps = customer_gap[customer_gap > 0]
     usual_gap = float(np.median(gaps)) if len(gaps) else 30.0
 
     # Learning: each customer's last order day is the "next order" of the days before it.
@@ -195,25 +132,24 @@ def fit_repeats(order_customer: npt.NDArray[np.int32], order_day: npt.NDArray[np
     history = np.where(bought, pairs.count - 1, pairs.count)
     asked = has_next & (history >= 1)
     repurchased_before = np.zeros(width, dtype=bool)
-    repurchased_before[(keys % width)[history >= 2]] = True
-    asked &= repurchased_before[keys % width]
+    repurchased_before[product[history >= 2]] = True
+    asked &= repurchased_before[product]
     last_before = np.where(bought, pairs.before_last, pairs.last)[asked]
     own = np.where(bought, pairs.median_gap_before_last, pairs.median_gap)[asked]
     who = owner[asked]
-    gap = customers.median_gap_before_last[who]  # indexed by customer, as in ``_days``
+    gap = gap_before_last[who]
     base = np.where(own > 0, own, np.where(gap > 0, gap, usual_gap))
     since = (customer_last[who] - last_before).astype(np.float64)
     predicted = history[asked] / customer_days[who].astype(np.float64)  # (days - 1) + 1
     timing_own, timing_usual = _learn_timing(since, own, base, predicted, bought[asked])
 
     repurchased = np.zeros(width, dtype=bool)
-    repurchased[(keys % width)[pairs.count >= 2]] = True
-    customer_gap = customers.median_gap
+    repurchased[product[pairs.count >= 2]] = True
     indptr = np.zeros(n_customers + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=n_customers), out=indptr[1:])
-    return Repeats(indptr=indptr, product=(keys % width).astype(np.int32),
+    return Repeats(indptr=indptr, product=product,
                    orders_with=pairs.count.astype(np.int32),
-                   last_day=(pairs.last + first).astype(np.int32),
+                   last_day=days.last_day,
                    median_days=pairs.median_gap.astype(np.float32),
                    customer_orders=customer_days.astype(np.int32),
                    customer_gap=customer_gap.astype(np.float32),

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from shoploop.store import CustomerRecord, resolve_internal_ids
 
-from ._arrays import unique_counts_sorted, unique_sorted
+from ._arrays import unique_counts_sorted
+from ._purchase_days import PurchaseDays
 
 CUSTOMER = "customer"
 """The identity bindings' entity type for customers (the sync's, as in ``_pool``)."""
@@ -128,14 +129,12 @@ class SegmentPopularity:
 
 
 def fit_segments(segments: CustomerSegments, customer_ids: Sequence[str],
-                 customer_members: Sequence[Mapping[str, str]],
-                 order_customer: npt.NDArray[np.int32], line_order: npt.NDArray[np.int32],
-                 line_product: npt.NDArray[np.int32], n_products: int, *, prior: float,
-                 min_buyers: int, keep: int) -> SegmentPopularity:
-    customer = order_customer[line_order].astype(np.int64)
-    known = customer >= 0
-    pairs = unique_sorted(customer[known] * n_products + line_product[known])
-    buyer, product = pairs // n_products, (pairs % n_products).astype(np.int64)
+                 customer_members: Sequence[Mapping[str, str]], days: PurchaseDays,
+                 n_products: int, *, prior: float, min_buyers: int,
+                 keep: int) -> SegmentPopularity:
+    """Who bought what is ``days``' pairs (``_purchase_days``: the fit's one sort of the
+    lines)."""
+    buyer, product = days.customer, days.product
     product_buyers = np.bincount(product, minlength=n_products).astype(np.int32)
     customers = len(set(customer_ids) | segments.people.keys())
     ranked = np.lexsort((np.arange(n_products), -product_buyers))[:keep]

@@ -18,12 +18,10 @@ from typing import Any
 from shoploop.hooks import HookContext, Recommendation, RecommendationRequest, hookimpl
 
 from . import _reasons
+from ._candidates import CANDIDATES
 from ._days import day_of
 
 STRATEGY = "buy_again"
-CANDIDATES = 2
-"""Candidates returned: this times ``request.k`` (the rules may veto some; few objects per
-lookup)."""
 
 
 @hookimpl
@@ -44,28 +42,31 @@ def recommendation_candidates(context: HookContext, request: RecommendationReque
     lapsed = float(model.settings.get("lapsed_after", 3.0))
     today = day_of(context.now)
     span, probability = repeats.probabilities(customer, today)
+    products = repeats.product[span]
+    wanted = np.flatnonzero(probability > 0)
+    ranked = wanted[np.lexsort((products[wanted], -probability[wanted]))]
+    top = ranked[:CANDIDATES * request.k]  # only these become candidates: due is asked of them
     # Due now: the products with a trusted interval (``min_repeats`` days) in the due window.
     regular = intervals.of(customer)
     regular_products = intervals.product[regular]
-    products = repeats.product[span]
-    at = np.minimum(np.searchsorted(regular_products, products),
+    chosen = products[top]
+    at = np.minimum(np.searchsorted(regular_products, chosen),
                     max(len(regular_products) - 1, 0))
-    has_interval = (regular_products[at] == products) if len(regular_products) \
-        else np.zeros(len(products), dtype=bool)
+    has_interval = (regular_products[at] == chosen) if len(regular_products) \
+        else np.zeros(len(chosen), dtype=bool)
     # ``_intervals.due_score``'s window, over all of them at once.
     interval_at = regular.start + at
     elapsed = today - intervals.last_day[interval_at].astype(np.float64) \
-        if len(regular_products) else np.zeros(len(products))
+        if len(regular_products) else np.zeros(len(chosen))
     medians = intervals.median_days[interval_at].astype(np.float64) \
-        if len(regular_products) else np.zeros(len(products))
-    due = has_interval & (medians > 0) & (elapsed >= (1 - window) * medians) \
-        & (elapsed <= lapsed * medians)
-    wanted = np.flatnonzero(probability > 0)
-    ranked = wanted[np.lexsort((products[wanted], -probability[wanted]))]
+        if len(regular_products) else np.zeros(len(chosen))
+    due = (has_interval & (medians > 0) & (elapsed >= (1 - window) * medians)
+           & (elapsed <= lapsed * medians)).tolist()
+    ids, _ = model.ids_in(request.connection)
     found: list[Recommendation] = []
     orders = int(repeats.customer_orders[customer])
-    for position in ranked[:CANDIDATES * request.k].tolist():
-        product_id = model.product_id(int(products[position]), request.connection)
+    for n, position in enumerate(top.tolist()):
+        product_id = ids[int(chosen[n])]
         if product_id is None:
             continue
         number = span.start + position
@@ -74,9 +75,9 @@ def recommendation_candidates(context: HookContext, request: RecommendationReque
         evidence: dict[str, Any] = {"orders_with": bought, "orders": orders,
                                     "days_since_last": since,
                                     "probability": round(float(probability[position]), 4),
-                                    "due": bool(due[position])}
-        if due[position]:
-            interval = regular.start + int(at[position])
+                                    "due": due[n]}
+        if due[n]:
+            interval = regular.start + int(at[n])
             median = float(intervals.median_days[interval])
             days = int(intervals.orders[interval])
             reasons = _reasons.buy_again(median, since, days)

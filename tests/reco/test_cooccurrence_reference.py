@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from random import Random
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,12 +33,17 @@ def _reference(line_order: np.ndarray, line_product: np.ndarray, n_products: int
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 11), min_size=1, max_size=6), min_size=1,
-                max_size=40), st.integers(1, 3), st.integers(1, 4), st.integers(1, 5))
+                max_size=40), st.integers(1, 3), st.integers(1, 4), st.integers(1, 5),
+       st.randoms(use_true_random=False), st.booleans())
 def test_banded_fit_equals_dense_reference(baskets: list[list[int]], min_support: int,
-                                           neighbours: int, bands: int) -> None:
-    line_order = np.asarray([n for n, basket in enumerate(baskets) for _ in basket],
-                            dtype=np.int32)
-    line_product = np.asarray([p for basket in baskets for p in basket], dtype=np.int32)
+                                           neighbours: int, bands: int, rng: Random,
+                                           shuffled: bool) -> None:
+    lines = [(n, p) for n, basket in enumerate(baskets) for p in basket]
+    if shuffled:  # lines not by order: the fit's other way to its order-by-product matrix
+        rng.shuffle(lines)
+    line_order = np.asarray([n for n, _ in lines], dtype=np.int32)
+    line_product = np.asarray([p for _, p in lines], dtype=np.int32)
+    given_lines = (line_order.copy(), line_product.copy())
     old = _cooccurrence.BANDS
     _cooccurrence.BANDS = bands
     try:
@@ -47,3 +54,6 @@ def test_banded_fit_equals_dense_reference(baskets: list[list[int]], min_support
     got = [list(zip(fitted.partner[fitted.of(a)].tolist(),
                     fitted.together[fitted.of(a)].tolist(), strict=True)) for a in range(12)]
     assert got == _reference(line_order, line_product, 12, min_support, neighbours)
+    # The pool's arrays are the other fits' input too: the fit must leave them as they were.
+    assert np.array_equal(line_order, given_lines[0])
+    assert np.array_equal(line_product, given_lines[1])

@@ -12,7 +12,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shoploop.reco._repeats import TIMING_EDGES, TIMING_PRIOR, fit_repeats
+from shoploop.reco._purchase_days import purchase_days
+from shoploop.reco._repeats import TIMING_EDGES, TIMING_PRIOR, Repeats, fit_repeats
 
 N_PRODUCTS = 5
 
@@ -41,6 +42,12 @@ def arrays(history: list[list[tuple[int, set[int]]]]) -> tuple[np.ndarray, ...]:
             np.array(line_order, dtype=np.int32), np.array(line_product, dtype=np.int32))
 
 
+def fit(history: list[list[tuple[int, set[int]]]], n_products: int) -> Repeats:
+    order_customer, order_day, line_order, line_product = arrays(history)
+    days = purchase_days(order_customer, order_day, line_order, line_product, n_products)
+    return fit_repeats(days, order_customer, order_day, len(history), n_products)
+
+
 def median_gap(days: list[int]) -> float:
     return float(statistics.median(b - a for a, b in pairwise(days))) if len(days) > 1 else 0.0
 
@@ -53,7 +60,7 @@ def bucket(since: float, base: float) -> int:
 @settings(max_examples=150, deadline=None)
 @given(histories)
 def test_repeats_equal_plain_loops(history: list[list[tuple[int, set[int]]]]) -> None:
-    fitted = fit_repeats(*arrays(history), len(history), N_PRODUCTS)
+    fitted = fit(history, N_PRODUCTS)
     days_of: dict[tuple[int, int], list[int]] = defaultdict(list)
     visits: dict[int, list[int]] = defaultdict(list)
     for customer, orders in enumerate(history):
@@ -122,12 +129,12 @@ def test_timing_is_learned_where_it_matters() -> None:
     is high when due and low just after a purchase; milk's frequency needs no correction."""
     history = [[(day, {0, 1} if day % 4 == 3 else {0}) for day in range(0, 40)]
                for _ in range(30)]
-    fitted = fit_repeats(*arrays(history), len(history), 2)
+    fitted = fit(history, 2)
     # Coffee: its interval is 4 days; the held-back last day (39) is 4 days after the last
     # purchase (35): the due bucket (0.8 to 1.25 intervals) is where it was bought.
     due = int(np.searchsorted(TIMING_EDGES, 1.0, side="right") - 1)
     assert fitted.timing_own[due] > 1.5
-    just_bought = fit_repeats(*arrays([orders[:-3] for orders in history]), len(history), 2)
+    just_bought = fit([orders[:-3] for orders in history], 2)
     early = int(np.searchsorted(TIMING_EDGES, 0.25, side="right") - 1)
     assert just_bought.timing_own[early] < 1.0
     # A probability that says so (coffee last bought on day 35): due coffee (day 39) is

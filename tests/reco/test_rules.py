@@ -453,13 +453,14 @@ def test_purchases_answer_like_a_scan_of_the_history(
     each customer bought each product, and nothing for what they never bought."""
     import numpy as np
 
+    from shoploop.reco._purchase_days import purchase_days
     from shoploop.reco._purchases import fit_purchases
 
-    purchases = fit_purchases(
+    purchases = fit_purchases(purchase_days(
         np.asarray([c for c, _, _ in history], dtype=np.int32),
         np.asarray([d for _, d, _ in history], dtype=np.int32),
         np.arange(len(history), dtype=np.int32),
-        np.asarray([p for _, _, p in history], dtype=np.int32), 6, 7)
+        np.asarray([p for _, _, p in history], dtype=np.int32), 7), 6)
     for customer in range(6):
         expected: dict[int, int | None] = {
             product: max((d for c, d, p in history if c == customer and p == product),

@@ -15,6 +15,7 @@ from shoploop import load_plugins
 from shoploop._plugins import PluginHost
 from shoploop.hooks import Customer, CustomerProfile, RecommendationRequest
 from shoploop.reco import RecoSettings, build_model, load_model, rank
+from shoploop.reco._purchase_days import purchase_days
 from shoploop.reco._segments import CustomerSegments, fit_segments
 from shoploop.store import Store, bind_identity, upsert_customers
 
@@ -179,9 +180,10 @@ def histories(draw: st.DrawFn) -> tuple[CustomerSegments, list[str], Any, Any, A
 def test_segment_popularity_is_the_smoothed_share_over_a_counting_loop(
         history: tuple[Any, ...], min_buyers: int, keep: int) -> None:
     segments, customer_ids, order_customer, line_order, line_product, n_products = history
-    fitted = fit_segments(segments, customer_ids, [{"shop": c} for c in customer_ids],
-                          order_customer, line_order, line_product, n_products, prior=PRIOR,
-                          min_buyers=min_buyers, keep=keep)
+    days = purchase_days(order_customer, np.zeros(len(order_customer), dtype=np.int32),
+                         line_order, line_product, n_products)
+    fitted = fit_segments(segments, customer_ids, [{"shop": c} for c in customer_ids], days,
+                          n_products, prior=PRIOR, min_buyers=min_buyers, keep=keep)
     bought: set[tuple[str, int]] = set()
     for order, product in zip(line_order.tolist(), line_product.tolist(), strict=True):
         if order_customer[order] >= 0:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from shoploop.reco._cooccurrence import fit_bought_together, llr, llr_score
 from shoploop.reco._intervals import due_score, fit_intervals
+from shoploop.reco._purchase_days import day_runs, purchase_days
 
 
 @st.composite
@@ -109,8 +110,8 @@ def test_intervals_are_each_customers_median(days_per_customer: list[set[int]],
     order_day = np.array([20_000 + d for _, d in orders], dtype=np.int32)
     line_order = np.arange(len(orders), dtype=np.int32)
     line_product = np.zeros(len(orders), dtype=np.int32)
-    fitted = fit_intervals(order_customer, order_day, line_order, line_product,
-                           len(days_per_customer), 2, min_repeats=min_repeats)
+    fitted = fit_intervals(purchase_days(order_customer, order_day, line_order, line_product,
+                                         2), len(days_per_customer), min_repeats=min_repeats)
     for customer, days in enumerate(days_per_customer):
         span = fitted.of(customer)
         if len(days) < min_repeats:
@@ -133,8 +134,8 @@ def test_repeated_days_count_once_and_guests_are_left_out() -> None:
     order_day = np.array([10, 10, 20, 30, 10, 20, 30], dtype=np.int32)
     line_order = np.arange(7, dtype=np.int32)
     line_product = np.zeros(7, dtype=np.int32)
-    fitted = fit_intervals(order_customer, order_day, line_order, line_product, 1, 1,
-                           min_repeats=3)
+    fitted = fit_intervals(purchase_days(order_customer, order_day, line_order, line_product,
+                                         1), 1, min_repeats=3)
     assert fitted.orders.tolist() == [3] and fitted.median_days.tolist() == [10.0]
 
 
@@ -145,3 +146,25 @@ def test_due_only_inside_the_window(since: float, median: float, regularity: flo
     assert (score is not None) == inside
     if score is not None:
         assert 0 <= score <= regularity
+
+
+@given(st.dictionaries(st.integers(0, 30), st.sets(st.integers(0, 200), min_size=1,
+                                                   max_size=9), max_size=8))
+def test_day_runs_equal_plain_medians(days_of: dict[int, set[int]]) -> None:
+    # The one sort of the gaps behind intervals, buy again and its timing: per group its
+    # days, last days and the median gap with and without the last gap, and the spread.
+    group = np.array([g for g in sorted(days_of) for _ in days_of[g]], dtype=np.int64)
+    day = np.array([d for g in sorted(days_of) for d in sorted(days_of[g])], dtype=np.int64)
+    present, runs = day_runs(group, day)
+    assert present.tolist() == sorted(days_of)
+    for at, key in enumerate(sorted(days_of)):
+        ordered = sorted(days_of[key])
+        gaps = [b - a for a, b in pairwise(ordered)]
+        median = float(statistics.median(gaps)) if gaps else 0.0
+        assert int(runs.count[at]) == len(ordered) and int(runs.last[at]) == ordered[-1]
+        assert int(runs.before_last[at]) == (ordered[-2] if len(ordered) > 1 else -1)
+        assert float(runs.median_gap[at]) == median
+        assert float(runs.median_gap_before_last[at]) == (
+            float(statistics.median(gaps[:-1])) if len(gaps) > 1 else 0.0)
+        assert float(runs.spread[at]) == (
+            sum(abs(g - median) for g in gaps) / len(gaps) if gaps else 0.0)
