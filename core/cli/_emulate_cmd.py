@@ -63,18 +63,20 @@ def register(app: typer.Typer) -> None:
             env_file = config_out.with_name(config_out.name + ".env")
             env_file.write_text("".join(f"{k}={v}\n" for k, v in environment.items()),
                                 encoding="utf-8")
+        stop = threading.Event()
+
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        # Before the URL is printed: a supervisor that reads it may stop us at once, and a
+        # SIGTERM before the handler would kill the process instead of stopping it cleanly.
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
         # stdout carries the machine-usable parts; one flush so a supervising process sees them.
         print(f"# {name} emulator at {emulator.url} (stats: {emulator.url}/_emulator/stats)")
         print(block.rstrip())
         for key, value in environment.items():
             print(f"# export {key}={value}")
         sys.stdout.flush()
-        stop = threading.Event()
-
-        def _stop(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
         stop.wait()
         emulator.stop()
