@@ -17,34 +17,16 @@ from shoploop.hooks import LineItem, Order
 from shoploop.store import Store, record_assignment, record_web_events, upsert_orders
 
 T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
-CONFIG = """
-[store]
-url = "{url}"
-
-[experiments.k_test]
-unit = "customer"
-placements = ["product_page"]
-baseline_rate = 0.05
-minimum_detectable_effect = 0.2
-start = 2026-11-30T00:00:00Z
-[[experiments.k_test.variants]]
-name = "control"
-share = 0.5
-[[experiments.k_test.variants]]
-name = "k8"
-share = 0.5
-k = 8
-"""
 
 
-def _cli(store: Store, tmp_path: Path, *args: str) -> Any:
+def _cli(store: Store, tmp_path: Path, experiments: str, *args: str) -> Any:
     config = tmp_path / "shoploop.toml"
-    config.write_text(CONFIG.format(url=store.url))
+    config.write_text(f'[store]\nurl = "{store.url}"\n{experiments}')
     host = load_plugins(environ={"SHOPLOOP_LOAD_PLUGINS": ""})
     return CliRunner().invoke(build_app(host), ["-c", str(config), *args])
 
 
-def test_list_show_and_report(store: Store, tmp_path: Path) -> None:
+def test_list_show_and_report(store: Store, tmp_path: Path, k_test_toml: str) -> None:
     with store.session() as session:
         for n in range(6):
             unit, variant = f"shop/c{n}", ("control", "k8")[n % 2]
@@ -58,20 +40,21 @@ def test_list_show_and_report(store: Store, tmp_path: Path) -> None:
             id="o1", customer_id="c1", placed_at=T0 + timedelta(days=1), lines=[
                 LineItem(product_id="p1", name="p1", quantity=1, unit_price=Decimal(15))])])
 
-    listed = _cli(store, tmp_path, "experiments", "list", "--json", "--now", "2026-12-02")
+    listed = _cli(store, tmp_path, k_test_toml, "experiments", "list", "--json", "--now",
+                  "2026-12-02")
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.output)["experiments"] == [{
         "experiment": "k_test", "running": True, "unit": "customer",
         "placements": ["product_page"], "primary_metric": "conversion",
         "units": {"control": 3, "k8": 3}}]
 
-    shown = _cli(store, tmp_path, "experiments", "show", "k_test", "--json")
+    shown = _cli(store, tmp_path, k_test_toml, "experiments", "show", "k_test", "--json")
     assert shown.exit_code == 0, shown.output
     plan = json.loads(shown.output)
     assert 8000 < plan["planned_units_per_arm"] < 8300
     assert plan["variants"][1] == {"name": "k8", "share": 0.5, "k": 8}
 
-    reported = _cli(store, tmp_path, "experiments", "report", "k_test", "--json",
+    reported = _cli(store, tmp_path, k_test_toml, "experiments", "report", "k_test", "--json",
                     "--now", "2026-12-05")
     assert reported.exit_code == 0, reported.output
     report = json.loads(reported.output)
@@ -80,10 +63,11 @@ def test_list_show_and_report(store: Store, tmp_path: Path) -> None:
     assert arms["control"]["converted_units"] == 0
     assert report["verdicts"][0]["status"] == "not_yet_at_horizon"
 
-    text = _cli(store, tmp_path, "experiments", "report", "k_test", "--now", "2026-12-05")
+    text = _cli(store, tmp_path, k_test_toml, "experiments", "report", "k_test", "--now",
+                "2026-12-05")
     assert text.exit_code == 0, text.output
     assert "not_yet_at_horizon" in text.output and "k8 vs control conversion" in text.output
 
-    unknown = _cli(store, tmp_path, "experiments", "report", "k_tset")
+    unknown = _cli(store, tmp_path, k_test_toml, "experiments", "report", "k_tset")
     assert unknown.exit_code == 2
     assert "did you mean 'k_test'" in unknown.output

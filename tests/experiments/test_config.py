@@ -15,21 +15,6 @@ from shoploop.hooks import ConfigError
 
 REGISTRY = load_plugins(environ={"SHOPLOOP_LOAD_PLUGINS": ""}).connectors
 
-K_TEST = """
-[experiments.k_test]
-unit = "customer"
-placements = ["product_page"]
-baseline_rate = 0.05
-minimum_detectable_effect = 0.2
-start = 2026-12-01T00:00:00Z
-[[experiments.k_test.variants]]
-name = "control"
-share = 0.5
-[[experiments.k_test.variants]]
-name = "k8"
-share = 0.5
-k = 8
-"""
 
 
 def _parse(text: str):  # type: ignore[no-untyped-def]
@@ -37,8 +22,8 @@ def _parse(text: str):  # type: ignore[no-untyped-def]
                         environ={})
 
 
-def test_the_table_becomes_typed_settings() -> None:
-    experiment = _parse(K_TEST).experiments["k_test"]
+def test_the_table_becomes_typed_settings(k_test_toml: str) -> None:
+    experiment = _parse(k_test_toml).experiments["k_test"]
     assert experiment.unit == "customer" and experiment.control.name == "control"
     assert experiment.variants[1].k == 8
     assert experiment.start == datetime(2026, 12, 1, tzinfo=UTC)
@@ -57,27 +42,27 @@ def test_the_table_becomes_typed_settings() -> None:
     (("k_test", "K-Test"), "experiments.K-Test", "lower-case"),
 ])
 def test_a_bad_table_names_the_key_and_the_fix(change: tuple[str, str], key: str,
-                                               words: str) -> None:
+                                               words: str, k_test_toml: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        _parse(K_TEST.replace(*change))
+        _parse(k_test_toml.replace(*change))
     assert caught.value.key == key and caught.value.file == "f.toml"
     assert words in str(caught.value)
 
 
-def test_a_rule_set_may_name_a_configured_placement() -> None:
-    text = K_TEST.replace("k = 8", 'rules = "strict"') + (
+def test_a_rule_set_may_name_a_configured_placement(k_test_toml: str) -> None:
+    text = k_test_toml.replace("k = 8", 'rules = "strict"') + (
         "\n[reco.placements.strict]\nrules = { max_per_category = 1 }\n")
     assert _parse(text).experiments["k_test"].variants[1].rules == "strict"
 
 
-def test_two_running_experiments_cannot_share_a_placement() -> None:
-    other = K_TEST.replace("k_test", "other")
+def test_two_running_experiments_cannot_share_a_placement(k_test_toml: str) -> None:
+    other = k_test_toml.replace("k_test", "other")
     with pytest.raises(ConfigError, match="'product_page' is in experiments") as caught:
-        _parse(K_TEST + other)
+        _parse(k_test_toml + other)
     assert caught.value.key == "experiments.other.placements"
     assert "non-overlapping" in (caught.value.remedy or "")
     # one after the other is fine
     later = other.replace("start = 2026-12-01T00:00:00Z", "start = 2027-01-01T00:00:00Z")
-    first = K_TEST.replace("start = 2026-12-01T00:00:00Z",
+    first = k_test_toml.replace("start = 2026-12-01T00:00:00Z",
                            "start = 2026-12-01T00:00:00Z\nstop = 2027-01-01T00:00:00Z")
     assert set(_parse(first + later).experiments) == {"k_test", "other"}
