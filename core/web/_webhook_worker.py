@@ -51,31 +51,27 @@ class ExternalDispatch:
         return None
 
 
-class QueueDispatch:
-    """Sends the ``webhooks-process`` job to the Celery workers after deliveries were stored.
+class _Background:
+    """One daemon thread started on first ``notify`` and woken by each; ``stop`` ends it.
+    Subclasses implement ``_run`` (waiting on ``_wake``, leaving once ``_stopping`` is set)."""
 
-    One task per burst, not per delivery: a sender thread sends when woken and then waits
-    ``coalesce_seconds`` before it can send again; deliveries stored meanwhile are claimed by
-    the task already sent (it processes until none is pending) or by the next one. Claims in
-    the store make a task too many harmless. A broker that is down loses nothing: the
-    deliveries stay pending for the next task or ``shoploop webhooks process``."""
+    _name = "shoploop-background"
 
-    def __init__(self, state: WebState, *, coalesce_seconds: float = 0.25) -> None:
-        self._state = state
-        self._coalesce = coalesce_seconds
+    def __init__(self) -> None:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.sent = 0
-        """Tasks sent (for the tests and the log)."""
 
-    def notify(self) -> None:
+    def start(self) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="shoploop-webhook-queue",
+                self._thread = threading.Thread(target=self._run, name=self._name,
                                                 daemon=True)
                 self._thread.start()
+
+    def notify(self) -> None:
+        self.start()
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -85,6 +81,28 @@ class QueueDispatch:
             thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class QueueDispatch(_Background):
+    """Sends the ``webhooks-process`` job to the Celery workers after deliveries were stored.
+
+    One task per burst, not per delivery: a sender thread sends when woken and then waits
+    ``coalesce_seconds`` before it can send again; deliveries stored meanwhile are claimed by
+    the task already sent (it processes until none is pending) or by the next one. Claims in
+    the store make a task too many harmless. A broker that is down loses nothing: the
+    deliveries stay pending for the next task or ``shoploop webhooks process``."""
+
+    _name = "shoploop-webhook-queue"
+
+    def __init__(self, state: WebState, *, coalesce_seconds: float = 0.25) -> None:
+        super().__init__()
+        self._state = state
+        self._coalesce = coalesce_seconds
+        self.sent = 0
+        """Tasks sent (for the tests and the log)."""
 
     def _run(self) -> None:
         from shoploop.jobs import job_sender
@@ -117,38 +135,18 @@ def dispatcher_of(state: WebState, on_result: Callable[[ProcessResult], None] | 
     return ExternalDispatch()
 
 
-class DeliveryWorker:
+class DeliveryWorker(_Background):
     """Processes deliveries in one background thread (see the module docs)."""
+
+    _name = "shoploop-webhooks"
 
     def __init__(self, state: WebState, *, poll_seconds: float = 5.0, batch: int = 100,
                  on_result: Callable[[ProcessResult], None] | None = None) -> None:
+        super().__init__()
         self._state = state
         self._poll = poll_seconds
         self._batch = batch
         self._on_result = on_result
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="shoploop-webhooks",
-                                                daemon=True)
-                self._thread.start()
-
-    def notify(self) -> None:
-        self.start()
-        self._wake.set()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
 
     def _run(self) -> None:
         from shoploop._connections import Connections
