@@ -160,7 +160,7 @@ class _Demo:
         report = run_referrals(self.host, self.store, self.config.referral, now,
                                context=self.hook_context(self.config, self.connections,
                                                          store=self.store, now=now),
-                               environ=self.environ)
+                               environ=self.environ, experiments=self.config.experiments)
         counts = {k: v for k, v in report.counts.items() if v}
         self.runs.append({"label": label, "now": now.isoformat(), "counts": counts,
                           "problems": report.problems})

@@ -254,6 +254,17 @@ class PublishResult(_Model):
     message: str = ""
 
 
+class ExperimentArm(_Model):
+    """The arm of a referral experiment the advocate was assigned to (docs/experiments.md):
+    a reward policy honours ``reward_value`` so the arm's advocates get what it promises."""
+
+    experiment: str
+    variant: str
+    reward_value: Decimal | None = Field(
+        default=None, description="The arm's reward: the amount, or the percentage of a "
+                                  "percentage policy (None: the policy's own).")
+
+
 class Referral(_Model):
     """A friend's order attributed to an advocate's code, as the fraud rules and reward
     policies see it: both customers' contact data, addresses, VAT ids and cross-system
@@ -292,6 +303,8 @@ class Referral(_Model):
     advocate_referral_times: list[datetime] = Field(
         default_factory=list, description="When the advocate's other referrals (not rejected "
                                           "ones) were attributed: caps and velocity.")
+    experiment: ExperimentArm | None = Field(
+        default=None, description="The advocate's arm of a referral experiment, if any.")
 
 
 class ReferralFinding(_Model):

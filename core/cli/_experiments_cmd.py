@@ -40,18 +40,21 @@ def _plan(name: str, settings: ExperimentSettings) -> dict[str, Any]:
     return {"experiment": name, "unit": settings.unit, "placements": settings.placements,
             "start": settings.start.isoformat() if settings.start else None,
             "stop": settings.stop.isoformat() if settings.stop else None,
+            "kind": settings.kind,
             "primary_metric": settings.primary_metric, "alpha": settings.alpha,
             "power": settings.power,
             "minimum_detectable_effect": settings.minimum_detectable_effect,
             "baseline_rate": settings.baseline_rate,
             "attribution_window_days": settings.attribution_window_days,
             "planned_units_per_arm": settings.planned_per_arm(),
-            "variants": [v.model_dump(exclude_defaults=True) for v in settings.variants]}
+            "variants": [v.model_dump(mode="json", exclude_defaults=True)
+                         for v in settings.variants]}
 
 
 def register(app: typer.Typer) -> None:
-    experiments = typer.Typer(help="A/B tests of the recommendations: plan, assignment, "
-                                   "results with honest statistics (docs/experiments.md).",
+    experiments = typer.Typer(help="A/B tests of the recommendations and the referral loop: "
+                                   "plan, assignment, results with honest statistics "
+                                   "(docs/experiments.md).",
                               no_args_is_help=True)
     app.add_typer(experiments, name="experiments")
     now_option = typer.Option(None, "--now", help="As of this time (ISO; default: now).")
@@ -119,7 +122,7 @@ def register(app: typer.Typer) -> None:
         """Per arm: exposed units, events, CTR and conversion per unit, attributed revenue
         per exposure (per currency); each arm against the control with confidence intervals
         and p-values; the fixed-horizon verdict."""
-        from shoploop.experiments import experiment_report
+        from shoploop.experiments import experiment_report, referral_experiment_report
         from shoploop.store import Store
 
         state: State = ctx.obj
@@ -127,7 +130,9 @@ def register(app: typer.Typer) -> None:
         settings = _experiment(config, name)
         when = parse_now(now)
         with Store(config.store_url) as store, store.session() as session:
-            found = experiment_report(session, name, settings, when)
+            found = (referral_experiment_report(session, name, settings, config.referral, when)
+                     if settings.kind == "referral"
+                     else experiment_report(session, name, settings, when))
         if as_json:
             print_json(found)
             return
@@ -135,6 +140,15 @@ def register(app: typer.Typer) -> None:
                       f"{found['primary_metric']} · planned "
                       f"{found['planned_units_per_arm'] or '-'} units per arm", highlight=False)
         for arm in found["arms"]:
+            if settings.kind == "referral":
+                rewards = ", ".join(f"{v} {c}" for c, v in arm["reward_value"].items()) or "-"
+                console.print(f"  {arm['variant']:<16} units {arm['units']:>7} (mature "
+                              f"{arm['mature_units']})  answered "
+                              f"{_percent(arm['answer_rate']):>7}  satisfied "
+                              f"{_percent(arm['satisfied_rate']):>7}  referring "
+                              f"{_percent(arm['referral_rate']):>7}  rewards {rewards}",
+                              highlight=False)
+                continue
             revenue = ", ".join(f"{v:.2f} {c}" for c, v in arm["revenue_per_exposure"].items()
                                 if v is not None) or "-"
             console.print(f"  {arm['variant']:<16} units {arm['units']:>7}  "

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             report = run_referrals(state.host, store, config.referral, when,
                                    context=hook_context(config, connections, store=store,
                                                         now=when),
-                                   dry_run=dry_run)
+                                   dry_run=dry_run, experiments=config.experiments)
         summary = report.as_dict()
         if as_json:
             print_json(summary)

@@ -21,11 +21,16 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+REFERRAL_METRICS = ("referral_rate", "answer_rate")
+"""Per customer: a qualified referral / an answered survey (docs/experiments.md)."""
+PLACEMENT_METRICS = ("ctr", "conversion", "revenue_per_exposure", "order_conversion",
+                     "order_revenue_per_exposure")
 
 
 class VariantSettings(BaseModel):
@@ -42,8 +47,19 @@ class VariantSettings(BaseModel):
         default=None, description="Rank with the rules of this [reco.placements.<name>] "
                                   "table instead of the placement's own.")
     placement_enabled: bool = True
-    referral_reward: float | None = Field(default=None, ge=0)
-    survey_delay_days: int | None = Field(default=None, ge=0)
+    referral_reward: Decimal | None = Field(
+        default=None, gt=0, description="The advocate's reward in this arm: the amount, or "
+                                         "the percentage of a percentage policy.")
+    survey_delay_days: int | None = Field(default=None, ge=0, le=365)
+
+    @property
+    def varies_referral(self) -> bool:
+        return self.referral_reward is not None or self.survey_delay_days is not None
+
+    @property
+    def varies_recommendations(self) -> bool:
+        return (self.k is not None or self.blend is not None or self.rules is not None
+                or not self.placement_enabled)
 
 
 class ExperimentSettings(BaseModel):
@@ -54,7 +70,8 @@ class ExperimentSettings(BaseModel):
     start: datetime | None = None
     stop: datetime | None = None
     primary_metric: Literal["ctr", "conversion", "revenue_per_exposure", "order_conversion",
-                            "order_revenue_per_exposure"] = "conversion"
+                            "order_revenue_per_exposure", "answer_rate", "referral_rate"
+                            ] = "conversion"
     attribution_window_days: int = Field(default=7, ge=1, le=90)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     power: float = Field(default=0.8, gt=0.5, lt=1)
@@ -83,7 +100,43 @@ class ExperimentSettings(BaseModel):
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:  # TOML local date-times
                 setattr(self, name, moment.replace(tzinfo=UTC))
+        return self._check_kind()
+
+    def _check_kind(self) -> ExperimentSettings:
+        """A referral experiment varies the referral loop for customers; a recommendation
+        experiment varies placements. One experiment does not mix them: its units would be
+        exposed at two different moments (the order vs the storefront request)."""
+        referral = any(v.varies_referral for v in self.variants)
+        if referral and any(v.varies_recommendations for v in self.variants):
+            raise ValueError("an experiment varies either the referral loop (referral_reward, "
+                             "survey_delay_days) or recommendations (k, blend, rules, "
+                             "placement_enabled), not both; split it into two experiments")
+        if not referral:
+            if self.primary_metric in REFERRAL_METRICS:
+                raise ValueError(f"primary_metric {self.primary_metric!r} measures the "
+                                 "referral loop, but no variant sets referral_reward or "
+                                 "survey_delay_days; use one of: "
+                                 + ", ".join(m for m in PLACEMENT_METRICS))
+            return self
+        if self.unit != "customer":
+            raise ValueError(f"a referral experiment's unit is the customer (the loop "
+                             f"surveys and rewards customers), not {self.unit!r}; set "
+                             "unit = \"customer\"")
+        if self.placements:
+            raise ValueError("a referral experiment varies the loop, not a placement; drop "
+                             "placements")
+        if "primary_metric" not in self.model_fields_set:
+            self.primary_metric = "referral_rate"
+        elif self.primary_metric not in REFERRAL_METRICS:
+            raise ValueError(f"primary_metric {self.primary_metric!r} measures placements; a "
+                             "referral experiment uses one of: " + ", ".join(REFERRAL_METRICS))
         return self
+
+    @property
+    def kind(self) -> Literal["referral", "recommendations"]:
+        """What the experiment varies (checked at validation: never both)."""
+        return ("referral" if any(v.varies_referral for v in self.variants)
+                else "recommendations")
 
     @property
     def control(self) -> VariantSettings:
@@ -138,6 +191,11 @@ def experiment_problems(experiments: dict[str, ExperimentSettings],
     for i, first in enumerate(names):
         for second in names[i + 1:]:
             a, b = experiments[first], experiments[second]
+            if a.kind == b.kind == "referral" and _overlap(a, b):
+                problems.append((f"experiments.{second}", f"experiments {first!r} and "
+                                 f"{second!r} both vary the referral loop at the same time "
+                                 "(a customer would be in both)",
+                                 "give them non-overlapping start/stop dates"))
             shared = sorted(set(a.placements) & set(b.placements))
             if shared and _overlap(a, b):
                 problems.append((f"experiments.{second}.placements",

@@ -68,7 +68,8 @@ def _referral_run(host: PluginHost, config: Config) -> tuple[int, dict[str, Any]
     with Store(config.store_url) as store, \
             Connections(config, host.connectors) as connections:
         report = run_referrals(host, store, config.referral, now,
-                               context=hook_context(config, connections, store=store, now=now))
+                               context=hook_context(config, connections, store=store, now=now),
+                               experiments=config.experiments)
     return (1 if report.problems else 0), report.as_dict()
 
 

@@ -46,6 +46,7 @@ from shoploop.store import (
 )
 
 from .._plugins import PluginHost
+from ._experiment import ReferralArms
 from ._links import link_secret, survey_link
 from ._messages import render_message
 from ._settings import ReferralSettings
@@ -82,6 +83,7 @@ class Loop:
     context: HookContext
     report: RunReport
     environ: Mapping[str, str] | None = None
+    arms: ReferralArms = field(default_factory=lambda: ReferralArms({}))
     _orders: dict[str, dict[str, Order]] = field(default_factory=dict)
     _customers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -155,13 +157,21 @@ def schedule_surveys(loop: Loop) -> None:
     """A due survey per customer and period for every paid order whose delay has passed."""
     settings = loop.settings
     for connection in loop.shops():
-        delay = timedelta(days=settings.survey_delay_for(connection))
+        default_delay = timedelta(days=settings.survey_delay_for(connection))
         language = settings.language_for(connection)
         customers = loop.customers(connection)
         with loop.session() as session:
             for order in loop.orders(connection).values():
                 if order.customer_id is None or order.status not in SURVEYED_STATUSES:
                     continue
+                delay, arm = default_delay, ""
+                # Before the due check: the order is the customer's exposure (_experiment).
+                variant = loop.arms.variant_for_order(
+                    session, connection, order.customer_id, order.placed_at
+                ) if loop.arms.experiments else None
+                if variant is not None and variant.survey_delay_days is not None:
+                    delay = timedelta(days=variant.survey_delay_days)
+                    arm = f" (experiment arm {variant.name})"
                 due_at = order.placed_at + delay
                 if due_at > loop.now:
                     continue
@@ -174,7 +184,7 @@ def schedule_surveys(loop: Loop) -> None:
                               email=email, order_id=order.id, period=period,
                               language=language, due_at=due_at, now=loop.now,
                               cause=f"order {order.id} paid {order.placed_at:%Y-%m-%d}; "
-                                    f"{delay.days} days passed"):
+                                    f"{delay.days} days passed{arm}"):
                     loop.report.add("surveys_scheduled")
 
 

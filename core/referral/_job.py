@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shoploop.hooks import HookContext, ShoploopError
 from shoploop.store import Store, get_survey, opt_out, transition
@@ -17,6 +18,7 @@ from ._engine import (
     schedule_surveys,
     send_surveys,
 )
+from ._experiment import ReferralArms
 from ._links import link_secret, verify_survey_token
 from ._revoke import reverse_refunded
 from ._rewards import (
@@ -27,6 +29,9 @@ from ._rewards import (
 )
 from ._settings import ReferralSettings
 
+if TYPE_CHECKING:
+    from shoploop.experiments import ExperimentSettings
+
 PHASES = (reconcile_interrupted, schedule_surveys, send_surveys, invite_satisfied,
           attribute_orders, qualify_referrals, reward_qualified,
           # Reversals before thank-yous: a reward refunded before its thank-you went out is
@@ -36,17 +41,19 @@ PHASES = (reconcile_interrupted, schedule_surveys, send_surveys, invite_satisfie
 
 def run_referrals(host: PluginHost, store: Store, settings: ReferralSettings, now: datetime, *,
                   context: HookContext, dry_run: bool = False,
-                  environ: Mapping[str, str] | None = None) -> RunReport:
+                  environ: Mapping[str, str] | None = None,
+                  experiments: Mapping[str, ExperimentSettings] | None = None) -> RunReport:
     """One run of the loop (idempotent: a second run at the same ``now`` does nothing new).
     ``context`` comes from the core's hook-context factory; its connectors are the shops and
     the ERP the loop writes to. ``dry_run`` writes nothing anywhere and counts what it would
-    do."""
+    do. ``experiments`` (the config's): referral experiments' arms change survey delays and
+    rewards (docs/experiments.md)."""
     report = RunReport(now=now, dry_run=dry_run)
     if not settings.enabled:
         report.problems.append("[referral] enabled = false: nothing done")
         return report
     loop = Loop(host=host, store=store, settings=settings, context=context, report=report,
-                environ=environ)
+                environ=environ, arms=ReferralArms(experiments or {}, dry_run=dry_run))
     for phase in PHASES:
         phase(loop)
     return report

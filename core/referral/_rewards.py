@@ -95,7 +95,9 @@ def referral_model(loop: Loop, session: Any, record: ReferralRecord,
         referred_bindings=referred_bindings,
         order_status=order.status if order else None,
         refunded_total=order.refunded_total if order else 0,
-        referred_prior_orders=prior, advocate_referral_times=others)
+        referred_prior_orders=prior, advocate_referral_times=others,
+        experiment=loop.arms.arm_of_advocate(session, code.connection,
+                                             code.customer_external_id))
 
 
 def _gone(order: Order | None) -> bool:

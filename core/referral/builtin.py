@@ -90,10 +90,17 @@ def referral_reward(context: HookContext, referral: Referral) -> RewardSpec | No
     policy = referral_settings_from(context.config).reward
     if not policy.enabled:
         return None
+    amount = None if policy.percentage is not None else policy.amount
+    percentage = policy.percentage
+    arm = referral.experiment
+    if arm is not None and arm.reward_value is not None:  # the arm's promise (experiments)
+        if percentage is not None:
+            percentage = float(arm.reward_value)
+        elif amount is not None:
+            amount = arm.reward_value
     return RewardSpec(kind=policy.kind, recipient_customer_id=referral.advocate_customer_id,
-                      recipient_email=referral.advocate_email,
-                      amount=None if policy.percentage is not None else policy.amount,
-                      percentage=policy.percentage, product_id=policy.product_id,
+                      recipient_email=referral.advocate_email, amount=amount,
+                      percentage=percentage, product_id=policy.product_id,
                       currency=policy.currency, note=policy.note)
 
 

@@ -43,6 +43,8 @@ from ._experiments import (
     Assignment,
     CustomerOrderLine,
     ExperimentEvent,
+    PersonReferral,
+    PersonSurvey,
     customer_key,
     customer_order_lines,
     experiment_assignments,
@@ -50,6 +52,7 @@ from ._experiments import (
     experiment_events,
     product_skus,
     record_assignment,
+    referral_loop_of_people,
     stored_assignment,
 )
 from ._identity import (
@@ -229,6 +232,8 @@ __all__ = [
     "LedgerError",
     "OrderLineRecord",
     "OrderRecord",
+    "PersonReferral",
+    "PersonSurvey",
     "PlacementFigures",
     "ProductRecord",
     "RecoModelRecord",
@@ -326,6 +331,7 @@ __all__ = [
     "record_web_events",
     "redact_url",
     "referral_funnel",
+    "referral_loop_of_people",
     "referral_of_order",
     "referrals_of_code",
     "referrals_with_status",

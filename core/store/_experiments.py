@@ -198,6 +198,88 @@ def customer_order_lines(session: Session, keys: Iterable[str], *,
     return lines
 
 
+@dataclass(frozen=True)
+class PersonSurvey:
+    """A survey of an assigned person, for a referral experiment's report."""
+
+    customer_key: str
+    due_at: datetime
+    sent: bool
+    answered: bool
+    invited: bool
+    """The answer was satisfied: an invitation was created for it."""
+
+
+@dataclass(frozen=True)
+class PersonReferral:
+    """A referral of an assigned person's code, with its reward's value if one was issued."""
+
+    customer_key: str
+    placed_at: datetime
+    status: str
+    reward_kind: str | None
+    reward_value: Decimal | None
+    reward_currency: str | None
+
+
+_ISSUED = ("issued", "thanked", "revoking", "kept")
+
+
+def _people(session: Session, keys: Iterable[str]) -> dict[str, dict[tuple[str, str], str]]:
+    by_connection: dict[str, dict[tuple[str, str], str]] = {}
+    for (connection, external), key in _customers_of(session, keys).items():
+        by_connection.setdefault(connection, {})[(connection, external)] = key
+    return by_connection
+
+
+def referral_loop_of_people(session: Session, keys: Iterable[str]) -> tuple[
+        list[PersonSurvey], list[PersonReferral]]:
+    """The surveys of the people ``keys`` name and the referrals of their codes (in every
+    bound connection): what a referral experiment's report counts."""
+    from ._referral_schema import (
+        ReferralCodeRecord,
+        ReferralInvitationRecord,
+        ReferralRecord,
+        ReferralRewardRecord,
+        ReferralSurveyRecord,
+    )
+
+    surveys: list[PersonSurvey] = []
+    referrals: list[PersonReferral] = []
+    for connection, customers in sorted(_people(session, keys).items()):
+        externals = sorted(external for _, external in customers)
+        for start in range(0, len(externals), _BATCH):
+            chunk = externals[start:start + _BATCH]
+            rows = session.execute(select(
+                ReferralSurveyRecord, ReferralInvitationRecord.id).outerjoin(
+                ReferralInvitationRecord,
+                ReferralInvitationRecord.survey_id == ReferralSurveyRecord.id).where(
+                ReferralSurveyRecord.connection == connection,
+                one_of(session, table("referral_surveys").c.customer_external_id, chunk)))
+            for survey, invitation in rows:
+                surveys.append(PersonSurvey(
+                    customers[(connection, survey.customer_external_id)], survey.due_at,
+                    survey.sent_at is not None, survey.answered_at is not None,
+                    invitation is not None))
+            referred = session.execute(select(
+                ReferralCodeRecord.customer_external_id, ReferralRecord,
+                ReferralRewardRecord).join(
+                ReferralRecord, ReferralRecord.code == ReferralCodeRecord.code).outerjoin(
+                ReferralRewardRecord, ReferralRewardRecord.referral_id == ReferralRecord.id
+            ).where(ReferralCodeRecord.connection == connection,
+                    one_of(session, table("referral_codes").c.customer_external_id, chunk)))
+            for customer, referral, reward in referred:
+                issued = reward is not None and reward.status in _ISSUED
+                spec = reward.spec if issued else {}
+                value = spec.get("amount") or spec.get("percentage")
+                referrals.append(PersonReferral(
+                    customers[(connection, customer)], referral.placed_at, referral.status,
+                    reward.kind if issued else None,
+                    Decimal(str(value)) if value is not None else None,
+                    spec.get("currency") if issued else None))
+    return surveys, referrals
+
+
 def erase_experiment_unit(session: Session, connection: str, external_id: str) -> int:
     """Forget an unbound customer's part in experiments (an erasure): the assignments keyed
     by ``connection/external id`` are deleted, their events untagged (the counts per
@@ -221,6 +303,8 @@ __all__ = [
     "Assignment",
     "CustomerOrderLine",
     "ExperimentEvent",
+    "PersonReferral",
+    "PersonSurvey",
     "customer_key",
     "customer_order_lines",
     "erase_experiment_unit",
@@ -229,5 +313,6 @@ __all__ = [
     "experiment_events",
     "product_skus",
     "record_assignment",
+    "referral_loop_of_people",
     "stored_assignment",
 ]

@@ -66,3 +66,54 @@ def test_two_running_experiments_cannot_share_a_placement(k_test_toml: str) -> N
     first = k_test_toml.replace("start = 2026-12-01T00:00:00Z",
                            "start = 2026-12-01T00:00:00Z\nstop = 2027-01-01T00:00:00Z")
     assert set(_parse(first + later).experiments) == {"k_test", "other"}
+
+
+REFERRAL_TEST = """
+[experiments.thanks]
+unit = "customer"
+baseline_rate = 0.2
+start = 2026-12-01T00:00:00Z
+[[experiments.thanks.variants]]
+name = "control"
+share = 0.5
+[[experiments.thanks.variants]]
+name = "generous"
+share = 0.5
+referral_reward = 25
+survey_delay_days = 14
+"""
+
+
+def test_a_referral_experiment_defaults_to_the_referral_rate() -> None:
+    experiment = _parse(REFERRAL_TEST).experiments["thanks"]
+    assert experiment.kind == "referral" and experiment.primary_metric == "referral_rate"
+    assert experiment.variants[1].survey_delay_days == 14
+    assert str(experiment.variants[1].referral_reward) == "25"
+    assert _parse(REFERRAL_TEST.replace(
+        'unit = "customer"', 'unit = "customer"\nprimary_metric = "answer_rate"')
+    ).experiments["thanks"].primary_metric == "answer_rate"
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (('unit = "customer"', 'unit = "visitor"'), 'set unit = "customer"'),
+    (('unit = "customer"', 'unit = "customer"\nplacements = ["cart"]'), "drop placements"),
+    (("survey_delay_days = 14", "survey_delay_days = 14\nk = 4"), "not both"),
+    (('unit = "customer"', 'unit = "customer"\nprimary_metric = "ctr"'), "referral_rate"),
+])
+def test_a_referral_experiment_refuses_what_it_cannot_measure(change: tuple[str, str],
+                                                              words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _parse(REFERRAL_TEST.replace(*change))
+    assert caught.value.key.startswith("experiments.thanks") and words in str(caught.value)
+
+
+def test_a_placement_experiment_refuses_a_referral_metric(k_test_toml: str) -> None:
+    with pytest.raises(ConfigError, match="no variant sets referral_reward"):
+        _parse(k_test_toml.replace('unit = "customer"',
+                                   'unit = "customer"\nprimary_metric = "referral_rate"'))
+
+
+def test_two_referral_experiments_cannot_run_at_once() -> None:
+    with pytest.raises(ConfigError, match="both vary the referral loop") as caught:
+        _parse(REFERRAL_TEST + REFERRAL_TEST.replace("thanks", "other"))
+    assert caught.value.key == "experiments.thanks"  # the later name of the two

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import shoploop
+from shoploop.experiments import ExperimentSettings, assign, referral_experiment_report
 from shoploop.hooks import Address, Customer, HookContext, LineItem, Order
 from shoploop.plugins.woocommerce import WooCommerceConfig, WooCommerceConnector
 from shoploop.plugins.woocommerce.emulator import WooCommerceEmulator
@@ -28,8 +29,10 @@ from shoploop.store import (
     Store,
     find_code,
     ledger_history,
+    mirrored_customers,
     referral_funnel,
     referrals_with_status,
+    stored_assignment,
     upsert_customers,
     upsert_orders,
 )
@@ -86,6 +89,7 @@ class World:
             "smtp": {"port": smtp_port}, "return_window_days": 14,
             "reward": {"kind": "coupon", "amount": "10"}, "friend": {"percentage": 15}}}
         self.settings = ReferralSettings.model_validate(self.raw["referral"])
+        self.experiments: dict[str, ExperimentSettings] = {}
 
     def shop(self, *orders: Order) -> None:
         """The shop now holds these orders; the import brings them into the mirror."""
@@ -97,7 +101,7 @@ class World:
         context = HookContext(config=self.raw, connectors={"woo": self.connector},
                               store=self.store, now=now)
         report = run_referrals(self.host, self.store, self.settings, now, context=context,
-                               dry_run=dry_run, environ=SECRET)
+                               dry_run=dry_run, environ=SECRET, experiments=self.experiments)
         assert report.problems == [] and self.host.failures == []
         return report.counts
 
@@ -287,3 +291,97 @@ def test_a_run_dying_around_the_reward_call_rewards_once_on_rerun(
         statuses = sorted(b.status for b in session.scalars(
             select(SyncBatch).where(SyncBatch.kind == "referral_reward")))
     assert statuses == ["confirmed"]
+
+
+def test_a_referral_experiment_arm_changes_the_delay_and_the_reward(world: World,
+                                                                    inbox: Any) -> None:
+    """The arm is stored at the customer's order (its exposure), its 14-day delay brings the
+    survey forward, its reward of 25 replaces the policy's 10, and the report counts it."""
+    world.shop(_order("O1", ANNA, T0))
+    with world.store.session() as session:
+        [anna_id] = [c.id for c in mirrored_customers(session, "woo")
+                     if c.email == ANNA.email]
+    settings = ExperimentSettings.model_validate({
+        "unit": "customer", "start": T0 - timedelta(days=1), "baseline_rate": 0.2,
+        "variants": [{"name": "control", "share": 0.5},
+                     {"name": "generous", "share": 0.5, "referral_reward": "25",
+                      "survey_delay_days": 14}]})
+    # The experiment's name decides the hash: take one that puts Anna in the treatment.
+    name = next(n for n in (f"thanks{i}" for i in range(64))
+                if assign(n, settings, f"woo/{anna_id}") == "generous")
+    world.experiments = {name: settings}
+    assert "surveys_sent" not in world.run(T0 + timedelta(days=13), dry_run=True)
+    with world.store.session() as session:
+        assert stored_assignment(session, name, f"woo/{anna_id}") is None  # dry: nothing kept
+    assert world.run(T0 + timedelta(days=15))["surveys_sent"] == 1  # not 30 days: the arm's
+    with world.store.session() as session:
+        stored = stored_assignment(session, name, f"woo/{anna_id}")
+    assert stored is not None and (stored.variant, stored.first_exposed_at) == ("generous", T0)
+    token = re.search(r"/survey/([^\s?]+)",
+                      inbox.wait_for(1)[0].get_body(("plain",)).get_content())[1]
+    record_answer(world.store, world.settings, token, score=5, now=T0 + timedelta(days=16),
+                  environ=SECRET)
+    world.run(T0 + timedelta(days=16))
+    code = re.search(r"FRIEND-[A-Z0-9]{8}",
+                     inbox.wait_for(2)[1].get_body(("plain",)).get_content())[0]
+    placed = T0 + timedelta(days=20)
+    world.shop(_order("O1", ANNA, T0), _order("O2", BEN, placed, codes=[code]))
+    world.run(placed + timedelta(days=1))
+    assert world.run(placed + timedelta(days=15))["rewards_issued"] == 1
+    [reward] = [c for c in world.coupons() if c["code"] != code.lower()]
+    assert reward["amount"] == "25"
+
+    as_of = T0 + timedelta(days=61)  # 30 days (the control's delay) + 30 the link is open
+    with world.store.session() as session:
+        early = referral_experiment_report(session, name, settings, world.settings,
+                                           T0 + timedelta(days=59))
+        report = referral_experiment_report(session, name, settings, world.settings, as_of)
+    assert [a["mature_units"] for a in early["arms"]] == [0, 0]  # not every arm asked yet
+    control, generous = report["arms"]
+    # Ben's paid order (day 20) exposed him too, but he is not mature by day 61.
+    assert control["units"] + generous["units"] == 2 and control["mature_units"] == 0
+    assert {k: v for k, v in generous.items() if k != "units"} == {
+        "variant": "generous", "mature_units": 1, "surveyed_units": 1,
+        "answered_units": 1, "satisfied_units": 1, "referring_units": 1, "referrals": 1,
+        "qualified_referrals": 1, "answer_rate": 1.0, "satisfied_rate": 1.0,
+        "referral_rate": 1.0, "reward_value": {"EUR": "25"}}
+    assert report["verdicts"][0]["status"] == "not_yet_at_horizon"
+    assert report["verdicts"][0]["winner"] is None
+    _check_experiment_cli(world, name, report, as_of)
+
+
+def _check_experiment_cli(world: World, name: str, report: dict[str, Any],
+                          as_of: datetime) -> None:
+    """``experiments report`` reads the same figures for a referral experiment."""
+    import json
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from shoploop.cli._app import build_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "shoploop.toml"
+        config.write_text(f'''[store]\nurl = "{world.store.url}"
+[experiments.{name}]
+unit = "customer"
+baseline_rate = 0.2
+start = {(T0 - timedelta(days=1)).isoformat()}
+[[experiments.{name}.variants]]
+name = "control"
+share = 0.5
+[[experiments.{name}.variants]]
+name = "generous"
+share = 0.5
+referral_reward = 25
+survey_delay_days = 14
+''')
+        runner = CliRunner()
+        args = ["-c", str(config), "experiments", "report", name, "--now", as_of.isoformat()]
+        found = runner.invoke(build_app(world.host), [*args, "--json"])
+        assert found.exit_code == 0, found.output
+        assert json.loads(found.output) == report
+        text = runner.invoke(build_app(world.host), args)
+        assert text.exit_code == 0, text.output
+        words = " ".join(text.output.split())  # the console wraps at its width
+        assert "generous units" in words and "referring 100.00%" in words
