@@ -19,11 +19,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _scipy_stats() -> ModuleType:
+    # scipy.stats costs ~0.5 s to import; every CLI command loads this module through the
+    # config, and only a report needs it (issue 18's start-up time).
+    from scipy import stats
+
+    return stats
+
 
 Float = NDArray[np.float64]
 
@@ -80,6 +91,7 @@ def two_proportions(successes_a: ArrayLike, n_a: ArrayLike, successes_b: ArrayLi
         diff = pb - pa
         z = np.where(se_null > 0, diff / se_null, 0.0)
         se = np.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+    stats = _scipy_stats()
     p_value = 2 * stats.norm.sf(np.abs(z))
     p_value = np.where(np.isnan(diff), np.nan, p_value)
     half = stats.norm.ppf(1 - alpha / 2) * se
@@ -100,6 +112,7 @@ def welch(mean_a: ArrayLike, var_a: ArrayLike, n_a: ArrayLike, mean_b: ArrayLike
         diff = mb - ma
         t = np.where(se > 0, diff / se, np.where(diff == 0, 0.0, np.inf * np.sign(diff)))
         df = np.where(se > 0, (sa + sb) ** 2 / (sa**2 / (na - 1) + sb**2 / (nb - 1)), np.inf)
+    stats = _scipy_stats()
     p_value = 2 * stats.t.sf(np.abs(t), df)
     half = stats.t.ppf(1 - alpha / 2, df) * se
     half = np.where(se > 0, half, 0.0)
@@ -136,6 +149,7 @@ def sample_size_proportions(baseline: float, relative_effect: float, *, alpha: f
     if relative_effect == 0 or not 0 < target < 1:
         raise ValueError(f"baseline {baseline} with relative effect {relative_effect} gives "
                          f"rate {target}; the effect must be non-zero and keep the rate in (0, 1)")
+    stats = _scipy_stats()
     z_a, z_b = float(stats.norm.ppf(1 - alpha / 2)), float(stats.norm.ppf(power))
     mean = (baseline + target) / 2
     root = (z_a * math.sqrt(2 * mean * (1 - mean))
@@ -157,6 +171,7 @@ def sample_size_means(standard_deviation: float, absolute_effect: float, *,
     if standard_deviation <= 0 or other <= 0 or absolute_effect == 0:
         raise ValueError("standard deviations must be > 0 and the effect non-zero; estimate "
                          "the deviation from the placement's current revenue per exposure")
+    stats = _scipy_stats()
     z_a, z_b = float(stats.norm.ppf(1 - alpha / 2)), float(stats.norm.ppf(power))
     return math.ceil((z_a + z_b) ** 2 * (standard_deviation**2 + other**2)
                      / absolute_effect**2)
