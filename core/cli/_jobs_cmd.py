@@ -100,9 +100,19 @@ def register(app: typer.Typer) -> None:
     def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"),
                timeout: float = typer.Option(2.0, "--timeout", min=0.1,
                                              help="Seconds to wait for workers' answers."),
-               limit: int = typer.Option(10, "--limit", min=1)) -> None:
+               limit: int = typer.Option(10, "--limit", min=1),
+               close_stale: bool = typer.Option(
+                   False, "--close-stale", help="Record the runs whose process died (marked "
+                   "running, their liveness lock free) as interrupted.")) -> None:
         """Queued, running and failed jobs (broker queue, workers' tasks, store runs)."""
-        from shoploop.store import FAILED, RUNNING, Store, recent_runs
+        from shoploop.store import (
+            FAILED,
+            RUNNING,
+            Store,
+            close_stale_runs,
+            recent_runs,
+            stale_runs,
+        )
 
         celery, config = _app(ctx.obj)
         inspect = celery.control.inspect(timeout=timeout)
@@ -111,14 +121,21 @@ def register(app: typer.Typer) -> None:
         running = [{"worker": node, "task": t["name"], "id": t["id"],
                     "kwargs": t.get("kwargs", {})} for node, tasks in active.items()
                    for t in tasks]
-        with Store(config.store_url) as store, store.session() as session:
-            runs = recent_runs(session, limit=200)
-            failed = [{"run_id": r.id, "job": r.job, "started_at": r.started_at.isoformat()}
-                      for r in runs if r.status == FAILED][:limit]
-            in_store = sum(1 for r in runs if r.status == RUNNING)
+        with Store(config.store_url) as store:
+            closed = close_stale_runs(store, by="`shoploop jobs status --close-stale`") \
+                if close_stale else []
+            stale = [{"run_id": r.id, "job": r.job, "started_at": r.started_at.isoformat()}
+                     for r in stale_runs(store)]
+            with store.session() as session:
+                runs = recent_runs(session, limit=200)
+                failed = [{"run_id": r.id, "job": r.job,
+                           "started_at": r.started_at.isoformat()}
+                          for r in runs if r.status == FAILED][:limit]
+                in_store = sum(1 for r in runs if r.status == RUNNING)
         data = {"queue": config.jobs.queue, "queued": _queue_length(celery, config.jobs.queue),
                 "reserved": sum(len(t) for t in reserved.values()), "workers": sorted(active),
-                "running": running, "runs_running": in_store, "failed_runs": failed}
+                "running": running, "runs_running": in_store, "runs_stale": len(stale),
+                "stale_runs": stale[:limit], "closed_stale": closed, "failed_runs": failed}
         if as_json:
             print_json(data)
             return
@@ -126,7 +143,13 @@ def register(app: typer.Typer) -> None:
         console.print(f"queue {data['queue']}: {queued} queued · {data['reserved']} reserved · "
                       f"{len(running)} "
                       f"running on {len(data['workers'])} worker(s) · {in_store} run(s) "
-                      "marked running in the store")
+                      f"marked running in the store, {len(stale)} of them stale (their "
+                      "process died)")
+        if closed:
+            console.print(f"closed {len(closed)} stale run(s) as interrupted")
+        elif stale:
+            console.print("close them with `shoploop jobs status --close-stale` (the next "
+                          "run of the same job and connection closes them too)")
         table = ReadableTable("running", [("worker", "left"), ("task", "left"),
                                           ("id", "left")])
         for task in running:

@@ -39,10 +39,14 @@ from shoploop.store import (
     Store,
     StoredRecordDigests,
     UpsertResult,
+    close_stale_runs,
     erased_among,
     external_id_hash,
     finish_run,
+    live_run,
     load_cursor,
+    new_run_id,
+    of_connection,
     save_cursor,
     start_run,
     upsert_customers,
@@ -153,6 +157,23 @@ def mirror_stream(
     ``stop``: checked after each page read and each commit; once a stop is requested the
     cursor is saved and the run ends early, recorded ``interrupted`` (``result.stopped``).
     """
+    run_id = new_run_id()
+    # Held for the whole run: a run killed on the way is then seen dead (and closed) by the
+    # next import of this stream and connection, and by `shoploop jobs status`.
+    with live_run(store, run_id):
+        close_stale_runs(store, by=f"an import of {stream} from {connection}",
+                         jobs=[f"mirror.{stream}"], match=of_connection(connection))
+        return _mirror_stream(connector, store, run_id=run_id, connection=connection,
+                              stream=stream, full=full, on_page=on_page,
+                              checkpoint_seconds=checkpoint_seconds, on_total=on_total,
+                              stop=stop)
+
+
+def _mirror_stream(
+    connector: Any, store: Store, *, run_id: str, connection: str, stream: MirrorStream,
+    full: bool, on_page: Callable[[int], None] | None, checkpoint_seconds: float | None,
+    on_total: Callable[[int], None] | None, stop: StopToken | None,
+) -> MirrorResult:
     if checkpoint_seconds is None:
         checkpoint_seconds = float(getattr(connector, "cursor_checkpoint_seconds", 0.0))
     if stream not in _UPSERT:
@@ -171,7 +192,7 @@ def mirror_stream(
     result = MirrorResult(connection=connection, stream=stream, full=full)
     with store.session() as session:
         result.run_id = start_run(
-            session, f"mirror.{stream}",
+            session, f"mirror.{stream}", run_id=run_id,
             summary={"connection": connection, "stream": stream, "full": full},
         )
         cursor = None if full else load_cursor(session, connection, stream)

@@ -36,8 +36,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
-
 from shoploop._plugins import PluginHost
 from shoploop.hooks import (
     AuthError,
@@ -57,13 +55,14 @@ from shoploop.store import (
     INTENT_CONFIRMED,
     INTENT_FAILED,
     INTERRUPTED,
-    RUNNING,
     SUCCEEDED,
     Store,
-    SyncRunRecord,
+    close_stale_runs,
     exclusive_lock,
     finish_run,
     interrupt_pending,
+    live_run,
+    new_run_id,
     published_lists,
     record_intent,
     record_published,
@@ -179,26 +178,36 @@ def publish(host: PluginHost, store: Store, connections: Any, model: Model,
         return report
     with exclusive_lock(store, key=_PG_PUBLISH_LOCK, file_suffix="reco-publish-lock",
                         busy=_busy):
-        with store.session() as session:
-            # We hold the lock: a run still marked running, and its pending batches, died.
-            session.execute(update(SyncRunRecord).where(
-                SyncRunRecord.job == JOB, SyncRunRecord.status == RUNNING).values(
-                status=INTERRUPTED))
-            report.run_id = start_run(session, JOB, summary={"targets": targets,
-                                                             "model_version": model.version})
-            for batch in interrupt_pending(session, targets, kind=KIND):
-                report.targets[batch.connection].counts["resumed_batches"] += 1
-        status = FAILED
-        try:
-            _publish_all(host, store, connections, model, report, targets, context, progress)
-            status = SUCCEEDED
-        except KeyboardInterrupt:
-            status = INTERRUPTED
-            raise
-        finally:
-            with store.session() as session:
-                finish_run(session, report.run_id, status=status, summary=report.as_dict())
+        # We hold the lock: a run still marked running, and its pending batches, died.
+        close_stale_runs(store, by="a reco publish", jobs=[JOB])
+        run_id = new_run_id()
+        with live_run(store, run_id):
+            _locked_publish(host, store, connections, model, report, targets, context,
+                            progress, run_id)
     return report
+
+
+def _locked_publish(host: PluginHost, store: Store, connections: Any, model: Model,
+                    report: PublishReport, targets: Sequence[str],
+                    context: HookContext | None,
+                    progress: Callable[[str, int, int], None] | None, run_id: str) -> None:
+    """The run itself, under the publish lock and its own liveness lock."""
+    with store.session() as session:
+        report.run_id = start_run(session, JOB, run_id=run_id,
+                                  summary={"targets": targets,
+                                           "model_version": model.version})
+        for batch in interrupt_pending(session, targets, kind=KIND):
+            report.targets[batch.connection].counts["resumed_batches"] += 1
+    status = FAILED
+    try:
+        _publish_all(host, store, connections, model, report, targets, context, progress)
+        status = SUCCEEDED
+    except KeyboardInterrupt:
+        status = INTERRUPTED
+        raise
+    finally:
+        with store.session() as session:
+            finish_run(session, report.run_id, status=status, summary=report.as_dict())
 
 
 def _publish_all(host: PluginHost, store: Store, connections: Any, model: Model,

@@ -82,6 +82,14 @@ from ._intents import (
     record_intent,
     settle_batch,
 )
+from ._liveness import (
+    close_stale_runs,
+    live_run,
+    new_run_id,
+    of_connection,
+    of_targets,
+    stale_runs,
+)
 from ._lock import exclusive_lock
 from ._reco import (
     StoredModel,
@@ -271,6 +279,7 @@ __all__ = [
     "bind_identities",
     "bind_identity",
     "claim_deliveries",
+    "close_stale_runs",
     "codes_of_customer",
     "codes_with_status",
     "content_hash",
@@ -304,6 +313,7 @@ __all__ = [
     "is_erased",
     "is_opted_out",
     "ledger_history",
+    "live_run",
     "load_cursor",
     "load_reco_model",
     "load_record_digests",
@@ -312,7 +322,10 @@ __all__ = [
     "mirrored_orders",
     "mirrored_products",
     "new_internal_id",
+    "new_run_id",
     "newest_reco_model_version",
+    "of_connection",
+    "of_targets",
     "oldest_unprocessed_at",
     "one_of",
     "opt_out",
@@ -346,6 +359,7 @@ __all__ = [
     "save_record_digests",
     "settle_batch",
     "settle_delivery",
+    "stale_runs",
     "start_run",
     "stored_assignment",
     "surveys_with_status",

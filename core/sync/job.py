@@ -39,7 +39,7 @@ from shoploop.hooks import (
     HookContext,
     SyncRun,
 )
-from shoploop.store import interrupt_pending
+from shoploop.store import interrupt_pending, live_run, new_run_id
 
 from .._config import Config
 from .._connections import Connections
@@ -158,7 +158,9 @@ class SyncJob:
                 return SyncReport(run_id=done, dry_run=self.options.dry_run,
                                   fanout=self.options.fanout, worker=self.options.worker,
                                   repeated=True)
-            return self._locked_run()
+            run_id = new_run_id()
+            with live_run(self.store, run_id):  # its row is seen dead if this process dies
+                return self._locked_run(run_id)
 
     def _done_in_fanout(self) -> str | None:
         """The id of a succeeded run of this run's fan-out covering its targets, if any."""
@@ -176,32 +178,28 @@ class SyncJob:
                     return str(record.id)
         return None
 
-    def _locked_run(self) -> SyncReport:
-        from sqlalchemy import select
-
+    def _locked_run(self, run_id: str) -> SyncReport:
         from shoploop.store import FAILED as RUN_FAILED
         from shoploop.store import (
             INTERRUPTED,
-            RUNNING,
             SUCCEEDED,
-            SyncRunRecord,
+            close_stale_runs,
             finish_run,
+            of_targets,
             start_run,
         )
 
         mapping = self.mapping
+        # We hold our targets' locks, so a run of one of them still marked running died
+        # (SIGKILL, power loss); its own liveness lock says so too, and a run of other
+        # targets only (another lane) is left alone.
+        close_stale_runs(self.store, by=f"a sync of {', '.join(mapping.targets)}", jobs=[JOB],
+                         match=of_targets(mapping.targets))
         with self.store.session() as session:
-            # We hold our targets' locks, so a run of one of them still marked running died
-            # (SIGKILL, power loss); a run of other targets only may be alive (another lane).
-            for record in session.scalars(select(SyncRunRecord).where(
-                    SyncRunRecord.job == JOB, SyncRunRecord.status == RUNNING)):
-                theirs = (record.summary or {}).get("targets")
-                if not isinstance(theirs, list) or set(theirs) & set(mapping.targets):
-                    record.status = INTERRUPTED
             report = SyncReport(run_id="", dry_run=self.options.dry_run,
                                 started_at=self.now.isoformat(), fanout=self.options.fanout,
                                 worker=self.options.worker)
-            run_id = report.run_id = start_run(session, JOB, summary={
+            report.run_id = start_run(session, JOB, run_id=run_id, summary={
                 "dry_run": self.options.dry_run, "targets": mapping.targets,
                 **report.labels()})
         context = hook_context(self.config, self.connections, store=self.store, now=self.now)

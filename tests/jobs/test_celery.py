@@ -37,8 +37,8 @@ def lanes_succeeded(world: Any, url: str) -> set[str]:
 
 
 def killed_imports(url: str) -> int:
-    """Mirror runs still marked running: a worker killed in an import leaves its run so
-    (nothing marks a dead import's run; its next run resumes from the cursor)."""
+    """Mirror runs still marked running: a worker killed in an import leaves its run so until
+    the next import of that stream and connection closes it (run liveness)."""
     with Store(url) as store, store.session() as session:
         return sum(1 for r in session.scalars(select(SyncRunRecord).where(
             SyncRunRecord.status == "running")) if r.job.startswith("mirror."))
