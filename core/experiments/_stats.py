@@ -19,21 +19,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-if TYPE_CHECKING:
-    from types import ModuleType
 
-
-def _scipy_stats() -> ModuleType:
+def _scipy_stats() -> Any:
     # scipy.stats costs ~0.5 s to import; every CLI command loads this module through the
     # config, and only a report needs it (issue 18's start-up time).
-    from scipy import stats
+    import scipy.stats
 
-    return stats
+    return scipy.stats
 
 
 Float = NDArray[np.float64]
