@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import DBAPIError
 
+from ._errors import StoreUnavailableError
 from ._runs import INTERRUPTED, RUNNING
 from ._schema import SyncRunRecord
 from ._types import utcnow
@@ -73,7 +75,13 @@ def live_run(store: Any, run_id: str) -> Iterator[None]:
         with holder.guard:
             if holder.connection is None:
                 # Not from the pool's sessions: the lock must outlive every transaction.
-                holder.connection = store.engine.connect()
+                # An unreachable store is the store's error, as from every other session.
+                try:
+                    holder.connection = store.engine.connect()
+                except DBAPIError as exc:
+                    raise StoreUnavailableError(
+                        f"cannot open the store at {store.redacted_url}: {exc.orig or exc}"
+                    ) from exc
             holder.connection.execute(text(f"SELECT pg_advisory_lock(:k, {_HASH})"),
                                       {"k": _PG_RUN_LOCK, "run": run_id})
             holder.connection.commit()
