@@ -85,7 +85,6 @@ from ._intents import (
 from ._liveness import (
     close_stale_runs,
     live_run,
-    new_run_id,
     of_connection,
     of_targets,
     stale_runs,
@@ -146,6 +145,7 @@ from ._runs import (
     counts,
     finish_run,
     get_run,
+    new_run_id,
     recent_runs,
     start_run,
 )

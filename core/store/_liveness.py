@@ -24,7 +24,7 @@ import errno
 import fcntl
 import os
 import threading
-import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,19 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, text, update
-from sqlalchemy.exc import DBAPIError
 
-from ._errors import StoreUnavailableError
 from ._runs import INTERRUPTED, RUNNING
 from ._schema import SyncRunRecord
 from ._types import utcnow
 
 _PG_RUN_LOCK = 0x5B0_2019  # int4: the two-key advisory lock of one run
 _HASH = "hashtext(current_schema() || '/' || :run)"
-
-
-def new_run_id() -> str:
-    return str(uuid.uuid4())
 
 
 @dataclass
@@ -57,13 +51,14 @@ class _Holder:
     runs: set[str] = field(default_factory=set)
 
 
-_holders: dict[int, _Holder] = {}
+# Per Store object, gone with it (keyed by id(), a new Store could inherit a dead one's entry).
+_holders: weakref.WeakKeyDictionary[Any, _Holder] = weakref.WeakKeyDictionary()
 _holders_guard = threading.Lock()
 
 
 def _holder(store: Any) -> _Holder:
     with _holders_guard:
-        return _holders.setdefault(id(store), _Holder())
+        return _holders.setdefault(store, _Holder())
 
 
 @contextmanager
@@ -75,13 +70,7 @@ def live_run(store: Any, run_id: str) -> Iterator[None]:
         with holder.guard:
             if holder.connection is None:
                 # Not from the pool's sessions: the lock must outlive every transaction.
-                # An unreachable store is the store's error, as from every other session.
-                try:
-                    holder.connection = store.engine.connect()
-                except DBAPIError as exc:
-                    raise StoreUnavailableError(
-                        f"cannot open the store at {store.redacted_url}: {exc.orig or exc}"
-                    ) from exc
+                holder.connection = store.open_connection()
             holder.connection.execute(text(f"SELECT pg_advisory_lock(:k, {_HASH})"),
                                       {"k": _PG_RUN_LOCK, "run": run_id})
             holder.connection.commit()

@@ -20,13 +20,18 @@ INTERRUPTED = "interrupted"
 """Stopped on request (Ctrl-C, SIGTERM) or found still running after its process died."""
 
 
+def new_run_id() -> str:
+    """A run's id, known before its row exists (a run takes its liveness lock first)."""
+    return str(uuid.uuid4())
+
+
 def start_run(
     session: Session, job: str, *, run_id: str | None = None,
     summary: Mapping[str, Any] | None = None,
 ) -> str:
     """Record that ``job`` started; returns the run id (a new UUID unless given)."""
     run = SyncRunRecord(
-        id=run_id or str(uuid.uuid4()), job=job, started_at=utcnow(), status=RUNNING,
+        id=run_id or new_run_id(), job=job, started_at=utcnow(), status=RUNNING,
         summary=dict(summary or {}),
     )
     session.add(run)

@@ -127,17 +127,20 @@ class Store:
             return False
         return self._url.query.get("uri") is None and not Path(database).exists()
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A raw connection (no schema check); a database that cannot be reached or opened
-        raises :class:`StoreUnavailableError`, never a driver's exception."""
+    def open_connection(self) -> Connection:
+        """A raw connection the caller closes (no schema check); a database that cannot be
+        reached or opened raises :class:`StoreUnavailableError`, never a driver's exception."""
         try:
-            connection = self.engine.connect()
+            return self.engine.connect()
         except DBAPIError as exc:
             raise StoreUnavailableError(
                 f"cannot open the store at {self.redacted_url}: {exc.orig or exc}"
             ) from exc
-        with connection:
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """:meth:`open_connection` for a ``with`` block."""
+        with self.open_connection() as connection:
             yield connection
 
     def current_revision(self) -> str | None:
