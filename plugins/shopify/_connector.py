@@ -34,7 +34,7 @@ from shoploop.hooks import (
     WriteResult,
 )
 
-from . import _creates, _mapping, _publish, _queries, _reads, _rewards, _webhooks
+from . import _creates, _gift_cards, _mapping, _publish, _queries, _reads, _rewards, _webhooks
 from ._bulk import BulkReader
 from ._client import GraphQLClient
 from ._config import ShopifyConfig
@@ -80,6 +80,9 @@ class ShopifyConnector:
                             "invisible to this app (request it from Shopify for the app)")
         if "write_discounts" not in scopes:
             warnings.append("scope write_discounts not granted: rewards cannot be issued")
+        if "write_gift_cards" not in scopes:
+            warnings.append("scope write_gift_cards not granted: gift-card rewards cannot be "
+                            "issued")
         if "write_products" not in scopes:
             warnings.append("scope write_products not granted: recommendations cannot be "
                             "published")
@@ -171,13 +174,23 @@ class ShopifyConnector:
         return _publish.publish_lists(self.client, lists)
 
     def issue_reward(self, spec: RewardSpec) -> IssuedReward:
+        if spec.kind == "gift_card":
+            return _gift_cards.issue(self.client, spec)
         return _rewards.issue(self.client, spec)
 
     def find_reward(self, idempotency_key: str) -> IssuedReward | None:
-        return _rewards.find(self.client, _rewards.code_for(idempotency_key), idempotency_key)
+        """The reward under the key, whichever kind it was issued as (a discount code or a
+        gift card: both codes derive from the key)."""
+        return (_rewards.find(self.client, _rewards.code_for(idempotency_key), idempotency_key)
+                or _gift_cards.find(self.client, idempotency_key))
 
     def revoke_reward(self, idempotency_key: str) -> RevokedReward:
-        return _rewards.revoke(self.client, idempotency_key)
+        revoked = _rewards.revoke(self.client, idempotency_key)
+        if revoked.outcome == "gone":  # not a discount code: perhaps a gift card
+            card = _gift_cards.revoke(self.client, idempotency_key)
+            if card.outcome != "gone":
+                return card
+        return revoked
 
     # -- webhooks -----------------------------------------------------------------------------
 

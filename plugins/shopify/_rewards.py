@@ -48,8 +48,9 @@ def find(client: GraphQLClient, code: str, key: str) -> IssuedReward | None:
 
 def issue(client: GraphQLClient, spec: RewardSpec) -> IssuedReward:
     if spec.kind not in ("discount_code", "coupon"):
-        raise NotSupportedError(f"reward kind {spec.kind!r}: Shopify rewards are discount "
-                                "codes", connection=client.name, operation="issue_reward")
+        raise NotSupportedError(f"reward kind {spec.kind!r}: Shopify issues discount codes "
+                                "and gift cards", connection=client.name,
+                                operation="issue_reward")
     code = spec.code or code_for(spec.idempotency_key)
     existing = find(client, code, spec.idempotency_key)
     if existing is not None:

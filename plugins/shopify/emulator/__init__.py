@@ -72,7 +72,7 @@ _PATH = re.compile(r"^/admin/api/(\d{4}-(?:01|04|07|10)|unstable)/graphql\.json$
 TOKEN = "shpat_emulator_token"
 SECRET = "shpss_emulator_secret"
 DEFAULT_SCOPES = "read_customers,write_customers,read_orders,read_all_orders,read_products," \
-                 "write_products,read_discounts,write_discounts"
+                 "write_products,read_discounts,write_discounts,read_gift_cards,write_gift_cards"
 
 
 def load_schema() -> GraphQLSchema:

@@ -10,7 +10,7 @@ Behaviour copied from the real API (and documented there):
   ``updatedAt``.
 * ``tagsAdd`` / ``tagsRemove`` change only the named tags (unlike ``customerUpdate(tags:)``).
 * ``discountCodeBasicCreate`` refuses a code that exists (``TAKEN``); codes are
-  case-insensitive, and ``codeDiscountNodeByCode`` finds them.
+  case-insensitive, and ``codeDiscountNodeByCode`` finds them. Gift cards: ``_gift_cards``.
 * ``customerAddressCreate`` adds an address to an existing customer (``setAsDefault`` makes it
   the default address); ``CustomerInput`` has no ``addresses`` in the current schema.
 * ``customerCreate`` gives the customer a new id and ``createdAt``/``updatedAt`` of now (so
@@ -29,6 +29,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
 
 from ._bulk import BulkOperations
+from ._gift_cards import GiftCards
 from ._paging import connection, matcher
 from ._store import ShopData, gid, metafield_for, now
 from ._webhooks import WebhookSender
@@ -109,8 +110,10 @@ class Resolvers:
             "ordersCount": self._count(lambda: self.data.orders),
             "productsCount": self._count(lambda: self.data.products),
         }
-        for name, resolver in query.items():
+        gift_card_queries, gift_card_mutations = GiftCards(self.data, self.on_write).resolvers()
+        for name, resolver in {**query, **gift_card_queries}.items():
             field("Query", name, resolver)
+        field("GiftCard", "customer", lambda r, _i: self.data.customers.get(r["_customer"] or ""))
         # The current contact fields, derived from the record the deprecated ones read.
         field("Customer", "defaultEmailAddress", lambda r, _i: {
             "emailAddress": r["email"], "marketingUpdatedAt": None,
@@ -142,7 +145,7 @@ class Resolvers:
                      "bulkOperationRunQuery": lambda _r, _i, query, groupObjects=False:
                      self.bulk.run(query),
                      "webhookSubscriptionCreate": self._webhook_subscription_create}
-        for name, resolver in mutations.items():
+        for name, resolver in {**mutations, **gift_card_mutations}.items():
             field("Mutation", name, resolver)
 
     # -- webhook subscriptions ----------------------------------------------------------------

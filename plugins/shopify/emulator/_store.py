@@ -22,7 +22,8 @@ from shoploop.hooks import AttributeValue, Customer, Order, Product
 
 NAMESPACE = "shoploop"
 _BASE = {"Customer": 6_000_000_000_000, "Product": 8_000_000_000_000,
-         "Order": 5_000_000_000_000, "DiscountCodeNode": 1_000_000_000_000}
+         "Order": 5_000_000_000_000, "DiscountCodeNode": 1_000_000_000_000,
+         "GiftCard": 2_000_000_000_000}
 _CREATED_BLOCK = 950 * 10**9
 """Customers created through ``customerCreate`` are numbered from here: above every seeded id
 (blocks 0-899 and the hashed ids just above them), so new ids sort last, as Shopify's do."""
@@ -113,8 +114,11 @@ class ShopData:
         self.orders: dict[str, dict[str, Any]] = {}
         self.discounts: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, str] = {}  # upper-cased code -> discount node gid
+        self.gift_cards: dict[str, dict[str, Any]] = {}
+        self.gift_card_codes: dict[str, str] = {}  # upper-cased code -> gift card gid
         self.source_ids: dict[str, str] = {}  # gid -> the model id it was seeded from
         self._next_discount = 1
+        self._next_gift_card = 1
         self._next_customer = 1
         # metafieldsSet writes per (owner gid, namespace, key), same value or not: tests prove
         # with it that nothing was sent twice (a crashed sync resuming, a retried call).
@@ -127,10 +131,13 @@ class ShopData:
             self.orders.clear()
             self.discounts.clear()
             self.codes.clear()
+            self.gift_cards.clear()
+            self.gift_card_codes.clear()
             self.source_ids.clear()
 
     def node(self, node_id: str) -> dict[str, Any] | None:
-        for table in (self.customers, self.products, self.orders, self.discounts):
+        for table in (self.customers, self.products, self.orders, self.discounts,
+                      self.gift_cards):
             if node_id in table:
                 return table[node_id]
         return None
@@ -293,6 +300,12 @@ class ShopData:
                 node["defaultAddress"] = address
             node["updatedAt"] = now()
         return node, []
+
+    def new_gift_card_id(self) -> str:
+        with self.lock:
+            number = _BASE["GiftCard"] + self._next_gift_card
+            self._next_gift_card += 1
+            return gid("GiftCard", number)
 
     def new_discount_id(self) -> str:
         with self.lock:
