@@ -19,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shoploop.hooks import ConfigError, ConnectionConfig
+from shoploop.hooks import Capability, ConfigError, ConnectionConfig
 
 from ._jobs_settings import JobsSettings, ScheduleSettings, check_jobs
 from ._privacy_settings import PrivacySettings
@@ -27,7 +27,7 @@ from ._registry import ConnectorRegistry, did_you_mean
 from .attributes._settings import AttributeSettings
 from .experiments._settings import ExperimentSettings, experiment_problems
 from .reco._settings import RecoSettings
-from .referral._settings import ReferralSettings
+from .referral._settings import ReferralSettings, reward_kind_problems
 from .sync._settings import SyncSettings
 from .web._settings import WebSettings
 
@@ -223,6 +223,12 @@ def parse_config(data: Mapping[str, Any], registry: ConnectorRegistry, *, file: 
         settings.locate(name, file if file != "<defaults>" else None)
         connections[name] = Connection(name=name, type=type_name, settings=settings)
     for key, problem, remedy in experiment_problems(top.experiments, top.reco.placements):
+        raise ConfigError(problem, file=file, key=key, remedy=remedy)
+    rewarding = {name: c.settings for name, c in connections.items()
+                 if {Capability.ISSUE_REWARDS, Capability.READ_ORDERS}
+                 <= registry.types[c.type].capabilities}
+    for key, problem, remedy in reward_kind_problems(top.referral, rewarding,
+                                                     explicit="referral" in data):
         raise ConfigError(problem, file=file, key=key, remedy=remedy)
     store_url = resolve_store_url(top.store.url, base_dir, environ)
     check_jobs(top.jobs, store_url, file=file,

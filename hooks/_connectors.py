@@ -83,6 +83,13 @@ class ConnectionConfig(BaseModel):
         """Remember which ``[connections.<name>]`` table (of which file) this is."""
         self._connection, self._file = connection, file
 
+    def reward_kinds(self) -> frozenset[str] | None:
+        """The ``RewardSpec.kind`` values this connection issues, checked when the config
+        loads (``[referral.reward] kind``); ``None``: the connector does not say (any kind is
+        sent and a wrong one fails when the reward is issued). Override it in a connector
+        with ``issue_rewards``."""
+        return None
+
     def secret_keys_in_use(self) -> list[str]:
         """Every ``<key>`` whose ``<key>_env`` is set: the secrets this connection needs."""
         return [name.removesuffix("_env") for name in type(self).model_fields

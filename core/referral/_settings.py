@@ -6,8 +6,9 @@ imports it at start-up and ``shoploop --help`` must stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -140,6 +141,44 @@ class ReferralSettings(_Strict):
     def language_for(self, connection: str) -> str:
         override = self.connections.get(connection)
         return (override.language if override and override.language else self.language)
+
+
+class _RewardTarget(Protocol):
+    def reward_kinds(self) -> frozenset[str] | None: ...
+
+
+def reward_kind_problems(settings: ReferralSettings, targets: Mapping[str, _RewardTarget],
+                         explicit: bool) -> Iterator[tuple[str, str, str]]:
+    """``(key, problem, remedy)`` for a ``[referral.reward] kind`` a connection that would
+    issue it cannot (the built-in policy issues on ``reward.connection``, else on the referred
+    order's shop). ``targets``: the configured connections that issue rewards and read orders,
+    by name, as their validated settings. Checked only for a config that sets ``[referral]``
+    (``explicit``): the loop's defaults must not fail a config that never uses it."""
+    reward = settings.reward
+    if not (explicit and settings.enabled and reward.enabled):
+        return
+    if reward.connection is not None:
+        names, key = [reward.connection], "referral.reward.connection"
+    elif settings.shops:
+        names, key = list(settings.shops), "referral.shops"
+    else:
+        names, key = sorted(targets), "referral.reward.kind"
+    for name in names:
+        if name not in targets:
+            if key != "referral.reward.kind":
+                yield (key, f"connection {name!r} is not configured or cannot issue rewards",
+                       "name a configured connection whose connector issues rewards "
+                       "(`shoploop plugins` lists the capabilities)")
+            continue
+        kinds = targets[name].reward_kinds()
+        if kinds is not None and reward.kind not in kinds:
+            offered = ", ".join(sorted(kinds)) or "none (no reward mapping)"
+            yield ("referral.reward.kind",
+                   f"connection {name!r} cannot issue {reward.kind!r} rewards; it issues: "
+                   f"{offered}",
+                   "set [referral.reward] kind to one of these, or connection = a connection "
+                   "that issues this kind (an ERP connection books credit notes and gift "
+                   "orders)")
 
 
 def referral_settings_from(config: object) -> ReferralSettings:

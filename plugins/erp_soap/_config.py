@@ -73,6 +73,12 @@ class ErpSoapConfig(ConnectionConfig):
                 section.wsdl = resolve_location(section.wsdl, base)
         return self
 
+    def reward_kinds(self) -> frozenset[str] | None:
+        """The mapped reward documents; any kind when ``mapping.reward_kind`` is mapped (a
+        reward of another kind is issued as that document)."""
+        rewards = self.mapping.rewards
+        return None if self.mapping.reward_kind in rewards else frozenset(rewards)
+
     @model_validator(mode="after")
     def _auth_needs_credentials(self) -> ErpSoapConfig:
         if self.auth != "none" and not (self.username and self.password_env):

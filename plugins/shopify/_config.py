@@ -69,6 +69,10 @@ class ShopifyConfig(ConnectionConfig):
                     "incremental pass with more changes than this, runs as a bulk operation "
                     "(0: never)")
 
+    def reward_kinds(self) -> frozenset[str]:
+        """Discount codes (``coupon`` is the same thing here) and gift cards."""
+        return frozenset({"discount_code", "coupon", "gift_card"})
+
     def config_warnings(self, today: date | None = None) -> list[str]:
         """An ``api_version`` past Shopify's support (or ``unstable``), with the version to
         set; ``today`` is for tests (default: today in UTC)."""

@@ -40,3 +40,7 @@ class WooCommerceConfig(ConnectionConfig):
         default=1.0, ge=1.0, le=50_400,
         description="Seconds subtracted from the watermark in modified_after queries; raise "
                     "to the store's UTC offset (up to 50400) if it ignores dates_are_gmt.")
+
+    def reward_kinds(self) -> frozenset[str]:
+        """Coupons (``discount_code`` is the same thing here)."""
+        return frozenset({"coupon", "discount_code"})

@@ -69,7 +69,8 @@ def host() -> PluginHost:
 def site(store: Store, host: PluginHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
          served: Callable[[Any], AbstractContextManager[str]]) -> Iterator[httpx.Client]:
     monkeypatch.setenv("SHOPLOOP_REFERRAL_SECRET", SECRET)
-    config = parse_config({"referral": {"friend": {"percentage": 15}}, "connections": {
+    referral = {"friend": {"percentage": 15}, "reward": {"kind": "gift_card"}}
+    config = parse_config({"referral": referral, "connections": {
         "shop": {"type": "shopify", "shop": "acme.myshopify.com",
                  "access_token_env": "SHOPIFY_TOKEN"}}}, host.connectors,
         file=str(tmp_path / "shoploop.toml"), base_dir=tmp_path)
