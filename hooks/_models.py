@@ -108,6 +108,10 @@ class Order(_Model):
     lines: list[LineItem] = Field(default_factory=list)
     discount_codes: list[str] = Field(default_factory=list)
     refunded_total: Decimal = Decimal(0)
+    refunded_at: datetime | None = Field(
+        default=None, description="When the latest refund was made (the referral loop judges "
+                                  "its return window and clawback by it); None: no refund, or "
+                                  "the platform does not say when.")
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
 
     @property

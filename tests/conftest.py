@@ -152,16 +152,17 @@ BEFORE, AFTER = "before", "after"
 
 def request_kind(connection: str, request: Any) -> str | None:
     """What a request does, as the emulator of ``connection`` sees it: ``read``, ``create``
-    (customers; referral codes and rewards: discount codes, coupons, ERP documents) or
+    (customers; referral codes and rewards: discount codes, gift cards, coupons, ERP documents) or
     ``write`` (attribute values, recommendation lists, a reward revoked); None for anything
     else."""
     if connection == "shop":  # GraphQL: the operation's fields name it
         if request.method != "POST" or not request.path.endswith("graphql.json"):
             return None
         query = str(request.json().get("query", ""))
-        if "customerCreate" in query or "discountCodeBasicCreate" in query:
+        creates = ("customerCreate", "discountCodeBasicCreate", "giftCardCreate")
+        if any(c in query for c in creates):
             return CREATE
-        writes = ("metafieldsSet", "tagsAdd", "discountCodeDeactivate")
+        writes = ("metafieldsSet", "tagsAdd", "discountCodeDeactivate", "giftCardDeactivate")
         return WRITE if any(w in query for w in writes) else READ
     if connection == "woo":
         if request.method == "GET":

@@ -54,13 +54,17 @@ def reverse_refunded(loop: Loop) -> None:
     _resume(loop)
     clawback = timedelta(days=loop.settings.reward.clawback_days)
     for record in _read(loop, lambda s: referrals_with_status(s, ["rewarded"])):
-        if not _gone(loop.orders(record.connection).get(record.order_external_id)):
+        order = loop.orders(record.connection).get(record.order_external_id)
+        if not _gone(order):
             continue
         with loop.session() as session:
             reward = reward_of_referral(session, record.id)
         if reward is None or reward.status not in _REVOCABLE:
             continue  # pending: issued (or found) first, reversed on a later run
-        if reward.issued_at is not None and loop.now > _aware(reward.issued_at) + clawback:
+        # Judged at the refund's date where the platform gives it (Order.refunded_at), not at
+        # this run's: a job that runs late must not forgive a refund made inside the window.
+        refunded = _aware(order.refunded_at) if order and order.refunded_at else loop.now
+        if reward.issued_at is not None and refunded > _aware(reward.issued_at) + clawback:
             loop.report.add("refunds_after_clawback")
             continue
         if loop.dry_run:

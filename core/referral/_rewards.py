@@ -111,10 +111,14 @@ def qualify_referrals(loop: Loop) -> None:
     for record in _read(loop, lambda s: referrals_with_status(s, ["attributed"])):
         order = loop.orders(record.connection).get(record.order_external_id)
         if _gone(order):
+            late = (order is not None and order.refunded_at is not None
+                    and order.refunded_at > order.placed_at + window)
             if not loop.dry_run:
                 with loop.session() as session:
                     transition(session, "referral", record.id, "cancelled", now=loop.now,
-                               cause="order refunded or cancelled inside the return window",
+                               cause="order refunded after the return window but before it "
+                                     "qualified" if late else
+                               "order refunded or cancelled inside the return window",
                                decided_at=loop.now)
             loop.report.add("referrals_cancelled")
             continue

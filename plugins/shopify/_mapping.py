@@ -142,4 +142,6 @@ def order(node: dict[str, Any], lines: list[dict[str, Any]]) -> Order:
         channel=node.get("sourceName") or "web", lines=[line_item(n) for n in lines],
         discount_codes=list(node.get("discountCodes") or []),
         refunded_total=Decimal(str(refunded or "0")),
+        refunded_at=max((t for r in node.get("refunds") or ()
+                         if (t := _time(r.get("createdAt")))), default=None),
         attributes={a["key"]: a.get("value") for a in node.get("customAttributes") or []})

@@ -69,7 +69,7 @@ LINE_ITEM_FIELDS = """name sku quantity product { legacyResourceId }
 ORDER_FIELDS = f"""id legacyResourceId name email processedAt updatedAt cancelledAt
   currencyCode displayFinancialStatus displayFulfillmentStatus sourceName discountCodes
   customAttributes {{ key value }} customer {{ legacyResourceId }}
-  totalRefundedSet {{ shopMoney {{ amount currencyCode }} }}
+  totalRefundedSet {{ shopMoney {{ amount currencyCode }} }} refunds(first: 20) {{ createdAt }}
   lineItems(first: {LINE_ITEMS_PAGE}) {{ {_PAGE} nodes {{ {LINE_ITEM_FIELDS} }} }}"""
 
 ORDERS = f"""query Orders($first: Int!, $after: String, $query: String) {{

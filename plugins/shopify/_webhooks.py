@@ -180,13 +180,32 @@ def order_from_webhook(payload: Mapping[str, Any]) -> Order | None:
             unit_price=_decimal(line.get("price"))))
     codes = [str(c.get("code")) for c in payload.get("discount_codes") or []
              if isinstance(c, Mapping) and c.get("code")]
+    refunded_total, refunded_at = _refunds(payload.get("refunds"))
     return Order(
         id=str(order_id), number=str(payload.get("name") or "").lstrip("#") or None,
         customer_id=str(buyer) if isinstance(buyer, int | str) and buyer else None,
         email=payload.get("email") if isinstance(payload.get("email"), str) else None,
         placed_at=placed, updated_at=_rest_time(payload.get("updated_at")),
         currency=str(payload.get("currency") or "EUR"), status=status,
-        channel=str(payload.get("source_name") or "web"), lines=lines, discount_codes=codes)
+        channel=str(payload.get("source_name") or "web"), lines=lines, discount_codes=codes,
+        refunded_total=refunded_total, refunded_at=refunded_at)
+
+
+def _refunds(refunds: Any) -> tuple[Decimal, datetime | None]:
+    """The REST order's ``refunds``: the money its successful refund transactions returned
+    and when the latest refund was made (``created_at``)."""
+    total, latest = Decimal(0), None
+    for refund in refunds if isinstance(refunds, list) else ():
+        if not isinstance(refund, Mapping):
+            continue
+        for transaction in refund.get("transactions") or ():
+            if isinstance(transaction, Mapping) and transaction.get("kind") == "refund" \
+                    and transaction.get("status") == "success":
+                total += _decimal(transaction.get("amount"))
+        made = _rest_time(refund.get("created_at"))
+        if made is not None and (latest is None or made > latest):
+            latest = made
+    return total, latest
 
 
 REGISTERED_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled",

@@ -59,6 +59,8 @@ class Platform:
     emulator: Any
     usable: Callable[[str], bool]
     redeem: Callable[[str], None]
+    kept: str = "used 1 time"
+    """What the ledger's cause says of a redeemed reward that stays."""
 
 
 def _woo(_: pytest.MonkeyPatch) -> Iterator[Platform]:
@@ -97,6 +99,28 @@ def _shopify(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     emulator.stop()
 
 
+def _shopify_gift_card(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+    for platform in _shopify(monkeypatch):
+        emulator: ShopifyEmulator = platform.emulator
+        # giftCardCreate refuses an unknown customerId: the advocate exists in the shop (under
+        # the test's id, which the emulator's seeding would have turned into a number).
+        emulator.data.load(customers=[Customer(id="1", email=ADVOCATE_EMAIL)])
+        [advocate_gid] = emulator.data.customers
+        advocate = emulator.data.customers.pop(advocate_gid)
+        advocate["id"] = f"gid://shopify/Customer/{ADVOCATE_ID}"
+        emulator.data.customers[advocate["id"]] = advocate
+
+        data = emulator.data
+
+        def usable(reference: str, data: Any = data) -> bool:
+            return bool(data.gift_cards[data.gift_card_codes[reference.upper()]]["enabled"])
+
+        yield Platform("shop", "shop", platform.connectors, {"kind": "gift_card",
+                                                             "amount": "10"}, emulator,
+                       usable, lambda ref, spend=emulator.spend_gift_card: spend(ref, "4"),
+                       kept="partly spent: 6 of 10")
+
+
 def _erp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     emulator = ErpEmulator(EmulatorOptions(customers=0)).start()
     emulator.load(customers=[Customer(id="K-1001", email=ADVOCATE_EMAIL,
@@ -114,12 +138,14 @@ def _erp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     yield Platform("shop", "erp", {"erp": erp}, {
         "kind": "gift_order", "connection": "erp", "product_id": "FERNGLAS-10x42",
         "amount": None}, emulator,
-        lambda ref: any(row["No"] == ref for _, row in orders.rows()), post)
+        lambda ref: any(row["No"] == ref for _, row in orders.rows()), post,
+        kept="posted already")
     erp.close()
     emulator.stop()
 
 
-PLATFORMS = {"woocommerce": _woo, "shopify": _shopify, "erp": _erp}
+PLATFORMS = {"woocommerce": _woo, "shopify": _shopify, "shopify_gift_card": _shopify_gift_card,
+             "erp": _erp}
 
 
 @pytest.fixture(params=list(PLATFORMS))
@@ -156,12 +182,13 @@ class Loop:
             [self.reward] = rewards_with_status(session, ["thanked"])
         assert self.reward.reference and platform.usable(self.reward.reference)
 
-    def order(self, status: str) -> None:
+    def order(self, status: str, refunded_at: datetime | None = None) -> None:
         with self.store.session() as session:
             upsert_orders(session, self.platform.shop, [Order(
                 id="F-1", customer_id="friend-1", email="ben@example.net", placed_at=PLACED,
                 status=status,  # type: ignore[arg-type]
                 refunded_total=Decimal("89") if status == "refunded" else Decimal(0),
+                refunded_at=refunded_at,
                 discount_codes=[self.code],
                 lines=[LineItem(name="Fernglas", quantity=1, unit_price=Decimal("89"))])])
 
@@ -219,8 +246,7 @@ def test_a_redeemed_reward_is_kept_with_its_reason(loop: Callable[..., Loop],
     assert world.run(REWARDED_AT + timedelta(days=5))["rewards_kept"] == 1
     state, referral, causes, intents = world.ledger()
     assert (state, referral, intents) == ("kept", "reversed", ["confirmed"])
-    reason = {"erp": "posted already", "woo": "used 1 time", "shop": "used 1 time"}
-    assert reason[platform.target] in causes[-1], causes
+    assert platform.kept in causes[-1], causes
     assert world.revocations() == 0
 
 
@@ -233,6 +259,21 @@ def test_a_refund_after_the_clawback_window_changes_nothing(
     assert counts.get("refunds_after_clawback") == 1 and "rewards_reversed" not in counts
     assert platform.usable(world.reward.reference)  # type: ignore[arg-type]
     assert world.ledger()[:2] == ("thanked", "rewarded")
+
+
+@pytest.mark.parametrize("platform", ["woocommerce"], indirect=True)
+@pytest.mark.parametrize("refund_day, reversed_", [(29, True), (31, False)])
+def test_the_clawback_window_is_judged_at_the_refund_date_not_the_run_date(
+        loop: Callable[..., Loop], platform: Platform, refund_day: int,
+        reversed_: bool) -> None:
+    """The job runs 40 days after the reward: a refund made on day 29 is still clawed back, one
+    made on day 31 is not (clawback_days = 30)."""
+    world = loop(clawback_days=30)
+    world.order("refunded", refunded_at=REWARDED_AT + timedelta(days=refund_day))
+    counts = world.run(REWARDED_AT + timedelta(days=40))
+    assert counts.get("rewards_reversed", 0) == int(reversed_)
+    assert counts.get("refunds_after_clawback", 0) == int(not reversed_)
+    assert platform.usable(world.reward.reference) is not reversed_  # type: ignore[arg-type]
 
 
 class _DiesAfterRevoking:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from shoploop.hooks import AttributeChange, LineItem
+from shoploop.hooks import AttributeChange, LineItem, Order
 from shoploop.plugins.shopify.emulator import numeric_id
 from shoploop.testing import make_dataset
 
@@ -163,3 +164,21 @@ def test_counts_are_capped_at_their_limit_like_shopifys(emulator):
     assert capped["data"]["customersCount"] == {"count": 3, "precision": "AT_LEAST"}
     uncapped = emulator.run("{ customersCount(limit: null) { count precision } }", {})
     assert uncapped["data"]["customersCount"] == {"count": 5, "precision": "EXACT"}
+
+
+def test_a_refunded_order_says_when_it_was_refunded(emulator, connect):
+    """``refunds { createdAt }``: the referral loop judges its return window and clawback at
+    the refund's date, not at the date the job happens to run."""
+    refunded_at = datetime(2026, 7, 3, 9, 30, tzinfo=UTC)
+    placed = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    def line(price: str) -> LineItem:
+        return LineItem(name="x", quantity=1, unit_price=Decimal(price))
+
+    emulator.data.load(orders=[
+        Order(id="1", placed_at=placed, status="refunded", refunded_total=Decimal("20"),
+              refunded_at=refunded_at, lines=[line("20")]),
+        Order(id="2", placed_at=placed, lines=[line("5")])])
+    orders, _ = _read_all(connect(emulator).read_orders)
+    by_total = {o.total: o for o in orders}
+    assert by_total[Decimal("20")].refunded_at == refunded_at
+    assert by_total[Decimal("5")].refunded_at is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -171,3 +172,24 @@ def test_emulator_delivers_signed_webhooks_with_repeats(start_emulator, connect)
     assert {e.type for e in events} == {"customer.updated"}
     assert events[0].dedupe_key == events[1].dedupe_key
     assert events[0].payload["id"] == int(customer)
+
+
+def test_an_order_webhook_carries_its_refunds_amount_and_date():
+    """The REST order's ``refunds``: successful refund transactions add up, the latest
+    refund's ``created_at`` is the order's ``refunded_at``; failed ones count for nothing."""
+    from shoploop.plugins.shopify._webhooks import order_from_webhook
+
+    order = order_from_webhook({
+        "id": 7, "processed_at": "2026-06-01T10:00:00Z", "financial_status": "partially_refunded",
+        "refunds": [
+            {"created_at": "2026-06-05T08:00:00+02:00", "transactions": [
+                {"kind": "refund", "status": "success", "amount": "12.50"}]},
+            {"created_at": "2026-06-09T08:00:00Z", "transactions": [
+                {"kind": "refund", "status": "success", "amount": "5.00"},
+                {"kind": "refund", "status": "failure", "amount": "99.00"}]}]})
+    assert order is not None and order.status == "partially_refunded"
+    assert order.refunded_total == Decimal("17.50")
+    assert order.refunded_at is not None and order.refunded_at.isoformat() == \
+        "2026-06-09T08:00:00+00:00"
+    plain = order_from_webhook({"id": 8, "processed_at": "2026-06-01T10:00:00Z"})
+    assert plain is not None and (plain.refunded_total, plain.refunded_at) == (0, None)

@@ -138,6 +138,16 @@ class ShopifyEmulator(EmulatorServer):
             discount = self.data.discounts[self.data.codes[code.upper()]]["codeDiscount"]
             discount["asyncUsageCount"] = int(discount.get("asyncUsageCount") or 0) + 1
 
+    def spend_gift_card(self, code: str, amount: str) -> None:
+        """A checkout that paid ``amount`` with the gift card ``code``: its balance goes down
+        (the storefront is not emulated)."""
+        from decimal import Decimal
+
+        with self.data.lock:
+            card = self.data.gift_cards[self.data.gift_card_codes[code.upper()]]
+            left = Decimal(card["balance"]["amount"]) - Decimal(amount)
+            card["balance"] = {**card["balance"], "amount": str(max(left, Decimal(0)))}
+
     def lose_answers(self, times: int = 1) -> None:
         """The next ``times`` GraphQL requests are executed — a mutation's writes happen — and
         then answered with HTTP 502 instead of their result, as when a proxy or the network

@@ -129,6 +129,7 @@ class Resolvers:
             r["_variants"], first))
         field("Order", "customer", lambda r, _i: self.data.customers.get(r["_customer"] or ""))
         field("Order", "lineItems", self._line_items)
+        field("Order", "refunds", lambda r, _i, first=None: r.get("refunds", [])[:first])
         field("LineItem", "product", lambda r, _i: self.data.products.get(r["_product"] or ""))
         field("DiscountCodeBasic", "codes", lambda r, _i, first=None, after=None: _plain(
             r["_codes"], first))

@@ -227,6 +227,9 @@ class ShopData:
                                  for k, v in order.attributes.items()],
             "_customer": customer,
             "totalRefundedSet": _money(order.refunded_total, order.currency),
+            "refunds": [{"createdAt": timestamp(order.refunded_at or order.updated_at
+                                                or order.placed_at),
+                         "_amount": str(order.refunded_total)}] if order.refunded_total else [],
             "_lines": lines,
         }
         self.source_ids[node_id] = order.id
