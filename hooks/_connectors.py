@@ -272,7 +272,8 @@ class RevokesRewards(Protocol):
 
     def revoke_reward(self, idempotency_key: str) -> RevokedReward:
         """Make the reward of ``idempotency_key`` unusable, idempotently (a repeated call
-        answers ``revoked`` again); a reward used already is ``redeemed`` and left alone."""
+        answers ``revoked`` again, or ``gone`` where revoking leaves no trace — an ERP
+        document deleted); a reward used already is ``redeemed`` and left alone."""
         ...
 
 

@@ -319,14 +319,13 @@ class ReferralFinding(_Model):
     reason: str = Field(min_length=1)
 
 
-RewardKind = Literal["discount_code", "coupon", "gift_card", "store_credit", "credit_note",
-                     "gift_order"]
+RewardKind = Literal["discount_code", "coupon", "gift_card", "credit_note", "gift_order"]
 
 
 class RewardSpec(_Model):
     """A reward to issue. It validates itself: a value (an ``amount``, a ``percentage`` or a
     gift item ``product_id``), a percentage only for codes and coupons, an amount for gift
-    cards, store credit and credit notes, a product for gift orders.
+    cards and credit notes, a product for gift orders.
 
     ``idempotency_key`` is the core's: a reward policy leaves it empty and the referral engine
     sets it from the referral's id before issuing, so every policy of the same referral
@@ -357,7 +356,7 @@ class RewardSpec(_Model):
             raise ValueError("give an amount or a percentage, not both")
         if self.percentage is not None and self.kind not in ("discount_code", "coupon"):
             raise ValueError(f"a percentage is for discount codes and coupons, not {self.kind}")
-        if self.kind in ("gift_card", "store_credit", "credit_note") and self.amount is None:
+        if self.kind in ("gift_card", "credit_note") and self.amount is None:
             raise ValueError(f"a {self.kind} reward needs an amount")
         if self.kind == "gift_order" and self.product_id is None:
             raise ValueError("a gift_order reward needs the gift item's product_id")

@@ -58,6 +58,7 @@ _NEEDS: dict[str, _Needs] = {
     "test_create_over_batch_limit_creates_nothing": _Needs(_CREATES),
     "test_issue_reward_twice_returns_the_same_reward": _Needs(_REWARDS),
     "test_find_reward": _Needs(_REWARDS),
+    "test_revoke_reward": _Needs(_REWARDS),
     "test_unreachable_check_reports_without_raising": _Needs(unreachable=True),
     "test_unreachable_read_raises_unreachable_error": _Needs(_READS, unreachable=True),
     "test_unreachable_write_raises_unreachable_error": _Needs(_WRITES, unreachable=True),

@@ -17,6 +17,7 @@ from shoploop.hooks import (
     ConnectionCheck,
     CountsRecords,
     CustomerDraft,
+    RevokesRewards,
     UnreachableError,
     WriteResult,
     WriteStatus,
@@ -303,6 +304,33 @@ class RewardConformance(ConformanceBase):
         assert found is not None, "find_reward did not find a reward just issued"
         assert found.reference == issued.reference
         assert connector.find_reward("conformance-reward-unknown-key") is None
+
+    def test_revoke_reward(
+        self, make_connector: MakeConnector, conformance_dataset: ConformanceDataset,
+        _opened: list[Any],
+    ) -> None:
+        """``revoke_reward`` (optional, ``RevokesRewards``) takes back an unused reward, answers
+        ``revoked`` (or ``gone``, where the target keeps no trace of it) when repeated, and
+        ``gone`` for a key it never issued."""
+        connector = self._make(_opened, make_connector, conformance_dataset)
+        self._require(connector, Capability.ISSUE_REWARDS)
+        if not isinstance(connector, RevokesRewards):
+            pytest.skip("connector does not implement RevokesRewards (optional): rewards of "
+                        "refunded referrals are reversed in the ledger only")
+        issued = connector.issue_reward(
+            self.make_reward_spec(conformance_dataset, "conformance-reward-revoke"))
+        first = connector.revoke_reward("conformance-reward-revoke")
+        assert (first.outcome, first.idempotency_key) == ("revoked",
+                                                          "conformance-reward-revoke"), (
+            f"revoking the unused reward {issued.reference!r} answered {first.outcome!r} "
+            f"({first.reason}); expected 'revoked'")
+        again = connector.revoke_reward("conformance-reward-revoke")
+        assert again.outcome in ("revoked", "gone"), (
+            f"a repeated revoke answered {again.outcome!r} ({again.reason}); it must answer "
+            "'revoked' (or 'gone': an ERP deletes the document) again, without a second write")
+        unknown = connector.revoke_reward("conformance-reward-never-issued")
+        assert unknown.outcome == "gone", (
+            f"revoking a key never issued answered {unknown.outcome!r}; expected 'gone'")
 
 
 class UnreachableConformance(ConformanceBase):

@@ -21,6 +21,7 @@ from shoploop.hooks import (
     Cursor,
     IssuedReward,
     Page,
+    RevokedReward,
     RewardSpec,
     UnreachableError,
     WriteResult,
@@ -49,6 +50,7 @@ class MemoryConnector:
         self.attribute_batch_size = attribute_batch_size
         self.written: dict[tuple[str, str], Any] = {}
         self.rewards: dict[str, IssuedReward] = {}
+        self.revoked: set[str] = set()
         self.issued = 0
 
     # -- basics -------------------------------------------------------------------------------
@@ -141,6 +143,14 @@ class MemoryConnector:
         self._source("find_reward")
         return self.rewards.get(idempotency_key)
 
+    def revoke_reward(self, idempotency_key: str) -> RevokedReward:
+        self._source("revoke_reward")
+        if idempotency_key not in self.rewards:
+            return RevokedReward(idempotency_key=idempotency_key, outcome="gone")
+        self.revoked.add(idempotency_key)
+        return RevokedReward(idempotency_key=idempotency_key, outcome="revoked",
+                             reference=self.rewards[idempotency_key].reference)
+
 
 def _stamp(record: BaseModel) -> datetime:
     stamp = getattr(record, "updated_at", None)
@@ -211,10 +221,19 @@ class ReissuesRewards(MemoryConnector):
         return super().issue_reward(spec)
 
 
+class RevokesOnlyOnce(MemoryConnector):
+    """Forgets that it revoked: a repeated revoke reports the reward as used."""
+
+    def revoke_reward(self, idempotency_key: str) -> RevokedReward:
+        if idempotency_key in self.revoked:
+            return RevokedReward(idempotency_key=idempotency_key, outcome="redeemed")
+        return super().revoke_reward(idempotency_key)
+
+
 FLAVOURS: dict[str, type[MemoryConnector]] = {
     cls.__name__: cls for cls in (
         MemoryConnector, DuplicatesAtPageBoundary, LosesAtPageBoundary, IgnoresBatchLimit,
         NotIdempotent, RaisesRawOSError, CheckpointRestartsFromScratch, TrailingEmptyPage,
-        ReissuesRewards,
+        ReissuesRewards, RevokesOnlyOnce,
     )
 }

@@ -64,7 +64,7 @@ ALL_TESTS = READS | {
     "test_check_reports_reachable_and_authorised", "test_declared_capabilities_are_implemented",
     "test_write_exactly_batch_size", "test_write_over_batch_limit_writes_nothing",
     "test_write_is_idempotent", "test_issue_reward_twice_returns_the_same_reward",
-    "test_find_reward", "test_unreachable_check_reports_without_raising",
+    "test_find_reward", "test_revoke_reward", "test_unreachable_check_reports_without_raising",
     "test_unreachable_write_raises_unreachable_error",
 } | {f"test_unreachable_read_raises_unreachable_error[{stream}]" for stream in STREAMS}
 
@@ -142,6 +142,8 @@ def test_a_correct_connector_passes_every_test(pytester: pytest.Pytester) -> Non
                  "from the final checkpoint of an unchanged source", id="ignores-checkpoints"),
     pytest.param("ReissuesRewards", {"test_issue_reward_twice_returns_the_same_reward"},
                  "the second call must return the first reward", id="reissues-rewards"),
+    pytest.param("RevokesOnlyOnce", {"test_revoke_reward"},
+                 "a repeated revoke answered 'redeemed'", id="revokes-only-once"),
     pytest.param("TrailingEmptyPage",
                  {f"test_full_read_returns_every_record_once[{s}]" for s in STREAMS}
                  | {f"test_resume_with_stored_cursor_on_new_instance[{s}]" for s in STREAMS}
@@ -217,7 +219,7 @@ def test_a_declared_but_missing_capability_fails(pytester: pytest.Pytester) -> N
                   capabilities="{Capability.READ_CUSTOMERS, Capability.ISSUE_REWARDS}")
     assert set(run.failed) == {"test_declared_capabilities_are_implemented",
                                "test_issue_reward_twice_returns_the_same_reward",
-                               "test_find_reward"}
+                               "test_find_reward", "test_revoke_reward"}
     assert "declared but not implemented: issue_rewards" in \
         run.failed["test_declared_capabilities_are_implemented"]
     assert "'issue_rewards' is declared but" in run.failed["test_find_reward"]
