@@ -317,7 +317,8 @@ class RewardConformance(ConformanceBase):
         if not isinstance(connector, RevokesRewards):
             pytest.skip("connector does not implement RevokesRewards (optional): rewards of "
                         "refunded referrals are reversed in the ledger only")
-        issued = connector.issue_reward(
+        revoker: Any = connector
+        issued = revoker.issue_reward(
             self.make_reward_spec(conformance_dataset, "conformance-reward-revoke"))
         first = connector.revoke_reward("conformance-reward-revoke")
         assert (first.outcome, first.idempotency_key) == ("revoked",
