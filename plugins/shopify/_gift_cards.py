@@ -23,6 +23,7 @@ from shoploop.hooks import IssuedReward, RemoteValidationError, RevokedReward, R
 
 from ._client import GraphQLClient
 from ._mapping import to_gid
+from ._rewards import refuse
 
 INITIAL_AMOUNT_SINCE = "2026-10"
 """``GiftCardCreateInput.initialAmount`` (MoneyInput) since 2026-10; ``initialValue`` (a bare
@@ -95,9 +96,7 @@ def issue(client: GraphQLClient, spec: RewardSpec) -> IssuedReward:
         if again is not None:
             return again
     if errors or not result.get("giftCard"):
-        raise RemoteValidationError("; ".join(str(e.get("message")) for e in errors) or
-                                    "no gift card created", connection=client.name,
-                                    operation=operation)
+        raise refuse(errors, client, operation, "no gift card created")
     return _issued(result["giftCard"], code, spec.idempotency_key, client.name)
 
 
@@ -119,7 +118,6 @@ def revoke(client: GraphQLClient, key: str) -> RevokedReward:
                             operation="revoke_reward")["giftCardDeactivate"]
     errors = answer.get("userErrors") or []
     if errors:
-        raise RemoteValidationError("; ".join(str(e.get("message")) for e in errors),
-                                    connection=client.name, operation="revoke_reward")
+        raise refuse(errors, client, "revoke_reward")
     return RevokedReward(idempotency_key=key, outcome="revoked", reference=code,
                          reason="gift card deactivated")

@@ -26,6 +26,14 @@ from ._client import GraphQLClient
 from ._mapping import to_gid
 
 
+def refuse(errors: list[dict[str, Any]], client: GraphQLClient, operation: str,
+           fallback: str = "") -> RemoteValidationError:
+    """The ``userErrors`` of a reward mutation as the error to raise (``fallback`` when the
+    answer had none but no result either)."""
+    return RemoteValidationError("; ".join(str(e.get("message")) for e in errors) or fallback,
+                                 connection=client.name, operation=operation)
+
+
 def code_for(idempotency_key: str) -> str:
     return "SL-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:10].upper()
 
@@ -81,9 +89,7 @@ def issue(client: GraphQLClient, spec: RewardSpec) -> IssuedReward:
         if again is not None:
             return again
     if errors or not result.get("codeDiscountNode"):
-        raise RemoteValidationError("; ".join(str(e.get("message")) for e in errors) or
-                                    "no discount created", connection=client.name,
-                                    operation="issue_reward")
+        raise refuse(errors, client, "issue_reward", "no discount created")
     return _issued(result["codeDiscountNode"], spec.idempotency_key, client.name)
 
 
@@ -109,7 +115,6 @@ def revoke(client: GraphQLClient, key: str) -> RevokedReward:
                             operation="revoke_reward")["discountCodeDeactivate"]
     errors = answer.get("userErrors") or []
     if errors:
-        raise RemoteValidationError("; ".join(str(e.get("message")) for e in errors),
-                                    connection=client.name, operation="revoke_reward")
+        raise refuse(errors, client, "revoke_reward")
     return RevokedReward(idempotency_key=key, outcome="revoked", reference=code,
                          reason="discount code deactivated")

@@ -70,3 +70,23 @@ def connect(shopify_env: dict[str, str]) -> Iterator[Callable[..., ShopifyConnec
     yield make
     for connector in made:
         connector.close()
+
+
+@pytest.fixture
+def record_sent() -> Callable[[ShopifyConnector], list[tuple[str, dict[str, Any]]]]:
+    """``record_sent(connector)`` wraps the connector's client: the list it returns fills with
+    the first word pair and the variables of every document sent, in order."""
+
+    def wrap(connector: ShopifyConnector) -> list[tuple[str, dict[str, Any]]]:
+        sent: list[tuple[str, dict[str, Any]]] = []
+        execute = connector.client.execute
+
+        def recording(query: str, variables: dict[str, Any] | None = None, *,
+                      operation: str, retries: int | None = None) -> Any:
+            sent.append((" ".join(query.split()[:2]), variables or {}))
+            return execute(query, variables, operation=operation, retries=retries)
+
+        connector.client.execute = recording  # type: ignore[method-assign]
+        return sent
+
+    return wrap

@@ -25,23 +25,10 @@ def _spec(key: str, customer: str | None = None, **extra) -> RewardSpec:
                       amount=extra.pop("amount", "25.00"), **extra)
 
 
-def _sent(connector):
-    """Record the variables of every document the connector sends."""
-    sent: list[tuple[str, dict]] = []
-    execute = connector.client.execute
-
-    def recording(query, variables=None, *, operation, retries=None):
-        sent.append((" ".join(query.split()[:2]), variables or {}))
-        return execute(query, variables, operation=operation, retries=retries)
-
-    connector.client.execute = recording  # type: ignore[method-assign]
-    return sent
-
-
-def test_a_gift_card_is_issued_once_per_key_and_found_again(shop, connect):
+def test_a_gift_card_is_issued_once_per_key_and_found_again(shop, connect, record_sent):
     emulator, ids = shop
     connector = connect(emulator)
-    sent = _sent(connector)
+    sent = record_sent(connector)
     spec = _spec("referral-0007", ids[1], currency="EUR",
                  expires_at=datetime(2027, 6, 30, 12, tzinfo=UTC))
     first = connector.issue_reward(spec)
@@ -60,10 +47,10 @@ def test_a_gift_card_is_issued_once_per_key_and_found_again(shop, connect):
     assert connector.find_reward("referral-unknown") is None
 
 
-def test_an_older_api_version_sends_initial_value(shop, connect):
+def test_an_older_api_version_sends_initial_value(shop, connect, record_sent):
     emulator, _ = shop
     connector = connect(emulator, api_version="2026-04")
-    sent = _sent(connector)
+    sent = record_sent(connector)
     connector.issue_reward(_spec("referral-old"))
     created = [v["input"] for q, v in sent if q == "mutation GiftCardCreate($input:"]
     assert created[0]["initialValue"] == "25.00" and "initialAmount" not in created[0]

@@ -239,19 +239,6 @@ def test_more_than_25_keys_in_one_batch_are_all_compared(shop, connect):
     assert emulator.stats.get("calls.metafieldsSet") == calls == 2
 
 
-def _recording(connector):
-    """Wrap the connector's client: the first word pair of every document sent, in order."""
-    sent: list[tuple[str, dict]] = []
-    execute = connector.client.execute
-
-    def recording(query, variables=None, *, operation, retries=None):
-        sent.append((" ".join(query.split()[:2]), variables or {}))
-        return execute(query, variables, operation=operation, retries=retries)
-
-    connector.client.execute = recording  # type: ignore[method-assign]
-    return sent
-
-
 def _other_app_sets(emulator, customer_id, key, value):
     answer = emulator.run(
         'mutation { metafieldsSet(metafields: [{ownerId: "gid://shopify/Customer/'
@@ -260,7 +247,7 @@ def _other_app_sets(emulator, customer_id, key, value):
     assert answer["data"]["metafieldsSet"]["userErrors"] == []
 
 
-def test_after_an_import_writes_send_its_digests_and_read_nothing(shop, connect):
+def test_after_an_import_writes_send_its_digests_and_read_nothing(shop, connect, record_sent):
     emulator, ids, _ = shop
     for customer_id in ids[:3]:
         _other_app_sets(emulator, customer_id, "tier", f"was-{customer_id}")
@@ -268,7 +255,7 @@ def test_after_an_import_writes_send_its_digests_and_read_nothing(shop, connect)
     _read_customer(connector, ids[0])  # the import: every customer, with digests
     # Between our import and our write another app changes one of the values we will write.
     _other_app_sets(emulator, ids[1], "tier", "platinum")
-    sent = _recording(connector)
+    sent = record_sent(connector)
     changes = [AttributeChange(customer_id=i, key="tier", new="gold", old=f"was-{i}")
                for i in ids[:3]]
     changes.append(AttributeChange(customer_id=ids[5], key="tier", new="new"))
@@ -301,7 +288,8 @@ def test_after_an_import_writes_send_its_digests_and_read_nothing(shop, connect)
     assert [head for head, _ in sent if head.startswith("query CurrentValues")]
 
 
-def test_an_outdated_digest_over_the_planned_value_is_decided_again(shop, connect):
+def test_an_outdated_digest_over_the_planned_value_is_decided_again(shop, connect,
+                                                                   record_sent):
     emulator, ids, _ = shop
     connector = connect(emulator)
     _other_app_sets(emulator, ids[4], "tier", "before")
@@ -309,7 +297,7 @@ def test_an_outdated_digest_over_the_planned_value_is_decided_again(shop, connec
     # The import's digest is outdated, but the value now is the one the caller planned from
     # (its mirror is newer than this connector's read): refused, re-read, sent again.
     _other_app_sets(emulator, ids[4], "tier", "planned-from")
-    sent = _recording(connector)
+    sent = record_sent(connector)
     results = connector.write_customer_attributes(
         [AttributeChange(customer_id=ids[4], key="tier", new="after", old="planned-from")])
     assert results[0].status == WriteStatus.WRITTEN, results[0].message
